@@ -1,0 +1,3 @@
+from kis_batch.cli import main
+
+main()

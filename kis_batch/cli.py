@@ -1,0 +1,114 @@
+"""The kis-batch command: argument parsing and the terminal summary only; the work is in pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from kis_batch import pipeline
+from kis_batch.coerce import CoerceError, to_date
+from kis_batch.ingest import Inbox
+from kis_batch.lock import RunLocked
+from kis_batch.problems import Problem, Severity, count
+from kis_batch.render.templates import write_templates
+
+# Problems listed on the terminal; the report holds them all.
+SHOWN_PROBLEMS = 20
+EXIT_FAILED = 2
+
+
+class DateParam(click.ParamType):
+    name = "date"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return to_date(value, dt.date.today())
+        except CoerceError as error:
+            self.fail(str(error), param, ctx)
+
+
+def _where(problem: Problem) -> str:
+    parts = [problem.file or "（文件夹）"]
+    if problem.sheet:
+        parts.append(problem.sheet)
+    if problem.row:
+        parts.append(f"第{problem.row}行")
+    if problem.column or problem.header:
+        parts.append(f"{problem.column}列" + (f"（{problem.header}）" if problem.header else ""))
+    return " / ".join(parts)
+
+
+def _summary(inbox: Inbox) -> None:
+    errors, warnings = count(inbox.problems, Severity.ERROR), count(inbox.problems, Severity.WARNING)
+    rows = sum(len(frame) for frame in inbox.tables.values())
+    read = sum(1 for f in inbox.files if f.status == "read")
+    click.echo(f"读取 {read} 个文件，采用 {rows} 行；错误 {errors} 条，警告 {warnings} 条")
+    ordered = sorted(inbox.problems, key=lambda p: p.severity is not Severity.ERROR)
+    for problem in ordered[:SHOWN_PROBLEMS]:
+        value = f" 值“{problem.value}”" if problem.value else ""
+        click.echo(f"  [{problem.severity.value}] {_where(problem)}{value}：{problem.message}")
+    if len(ordered) > SHOWN_PROBLEMS:
+        click.echo(f"  …还有 {len(ordered) - SHOWN_PROBLEMS} 条，见校验报告")
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kis-batch")
+def main() -> None:
+    """kis-batch：服务部每晚的批处理——校验员工交来的表格，生成次日派工、回访、评分、指标、年费和经理日报。"""
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Write the blank input templates (with dropdowns, 说明 and 规则设置) into FOLDER.
+
+    Example: kis-batch init 模板
+    """
+    for path in write_templates(folder):
+        click.echo(f"已写出 {path}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--date", "today", type=DateParam(), default=None, help="今天的日期 D（默认：今天）")
+def check(folder: Path, today: dt.date | None) -> None:
+    """Validate FOLDER only: print every problem; exit 1 if any error.
+
+    Example: kis-batch check 收件夹 --date 2026-11-27
+    """
+    inbox = pipeline.check(folder, today or dt.date.today(), progress=_progress)
+    _summary(inbox)
+    sys.exit(1 if count(inbox.problems, Severity.ERROR) else 0)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--date", "today", type=DateParam(), default=None, help="今天的日期 D（默认：今天）；派工日期是其后第一个工作日")
+@click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
+              show_default=True, help="输出根目录；结果写到 OUT/D/")
+def run(folder: Path, today: dt.date | None, out_root: Path) -> None:
+    """Read FOLDER and write tomorrow's workbooks into OUT/D/.
+
+    Exit code: 0 clean, 1 errors reported (the good rows were still used), 2 the run could not complete.
+
+    Example: kis-batch run input_templates/example --date 2026-11-27
+    """
+    try:
+        result = pipeline.run(folder, today or dt.date.today(), out_root, progress=_progress)
+    except RunLocked as error:
+        click.echo(str(error), err=True)
+        sys.exit(EXIT_FAILED)
+    _summary(result.inbox)
+    click.echo(f"派工日期 {result.plan_date.isoformat()}；结果在 {result.out_dir}")
+    for path in result.outputs:
+        click.echo(f"  {path.name}")
+    sys.exit(result.exit_code)

@@ -1,0 +1,255 @@
+"""Reading the evening folder: every workbook in, typed tables and problems out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kis_batch.coerce import CoerceError
+from kis_batch.ingest.files import Limits, UnreadableFile, check_safe, discover, sha256_of
+from kis_batch.ingest.recognise import NearMiss, Recognised, recognise
+from kis_batch.ingest.tables import (
+    FILE,
+    ROW,
+    SHEET,
+    Collector,
+    SheetData,
+    StaffIndex,
+    assign_ticket_ids,
+    check_rows,
+    coerce_sheet,
+    merge_repeats,
+    reject,
+    require_customer,
+    resolve_staff,
+    to_frame,
+)
+from kis_batch.ingest.workbook import read_sheets
+from kis_batch.problems import Code, Problem, Severity, column_letter
+from kis_batch.schema import BY_KEY, TEMPLATES
+from kis_batch.settings import Settings, accumulates, lookup_setting, parse_setting
+
+# Guide sheets the tool writes for reading only; a returned workbook's copies are passed over.
+IGNORED_SHEETS = ("说明", "填写说明", "instructions", "未派")
+
+
+@dataclass
+class InputFile:
+    """One file of the folder as the manifest reports it."""
+
+    path: str
+    sha256: str
+    size: int
+    status: str = "read"  # read | skipped
+    sheets: dict[str, str] = field(default_factory=dict)  # sheet name -> template key
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rows_repeated: int = 0
+    message: str = ""
+
+
+@dataclass
+class Inbox:
+    """Everything the folder says, typed and trusted, with every problem found in it."""
+
+    folder: Path
+    today: dt.date
+    settings: Settings
+    tables: dict[str, pd.DataFrame]
+    problems: list[Problem]
+    files: list[InputFile]
+
+    def table(self, key: str) -> pd.DataFrame:
+        return self.tables[key]
+
+
+def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: InputFile) -> list[SheetData]:
+    try:
+        check_safe(path, limits)
+        sheets = read_sheets(path)
+    except UnreadableFile as error:
+        record.status, record.message = "skipped", str(error)
+        out.add(Code.UNREADABLE, Severity.ERROR, f"整个文件未读取：{error}", file=name)
+        return []
+    found: list[SheetData] = []
+    for sheet in sheets:
+        if sheet.name.strip().lower() in IGNORED_SHEETS:
+            continue
+        match = recognise(sheet.rows)
+        has_data = any(any(str(v).strip() for v in row) for row in sheet.rows)
+        if isinstance(match, Recognised):
+            record.sheets[sheet.name] = match.template.key
+            if sheet.hidden and len(sheet.rows) > match.header_row + 1:
+                out.add(Code.HIDDEN, Severity.WARNING, "这是隐藏的工作表，其中的数据已照常读取；如不应使用请删除该表",
+                        file=name, sheet=sheet.name)
+            for index, header in match.duplicates:
+                out.add(Code.DUPLICATE_COLUMN, Severity.WARNING, f"列名“{header}”重复，只读取了第一列",
+                        file=name, sheet=sheet.name, row=match.header_row + 1, column=column_letter(index),
+                        header=header)
+            found.append(SheetData(name, sheet.name, match, sheet.rows))
+        elif isinstance(match, NearMiss):
+            missing = "、".join(f"“{c.zh}”" for c in match.missing)
+            out.add(Code.MISSING_COLUMN, Severity.ERROR,
+                    f"看起来是{match.template.zh}，但缺少必填列 {missing}；请在表头行补上该列（表头可以是中文或英文）",
+                    file=name, sheet=sheet.name, row=match.header_row + 1)
+        elif has_data:
+            out.add(Code.UNRECOGNISED_SHEET, Severity.WARNING,
+                    "前10行里找不到任何模板的表头，此表未读取；如果它应该被读取，请使用 kis-batch init 生成的模板表头",
+                    file=name, sheet=sheet.name)
+    return found
+
+
+def _settings_from(records: list[dict[str, Any]], base: Settings, today: dt.date, out: Collector) -> Settings:
+    """规则设置 rows override the defaults; repeated date lists add up, other repeats must agree."""
+    values: dict[str, list[tuple[Any, dict[str, Any]]]] = defaultdict(list)
+    fields: dict[str, Any] = {}
+    for r in records:
+        if not r["_ok"] or r["value"] is None:
+            continue
+        f = lookup_setting(r["name"])
+        if f is None:
+            out.at_cell(r, "name", Code.SETTING, Severity.WARNING,
+                        f"不认识的参数“{r['name']}”，已忽略；参数名请照 kis-batch init 生成的规则设置填写")
+            continue
+        try:
+            values[f.name].append((parse_setting(f, r["value"], today), r))
+            fields[f.name] = f
+        except CoerceError as error:
+            reject(r, "value", out, Code.SETTING, f"参数“{r['name']}”的值{error}；本次按默认值执行")
+    changes: dict[str, Any] = {}
+    for name, given in values.items():
+        if accumulates(fields[name]):
+            changes[name] = tuple(sorted({d for value, _ in given for d in value}))
+            continue
+        distinct = {value for value, _ in given}
+        if len(distinct) > 1:
+            for _, r in given:
+                reject(r, "value", out, Code.CONFLICT,
+                       f"参数“{r['name']}”在几处设置了不同的值；请只保留一处。本次按默认值执行")
+            continue
+        changes[name] = given[0][0]
+    return base.replace(**changes)
+
+
+def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
+                progress: Callable[[str], None] | None = None) -> Inbox:
+    """Read, type and check every workbook in the folder; never raises for bad input.
+
+    progress, if given, is told each file as it is read (long runs show where they are).
+    """
+    base = base or Settings()
+    out = Collector()
+    limits = Limits(int(base.max_file_mb * 2**20), int(base.max_unzipped_mb * 2**20), base.max_cells)
+    wanted, others = discover(folder)
+    files: list[InputFile] = []
+    sheets: list[SheetData] = []
+    for number, path in enumerate(wanted, 1):
+        name = path.relative_to(folder).as_posix()
+        if progress:
+            progress(f"读取 {number}/{len(wanted)} {name}")
+        record = InputFile(name, sha256_of(path), path.stat().st_size)
+        files.append(record)
+        sheets.extend(_read_file(path, name, limits, out, record))
+    for path in others:
+        name = path.relative_to(folder).as_posix()
+        files.append(InputFile(name, sha256_of(path), path.stat().st_size, "skipped",
+                               message="不是表格文件"))
+        out.add(Code.UNREADABLE, Severity.WARNING,
+                "不是表格文件（只读取 .xlsx .xlsm .xls .ods），已跳过；.csv 请用Excel或WPS另存为.xlsx", file=name)
+    for data in sheets:
+        out.layouts[(data.file, data.sheet)] = data.found
+
+    raw: dict[str, list[dict[str, Any]]] = {t.key: [] for t in TEMPLATES}
+    for data in sheets:
+        raw[data.found.template.key].extend(coerce_sheet(data, today, out))
+    for template in TEMPLATES:
+        check_rows(template, raw[template.key], out)
+    settings = _settings_from(raw["settings"], base, today, out)
+    tables = _cross_check(raw, out)
+    _count_rows(files, raw, tables)
+    return Inbox(folder, today, settings, tables, out.problems, files)
+
+
+def _cross_check(raw: dict[str, list[dict[str, Any]]], out: Collector) -> dict[str, pd.DataFrame]:
+    """References between tables, in dependency order: staff, customers, then what names them."""
+    kept: dict[str, list[dict[str, Any]]] = {}
+    kept["staff"] = merge_repeats(BY_KEY["staff"], raw["staff"], out)
+    _unique_names(kept["staff"], out)
+    staff = StaffIndex(kept["staff"]) if raw["staff"] else None
+    if staff is None:
+        out.add(Code.MISSING_TABLE, Severity.ERROR, "文件夹里没有员工名单；请放入员工名单（kis-batch init 生成模板）")
+
+    resolve_staff(raw["customers"], "owner", staff, out, "服务代表")
+    kept["customers"] = merge_repeats(BY_KEY["customers"], raw["customers"], out)
+    customers = {r["customer_id"] for r in kept["customers"]} if raw["customers"] else None
+    if customers is None:
+        out.add(Code.MISSING_TABLE, Severity.ERROR, "文件夹里没有客户档案；请放入客户档案（kis-batch init 生成模板）")
+
+    resolve_staff(raw["leave"], "staff_id", staff, out, "工号")
+    for key in ("leave", "area_distance", "settings"):
+        kept[key] = merge_repeats(BY_KEY[key], raw[key], out)
+
+    require_customer(raw["calls"], customers, out)
+    assign_ticket_ids(raw["calls"])
+    kept["calls"] = merge_repeats(BY_KEY["calls"], raw["calls"], out)
+    tickets = {r["ticket_id"] for r in kept["calls"]}
+
+    require_customer(raw["feedback"], customers, out)
+    resolve_staff(raw["feedback"], "staff", staff, out, "服务代表")
+    kept["feedback"] = merge_repeats(BY_KEY["feedback"], raw["feedback"], out)
+    for r in kept["feedback"]:
+        if r["ticket_id"] and r["ticket_id"] not in tickets:
+            out.at_cell(r, "ticket_id", Code.UNKNOWN_REFERENCE, Severity.WARNING,
+                        f"工单号“{r['ticket_id']}”在文件夹的热线记录里找不到（来电可能早于本月记录）；已照常读取")
+
+    require_customer(raw["fees"], customers, out)
+    resolve_staff(raw["fees"], "owner", staff, out, "负责人")
+    owners = {r["customer_id"]: r["owner"] for r in kept["customers"]}
+    for r in raw["fees"]:
+        if r["_ok"] and r["owner"] is None:
+            r["owner"] = owners.get(r["customer_id"])
+    kept["fees"] = merge_repeats(BY_KEY["fees"], raw["fees"], out)
+
+    require_customer(raw["callbacks"], customers, out)
+    resolve_staff(raw["callbacks"], "staff", staff, out, "服务代表")
+    kept["callbacks"] = merge_repeats(BY_KEY["callbacks"], raw["callbacks"], out)
+    return {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}
+
+
+def _unique_names(staff: list[dict[str, Any]], out: Collector) -> None:
+    """姓名 must be unique too, since staff are referred to by name as often as by 工号."""
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in staff:
+        by_name[r["name"]].append(r)
+    for name, rows in by_name.items():
+        if len(rows) > 1:
+            ids = "、".join(r["staff_id"] for r in rows)
+            for r in rows:
+                reject(r, "name", out, Code.DUPLICATE_KEY,
+                       f"姓名“{name}”重名（工号 {ids}）；请在姓名后加区分，如“{name}A”")
+    staff[:] = [r for r in staff if r["_ok"]]
+
+
+def _count_rows(files: list[InputFile], raw: dict[str, list[dict[str, Any]]],
+                tables: dict[str, pd.DataFrame]) -> None:
+    """Per file: rows read, accepted (used once), repeated (an identical copy), rejected."""
+    by_name = {f.path: f for f in files}
+    used = {(f, s, r) for frame in tables.values() for f, s, r in zip(frame[FILE], frame[SHEET], frame[ROW],
+                                                                      strict=True)}
+    for rows in raw.values():
+        for r in rows:
+            record = by_name[r[FILE]]
+            record.rows_read += 1
+            if not r["_ok"]:
+                record.rows_rejected += 1
+            elif (r[FILE], r[SHEET], r[ROW]) in used:
+                record.rows_accepted += 1
+            else:
+                record.rows_repeated += 1

@@ -1,0 +1,138 @@
+"""Finding the evening folder's workbooks and refusing, before any parser sees them, the files
+that would hurt it: oversized, zip bombs, absurd used ranges, encrypted or disguised files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from kis_batch.problems import column_letter
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+_SCAN_CHUNK = 1 << 20
+
+
+class UnreadableFile(Exception):
+    """A file that is skipped as a whole; the message says why in plain Chinese."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int
+    max_unzipped_bytes: int
+    max_cells: int
+
+
+def discover(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Spreadsheets to read, and other visible files (reported, not read), sorted by path.
+
+    Lock files (~$…), hidden and temp files and empty files are passed over silently.
+    """
+    wanted: list[Path] = []
+    others: list[Path] = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith((".", "~$", "~")) for part in relative.parts):
+            continue
+        if not path.is_file() or path.is_symlink():
+            continue
+        if path.suffix.lower() in (".tmp", ".bak") or path.name.lower() in ("thumbs.db", "desktop.ini"):
+            continue
+        if path.stat().st_size == 0:
+            continue
+        if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+            wanted.append(path)
+        else:
+            others.append(path)
+    return wanted, others
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_SCAN_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cell_index(letters: bytes, digits: bytes) -> tuple[int, int]:
+    column = 0
+    for char in letters:
+        column = column * 26 + (char - 64)
+    return int(digits), column
+
+
+def _largest_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
+    """The farthest cell a sheet's XML names, read in a stream without building the sheet."""
+    max_row = max_col = 0
+    tail = b""
+    with archive.open(member) as handle:
+        while True:
+            block = handle.read(_SCAN_CHUNK)
+            if not block:
+                break
+            text = tail + block
+            for match in _CELL_REF.finditer(text):
+                row, col = _cell_index(match.group(1), match.group(2))
+                max_row, max_col = max(max_row, row), max(max_col, col)
+            tail = text[-256:]
+    return max_row, max_col
+
+
+def check_safe(path: Path, limits: Limits) -> None:
+    """Raise UnreadableFile for anything a reader should not be given."""
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise UnreadableFile(
+            f"文件有 {size / 2**20:.1f} MB，超过上限 {limits.max_file_bytes / 2**20:.0f} MB；请拆分后再放入，或在规则设置中调高"
+        )
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".ods"):
+        if head.startswith(OLE_MAGIC):
+            raise UnreadableFile("文件设置了打开密码（已加密），无法读取；请另存为不加密的文件")
+        if not head.startswith(ZIP_MAGIC):
+            raise UnreadableFile("文件内容不是Excel/WPS表格（可能是改了扩展名的其他文件）；请用Excel或WPS另存为.xlsx")
+        _check_zip(path, limits)
+    elif suffix == ".xls" and not head.startswith(OLE_MAGIC):
+        if head.startswith(ZIP_MAGIC):
+            raise UnreadableFile("文件实际是.xlsx格式但扩展名为.xls；请把扩展名改为.xlsx")
+        raise UnreadableFile("文件不是真正的Excel .xls（可能是网页或文本另存的）；请用Excel或WPS另存为.xlsx")
+
+
+def _check_zip(path: Path, limits: Limits) -> None:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise UnreadableFile("文件已损坏或未复制完整，无法打开；请重新保存后再放入") from None
+    with archive:
+        members = archive.infolist()
+        unzipped = sum(m.file_size for m in members)
+        if unzipped > limits.max_unzipped_bytes:
+            raise UnreadableFile(
+                f"文件解压后有 {unzipped / 2**20:.0f} MB，超过上限 {limits.max_unzipped_bytes / 2**20:.0f} MB（疑似压缩炸弹）"
+            )
+        for member in members:
+            name = member.filename
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            try:
+                rows, cols = _largest_cell(archive, name)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as error:
+                raise UnreadableFile(f"文件已损坏或未复制完整（{type(error).__name__}）；请重新保存后再放入") from None
+            if rows > EXCEL_MAX_ROWS or cols > EXCEL_MAX_COLUMNS or rows * cols > limits.max_cells:
+                where = f"{column_letter(cols - 1)}{rows}"
+                raise UnreadableFile(
+                    f"工作表 {name.rsplit('/', 1)[-1]} 的已用区域延伸到 {where}（约 {rows * cols:,} 个单元格），"
+                    "超过上限；请删除远处的空白格式或多余内容后再保存"
+                )

@@ -1,0 +1,79 @@
+"""Recognising a sheet by its headers: any file name, any sheet name, the header row anywhere in
+the first rows (title rows above it), headers in Chinese or English.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kis_batch.coerce import normalise_text
+from kis_batch.schema import TEMPLATES, Column, Template
+
+HEADER_SEARCH_ROWS = 10
+# A sheet sharing this many headers with a template, but not all its required ones, is reported.
+NEAR_MISS_HEADERS = 3
+
+
+def header_key(value: Any) -> str:
+    """Headers compare without spaces, case, full-width forms or a required-marker star."""
+    text = normalise_text(value) if isinstance(value, str) else ""
+    return re.sub(r"[\s*]", "", text).lower()
+
+
+_LOOKUP: dict[str, dict[str, str]] = {
+    t.key: {header_key(h): c.key for c in t.columns for h in c.headers} for t in TEMPLATES
+}
+
+
+@dataclass
+class Recognised:
+    template: Template
+    header_row: int  # 0-based grid index
+    positions: dict[str, int]  # column key -> 0-based column index
+    headers: dict[str, str]  # column key -> header text as written
+    duplicates: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class NearMiss:
+    template: Template
+    header_row: int
+    missing: list[Column]
+
+
+def _match(template: Template, row: list[Any]) -> Recognised:
+    lookup = _LOOKUP[template.key]
+    positions: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    duplicates: list[tuple[int, str]] = []
+    for index, cell in enumerate(row):
+        key = lookup.get(header_key(cell))
+        if key is None:
+            continue
+        if key in positions:
+            duplicates.append((index, str(cell)))
+            continue
+        positions[key] = index
+        headers[key] = normalise_text(cell)
+    return Recognised(template, -1, positions, headers, duplicates)
+
+
+def recognise(rows: list[list[Any]]) -> Recognised | NearMiss | None:
+    """The template whose required headers a row holds, preferring the fullest match."""
+    best: Recognised | None = None
+    near: NearMiss | None = None
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        for template in TEMPLATES:
+            found = _match(template, row)
+            missing = [c for c in template.required if c.key not in found.positions]
+            if not missing:
+                if best is None or len(found.positions) > len(best.positions):
+                    found.header_row = index
+                    best = found
+            elif len(found.positions) >= NEAR_MISS_HEADERS and (
+                near is None or len(missing) < len(near.missing)
+            ):
+                near = NearMiss(template, index, missing)
+    return best or near

@@ -1,0 +1,241 @@
+"""From recognised sheets to typed, trusted tables: coerce every cell, check every row, resolve
+references, merge repeated drops, and turn everything wrong into a Problem at its exact cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from kis_batch import coerce
+from kis_batch.coerce import CoerceError, is_blank
+from kis_batch.ingest.recognise import Recognised
+from kis_batch.problems import Code, Problem, Severity, column_letter, shown_value
+from kis_batch.schema import BY_KEY, Column, Kind, Template
+
+# Provenance columns carried by every typed row, so later steps can point at the cell.
+FILE, SHEET, ROW = "_file", "_sheet", "_row"
+PROVENANCE = (FILE, SHEET, ROW)
+
+
+@dataclass
+class SheetData:
+    """One recognised sheet: where it is, which template, and its data rows."""
+
+    file: str
+    sheet: str
+    found: Recognised
+    rows: list[list[Any]]
+
+
+@dataclass
+class Collector:
+    """Problems of the whole run, and the column positions needed to point at a cell."""
+
+    problems: list[Problem] = field(default_factory=list)
+    layouts: dict[tuple[str, str], Recognised] = field(default_factory=dict)
+
+    def add(self, code: Code, severity: Severity, message: str, **where: Any) -> None:
+        self.problems.append(Problem(code, severity, message, **where))
+
+    def at_cell(self, record: dict[str, Any], key: str, code: Code, severity: Severity, message: str,
+                value: Any = None) -> None:
+        layout = self.layouts.get((record[FILE], record[SHEET]))
+        letter = header = ""
+        if layout is not None and key in layout.positions:
+            letter = column_letter(layout.positions[key])
+            header = layout.headers[key]
+        elif layout is not None:
+            header = layout.template.fields[key].zh if key in layout.template.fields else key
+        self.add(code, severity, message, file=record[FILE], sheet=record[SHEET], row=record[ROW],
+                 column=letter, header=header, value=shown_value(value if value is not None else record.get(key)))
+
+
+def coerce_value(column: Column, raw: Any, reference: dt.date) -> Any:
+    """One cell to its column's type; blank gives the column's default."""
+    if is_blank(raw):
+        return column.default
+    kind = column.kind
+    if kind in (Kind.TEXT, Kind.ID):
+        return coerce.to_text(raw)
+    if kind is Kind.DATE:
+        return coerce.to_date(raw, reference)
+    if kind is Kind.TIME:
+        return coerce.to_time(raw)
+    if kind is Kind.DATETIME:
+        return coerce.to_datetime(raw, reference)
+    if kind is Kind.BOOL:
+        return coerce.to_bool(raw)
+    if kind is Kind.CHOICE:
+        return coerce.to_choice(raw, column.choices, dict(column.synonyms))
+    number = coerce.to_number(raw)
+    if kind is Kind.INT:
+        if not number.is_integer():
+            raise CoerceError("应填整数")
+        number = int(number)
+    if column.minimum is not None and number < column.minimum:
+        raise CoerceError(f"应不小于 {column.minimum:g}")
+    if column.maximum is not None and number > column.maximum:
+        raise CoerceError(f"应不大于 {column.maximum:g}")
+    return number
+
+
+def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[dict[str, Any]]:
+    """Typed records of one sheet; a row with any error is kept but marked not ok."""
+    template = data.found.template
+    positions = data.found.positions
+    records: list[dict[str, Any]] = []
+    last = len(data.rows)
+    # Trailing blank rows (and blank rows anywhere) hold nothing to lose.
+    for index in range(data.found.header_row + 1, last):
+        raw_row = data.rows[index]
+        cells = {key: raw_row[pos] if pos < len(raw_row) else None for key, pos in positions.items()}
+        if all(is_blank(v) for v in cells.values()):
+            continue
+        record: dict[str, Any] = {FILE: data.file, SHEET: data.sheet, ROW: index + 1, "_ok": True}
+        for column in template.columns:
+            raw = cells.get(column.key)
+            try:
+                value = coerce_value(column, raw, reference)
+            except CoerceError as error:
+                out.at_cell(record, column.key, Code.TYPE, Severity.ERROR, f"“{column.zh}”{error}", raw)
+                record["_ok"] = False
+                value = None
+            if value is None and column.required and is_blank(raw):
+                out.at_cell(record, column.key, Code.REQUIRED, Severity.ERROR, f"“{column.zh}”是必填项，请补上", raw)
+                record["_ok"] = False
+            record[column.key] = value
+        records.append(record)
+    return records
+
+
+def reject(record: dict[str, Any], key: str, out: Collector, code: Code, message: str) -> None:
+    out.at_cell(record, key, code, Severity.ERROR, message)
+    record["_ok"] = False
+
+
+def warn(record: dict[str, Any], key: str, out: Collector, code: Code, message: str) -> None:
+    out.at_cell(record, key, code, Severity.WARNING, message)
+
+
+def check_rows(template: Template, records: list[dict[str, Any]], out: Collector) -> None:
+    """Rules within one row (SPEC: both coordinates or neither, leave after arrive, end after start)."""
+    for r in records:
+        if template.key in ("customers", "staff") and (r["lat"] is None) != (r["lon"] is None):
+            key = "lon" if r["lon"] is None else "lat"
+            warn(r, key, out, Code.CONSTRAINT, "纬度和经度要么都填，要么都不填；本行的坐标已忽略，按区域估算距离")
+            r["lat"] = r["lon"] = None
+        elif template.key == "feedback" and r["arrive"] and r["leave"] and r["leave"] < r["arrive"]:
+            reject(r, "leave", out, Code.CONSTRAINT,
+                   f"离开时间 {r['leave']:%H:%M} 早于到达时间 {r['arrive']:%H:%M}，请更正")
+        elif template.key == "fees" and r["start"] and r["end"] and r["end"] <= r["start"]:
+            reject(r, "end", out, Code.CONSTRAINT, "服务到期必须晚于服务开始，请更正")
+        elif template.key == "leave" and r["start"] and r["end"] and r["end"] < r["start"]:
+            reject(r, "end", out, Code.CONSTRAINT, "结束日期早于开始日期，请更正")
+        if template.key == "fees" and r["_ok"] and r["amount"] is not None and (r["paid"] or 0) > r["amount"]:
+            warn(r, "paid", out, Code.CONSTRAINT, "已收金额大于年费金额，请核对")
+
+
+def assign_ticket_ids(records: list[dict[str, Any]]) -> None:
+    """Blank 工单号 get a stable id from call time + customer + order within the sheet."""
+    seen: dict[tuple[Any, ...], int] = defaultdict(int)
+    for r in records:
+        if r["ticket_id"] or r["call_time"] is None or r["customer_id"] is None:
+            continue
+        group = (r[FILE], r[SHEET], r["call_time"], r["customer_id"])
+        seen[group] += 1
+        r["ticket_id"] = f"T{r['call_time']:%Y%m%d%H%M}-{r['customer_id']}-{seen[group]}"
+
+
+class StaffIndex:
+    """Staff are referred to by 工号 or 姓名; both resolve to the 工号."""
+
+    def __init__(self, staff: list[dict[str, Any]]) -> None:
+        self.by_id = {r["staff_id"]: r for r in staff}
+        self.by_name = {r["name"]: r for r in staff}
+
+    def resolve(self, value: str | None) -> str | None:
+        if value in self.by_id:
+            return value
+        if value in self.by_name:
+            return self.by_name[value]["staff_id"]
+        return None
+
+
+def resolve_staff(records: list[dict[str, Any]], key: str, index: StaffIndex | None, out: Collector,
+                  label: str) -> None:
+    if index is None:
+        return
+    for r in records:
+        if not r["_ok"] or r[key] is None:
+            continue
+        resolved = index.resolve(r[key])
+        if resolved is None:
+            reject(r, key, out, Code.UNKNOWN_REFERENCE,
+                   f"{label}“{r[key]}”不在员工名单中；请填员工名单里的工号或姓名")
+        else:
+            r[key] = resolved
+
+
+def require_customer(records: list[dict[str, Any]], customers: set[str] | None, out: Collector) -> None:
+    if customers is None:
+        return
+    for r in records:
+        if r["_ok"] and r["customer_id"] is not None and r["customer_id"] not in customers:
+            reject(r, "customer_id", out, Code.UNKNOWN_REFERENCE,
+                   f"客户编号“{r['customer_id']}”不在客户档案中；请核对编号，或先在客户档案里添加该客户")
+
+
+def _content(template: Template, record: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(record[c.key] for c in template.columns)
+
+
+def _is_placeholder(template: Template, record: dict[str, Any]) -> bool:
+    """A returned sheet's row nobody filled in yet: superseded by a filled row of the same key."""
+    if template.key == "feedback":
+        return record["result"] is None
+    if template.key == "callbacks":
+        return record["reached"] is None
+    return False
+
+
+def merge_repeats(template: Template, records: list[dict[str, Any]], out: Collector) -> list[dict[str, Any]]:
+    """Keep one of identical repeats; report same key with different content as a conflict."""
+    if not template.key_columns:
+        return [r for r in records if r["_ok"]]
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        if r["_ok"]:
+            groups[tuple(r[k] for k in template.key_columns)].append(r)
+    kept: list[dict[str, Any]] = []
+    for rows in groups.values():
+        if len(rows) > 1:
+            filled = [r for r in rows if not _is_placeholder(template, r)]
+            rows = filled or rows
+        distinct: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for r in rows:
+            distinct.setdefault(_content(template, r), r)
+        if len(distinct) == 1:
+            kept.append(rows[0])
+            continue
+        places = "；".join(f"{r[FILE]} / {r[SHEET]} 第{r[ROW]}行" for r in distinct.values())
+        labels = "+".join(template.fields[k].zh for k in template.key_columns)
+        for r in rows:
+            reject(r, template.key_columns[0], out, Code.CONFLICT,
+                   f"同一{labels}出现了内容不同的几行（{places}）；请保留正确的一行，删掉其余的")
+    return sorted(kept, key=lambda r: (r[FILE], r[SHEET], r[ROW]))
+
+
+def to_frame(template: Template, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Typed rows as a DataFrame: schema columns in order, then provenance."""
+    columns = [c.key for c in template.columns] + list(PROVENANCE)
+    frame = pd.DataFrame.from_records([{k: r[k] for k in columns} for r in records], columns=columns)
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def empty_frame(key: str) -> pd.DataFrame:
+    return to_frame(BY_KEY[key], [])

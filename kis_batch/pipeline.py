@@ -1,0 +1,86 @@
+"""The one place that sequences a run: read the folder, compute every result (pure), then write
+every workbook and the manifest. Nothing here decides a rule or formats a cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kis_batch.calendar import WorkCalendar, fallback_message
+from kis_batch.ingest import Inbox, load_folder
+from kis_batch.lock import run_lock
+from kis_batch.problems import Code, Problem, Severity, count
+from kis_batch.render.manifest import write_manifest
+from kis_batch.render.report import write_report
+from kis_batch.settings import Settings
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    today: dt.date
+    plan_date: dt.date
+    out_dir: Path
+    inbox: Inbox
+    outputs: list[Path] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return count(self.inbox.problems, Severity.ERROR)
+
+    @property
+    def exit_code(self) -> int:
+        """SPEC: 0 clean, 1 errors reported (2, a run that could not complete, is the CLI's)."""
+        return 1 if self.errors else 0
+
+
+def check(folder: Path, today: dt.date, base: Settings | None = None, progress: Progress | None = None) -> Inbox:
+    """Validate only: the folder read and checked, with the calendar's warnings added."""
+    inbox = load_folder(folder, today, base, progress)
+    calendar = WorkCalendar.from_settings(inbox.settings)
+    calendar.next_workday(today)
+    _calendar_warnings(inbox, calendar)
+    return inbox
+
+
+def _calendar_warnings(inbox: Inbox, calendar: WorkCalendar) -> None:
+    if calendar.fallback_years:
+        inbox.problems.append(Problem(Code.CALENDAR, Severity.WARNING, fallback_message(calendar.fallback_years)))
+
+
+def _clean_stale_temporaries(out_dir: Path) -> None:
+    """Half-written files of a run that was killed; safe to remove while holding the lock."""
+    for stale in out_dir.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = None,
+        progress: Progress | None = None, now: dt.datetime | None = None) -> RunResult:
+    """Read the folder, compute tomorrow's work and today's figures, write OUT/D/."""
+    inbox = load_folder(folder, today, base, progress)
+    calendar = WorkCalendar.from_settings(inbox.settings)
+    plan = calendar.next_workday(today)
+    result = RunResult(today, plan, out_root / today.isoformat(), inbox)
+
+    _calendar_warnings(inbox, calendar)
+    result.figures.update({
+        "plan_date": plan.isoformat(),
+        "errors": result.errors,
+        "warnings": count(inbox.problems, Severity.WARNING),
+        "rows": {key: len(frame) for key, frame in inbox.tables.items()},
+        "calendar_fallback_years": list(calendar.fallback_years),
+    })
+    with run_lock(result.out_dir):
+        _clean_stale_temporaries(result.out_dir)
+        if progress:
+            progress("写出校验报告")
+        write_report(result.out_dir, today, inbox, result.outputs)
+        result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), result.figures,
+                                             now or dt.datetime.now()))
+    return result

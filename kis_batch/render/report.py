@@ -1,0 +1,47 @@
+"""校验报告_D.xlsx: every problem at its place, errors first, coloured by severity; and the files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from kis_batch.ingest import Inbox
+from kis_batch.problems import REPORT_COLUMNS, Severity, count, problems_frame
+from kis_batch.render.style import ERROR_BG, WARNING_BG, Col, Highlight, atomic_book, write_table
+from kis_batch.schema import BY_KEY
+
+PROBLEM_WIDTHS = {"severity": 7, "code": 16, "file": 24, "sheet": 12, "row": 6, "column": 5, "header": 10,
+                  "value": 18, "message": 70}
+PROBLEM_COLS = [Col(key, header, PROBLEM_WIDTHS[key], "int" if key == "row" else "text")
+                for key, header in REPORT_COLUMNS.items()]
+FILE_COLS = [
+    Col("path", "文件", 30), Col("status", "状态", 8), Col("sheets", "识别的工作表", 36), Col("rows_read", "读取行数", 9, "int"),
+    Col("rows_accepted", "采用行数", 9, "int"), Col("rows_repeated", "重复行数", 9, "int"),
+    Col("rows_rejected", "拒收行数", 9, "int"), Col("message", "说明", 50),
+]
+STATUS_WORDS = {"read": "已读取", "skipped": "已跳过"}
+
+
+def files_frame(inbox: Inbox) -> pd.DataFrame:
+    rows = []
+    for f in inbox.files:
+        sheets = "、".join(f"{sheet}→{BY_KEY[key].zh}" for sheet, key in f.sheets.items())
+        rows.append({"path": f.path, "status": STATUS_WORDS[f.status], "sheets": sheets, "rows_read": f.rows_read,
+                     "rows_accepted": f.rows_accepted, "rows_repeated": f.rows_repeated,
+                     "rows_rejected": f.rows_rejected, "message": f.message})
+    return pd.DataFrame(rows, columns=[c.key for c in FILE_COLS])
+
+
+def write_report(out_dir: Path, today: dt.date, inbox: Inbox, written: list[Path]) -> None:
+    errors, warnings = count(inbox.problems, Severity.ERROR), count(inbox.problems, Severity.WARNING)
+    title = f"校验报告 {today.isoformat()}：错误 {errors} 条（该行未采用），警告 {warnings} 条（已采用，请核对）"
+    if not inbox.problems:
+        title = f"校验报告 {today.isoformat()}：没有发现问题"
+    with atomic_book(out_dir / f"校验报告_{today.isoformat()}.xlsx", written) as book:
+        write_table(book, "问题", problems_frame(inbox.problems), PROBLEM_COLS, title=title, highlights=[
+            Highlight(None, "text", ("severity", Severity.ERROR.value), ERROR_BG),
+            Highlight(None, "text", ("severity", Severity.WARNING.value), WARNING_BG),
+        ])
+        write_table(book, "文件", files_frame(inbox), FILE_COLS, title=f"文件夹：{inbox.folder}")

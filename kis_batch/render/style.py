@@ -1,0 +1,294 @@
+"""The small style kit every output workbook shares: safe xlsxwriter options (text never becomes a
+formula or link), Chinese headers, widths, frozen header rows, dropdowns on fill-in columns,
+conditional colours, print set-up, and atomic saving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from kis_batch.schema import Column, Kind
+
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_CELL_CHARS = 32_767
+FIXED_CREATED = dt.datetime(2000, 1, 1)
+HEADER_BG = "#DDEBF7"
+FILL_BG = "#FFF9E5"
+ERROR_BG = "#F8CBAD"
+WARNING_BG = "#FFE699"
+GOOD_BG = "#C6EFCE"
+# Excel keeps a sheet's name to 31 characters and forbids a few.
+_SHEET_NAME_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+NUMBER_FORMATS = {
+    "date": "yyyy-mm-dd",
+    "time": "hh:mm",
+    "datetime": "yyyy-mm-dd hh:mm",
+    "int": "0",
+    "number": "#,##0.00",
+    "percent": "0.0%",
+    "score": "0",
+    "km": "0.0",
+}
+
+
+class OutputTooLarge(Exception):
+    """An output that Excel could not hold; never truncated silently."""
+
+
+@dataclass(frozen=True)
+class Col:
+    """One output column: the header people see and how its cells are shown."""
+
+    key: str
+    header: str
+    width: float = 12
+    kind: str = "text"  # text | date | time | datetime | int | number | percent | score | km | bool
+    choices: tuple[str, ...] = ()  # a dropdown list for a fill-in column
+    fill: bool = False  # staff fill this column in: tinted, with a dropdown where it has choices
+
+
+def col_from_schema(column: Column, *, fill: bool = False, header: str | None = None) -> Col:
+    """An output column that reuses an input template column's header, type and choices."""
+    kind = {Kind.DATE: "date", Kind.TIME: "time", Kind.DATETIME: "datetime", Kind.INT: "int",
+            Kind.NUMBER: "number", Kind.BOOL: "bool"}.get(column.kind, "text")
+    return Col(column.key, header or column.zh, column.width, kind, column.choices if fill else (), fill)
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A conditional colour: rows (or one column) where a formula on the row is true."""
+
+    column: str | None  # key of the column to colour, or None for the whole row
+    criteria: str  # xlsxwriter 'cell' criteria such as '==' / '>', or 'text' for an exact value
+    value: Any
+    colour: str = ERROR_BG
+
+
+@dataclass
+class Book:
+    """An open output workbook with its shared formats."""
+
+    workbook: Workbook
+    formats: dict[str, Any] = field(default_factory=dict)
+
+    def fmt(self, name: str, **props: Any) -> Any:
+        if name not in self.formats:
+            self.formats[name] = self.workbook.add_format(props)
+        return self.formats[name]
+
+    def cell_format(self, kind: str, fill: bool) -> Any:
+        """The format of a data cell: its number format, tinted where staff fill it in."""
+        props: dict[str, Any] = {"valign": "top"}
+        if kind in NUMBER_FORMATS:
+            props["num_format"] = NUMBER_FORMATS[kind]
+        if fill:
+            props.update(bg_color=FILL_BG, border=1)
+        return self.fmt(f"cell-{kind}-{fill}", **props)
+
+
+def sheet_name(name: str, taken: Sequence[str] = ()) -> str:
+    """A valid, unique Excel sheet name (31 characters, no []:*?/\\)."""
+    base = name.translate(_SHEET_NAME_FORBIDDEN).strip("'")[:31] or "Sheet"
+    candidate, number = base, 2
+    lowered = {t.lower() for t in taken}
+    while candidate.lower() in lowered:
+        suffix = f"({number})"
+        candidate, number = base[: 31 - len(suffix)] + suffix, number + 1
+    return candidate
+
+
+def _cell_text(value: Any) -> str:
+    text = str(value)
+    if len(text) > EXCEL_MAX_CELL_CHARS:
+        raise OutputTooLarge(f"一个单元格的文字超过Excel上限 {EXCEL_MAX_CELL_CHARS} 字符：{text[:40]}…")
+    return text
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    try:
+        return bool(pd.isna(value)) if not isinstance(value, (str, bytes, list, tuple, dict)) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, book: Book, fill: bool = False) -> None:
+    """Write one value with its type's format; text is always text, never a formula or link."""
+    if _is_missing(value):
+        sheet.write_blank(row, col, None, book.cell_format("text", fill))
+        return
+    if kind in ("date", "datetime") and isinstance(value, (dt.date, pd.Timestamp)):
+        if not isinstance(value, dt.datetime):
+            value = dt.datetime.combine(value, dt.time(0))
+        sheet.write_datetime(row, col, value, book.cell_format(kind, fill))
+    elif kind == "time" and isinstance(value, dt.time):
+        sheet.write_datetime(row, col, value, book.cell_format(kind, fill))
+    elif kind in NUMBER_FORMATS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        sheet.write_number(row, col, float(value), book.cell_format(kind, fill))
+    else:
+        if isinstance(value, bool):
+            value = "是" if value else "否"
+        elif isinstance(value, dt.time):
+            value = value.strftime("%H:%M")
+        elif isinstance(value, dt.datetime):
+            value = value.strftime("%Y-%m-%d %H:%M")
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        sheet.write_string(row, col, _cell_text(value), book.cell_format("text", fill))
+
+
+def write_table(
+    book: Book,
+    name: str,
+    frame: pd.DataFrame,
+    cols: Sequence[Col],
+    *,
+    title: str | None = None,
+    highlights: Sequence[Highlight] = (),
+    landscape: bool = True,
+    fill_rows: int = 0,
+) -> Worksheet:
+    """A sheet people read and fill: optional title row, header row frozen and repeated on print,
+    filters, widths, typed cells, dropdowns on fill-in columns, conditional colours.
+
+    fill_rows: extra blank rows below the data that keep the dropdowns (for blank templates).
+    """
+    if len(frame) + 2 > EXCEL_MAX_ROWS:
+        raise OutputTooLarge(f"工作表“{name}”有 {len(frame):,} 行，超过Excel上限 {EXCEL_MAX_ROWS:,} 行")
+    workbook = book.workbook
+    sheet = workbook.add_worksheet(sheet_name(name, [ws.get_name() for ws in workbook.worksheets()]))
+    header_row = 0
+    if title:
+        sheet.write_string(0, 0, _cell_text(title), book.fmt("title", bold=True, font_size=14))
+        header_row = 1
+    header = book.fmt("header", bold=True, bg_color=HEADER_BG, border=1, text_wrap=True, valign="vcenter")
+    fill_header = book.fmt("fill_header", bold=True, bg_color=WARNING_BG, border=1, text_wrap=True, valign="vcenter")
+    for index, col in enumerate(cols):
+        sheet.write_string(header_row, index, col.header, fill_header if col.fill else header)
+        sheet.set_column(index, index, col.width)
+    first, last_data = header_row + 1, header_row + len(frame)
+    records = frame.to_dict("records") if len(frame) else []
+    for offset, record in enumerate(records):
+        for index, col in enumerate(cols):
+            write_cell(sheet, first + offset, index, record.get(col.key), col.kind, book, col.fill)
+    last = max(last_data, header_row + fill_rows)
+    for index, col in enumerate(cols):
+        if col.fill and last >= first:
+            for row in range(last_data + 1, last + 1):
+                sheet.write_blank(row, index, None, book.cell_format(col.kind, True))
+            if col.choices:
+                sheet.data_validation(first, index, last, index, {
+                    "validate": "list", "source": list(col.choices),
+                    "error_title": "请从下拉列表选择", "error_message": "可选：" + "/".join(col.choices),
+                })
+    for rule in highlights:
+        _highlight(book, sheet, cols, rule, first, last_data)
+    sheet.freeze_panes(header_row + 1, 0)
+    if cols:
+        sheet.autofilter(header_row, 0, max(last_data, header_row), len(cols) - 1)
+    sheet.set_row(header_row, 30)
+    sheet.repeat_rows(header_row)
+    sheet.set_paper(9)  # A4
+    if landscape:
+        sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    return sheet
+
+
+def _highlight(book: Book, sheet: Worksheet, cols: Sequence[Col], rule: Highlight, first: int, last: int) -> None:
+    if last < first:
+        return
+    keys = [c.key for c in cols]
+    fmt = book.fmt("hl" + rule.colour, bg_color=rule.colour)
+    target = keys.index(rule.column) if rule.column in keys else None
+    if rule.criteria == "text":
+        letter = xlsxwriter.utility.xl_col_to_name(keys.index(rule.value[0]))
+        formula = f'=${letter}{first + 1}="{rule.value[1]}"'
+    else:
+        letter = xlsxwriter.utility.xl_col_to_name(keys.index(rule.value[0]))
+        formula = f"=AND(ISNUMBER(${letter}{first + 1}),${letter}{first + 1}{rule.criteria}{rule.value[1]})"
+    start, end = (target, target) if target is not None else (0, len(cols) - 1)
+    sheet.conditional_format(first, start, last, end, {"type": "formula", "criteria": formula, "format": fmt})
+
+
+def open_book(path: Path) -> Book:
+    """A workbook with safe options and fixed properties, so reruns give identical bytes."""
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "nan_inf_to_errors": True,
+        },
+    )
+    workbook.set_properties({"created": FIXED_CREATED, "author": "kis-batch"})
+    workbook.set_calc_mode("auto")
+    return Book(workbook)
+
+
+REPLACE_TRIES = 5
+REPLACE_PAUSE_S = 0.4
+
+
+def replace_file(temporary: Path, target: Path) -> Path:
+    """Move a finished file over its target atomically; if the target is held open (Excel on
+    Windows), retry, then keep it under another name and return that name."""
+    for attempt in range(REPLACE_TRIES):
+        try:
+            os.replace(temporary, target)
+            return target
+        except PermissionError:
+            if attempt + 1 < REPLACE_TRIES:
+                time.sleep(REPLACE_PAUSE_S)
+    for number in range(1, 100):
+        alternative = target.with_name(f"{target.stem}({number}){target.suffix}")
+        try:
+            os.replace(temporary, alternative)
+            return alternative
+        except PermissionError:
+            continue
+    raise PermissionError(f"无法写入 {target}：文件被占用")
+
+
+def temporary_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
+@contextlib.contextmanager
+def atomic_book(target: Path, written: list[Path]) -> Iterator[Book]:
+    """Write a workbook beside its target and move it into place only when complete.
+
+    The final path (the target, or another name if the target was locked) is appended to written.
+    """
+    temporary = temporary_path(target)
+    book = open_book(temporary)
+    try:
+        yield book
+        book.workbook.close()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            book.workbook.close()
+        temporary.unlink(missing_ok=True)
+        raise
+    written.append(replace_file(temporary, target))

@@ -1,0 +1,83 @@
+"""The blank input templates (kis-batch init), derived from the schema declarations alone:
+one workbook per template group, dropdowns on enumerated columns, typed columns, a 说明 sheet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from kis_batch.render.style import Book, Col, atomic_book, col_from_schema, write_table
+from kis_batch.schema import SETTINGS_SHEET, TEMPLATES, Kind, Template
+from kis_batch.settings import format_setting, setting_fields
+
+# Rows below the header that carry dropdowns and formats in a blank template.
+TEMPLATE_ROWS = 500
+
+_KIND_WORDS = {
+    Kind.TEXT: "文字", Kind.ID: "编号（文本，保留前导0）", Kind.DATE: "日期", Kind.TIME: "时间",
+    Kind.DATETIME: "日期时间", Kind.BOOL: "是/否", Kind.CHOICE: "下拉选择", Kind.NUMBER: "数字", Kind.INT: "整数",
+}
+
+GUIDE_COLS = (
+    Col("sheet", "工作表", 12), Col("header", "列名", 12), Col("key", "英文名", 14), Col("required", "必填", 6),
+    Col("kind", "类型", 16), Col("choices", "可选值", 30), Col("default", "默认", 8), Col("help", "说明", 50),
+    Col("example", "示例", 22),
+)
+
+
+def workbook_groups() -> dict[str, list[Template]]:
+    groups: dict[str, list[Template]] = {}
+    for template in TEMPLATES:
+        groups.setdefault(template.workbook, []).append(template)
+    return groups
+
+
+def template_cols(template: Template) -> list[Col]:
+    return [Col(c.key, c.zh, c.width, col_from_schema(c).kind, c.choices, fill=True) for c in template.columns]
+
+
+def settings_frame() -> pd.DataFrame:
+    """规则设置 with every default filled in and explained."""
+    rows = []
+    for f in setting_fields():
+        default = f.default if not callable(f.default_factory) else f.default_factory()  # type: ignore[misc]
+        rows.append({"name": f.metadata["zh"], "value": format_setting(default), "help": f.metadata["help"]})
+    return pd.DataFrame(rows)
+
+
+def guide_frame(templates: list[Template]) -> pd.DataFrame:
+    rows = []
+    for template in templates:
+        for c in template.columns:
+            default = c.default
+            if isinstance(default, bool):
+                default = "是" if default else "否"
+            rows.append({
+                "sheet": template.zh, "header": c.zh, "key": c.key, "required": "是" if c.required else "",
+                "kind": _KIND_WORDS[c.kind], "choices": "/".join(c.choices), "default": default,
+                "help": c.help, "example": c.example,
+            })
+    return pd.DataFrame(rows)
+
+
+def write_template(book: Book, templates: list[Template]) -> None:
+    for template in templates:
+        if template is SETTINGS_SHEET:
+            cols = [Col(c.key, c.zh, c.width) for c in template.columns]
+            write_table(book, template.zh, settings_frame(), cols)
+        else:
+            write_table(book, template.zh, pd.DataFrame(), template_cols(template), fill_rows=TEMPLATE_ROWS)
+    purposes = "；".join(f"{t.zh}：{t.purpose}" for t in templates)
+    write_table(book, "说明", guide_frame(templates), GUIDE_COLS, title=purposes)
+
+
+def write_templates(folder: Path) -> list[Path]:
+    """One blank workbook per template group into folder; returns the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, templates in workbook_groups().items():
+        with atomic_book(folder / f"{name}.xlsx", written) as book:
+            write_template(book, templates)
+    return written

@@ -1,0 +1,276 @@
+"""One declaration per input template (SPEC.md, Inputs): headers in Chinese and English, type,
+required, allowed values, default and key. The template writer, the reader, the validator and
+the 说明 sheets all derive from these declarations and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    ID = "id"  # text that must keep leading zeros: ids, phone numbers
+    DATE = "date"
+    TIME = "time"
+    DATETIME = "datetime"
+    BOOL = "bool"
+    CHOICE = "choice"
+    NUMBER = "number"
+    INT = "int"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    zh: str
+    kind: Kind = Kind.TEXT
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    help: str = ""
+    example: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    # Other headers that mean this column (e.g. a dispatch sheet's 派给 is the feedback's 服务代表).
+    aliases: tuple[str, ...] = ()
+    # Words and numbers accepted for a choice besides the choices themselves.
+    synonyms: tuple[tuple[str, str], ...] = ()
+    width: int = 12
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return (self.zh, self.key, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    zh: str
+    columns: tuple[Column, ...]
+    # Columns whose values identify a row; a row repeated with the same key and content counts once.
+    key_columns: tuple[str, ...] = ()
+    # The blank workbook (kis-batch init) this sheet is written into.
+    workbook: str = ""
+    purpose: str = ""
+    fields: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", {c.key: c for c in self.columns})
+
+    @property
+    def required(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.required)
+
+
+YES_NO = ("是", "否")
+ROLES = ("服务部经理", "经理助理", "服务工程师", "实施专员", "服务监督热线")
+ENGINEER = "服务工程师"
+SPECIALIST = "实施专员"
+HOTLINE = "服务监督热线"
+MANAGER_ROLES = ("服务部经理", "经理助理")
+SEGMENTS = ("普通", "大客户", "集团客户", "异地客户")
+CATEGORIES = ("安装", "操作咨询", "数据问题", "软件故障", "升级", "实施", "培训", "年费", "投诉", "其他")
+IMPLEMENTATION_CATEGORY = "实施"
+COMPLAINT_CATEGORY = "投诉"
+SEVERITIES = ("高", "中", "低")
+URGENCIES = ("紧急", "一般", "不急")
+HANDLINGS = ("电话已解决", "远程处理", "需上门", "转总部")
+SERVICE_TYPES = ("问题处理", "客户拜访", "安装系统", "培训", "实施", "年费收取")
+VISIT_TYPE = "客户拜访"
+MODES = ("上门", "远程", "电话")
+RESULTS = ("已解决", "部分解决", "未解决")
+RESOLVED = "已解决"
+SATISFACTION = ("非常满意", "满意", "一般", "不满意")
+SATISFACTION_NUMBERS = (("5", "非常满意"), ("4", "满意"), ("3", "一般"), ("2", "不满意"), ("1", "不满意"))
+CALLBACK_KINDS = ("当日核实", "月度抽查", "满意度回访")
+VERIFIED = ("是", "否", "不适用")
+
+_ROLE_SYNONYMS = (("服务监督/热线", "服务监督热线"), ("热线", "服务监督热线"), ("服务监督", "服务监督热线"),
+                  ("服务工程", "服务工程师"), ("现场支持人员", "服务工程师"), ("KIS实施专员", "实施专员"),
+                  ("技术支持部经理", "服务部经理"), ("服务部经理助理", "经理助理"))
+
+
+def _yes_no(key: str, zh: str, default: bool | None = None, help: str = "", **kw: Any) -> Column:
+    return Column(key, zh, Kind.BOOL, default=default, help=help, example="是", choices=YES_NO, width=8, **kw)
+
+
+CUSTOMERS = Template(
+    "customers",
+    "客户档案",
+    (
+        Column("customer_id", "客户编号", Kind.ID, required=True, help="客户的唯一编号，保留前导0", example="C0001"),
+        Column("customer_name", "客户名称", required=True, help="客户单位全称", example="杭州明达贸易有限公司", width=28),
+        Column("contact", "联系人", help="客户方联系人", example="李会计"),
+        Column("phone", "联系电话", Kind.ID, help="电话按文本保存，区号的0会保留", example="057188001234", width=15),
+        Column("address", "地址", help="上门地址", example="西湖区文三路100号", width=30),
+        Column("area", "区域", required=True, help="客户所在区域，与员工名单、区域距离表用同样的写法", example="西湖区"),
+        Column("lat", "纬度", Kind.NUMBER, minimum=-90, maximum=90, help="可选；与经度同时填写", example="30.2741"),
+        Column("lon", "经度", Kind.NUMBER, minimum=-180, maximum=180, help="可选；与纬度同时填写", example="120.1551"),
+        Column("owner", "服务代表", required=True, help="负责该客户的员工工号或姓名", example="E01"),
+        _yes_no("key_customer", "重点客户", default=False, help="重点客户派工优先，默认否"),
+        Column("segment", "客户类别", Kind.CHOICE, choices=SEGMENTS, default="普通", help="默认普通", example="普通"),
+        Column("product", "产品版本", help="所用金蝶KIS版本", example="KIS专业版 V15"),
+    ),
+    key_columns=("customer_id",),
+    workbook="客户档案",
+    purpose="每家客户一行：谁负责、在哪里、是否重点客户。",
+)
+
+STAFF = Template(
+    "staff",
+    "员工名单",
+    (
+        Column("staff_id", "工号", Kind.ID, required=True, help="员工唯一工号", example="E01"),
+        Column("name", "姓名", required=True, help="员工姓名，不能重名", example="张伟"),
+        Column("role", "岗位", Kind.CHOICE, choices=ROLES, synonyms=_ROLE_SYNONYMS, required=True,
+               help="服务工程师接问题处理，实施专员接实施类问题", example="服务工程师", width=14),
+        Column("area", "区域", help="常驻区域（出发地）", example="西湖区"),
+        Column("lat", "纬度", Kind.NUMBER, minimum=-90, maximum=90, help="可选：出发地纬度", example="30.2741"),
+        Column("lon", "经度", Kind.NUMBER, minimum=-180, maximum=180, help="可选：出发地经度", example="120.1551"),
+        Column("email", "邮箱", help="接收派工单等邮件的地址", example="zhangwei@example.com", width=26),
+        Column("daily_cap", "每日上限", Kind.INT, minimum=0, maximum=50, help="一天最多派几家，留空按规则设置（默认3）",
+               example="3"),
+        _yes_no("active", "在岗", default=True, help="离职或长期不在岗填否，默认是"),
+    ),
+    key_columns=("staff_id",),
+    workbook="员工名单",
+    purpose="部门每位员工一行：岗位、出发地、邮箱、每日上限。",
+)
+
+LEAVE = Template(
+    "leave",
+    "请假",
+    (
+        Column("staff_id", "工号", Kind.ID, required=True, help="请假员工的工号或姓名", example="E03"),
+        Column("start", "开始日期", Kind.DATE, required=True, help="请假第一天", example="2026-11-28"),
+        Column("end", "结束日期", Kind.DATE, required=True, help="请假最后一天（含）", example="2026-11-30"),
+        Column("reason", "原因", help="事假、病假、培训等", example="年假", width=20),
+    ),
+    key_columns=("staff_id", "start"),
+    workbook="员工名单",
+    purpose="请假期间不派工。",
+)
+
+AREA_DISTANCE = Template(
+    "area_distance",
+    "区域距离",
+    (
+        Column("area_a", "区域A", required=True, help="一个区域", example="西湖区"),
+        Column("area_b", "区域B", required=True, help="另一个区域", example="滨江区"),
+        Column("km", "距离公里", Kind.NUMBER, required=True, minimum=0, help="两区域之间的路程（公里）", example="12.5"),
+    ),
+    key_columns=("area_a", "area_b"),
+    workbook="员工名单",
+    purpose="可选：客户和工程师都没有经纬度时，按此表估算距离。",
+)
+
+CALLS = Template(
+    "calls",
+    "热线记录",
+    (
+        Column("ticket_id", "工单号", Kind.ID, help="留空则自动生成", example="T20261127-001"),
+        Column("call_time", "来电时间", Kind.DATETIME, required=True, help="来电日期和时间", example="2026-11-27 09:05",
+               width=17),
+        Column("customer_id", "客户编号", Kind.ID, required=True, help="必须是客户档案里的编号", example="C0001"),
+        Column("caller", "来电人", help="打电话的人", example="李会计"),
+        Column("category", "问题类别", Kind.CHOICE, choices=CATEGORIES, help="投诉类即为客户投诉", example="软件故障"),
+        Column("problem", "问题描述", required=True, help="客户反映的问题", example="凭证过账报错", width=36),
+        Column("severity", "严重性", Kind.CHOICE, choices=SEVERITIES, default="中", help="默认中", example="高", width=8),
+        Column("urgency", "紧急性", Kind.CHOICE, choices=URGENCIES, default="一般", help="默认一般", example="紧急", width=8),
+        Column("handling", "处理方式", Kind.CHOICE, choices=HANDLINGS,
+               help="需上门、或远程处理未解决的，次日派工", example="需上门"),
+        Column("recorded_by", "记录人", help="接电话的人", example="陈静"),
+        Column("notes", "备注", help="其他说明", example="", width=24),
+    ),
+    key_columns=("ticket_id",),
+    workbook="热线记录",
+    purpose="热线每接一个电话记一行；需上门的问题次日派工。",
+)
+
+FEEDBACK = Template(
+    "feedback",
+    "服务反馈单",
+    (
+        Column("ticket_id", "工单号", Kind.ID, help="来自热线记录；主动拜访可留空", example="T20261127-001"),
+        Column("service_date", "服务日期", Kind.DATE, required=True, help="上门或处理的日期", example="2026-11-28"),
+        Column("staff", "服务代表", required=True, aliases=("派给",), help="实际服务的员工工号或姓名", example="张伟"),
+        Column("customer_id", "客户编号", Kind.ID, required=True, help="必须是客户档案里的编号", example="C0001"),
+        Column("service_type", "服务类型", Kind.CHOICE, choices=SERVICE_TYPES, default="问题处理",
+               help="客户拜访计入拜访指标", example="问题处理"),
+        Column("mode", "服务方式", Kind.CHOICE, choices=MODES, default="上门", help="默认上门", example="上门", width=8),
+        _yes_no("phoned_ahead", "电话预约", help="出发前是否电话确认"),
+        Column("arrive", "到达时间", Kind.TIME, help="到达客户处的时间", example="9:30", width=9),
+        Column("leave", "离开时间", Kind.TIME, help="离开客户处的时间，不能早于到达时间", example="11:00", width=9),
+        Column("result", "处理结果", Kind.CHOICE, choices=RESULTS, help="留空表示尚未完成", example="已解决"),
+        Column("satisfaction", "客户满意度", Kind.CHOICE, choices=SATISFACTION, synonyms=SATISFACTION_NUMBERS,
+               help="也可填5/4/3/2/1", example="满意"),
+        _yes_no("signed", "客户签字", help="客户是否签字确认"),
+        Column("manager_score", "经理评分", Kind.NUMBER, minimum=0, maximum=100, help="可选：经理评分覆盖计算分",
+               example=""),
+        Column("notes", "备注", help="其他说明", example="", width=24),
+    ),
+    key_columns=("ticket_id", "service_date", "staff", "customer_id"),
+    workbook="服务反馈单",
+    purpose="每次服务一行；派工单填好交回也算反馈单。",
+)
+
+FEES = Template(
+    "fees",
+    "年费台账",
+    (
+        Column("contract_id", "合同编号", Kind.ID, required=True, help="年费合同唯一编号", example="NF2026-001"),
+        Column("customer_id", "客户编号", Kind.ID, required=True, help="必须是客户档案里的编号", example="C0001"),
+        Column("start", "服务开始", Kind.DATE, help="服务期第一天（年费此日应收）", example="2026-01-01"),
+        Column("end", "服务到期", Kind.DATE, required=True, help="服务期最后一天，须晚于开始", example="2026-12-31"),
+        Column("amount", "年费金额", Kind.NUMBER, minimum=0, help="合同年费（元）", example="3800"),
+        Column("paid", "已收金额", Kind.NUMBER, minimum=0, default=0.0, help="已收（元），默认0", example="3800"),
+        Column("paid_date", "收款日期", Kind.DATE, help="最近一次收款日期", example="2026-01-05"),
+        _yes_no("approved", "经理核准", help="经理是否已核准合同"),
+        Column("owner", "负责人", help="催收负责人工号或姓名；默认客户的服务代表", example="张伟"),
+        Column("due_date", "应收日期", Kind.DATE, help="可选：与服务开始不同的应收日期", example=""),
+    ),
+    key_columns=("contract_id",),
+    workbook="年费台账",
+    purpose="每份年费合同一行：应收、已收、到期。",
+)
+
+CALLBACKS = Template(
+    "callbacks",
+    "回访记录",
+    (
+        Column("date", "回访日期", Kind.DATE, required=True, help="打回访电话的日期", example="2026-11-27"),
+        Column("customer_id", "客户编号", Kind.ID, required=True, help="必须是客户档案里的编号", example="C0001"),
+        Column("kind", "回访类型", Kind.CHOICE, choices=CALLBACK_KINDS, required=True, help="当日核实/月度抽查/满意度回访",
+               example="当日核实"),
+        Column("ticket_id", "工单号", Kind.ID, help="核实的是哪张工单", example="T20261127-001"),
+        Column("staff", "服务代表", help="被核实的员工", example="张伟"),
+        _yes_no("reached", "接通", help="留空表示还没打"),
+        Column("verified", "上门属实", Kind.CHOICE, choices=VERIFIED, help="客户确认工程师确实来过", example="是", width=9),
+        Column("satisfaction", "客户满意度", Kind.CHOICE, choices=SATISFACTION, synonyms=SATISFACTION_NUMBERS,
+               help="也可填5/4/3/2/1", example="满意"),
+        _yes_no("complaint", "投诉", help="客户是否投诉"),
+        Column("caller", "回访人", help="打电话的人", example="陈静"),
+        Column("notes", "备注", help="客户原话等", example="", width=24),
+    ),
+    key_columns=("date", "customer_id", "kind"),
+    workbook="回访记录",
+    purpose="热线/服务监督的回访结果；回访清单填好交回也算回访记录。",
+)
+
+SETTINGS_SHEET = Template(
+    "settings",
+    "规则设置",
+    (
+        Column("name", "参数", required=True, help="规则名称（不要改）", example="每日派工上限", width=20),
+        Column("value", "值", help="规则的值；留空即用默认值", example="3", width=16),
+        Column("help", "说明", help="规则的含义与出处", example="", width=70),
+    ),
+    workbook="规则设置",
+    purpose="部门规则的数字；改这里即可，不用改程序。",
+)
+
+TEMPLATES: tuple[Template, ...] = (CUSTOMERS, STAFF, LEAVE, AREA_DISTANCE, CALLS, FEEDBACK, FEES, CALLBACKS, SETTINGS_SHEET)
+BY_KEY: dict[str, Template] = {t.key: t for t in TEMPLATES}
