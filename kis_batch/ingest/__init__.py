@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import CoerceError
-from kis_batch.ingest.files import Limits, UnreadableFile, check_safe, discover, sha256_of
+from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, UnreadableFile, check_safe, discover, sha256_of
 from kis_batch.ingest.recognise import NearMiss, Recognised, recognise
 from kis_batch.ingest.tables import (
     FILE,
@@ -72,7 +72,7 @@ class Inbox:
 
 def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: InputFile) -> list[SheetData]:
     try:
-        check_safe(path, limits)
+        hidden_rows = check_safe(path, limits)
         sheets = read_sheets(path)
     except UnreadableFile as error:
         record.status, record.message = "skipped", str(error)
@@ -93,7 +93,7 @@ def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: In
                 out.add(Code.DUPLICATE_COLUMN, Severity.WARNING, f"列名“{header}”重复，只读取了第一列",
                         file=name, sheet=sheet.name, row=match.header_row + 1, column=column_letter(index),
                         header=header)
-            found.append(SheetData(name, sheet.name, match, sheet.rows))
+            found.append(SheetData(name, sheet.name, match, sheet.rows, hidden_rows.get(sheet.name, frozenset())))
         elif isinstance(match, NearMiss):
             missing = "、".join(f"“{c.zh}”" for c in match.missing)
             out.add(Code.MISSING_COLUMN, Severity.ERROR,
@@ -161,8 +161,11 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
         name = path.relative_to(folder).as_posix()
         files.append(InputFile(name, sha256_of(path), path.stat().st_size, "skipped",
                                message="不是表格文件"))
-        out.add(Code.UNREADABLE, Severity.WARNING,
-                "不是表格文件（只读取 .xlsx .xlsm .xls .ods），已跳过；.csv 请用Excel或WPS另存为.xlsx", file=name)
+        advice = DATA_SUFFIX_ADVICE.get(path.suffix.lower())
+        if advice:
+            out.add(Code.UNREADABLE, Severity.ERROR, f"整个文件未读取：{advice}", file=name)
+        else:
+            out.add(Code.UNREADABLE, Severity.WARNING, "不是表格文件（只读取 .xlsx .xlsm .xls .ods），已跳过", file=name)
     for data in sheets:
         out.layouts[(data.file, data.sheet)] = data.found
 

@@ -5,8 +5,10 @@ that would hurt it: oversized, zip bombs, absurd used ranges, encrypted or disgu
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,20 @@ ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+_HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"[^>]*?\bhidden="(?:1|true)"')
+_SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_RELATIONSHIP = re.compile(r'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
+# Real workbooks compress 5-20 times; far more than this, on a large sheet, is a zip bomb.
+MAX_COMPRESSION_RATIO = 100
+RATIO_CHECK_FROM_BYTES = 10 * 2**20
+DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError, NotImplementedError)
+# Files staff drop by mistake whose data would otherwise be lost without a word.
+DATA_SUFFIX_ADVICE = {
+    ".csv": "CSV文件（编码不确定，如GBK）不直接读取；请用Excel或WPS打开后另存为.xlsx",
+    ".xlsb": "Excel二进制工作簿(.xlsb)不读取；请另存为.xlsx",
+    ".et": "WPS表格格式(.et)不读取；请在WPS中另存为.xlsx",
+    ".numbers": "Numbers文件不读取；请导出为.xlsx",
+}
 _SCAN_CHUNK = 1 << 20
 
 
@@ -71,9 +87,19 @@ def _cell_index(letters: bytes, digits: bytes) -> tuple[int, int]:
     return int(digits), column
 
 
-def _largest_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
-    """The farthest cell a sheet's XML names, read in a stream without building the sheet."""
+@dataclass(frozen=True)
+class SheetScan:
+    """What a sheet's XML says before any parser builds it: its extent and its hidden rows."""
+
+    rows: int
+    cols: int
+    hidden_rows: frozenset[int]
+
+
+def _scan_sheet(archive: zipfile.ZipFile, member: str) -> SheetScan:
+    """The farthest cell a sheet's XML names and its hidden rows, read in a stream."""
     max_row = max_col = 0
+    hidden: set[int] = set()
     tail = b""
     with archive.open(member) as handle:
         while True:
@@ -84,12 +110,30 @@ def _largest_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
             for match in _CELL_REF.finditer(text):
                 row, col = _cell_index(match.group(1), match.group(2))
                 max_row, max_col = max(max_row, row), max(max_col, col)
+            hidden.update(int(m.group(1)) for m in _HIDDEN_ROW.finditer(text))
             tail = text[-256:]
-    return max_row, max_col
+    return SheetScan(max_row, max_col, frozenset(hidden))
 
 
-def check_safe(path: Path, limits: Limits) -> None:
-    """Raise UnreadableFile for anything a reader should not be given."""
+def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet XML member -> the sheet's name as Excel shows it."""
+    try:
+        book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except KeyError:
+        return {}
+    targets = {rid: target.lstrip("/") for rid, target in _RELATIONSHIP.findall(rels)}
+    names: dict[str, str] = {}
+    for name, rid in _SHEET_ENTRY.findall(book):
+        target = targets.get(rid, "")
+        member = target if target.startswith("xl/") else f"xl/{target}"
+        names[member] = html.unescape(name)
+    return names
+
+
+def check_safe(path: Path, limits: Limits) -> dict[str, frozenset[int]]:
+    """Raise UnreadableFile for anything a reader should not be given; return the hidden rows
+    (Excel row numbers) per sheet name, where the format tells them."""
     size = path.stat().st_size
     if size > limits.max_file_bytes:
         raise UnreadableFile(
@@ -103,36 +147,46 @@ def check_safe(path: Path, limits: Limits) -> None:
             raise UnreadableFile("文件设置了打开密码（已加密），无法读取；请另存为不加密的文件")
         if not head.startswith(ZIP_MAGIC):
             raise UnreadableFile("文件内容不是Excel/WPS表格（可能是改了扩展名的其他文件）；请用Excel或WPS另存为.xlsx")
-        _check_zip(path, limits)
-    elif suffix == ".xls" and not head.startswith(OLE_MAGIC):
+        return _check_zip(path, limits)
+    if suffix == ".xls" and not head.startswith(OLE_MAGIC):
         if head.startswith(ZIP_MAGIC):
             raise UnreadableFile("文件实际是.xlsx格式但扩展名为.xls；请把扩展名改为.xlsx")
         raise UnreadableFile("文件不是真正的Excel .xls（可能是网页或文本另存的）；请用Excel或WPS另存为.xlsx")
+    return {}
 
 
-def _check_zip(path: Path, limits: Limits) -> None:
+def _check_zip(path: Path, limits: Limits) -> dict[str, frozenset[int]]:
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise UnreadableFile("文件已损坏或未复制完整，无法打开；请重新保存后再放入") from None
-    with archive:
-        members = archive.infolist()
-        unzipped = sum(m.file_size for m in members)
-        if unzipped > limits.max_unzipped_bytes:
+        with zipfile.ZipFile(path) as archive:
+            return _check_archive(archive, limits)
+    except DAMAGED_ZIP as error:
+        raise UnreadableFile(f"文件已损坏或未复制完整，无法打开（{type(error).__name__}）；请重新保存后再放入") from None
+
+
+def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> dict[str, frozenset[int]]:
+    members = archive.infolist()
+    unzipped = sum(m.file_size for m in members)
+    if unzipped > limits.max_unzipped_bytes:
+        raise UnreadableFile(
+            f"文件解压后有 {unzipped / 2**20:.0f} MB，超过上限 {limits.max_unzipped_bytes / 2**20:.0f} MB（疑似压缩炸弹）"
+        )
+    packed = sum(m.compress_size for m in members)
+    if unzipped > RATIO_CHECK_FROM_BYTES and unzipped > MAX_COMPRESSION_RATIO * max(packed, 1):
+        raise UnreadableFile(f"文件压缩比异常（{unzipped // max(packed, 1)} 倍，疑似压缩炸弹），未读取")
+    names = _sheet_names(archive)
+    hidden: dict[str, frozenset[int]] = {}
+    for member in members:
+        name = member.filename
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        scan = _scan_sheet(archive, name)
+        rows, cols = scan.rows, scan.cols
+        if rows > EXCEL_MAX_ROWS or cols > EXCEL_MAX_COLUMNS or rows * cols > limits.max_cells:
+            where = f"{column_letter(cols - 1)}{rows}"
             raise UnreadableFile(
-                f"文件解压后有 {unzipped / 2**20:.0f} MB，超过上限 {limits.max_unzipped_bytes / 2**20:.0f} MB（疑似压缩炸弹）"
+                f"工作表 {name.rsplit('/', 1)[-1]} 的已用区域延伸到 {where}（约 {rows * cols:,} 个单元格），"
+                "超过上限；请删除远处的空白格式或多余内容后再保存"
             )
-        for member in members:
-            name = member.filename
-            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
-                continue
-            try:
-                rows, cols = _largest_cell(archive, name)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as error:
-                raise UnreadableFile(f"文件已损坏或未复制完整（{type(error).__name__}）；请重新保存后再放入") from None
-            if rows > EXCEL_MAX_ROWS or cols > EXCEL_MAX_COLUMNS or rows * cols > limits.max_cells:
-                where = f"{column_letter(cols - 1)}{rows}"
-                raise UnreadableFile(
-                    f"工作表 {name.rsplit('/', 1)[-1]} 的已用区域延伸到 {where}（约 {rows * cols:,} 个单元格），"
-                    "超过上限；请删除远处的空白格式或多余内容后再保存"
-                )
+        if scan.hidden_rows and name in names:
+            hidden[names[name]] = scan.hidden_rows
+    return hidden

@@ -30,6 +30,7 @@ class SheetData:
     sheet: str
     found: Recognised
     rows: list[list[Any]]
+    hidden_rows: frozenset[int] = frozenset()  # Excel row numbers
 
 
 @dataclass
@@ -97,6 +98,9 @@ def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[di
         if all(is_blank(v) for v in cells.values()):
             continue
         record: dict[str, Any] = {FILE: data.file, SHEET: data.sheet, ROW: index + 1, "_ok": True}
+        if index + 1 in data.hidden_rows:
+            out.add(Code.HIDDEN, Severity.WARNING, "这一行被隐藏了，其中的数据已照常读取；如不应使用请删除该行",
+                    file=data.file, sheet=data.sheet, row=index + 1)
         for column in template.columns:
             raw = cells.get(column.key)
             try:
