@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from kis_batch.calendar import WorkCalendar, fallback_message
+from kis_batch.dispatch import dispatch_figures, plan_dispatch
 from kis_batch.ingest import Inbox, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.problems import Code, Problem, Severity, count
+from kis_batch.render.dispatch import write_dispatch
 from kis_batch.render.manifest import write_manifest
 from kis_batch.render.report import write_report
 from kis_batch.settings import Settings
@@ -68,6 +70,10 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
     plan = calendar.next_workday(today)
     result = RunResult(today, plan, out_root / today.isoformat(), inbox)
 
+    dispatch = plan_dispatch(inbox.tables, inbox.settings, calendar, today)
+    for warning in dispatch.warnings:
+        inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
+
     _calendar_warnings(inbox, calendar)
     result.figures.update({
         "plan_date": plan.isoformat(),
@@ -75,9 +81,13 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
         "warnings": count(inbox.problems, Severity.WARNING),
         "rows": {key: len(frame) for key, frame in inbox.tables.items()},
         "calendar_fallback_years": list(calendar.fallback_years),
+        "dispatch": dispatch_figures(dispatch),
     })
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
+        if progress:
+            progress("写出派工单")
+        write_dispatch(result.out_dir, dispatch, inbox.tables, result.outputs)
         if progress:
             progress("写出校验报告")
         write_report(result.out_dir, today, inbox, result.outputs)

@@ -59,6 +59,7 @@ class Col:
     kind: str = "text"  # text | date | time | datetime | int | number | percent | score | km | bool
     choices: tuple[str, ...] = ()  # a dropdown list for a fill-in column
     fill: bool = False  # staff fill this column in: tinted, with a dropdown where it has choices
+    wrap: bool = False  # long text wraps within the width (rows grow) so printed sheets stay readable
 
 
 def col_from_schema(column: Column, *, fill: bool = False, header: str | None = None) -> Col:
@@ -90,14 +91,14 @@ class Book:
             self.formats[name] = self.workbook.add_format(props)
         return self.formats[name]
 
-    def cell_format(self, kind: str, fill: bool) -> Any:
+    def cell_format(self, kind: str, fill: bool, wrap: bool = False) -> Any:
         """The format of a data cell: its number format, tinted where staff fill it in."""
-        props: dict[str, Any] = {"valign": "top"}
+        props: dict[str, Any] = {"valign": "top", "text_wrap": wrap}
         if kind in NUMBER_FORMATS:
             props["num_format"] = NUMBER_FORMATS[kind]
         if fill:
             props.update(bg_color=FILL_BG, border=1)
-        return self.fmt(f"cell-{kind}-{fill}", **props)
+        return self.fmt(f"cell-{kind}-{fill}-{wrap}", **props)
 
 
 def sheet_name(name: str, taken: Sequence[str] = ()) -> str:
@@ -129,10 +130,11 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
-def write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, book: Book, fill: bool = False) -> None:
+def write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, book: Book, fill: bool = False,
+               wrap: bool = False) -> None:
     """Write one value with its type's format; text is always text, never a formula or link."""
     if _is_missing(value):
-        sheet.write_blank(row, col, None, book.cell_format("text", fill))
+        sheet.write_blank(row, col, None, book.cell_format(kind, fill, wrap))
         return
     if kind in ("date", "datetime") and isinstance(value, (dt.date, pd.Timestamp)):
         if not isinstance(value, dt.datetime):
@@ -153,7 +155,7 @@ def write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, book
             value = value.isoformat()
         elif isinstance(value, float) and value.is_integer():
             value = int(value)
-        sheet.write_string(row, col, _cell_text(value), book.cell_format("text", fill))
+        sheet.write_string(row, col, _cell_text(value), book.cell_format("text", fill, wrap))
 
 
 def write_table(
@@ -166,11 +168,13 @@ def write_table(
     highlights: Sequence[Highlight] = (),
     landscape: bool = True,
     fill_rows: int = 0,
+    row_height: float | None = None,
 ) -> Worksheet:
     """A sheet people read and fill: optional title row, header row frozen and repeated on print,
     filters, widths, typed cells, dropdowns on fill-in columns, conditional colours.
 
     fill_rows: extra blank rows below the data that keep the dropdowns (for blank templates).
+    row_height: data rows this tall (points), room to write by hand on a printed sheet.
     """
     if len(frame) + 2 > EXCEL_MAX_ROWS:
         raise OutputTooLarge(f"工作表“{name}”有 {len(frame):,} 行，超过Excel上限 {EXCEL_MAX_ROWS:,} 行")
@@ -188,8 +192,10 @@ def write_table(
     first, last_data = header_row + 1, header_row + len(frame)
     records = frame.to_dict("records") if len(frame) else []
     for offset, record in enumerate(records):
+        if row_height:
+            sheet.set_row(first + offset, row_height)
         for index, col in enumerate(cols):
-            write_cell(sheet, first + offset, index, record.get(col.key), col.kind, book, col.fill)
+            write_cell(sheet, first + offset, index, record.get(col.key), col.kind, book, col.fill, col.wrap)
     last = max(last_data, header_row + fill_rows)
     for index, col in enumerate(cols):
         if col.fill and last >= first:

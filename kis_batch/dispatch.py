@@ -1,0 +1,390 @@
+"""Tomorrow's assignments (SPEC: "Dispatch"): which tickets are open, who goes where on the plan
+date P, and why, in words, for every move and every ticket left for another day.
+
+Pure functions on the ingested tables; nothing here reads or writes a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from kis_batch.calendar import WorkCalendar
+from kis_batch.geo import DistanceModel, Places, describe, route_order, shown_km
+from kis_batch.ingest.tables import empty_frame
+from kis_batch.schema import (
+    CALLS,
+    ENGINEER,
+    IMPLEMENTATION_CATEGORY,
+    RESOLVED,
+    SEVERITIES,
+    SPECIALIST,
+    URGENCIES,
+)
+from kis_batch.settings import Settings
+
+# SPEC: call-log tickets whose handling is 需上门 (or 远程处理 still unresolved) are dispatched.
+DISPATCHED_HANDLINGS = ("需上门", "远程处理")
+# SPEC: a ticket whose latest feedback says one of these comes back.
+UNFINISHED_RESULTS = ("部分解决", "未解决")
+NO_CALL_PROBLEM = "（来电记录不在本文件夹，见上次反馈）"
+# Distances are compared to the metre: two plans within a metre of each other are a tie.
+METRES_PER_KM = 1000.0
+# linear_sum_assignment works in doubles; integer costs stay exact below this.
+EXACT_FLOAT_LIMIT = 2.0**53
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Who may take a ticket: SPEC's two pools, by category."""
+
+    role: str
+    work: str  # how a reason names the pool's tickets
+    service_type: str  # the 服务类型 a returned dispatch sheet reports
+
+
+ENGINEER_POOL = Pool(ENGINEER, "问题处理工单", "问题处理")
+SPECIALIST_POOL = Pool(SPECIALIST, "实施类工单", IMPLEMENTATION_CATEGORY)
+POOLS: tuple[Pool, ...] = (ENGINEER_POOL, SPECIALIST_POOL)
+
+
+def pool_of(category: str | None) -> Pool:
+    """SPEC: category 实施 goes to implementation specialists, the rest to service engineers."""
+    return SPECIALIST_POOL if category == IMPLEMENTATION_CATEGORY else ENGINEER_POOL
+
+
+# What the assignment and backlog frames carry: everything the sheets show and the callbacks need.
+TICKET_COLUMNS = (
+    "pool", "service_type", "ticket_id", "call_time", "customer_id", "customer_name", "contact", "phone", "address",
+    "area", "key_customer", "category", "problem", "severity", "urgency", "days_waiting", "priority", "last_result",
+    "owner", "owner_name",
+)
+ASSIGNMENT_COLUMNS = (
+    "assignee", "assignee_name", "route", *TICKET_COLUMNS, "moved", "reason", "distance_km", "distance",
+)
+BACKLOG_COLUMNS = (*TICKET_COLUMNS, "reason")
+
+
+@dataclass
+class DispatchResult:
+    """The plan for P: one row per assignment (route order per assignee) and per ticket left over."""
+
+    plan_date: dt.date
+    assignments: pd.DataFrame
+    backlog: pd.DataFrame
+    # Settings that could not be applied as written (e.g. a malformed 优先级矩阵), for the run report.
+    warnings: list[str] = field(default_factory=list)
+
+
+def _day(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _table(tables: dict[str, pd.DataFrame], key: str) -> pd.DataFrame:
+    return tables[key] if key in tables else empty_frame(key)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.to_dict("records") if len(frame) else []
+
+
+def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCalendar, today: dt.date) -> pd.DataFrame:
+    """SPEC's open tickets on `today`: 需上门/远程处理 calls without an 已解决 feedback, plus every ticket
+    whose latest filled feedback is 部分解决/未解决 (its customer from that feedback if the call is not
+    in the folder). Only what happened up to today counts, so rerunning an old date gives its old plan.
+
+    Days waiting count working days from the call (or the first feedback) to today, so a ticket that
+    comes back waits one more day each time.
+    """
+    filled = [r for r in _records(feedback)
+              if r["ticket_id"] and r["result"] and r["service_date"] and r["service_date"] <= today]
+    # The latest feedback decides; on the same day an 已解决 outranks the others (someone finished it).
+    filled.sort(key=lambda r: (r["service_date"], r["result"] == RESOLVED))
+    latest: dict[str, dict[str, Any]] = {}
+    first_seen: dict[str, dt.date] = {}
+    solved: set[str] = set()
+    for r in filled:
+        latest[r["ticket_id"]] = r
+        first_seen.setdefault(r["ticket_id"], r["service_date"])
+        if r["result"] == RESOLVED:
+            solved.add(r["ticket_id"])
+
+    defaults = {key: CALLS.fields[key].default for key in ("severity", "urgency")}
+    rows: list[dict[str, Any]] = []
+    in_log: set[str] = set()
+    for call in _records(calls):
+        if call["call_time"] is None or _day(call["call_time"]) > today:
+            continue
+        ticket = call["ticket_id"]
+        in_log.add(ticket)
+        last = latest.get(ticket)
+        reopened = last is not None and last["result"] in UNFINISHED_RESULTS
+        waiting = call["handling"] in DISPATCHED_HANDLINGS and ticket not in solved
+        if reopened or waiting:
+            rows.append({
+                "ticket_id": ticket, "customer_id": call["customer_id"], "call_time": call["call_time"],
+                "category": call["category"], "problem": call["problem"],
+                "severity": call["severity"] or defaults["severity"], "urgency": call["urgency"] or defaults["urgency"],
+                "since": _day(call["call_time"]), "last_result": last["result"] if last else None,
+            })
+    for ticket, last in latest.items():
+        if ticket in in_log or last["result"] not in UNFINISHED_RESULTS:
+            continue
+        rows.append({
+            "ticket_id": ticket, "customer_id": last["customer_id"], "call_time": None,
+            "category": IMPLEMENTATION_CATEGORY if last["service_type"] == IMPLEMENTATION_CATEGORY else None,
+            "problem": last["notes"] or NO_CALL_PROBLEM, **defaults, "since": first_seen[ticket],
+            "last_result": last["result"],
+        })
+    for row in rows:
+        row["days_waiting"] = calendar.workdays_waiting(row["since"], today)
+    columns = ["ticket_id", "customer_id", "call_time", "category", "problem", "severity", "urgency", "since",
+               "days_waiting", "last_result"]
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+def parse_priority_matrix(text: str) -> tuple[dict[tuple[str, str], float], list[str]]:
+    """Settings' 优先级矩阵 "高紧急=1,高一般=2,…" as {(severity, urgency): rank}, and what could not be read."""
+    ranks: dict[tuple[str, str], float] = {}
+    problems: list[str] = []
+    for entry in re.split(r"[,，、;；\n]+", text or ""):
+        entry = entry.strip()
+        if not entry:
+            continue
+        name, _, value = re.sub(r"[＝:：]", "=", entry).partition("=")
+        name = re.sub(r"[\s\-/+·]", "", name)
+        severity = next((s for s in SEVERITIES if name.startswith(s)), None)
+        try:
+            rank = float(value)
+        except ValueError:
+            rank = math.nan
+        if severity is None or name[len(severity):] not in URGENCIES or math.isnan(rank):
+            problems.append(f"优先级矩阵中的“{entry}”看不懂，已忽略；应写成 高紧急=1 这样的形式")
+            continue
+        ranks[(severity, name[len(severity):])] = rank
+    return ranks, problems
+
+
+def _priority_key(row: dict[str, Any], settings: Settings, matrix: dict[tuple[str, str], float]) -> tuple[Any, ...]:
+    """SPEC's order: key customer, severity, urgency (or one matrix rank), more days waiting,
+    earlier call time, ticket id. Smaller sorts first."""
+    key_first = 0 if settings.key_customers_first and row["key_customer"] else 1
+    if matrix:
+        level: tuple[float, ...] = (matrix.get((row["severity"], row["urgency"]), math.inf),)
+    else:
+        level = (SEVERITIES.index(row["severity"]), URGENCIES.index(row["urgency"]))
+    called = row["call_time"] or dt.datetime.combine(row["since"], dt.time.min)
+    return (key_first, *level, -row["days_waiting"], called, row["ticket_id"])
+
+
+def staff_order(staff_id: str) -> tuple[tuple[int, Any], ...]:
+    """Staff ids in the order people read them (E2 before E10): "the lower staff id" wins ties."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", staff_id) if part)
+
+
+def _absence(member: dict[str, Any], leaves: list[dict[str, Any]], plan: dt.date) -> str | None:
+    """Why a member gets nothing on P (请假 covering P, or 在岗=否), or None if present."""
+    if member["active"] is False:
+        return "不在岗"
+    for leave in leaves:
+        if leave["staff_id"] == member["staff_id"] and leave["start"] <= plan <= leave["end"]:
+            return f"请假（{leave['start']:%m-%d}至{leave['end']:%m-%d}）"
+    return None
+
+
+def optimal_assignment(distance: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """For each row (ticket), the column (receiver) it goes to: no receiver over its room, the total
+    distance the least possible (to the metre), and among equal totals the receivers earlier in
+    column order preferred. Columns must come in staff-id order; room must hold every row.
+
+    Each receiver's room is expanded into slots; cost = metres × weight + column, where the weight
+    exceeds any possible sum of column numbers, so distance always decides first. Costs are whole
+    numbers kept below 2**53, which floating point holds exactly.
+    """
+    rows, receivers = distance.shape
+    if rows == 0:
+        return np.zeros(0, dtype=int)
+    room = np.minimum(np.asarray(room, dtype=int), rows)
+    if room.sum() < rows:
+        raise ValueError("remaining room is smaller than the tickets left to place")
+    slots = np.repeat(np.arange(receivers), room)
+    weight = rows * receivers + 1
+    step = 1.0  # metres per cost unit, coarsened only if the totals would leave exact range
+    while rows * (distance.max() * METRES_PER_KM / step + 1) * weight >= EXACT_FLOAT_LIMIT:
+        step *= 10
+    cost = np.rint(distance * (METRES_PER_KM / step))[:, slots]
+    cost *= weight
+    cost += slots
+    row_index, slot_index = linear_sum_assignment(cost)
+    chosen = np.empty(rows, dtype=int)
+    chosen[row_index] = slots[slot_index]
+    return chosen
+
+
+@dataclass
+class _Member:
+    staff_id: str
+    name: str
+    cap: int
+    absence: str | None
+    place: int  # row in the staff Places
+
+
+def _plan_pool(pool: Pool, tickets: list[dict[str, Any]], members: list[_Member], staff_places: Places,
+               ticket_places: Places, names: dict[str, str], roles: dict[str, str],
+               model: DistanceModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """SPEC steps 1–3 for one pool; tickets come sorted by priority, members by staff id."""
+    for rank, ticket in enumerate(tickets, start=1):
+        ticket["priority"] = rank
+    present = [m for m in members if m.absence is None]
+    capacity = sum(m.cap for m in present)
+    served, waiting = tickets[:capacity], tickets[capacity:]
+
+    # 2. Owners keep their own customers' served tickets, highest priority first, up to their cap.
+    by_id = {m.staff_id: m for m in members}
+    kept: dict[str, int] = defaultdict(int)
+    assignments: list[dict[str, Any]] = []
+    left: list[tuple[dict[str, Any], str]] = []
+    for ticket in served:
+        owner = by_id.get(ticket["owner"])
+        if owner is not None and owner.absence is None and kept[owner.staff_id] < owner.cap:
+            kept[owner.staff_id] += 1
+            assignments.append({**ticket, "assignee": owner.staff_id, "moved": False, "reason": None})
+        else:
+            left.append((ticket, _move_cause(pool, ticket["owner"], owner, names, roles)))
+
+    # 3. The rest fill the remaining room with the least total distance.
+    if left:
+        room = np.array([m.cap - kept[m.staff_id] for m in present])
+        rows = ticket_places.take([t["_place"] for t, _ in left])
+        distance, basis = model.matrix(rows, staff_places.take([m.place for m in present]))
+        for i, column in enumerate(optimal_assignment(distance, room)):
+            ticket, cause = left[i]
+            taker = present[column]
+            how_far = describe(distance[i, column], basis[i, column], ticket["area"])
+            assignments.append({**ticket, "assignee": taker.staff_id, "moved": True,
+                                "reason": f"{cause}，按就近原则改派{taker.name}，{how_far}"})
+
+    why = _backlog_reason(pool, members, capacity)
+    backlog = [{**t, "reason": why(t)} for t in waiting]
+    return assignments, backlog
+
+
+def _move_cause(pool: Pool, owner_id: str | None, owner: _Member | None, names: dict[str, str],
+                roles: dict[str, str]) -> str:
+    """Why a served ticket does not stay with its customer's own engineer."""
+    if owner is not None:
+        if owner.absence is not None:
+            return f"{owner.name}{owner.absence}"
+        if owner.cap == 0:
+            return f"{owner.name}当日不接派工（每日上限0）"
+        return f"{owner.name}当日已满{owner.cap}家（上限{owner.cap}）"
+    if owner_id in names:
+        return f"原服务代表{names[owner_id]}是{roles[owner_id]}，{pool.work}由{pool.role}上门"
+    return "客户档案中没有有效的服务代表"
+
+
+def _backlog_reason(pool: Pool, members: list[_Member], capacity: int) -> Callable[[dict[str, Any]], str]:
+    """The words for tickets beyond the pool's room on P."""
+    if capacity > 0:
+        return lambda t: f"当日全组已满（{pool.role}共{capacity}家容量，本单优先顺序第{t['priority']}），顺延"
+    if not members:
+        return lambda t: f"员工名单中没有{pool.role}，无人可派，顺延"
+    nobody = "、".join(f"{m.name}{m.absence or '每日上限0'}" for m in members)
+    return lambda t: f"当日没有可派的{pool.role}（{nobody}），顺延"
+
+
+def _routes(assignments: list[dict[str, Any]], members: dict[str, _Member], staff_places: Places,
+            ticket_places: Places, model: DistanceModel) -> None:
+    """Number each assignee's visits as a route from their base, nearest next; and the distance of
+    each visit from that base, for the 距离公里 column."""
+    by_assignee: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for a in assignments:
+        by_assignee[a["assignee"]].append(a)
+    for staff_id, visits in by_assignee.items():
+        visits.sort(key=lambda a: a["priority"])
+        base = staff_places.take([members[staff_id].place])
+        stops = ticket_places.take([a["_place"] for a in visits])
+        for step, index in enumerate(route_order(model, base, stops), start=1):
+            visits[index]["route"] = step
+        km, basis = model.matrix(base, stops)
+        for index, visit in enumerate(visits):
+            visit["distance"] = float(km[0, index])
+            visit["distance_km"] = shown_km(km[0, index], basis[0, index])
+
+
+def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
+                  today: dt.date) -> DispatchResult:
+    """SPEC "Dispatch" for the plan date P = the next working day after today."""
+    plan = calendar.next_workday(today)
+    matrix, warnings = parse_priority_matrix(settings.priority_matrix)
+    customers = {c["customer_id"]: c for c in _records(_table(tables, "customers"))}
+    staff = sorted(_records(_table(tables, "staff")), key=lambda s: staff_order(s["staff_id"]))
+    leaves = _records(_table(tables, "leave"))
+    names = {s["staff_id"]: s["name"] for s in staff}
+    roles = {s["staff_id"]: s["role"] for s in staff}
+    model = DistanceModel(_table(tables, "area_distance"))
+    staff_places = Places.of([s["lat"] for s in staff], [s["lon"] for s in staff], [s["area"] for s in staff])
+
+    tickets = _records(open_tickets(_table(tables, "calls"), _table(tables, "feedback"), calendar, today))
+    for index, ticket in enumerate(tickets):
+        customer = customers.get(ticket["customer_id"], {})
+        ticket.update({key: customer.get(key) for key in
+                       ("customer_name", "contact", "phone", "address", "area", "lat", "lon", "owner")})
+        ticket["key_customer"] = bool(customer.get("key_customer"))
+        ticket["_place"] = index
+        pool = pool_of(ticket["category"])
+        ticket["pool"], ticket["service_type"] = pool.role, pool.service_type
+        ticket["owner_name"] = names.get(ticket["owner"], ticket["owner"])
+    ticket_places = Places.of([t["lat"] for t in tickets], [t["lon"] for t in tickets], [t["area"] for t in tickets])
+
+    members: dict[str, _Member] = {}
+    assignments: list[dict[str, Any]] = []
+    backlog: list[dict[str, Any]] = []
+    for pool in POOLS:
+        in_pool = [
+            _Member(s["staff_id"], s["name"],
+                    settings.daily_cap if s["daily_cap"] is None else int(s["daily_cap"]),
+                    _absence(s, leaves, plan), index)
+            for index, s in enumerate(staff) if s["role"] == pool.role
+        ]
+        members.update({m.staff_id: m for m in in_pool})
+        queue = sorted((t for t in tickets if t["pool"] == pool.role), key=lambda t: _priority_key(t, settings, matrix))
+        done, left = _plan_pool(pool, queue, in_pool, staff_places, ticket_places, names, roles, model)
+        assignments.extend(done)
+        backlog.extend(left)
+
+    _routes(assignments, members, staff_places, ticket_places, model)
+    for a in assignments:
+        a["assignee_name"] = names[a["assignee"]]
+    pool_rank = {pool.role: i for i, pool in enumerate(POOLS)}
+    assignments.sort(key=lambda a: (pool_rank[a["pool"]], staff_order(a["assignee"]), a["route"]))
+    backlog.sort(key=lambda t: (pool_rank[t["pool"]], t["priority"]))
+    return DispatchResult(
+        plan,
+        pd.DataFrame([{k: a[k] for k in ASSIGNMENT_COLUMNS} for a in assignments], columns=list(ASSIGNMENT_COLUMNS),
+                     dtype=object),
+        pd.DataFrame([{k: t[k] for k in BACKLOG_COLUMNS} for t in backlog], columns=list(BACKLOG_COLUMNS), dtype=object),
+        warnings,
+    )
+
+
+def dispatch_figures(result: DispatchResult) -> dict[str, Any]:
+    """The key dispatch figures for run.json and the manager's report."""
+    assignments = result.assignments
+    return {
+        "plan_date": result.plan_date.isoformat(),
+        "assigned": len(assignments),
+        "moved": int(assignments["moved"].sum()) if len(assignments) else 0,
+        "backlog": len(result.backlog),
+        "per_person": {str(k): int(v) for k, v in assignments["assignee_name"].value_counts(sort=False).items()},
+    }

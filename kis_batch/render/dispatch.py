@@ -1,0 +1,117 @@
+"""The dispatch workbooks: 派工单_P.xlsx for the manager (总览, a sheet per person, 未派) and
+派工单_P_姓名.xlsx for each person who goes out, to print and to fill in.
+
+A filled sheet dropped back into the folder is read as 服务反馈单 (the loop). So each sheet holds the
+feedback template's required headers, prefilled (服务日期 = P, 派给 = the person), and none that would
+make it also look like a call log (来电时间, 问题描述) or a callback list (回访日期, 回访类型).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from kis_batch.dispatch import DispatchResult
+from kis_batch.render.style import WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
+
+WEEKDAYS = "一二三四五六日"
+_FILE_NAME_FORBIDDEN = re.compile(r'[\\/:*?"<>|\s]+')
+
+ROUTE = Col("route", "路线顺序", 5, "int")
+PRIORITY = Col("priority", "优先顺序", 5, "int")
+TICKET = replace(col_from_schema(FEEDBACK.fields["ticket_id"]), width=14)
+CUSTOMER_ID = col_from_schema(CUSTOMERS.fields["customer_id"])
+CUSTOMER_NAME = replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=18, wrap=True)
+CONTACT = col_from_schema(CUSTOMERS.fields["contact"])
+PHONE = replace(col_from_schema(CUSTOMERS.fields["phone"]), width=13)
+ADDRESS = replace(col_from_schema(CUSTOMERS.fields["address"]), width=18, wrap=True)
+AREA = col_from_schema(CUSTOMERS.fields["area"])
+KEY_CUSTOMER = replace(col_from_schema(CUSTOMERS.fields["key_customer"]), width=5)
+CATEGORY = col_from_schema(CALLS.fields["category"])
+SEVERITY = col_from_schema(CALLS.fields["severity"])
+URGENCY = col_from_schema(CALLS.fields["urgency"])
+# Not the call log's own 问题描述 / 来电时间: with those a returned sheet would also look like a call log.
+PROBLEM = Col("problem", "报修问题", 22, wrap=True)
+CALL_TIME = Col("call_time", "报修时间", 17, "datetime")
+WAITING = Col("days_waiting", "等待工作日", 8, "int")
+LAST_RESULT = Col("last_result", "上次结果", 10)
+ASSIGNEE = Col("assignee_name", "派给", 7)
+OWNER = Col("owner_name", "原服务代表", 7)
+MOVE_REASON = Col("reason", "改派原因", 22, wrap=True)
+BACKLOG_REASON = Col("reason", "原因", 30, wrap=True)
+DISTANCE = Col("distance_km", "距离公里", 6, "km")
+# The 服务反馈单 part: prefilled where the plan knows the answer, the rest blank with dropdowns.
+SERVICE_DATE = replace(col_from_schema(FEEDBACK.fields["service_date"], fill=True), width=10)
+SERVICE_TYPE = replace(col_from_schema(FEEDBACK.fields["service_type"], fill=True), width=9)
+FEEDBACK_FILL = tuple(replace(col_from_schema(FEEDBACK.fields[key], fill=True), width=width) for key, width in
+                      (("mode", 6), ("phoned_ahead", 6), ("arrive", 7), ("leave", 7), ("result", 9),
+                       ("satisfaction", 9), ("signed", 6), ("manager_score", 6), ("notes", 14)))
+
+# The engineer's printed sheet: no 经理评分 (the manager's column) and no ranking detail.
+PERSON_COLUMNS = (ROUTE, TICKET, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, ADDRESS, PROBLEM, KEY_CUSTOMER,
+                  OWNER, MOVE_REASON, SERVICE_DATE, ASSIGNEE, SERVICE_TYPE,
+                  *(c for c in FEEDBACK_FILL if c.key != "manager_score"))
+OVERVIEW_COLUMNS = (ASSIGNEE, ROUTE, TICKET, CALL_TIME, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, ADDRESS, AREA,
+                    CATEGORY, PROBLEM, SEVERITY, URGENCY, KEY_CUSTOMER, WAITING, PRIORITY, LAST_RESULT, OWNER,
+                    MOVE_REASON, DISTANCE, SERVICE_DATE, SERVICE_TYPE, *FEEDBACK_FILL)
+BACKLOG_COLUMNS = (TICKET, CALL_TIME, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, AREA, CATEGORY, PROBLEM, SEVERITY,
+                   URGENCY, KEY_CUSTOMER, WAITING, PRIORITY, LAST_RESULT, OWNER, BACKLOG_REASON)
+# Printed sheets are filled in by hand on site.
+HANDWRITING_ROW_HEIGHT = 36
+KEY_HIGHLIGHT = (Highlight("key_customer", "text", ("key_customer", "是"), WARNING_BG),)
+
+
+def dispatch_file_name(plan: str, person: str | None = None) -> str:
+    """派工单_P.xlsx, or 派工单_P_姓名.xlsx with the name made safe for any file system."""
+    if person is None:
+        return f"派工单_{plan}.xlsx"
+    return f"派工单_{plan}_{_FILE_NAME_FORBIDDEN.sub('_', person).strip('_.') or 'staff'}.xlsx"
+
+
+def _with_feedback_prefill(result: DispatchResult) -> pd.DataFrame:
+    """The assignments with the returned sheet's 服务日期 set to P (派给 and 服务类型 are already there)."""
+    frame = result.assignments.copy()
+    frame["service_date"] = result.plan_date
+    return frame
+
+
+def write_dispatch(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame], written: list[Path]) -> None:
+    """派工单_P.xlsx and one 派工单_P_姓名.xlsx per person who got work."""
+    plan = result.plan_date
+    day = f"{plan.isoformat()}（星期{WEEKDAYS[plan.weekday()]}）"
+    frame = _with_feedback_prefill(result)
+    roster = tables.get("staff")
+    staff = roster.set_index("staff_id", drop=False) if roster is not None and len(roster) else None
+    people = list(dict.fromkeys(frame["assignee"]))
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def person_title(staff_id: str, visits: pd.DataFrame) -> str:
+        name = visits["assignee_name"].iloc[0]
+        where = ""
+        if staff is not None and staff_id in staff.index:
+            member = staff.loc[staff_id]
+            where = f"（{member['role']}，{member['area']}出发）" if member["area"] else f"（{member['role']}）"
+        return (f"派工单 {day} · {name}{where} · 共{len(visits)}家 · 按路线顺序上门；出发前电话预约，"
+                f"完成后填写黄色列交回")
+
+    with atomic_book(out_dir / dispatch_file_name(plan.isoformat()), written) as book:
+        moved = int(frame["moved"].sum()) if len(frame) else 0
+        write_table(book, "总览", frame, OVERVIEW_COLUMNS, highlights=KEY_HIGHLIGHT,
+                    title=f"派工总览 {day} · 派出{len(frame)}单（改派{moved}单） · 未派{len(result.backlog)}单")
+        for staff_id in people:
+            visits = frame[frame["assignee"] == staff_id]
+            write_table(book, visits["assignee_name"].iloc[0], visits, PERSON_COLUMNS, highlights=KEY_HIGHLIGHT,
+                        title=person_title(staff_id, visits))
+        write_table(book, "未派", result.backlog, BACKLOG_COLUMNS, highlights=KEY_HIGHLIGHT,
+                    title=f"未派工单 {day} · {len(result.backlog)}单，顺延到下一工作日并多等一天")
+
+    for staff_id in people:
+        visits = frame[frame["assignee"] == staff_id]
+        name = visits["assignee_name"].iloc[0]
+        with atomic_book(out_dir / dispatch_file_name(plan.isoformat(), name), written) as book:
+            write_table(book, name, visits, PERSON_COLUMNS, highlights=KEY_HIGHLIGHT,
+                        title=person_title(staff_id, visits), row_height=HANDWRITING_ROW_HEIGHT)
