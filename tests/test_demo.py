@@ -1,0 +1,166 @@
+"""The example month (kis-batch demo): real workbooks written to disk and read back by the real
+reader; it must load clean, look like the department SPEC describes, and be reproducible."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kis_batch.calendar import WorkCalendar
+from kis_batch.demo import write_demo
+from kis_batch.ingest import Inbox, load_folder
+from kis_batch.problems import Severity
+from kis_batch.schema import ENGINEER, HOTLINE, MANAGER_ROLES, SPECIALIST, VISIT_TYPE
+from kis_batch.settings import Settings
+
+MONTH = dt.date(2026, 11, 1)
+TODAY = dt.date(2026, 11, 27)  # a Friday, in the last three working days of November
+CALENDAR = WorkCalendar()
+# A small department keeps the reproducibility tests fast.
+SMALL = {"customers": 120, "engineers": 2, "specialists": 1, "calls_per_day": (10, 20)}
+SMALL_TODAY = dt.date(2026, 11, 10)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Inbox]:
+    folder = tmp_path_factory.mktemp("demo")
+    written = write_demo(folder, MONTH, TODAY)
+    return written, load_folder(folder, TODAY)
+
+
+def _contents(paths: list[Path]) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in paths}
+
+
+def test_the_month_loads_without_errors_and_hardly_a_warning(demo: tuple[list[Path], Inbox]) -> None:
+    _, inbox = demo
+    errors = [p for p in inbox.problems if p.severity is Severity.ERROR]
+    warnings = [p for p in inbox.problems if p.severity is Severity.WARNING]
+    assert errors == []
+    assert len(warnings) <= 5, warnings
+    assert all(f.rows_rejected == 0 for f in inbox.files)
+
+
+def test_every_written_file_is_in_the_folder_and_read(demo: tuple[list[Path], Inbox]) -> None:
+    written, inbox = demo
+    assert sorted(f.path for f in inbox.files) == sorted(p.name for p in written)
+    assert all(f.status == "read" and f.sheets for f in inbox.files)
+
+
+def test_the_department_has_spec_size_and_roles(demo: tuple[list[Path], Inbox]) -> None:
+    _, inbox = demo
+    staff = inbox.table("staff")
+    roles = Counter(staff["role"])
+    assert roles == {MANAGER_ROLES[0]: 1, MANAGER_ROLES[1]: 1, ENGINEER: 6, SPECIALIST: 3, HOTLINE: 1}
+    assert list(staff["staff_id"]) == [f"E{n:02d}" for n in range(1, 13)]
+    assert staff["email"].isna().sum() == 1  # one person to report as having no address
+    customers = inbox.table("customers")
+    assert len(customers) == 800
+    assert customers["customer_id"].iloc[0] == "C0001"
+    assert 0.05 <= customers["key_customer"].mean() <= 0.2
+    assert set(customers["owner"]) == set(staff.loc[staff["role"] == ENGINEER, "staff_id"])
+    assert customers["phone"].str.startswith("0").any()  # leading zeros kept as text
+    assert set(customers["segment"]) == {"普通", "大客户", "集团客户", "异地客户"}
+    assert len(inbox.table("area_distance")) > 0
+
+
+def test_calls_come_every_working_day_within_the_range(demo: tuple[list[Path], Inbox]) -> None:
+    _, inbox = demo
+    calls = inbox.table("calls")
+    per_day = calls.groupby(pd.to_datetime(calls["call_time"]).dt.date).size()
+    assert list(per_day.index) == CALENDAR.workdays(MONTH, TODAY)
+    assert per_day.between(40, 80).all()
+    busy = [d for d in per_day.index if d.weekday() == 0 or d in CALENDAR.month_workdays(MONTH)[-3:]]
+    assert per_day[busy].mean() > per_day.drop(busy).mean()
+    times = pd.to_datetime(calls["call_time"]).dt.time
+    assert times.between(dt.time(8, 30), dt.time(17, 30)).all()
+    categories = calls["category"].value_counts(normalize=True)
+    assert categories.index[0] in ("操作咨询", "软件故障")
+    assert 0 < categories["投诉"] < 0.05
+    handling = calls["handling"].value_counts(normalize=True)
+    assert 0.45 <= handling["电话已解决"] <= 0.65 and 0.18 <= handling["需上门"] <= 0.32
+
+
+def test_feedback_respects_the_cap_and_quota_progress_varies(demo: tuple[list[Path], Inbox]) -> None:
+    _, inbox = demo
+    staff = inbox.table("staff")
+    feedback = inbox.table("feedback")
+    engineers = staff.loc[staff["role"] == ENGINEER, "staff_id"]
+    assert set(engineers) <= set(feedback["staff"])
+    on_site = feedback[feedback["mode"] == "上门"]
+    assert on_site.groupby(["staff", "service_date"]).size().max() <= Settings().daily_cap
+    visits = feedback[feedback["service_type"] == VISIT_TYPE].groupby("staff").size().reindex(engineers, fill_value=0)
+    assert visits.min() >= 4 and visits.max() <= 21 and visits.max() - visits.min() >= 5
+    assert (feedback["leave"] >= feedback["arrive"]).all()
+    assert set(feedback["result"]) == {"已解决", "部分解决", "未解决"}
+    assert (feedback["phoned_ahead"] == False).any()  # noqa: E712 - a yes/no column
+    assert feedback["manager_score"].notna().any()
+    implementation = feedback[feedback["service_type"] == "实施"]
+    assert set(implementation["staff"]) <= set(staff.loc[staff["role"] == SPECIALIST, "staff_id"])
+
+
+def test_only_some_of_todays_feedback_is_back(demo: tuple[list[Path], Inbox]) -> None:
+    written, _ = demo
+    today = [p for p in written if p.name.startswith("服务反馈单_") and p.stem.endswith(TODAY.isoformat())]
+    yesterday = [p for p in written if p.name.startswith("服务反馈单_") and p.stem.endswith("2026-11-26")]
+    assert 0 < len(today) < len(yesterday)
+
+
+def test_complaints_leave_and_callbacks(demo: tuple[list[Path], Inbox]) -> None:
+    _, inbox = demo
+    assert (inbox.table("calls")["category"] == "投诉").sum() > 0
+    callbacks = inbox.table("callbacks")
+    assert 1 <= callbacks["complaint"].sum() <= 5
+    assert (callbacks["verified"] == "否").sum() in (1, 2)
+    assert set(callbacks["kind"]) == {"当日核实", "月度抽查", "满意度回访"}
+    assert callbacks["date"].max() <= TODAY
+    plan = CALENDAR.next_workday(TODAY)
+    leave = inbox.table("leave")
+    covering = leave[(leave["start"] <= plan) & (leave["end"] >= plan)]
+    engineers = set(inbox.table("staff").query("role == @ENGINEER")["staff_id"])
+    assert set(covering["staff_id"]) & engineers
+    assert len(leave) >= 3
+
+
+def test_fees_mix_every_state(demo: tuple[list[Path], Inbox]) -> None:
+    _, inbox = demo
+    fees = inbox.table("fees")
+    assert 500 <= len(fees) <= 700
+    assert fees["amount"].between(1800, 12000).all()
+    assert (fees["end"].between(TODAY, TODAY + dt.timedelta(days=60))).sum() > 0
+    assert (fees["end"] < TODAY).sum() > 0
+    paid, amount = fees["paid"], fees["amount"]
+    assert (paid >= amount).any() and ((paid > 0) & (paid < amount)).any() and (paid == 0).any()
+    assert fees["approved"].isna().any()
+    assert fees["customer_id"].value_counts().max() >= 2  # a renewal after an old contract
+
+
+def test_settings_sheet_has_every_default(demo: tuple[list[Path], Inbox]) -> None:
+    _, inbox = demo
+    assert inbox.settings == Settings()
+    assert len(inbox.table("settings")) > 0
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
+    first = _contents(write_demo(tmp_path / "a", MONTH, SMALL_TODAY, **SMALL))
+    again = _contents(write_demo(tmp_path / "b", MONTH, SMALL_TODAY, **SMALL))
+    other = _contents(write_demo(tmp_path / "c", MONTH, SMALL_TODAY, seed=7, **SMALL))
+    assert first == again
+    assert first["客户档案.xlsx"] != other["客户档案.xlsx"]
+
+
+def test_a_large_department_returns_feedback_weekly(tmp_path: Path) -> None:
+    written = write_demo(tmp_path, MONTH, SMALL_TODAY, customers=300, engineers=51, specialists=1, calls_per_day=(10, 20))
+    feedback = [p.stem.split("_") for p in written if p.name.startswith("服务反馈单_")]
+    weeks = {dt.date.fromisoformat(day) for _, _, day in feedback}
+    assert weeks <= {dt.date(2026, 11, 2), dt.date(2026, 11, 9)}
+    assert max(Counter(name for _, name, _ in feedback).values()) <= 2
+
+
+def test_today_before_the_month_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        write_demo(tmp_path, MONTH, dt.date(2026, 10, 30))
