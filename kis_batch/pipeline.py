@@ -5,6 +5,7 @@ every workbook and the manifest. Nothing here decides a rule or formats a cell.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from kis_batch.render.report import write_report
 from kis_batch.settings import Settings
 
 Progress = Callable[[str], None]
+# The name style.replace_file gives an output whose target was locked: 名称(1).xlsx
+RELOCATED = re.compile(r"\(\d+\)(\.\w+)$")
 
 
 @dataclass
@@ -62,6 +65,16 @@ def _clean_stale_temporaries(out_dir: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+def _note_relocated(inbox: Inbox, outputs: list[Path]) -> None:
+    """An output held open (Excel on Windows) was saved under another name: say so."""
+    for path in outputs:
+        if RELOCATED.search(path.name):
+            original = RELOCATED.sub(r"\1", path.name)
+            inbox.problems.append(Problem(Code.OUTPUT_LOCKED, Severity.WARNING,
+                                          f"{original} 被占用（可能正在Excel中打开），本次结果已另存为 {path.name}；关闭后重新运行即可",
+                                          file=path.name))
+
+
 def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = None,
         progress: Progress | None = None, now: dt.datetime | None = None) -> RunResult:
     """Read the folder, compute tomorrow's work and today's figures, write OUT/D/."""
@@ -91,6 +104,7 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
         if progress:
             progress("写出校验报告")
         write_report(result.out_dir, today, inbox, result.outputs)
+        _note_relocated(inbox, result.outputs)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), result.figures,
                                              now or dt.datetime.now()))
     return result

@@ -38,7 +38,7 @@ class Code(StrEnum):
     SETTING = "setting"
     CALENDAR = "calendar-fallback"
     MISSING_FEEDBACK = "missing-feedback"
-    TOO_LARGE = "too-large"
+    OUTPUT_LOCKED = "output-locked"
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"[^>]*?\bhidden="(?:1|true)"')
-_SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
-_RELATIONSHIP = re.compile(r'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
+_SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
+_RELATIONSHIP_TAG = re.compile(r"<(?:\w+:)?Relationship\b[^>]*>")
+_ATTRIBUTE = re.compile(r'([\w:]+)="([^"]*)"')
 # Real workbooks compress 5-20 times; far more than this, on a large sheet, is a zip bomb.
 MAX_COMPRESSION_RATIO = 100
 RATIO_CHECK_FROM_BYTES = 10 * 2**20
@@ -122,12 +123,16 @@ def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
         rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
     except KeyError:
         return {}
-    targets = {rid: target.lstrip("/") for rid, target in _RELATIONSHIP.findall(rels)}
+    targets = {}
+    for tag in _RELATIONSHIP_TAG.findall(rels):
+        attributes = dict(_ATTRIBUTE.findall(tag))
+        target = attributes.get("Target", "").lstrip("/")
+        targets[attributes.get("Id")] = target if target.startswith("xl/") else f"xl/{target}"
     names: dict[str, str] = {}
-    for name, rid in _SHEET_ENTRY.findall(book):
-        target = targets.get(rid, "")
-        member = target if target.startswith("xl/") else f"xl/{target}"
-        names[member] = html.unescape(name)
+    for tag in _SHEET_TAG.findall(book):
+        attributes = dict(_ATTRIBUTE.findall(tag))
+        if attributes.get("r:id") in targets and "name" in attributes:
+            names[targets[attributes["r:id"]]] = html.unescape(attributes["name"])
     return names
 
 
