@@ -1,0 +1,142 @@
+"""Outputs people can trust (issue 9, cases 9-13): atomic, one run at a time, identical on rerun,
+never silently truncated."""
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kis_batch import pipeline
+from kis_batch.lock import RunLocked, run_lock
+from kis_batch.problems import Code
+from kis_batch.render import style
+from kis_batch.render.style import Col, OutputTooLarge, atomic_book, write_table
+from tests.builders import basic_department, write_workbook
+
+TODAY = dt.date(2026, 11, 27)
+CALLS = ("工单号", "来电时间", "客户编号", "问题描述", "处理方式")
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    basic_department(folder)
+    write_workbook(folder / "calls.xlsx", {"热线记录": (CALLS, [
+        ("T1", "2026-11-27 09:00", "C001", "凭证过账报错", "需上门"),
+        ("T2", "2026-11-26 15:00", "C002", "报表取数错误", "需上门"),
+    ])})
+    return folder
+
+
+def _xlsx_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.xlsx"))}
+
+
+def test_rerun_gives_byte_identical_workbooks_and_the_same_manifest(tmp_path):
+    folder = _folder(tmp_path)
+    first = pipeline.run(folder, TODAY, tmp_path / "a", now=dt.datetime(2026, 11, 27, 18, 0))
+    second = pipeline.run(folder, TODAY, tmp_path / "b", now=dt.datetime(2026, 11, 27, 19, 30))
+    assert _xlsx_bytes(first.out_dir) == _xlsx_bytes(second.out_dir)
+    assert len(_xlsx_bytes(first.out_dir)) >= 3
+    one, two = (json.loads((r.out_dir / "run.json").read_text(encoding="utf-8")) for r in (first, second))
+    assert one.pop("generated_at") != two.pop("generated_at")
+    assert one == two
+
+
+def test_inputs_are_byte_identical_after_a_failing_run(tmp_path, monkeypatch):
+    folder = _folder(tmp_path)
+    before = {p: p.read_bytes() for p in folder.iterdir()}
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pipeline, "write_report", boom)
+    with pytest.raises(OSError):
+        pipeline.run(folder, TODAY, tmp_path / "out")
+    assert {p: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_a_run_killed_while_writing_leaves_the_previous_outputs_whole(tmp_path, monkeypatch):
+    folder = _folder(tmp_path)
+    first = pipeline.run(folder, TODAY, tmp_path / "out")
+    previous = _xlsx_bytes(first.out_dir)
+    original = style.write_table
+    calls = {"n": 0}
+
+    def dies_midway(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the clerk closes the window mid-write
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr("kis_batch.render.dispatch.write_table", dies_midway)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(folder, TODAY, tmp_path / "out")
+    assert _xlsx_bytes(first.out_dir) == previous
+    assert not [p for p in first.out_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_stale_temporary_files_are_cleaned_by_the_next_run(tmp_path):
+    folder = _folder(tmp_path)
+    out_dir = tmp_path / "out" / TODAY.isoformat()
+    out_dir.mkdir(parents=True)
+    stale = out_dir / ".派工单_2026-11-30.xlsx.12345.tmp"
+    stale.write_bytes(b"half a workbook")
+    pipeline.run(folder, TODAY, tmp_path / "out")
+    assert not stale.exists()
+
+
+def test_an_output_held_open_is_saved_under_another_name_and_said(tmp_path, monkeypatch):
+    folder = _folder(tmp_path)
+    real_replace = os.replace
+
+    def locked(src, dst):
+        if Path(dst).name.startswith("校验报告") and "(" not in Path(dst).name:
+            raise PermissionError(13, "being used by another process")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(style.os, "replace", locked)
+    monkeypatch.setattr(style, "REPLACE_PAUSE_S", 0)
+    result = pipeline.run(folder, TODAY, tmp_path / "out")
+    names = [p.name for p in result.outputs]
+    assert "校验报告_2026-11-27(1).xlsx" in names
+    notes = [p for p in result.inbox.problems if p.code is Code.OUTPUT_LOCKED]
+    assert len(notes) == 1 and "校验报告_2026-11-27(1).xlsx" in notes[0].message
+
+
+def test_a_second_run_on_the_same_output_says_so_and_exits(tmp_path):
+    folder = _folder(tmp_path)
+    out_dir = tmp_path / "out" / TODAY.isoformat()
+    with run_lock(out_dir):
+        with pytest.raises(RunLocked):
+            pipeline.run(folder, TODAY, tmp_path / "out")
+        done = subprocess.run([sys.executable, "-m", "kis_batch", "run", str(folder), "--date", "2026-11-27",
+                               "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "另一个 kis-batch" in done.stderr
+    assert pipeline.run(folder, TODAY, tmp_path / "out").exit_code == 0
+
+
+def test_more_rows_than_excel_holds_is_an_explicit_error(tmp_path):
+    frame = pd.DataFrame({"a": range(style.EXCEL_MAX_ROWS)})
+    with pytest.raises(OutputTooLarge, match="超过Excel上限"), atomic_book(tmp_path / "big.xlsx", []) as book:
+        write_table(book, "大表", frame, [Col("a", "甲")])
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_cell_longer_than_excel_holds_is_an_explicit_error(tmp_path):
+    frame = pd.DataFrame({"a": ["长" * (style.EXCEL_MAX_CELL_CHARS + 1)]})
+    with pytest.raises(OutputTooLarge, match="32767"), atomic_book(tmp_path / "long.xlsx", []) as book:
+        write_table(book, "长文", frame, [Col("a", "甲")])
+
+
+def test_written_workbooks_have_fixed_properties(tmp_path):
+    written: list[Path] = []
+    with atomic_book(tmp_path / "a.xlsx", written) as book:
+        write_table(book, "表", pd.DataFrame({"a": [1]}), [Col("a", "甲", kind="int")])
+    core = zipfile.ZipFile(written[0]).read("docProps/core.xml").decode()
+    assert "2000-01-01" in core
