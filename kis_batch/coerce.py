@@ -25,9 +25,10 @@ class CoerceError(ValueError):
 
 def normalise_text(value: Any) -> str:
     """Full-width letters, digits and spaces to half-width; outer spaces stripped; runs folded."""
-    text = unicodedata.normalize("NFKC", str(value))
-    text = text.replace("\u200b", "").replace("\ufeff", "")
-    return re.sub(r"\s+", " ", text).strip()
+    text = str(value)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).replace("\u200b", "").replace("\ufeff", "")
+    return " ".join(text.split())
 
 
 def is_blank(value: Any) -> bool:
@@ -35,7 +36,7 @@ def is_blank(value: Any) -> bool:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
-    return isinstance(value, str) and normalise_text(value) == ""
+    return isinstance(value, str) and (not value or value.isspace() or normalise_text(value) == "")
 
 
 def to_text(value: Any) -> str:

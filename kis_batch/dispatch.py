@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.geo import DistanceModel, Places, describe, route_order, shown_km
@@ -224,6 +223,9 @@ def optimal_assignment(distance: np.ndarray, room: np.ndarray) -> np.ndarray:
     cost = np.rint(distance * (METRES_PER_KM / step))[:, slots]
     cost *= weight
     cost += slots
+    # Imported here: scipy.optimize takes a second to import, and most commands never assign.
+    from scipy.optimize import linear_sum_assignment
+
     row_index, slot_index = linear_sum_assignment(cost)
     chosen = np.empty(rows, dtype=int)
     chosen[row_index] = slots[slot_index]

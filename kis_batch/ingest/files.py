@@ -19,7 +19,8 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+# Any attribute r="A1": cells are the only elements whose r holds letters and digits.
+_CELL_REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"[^>]*?\bhidden="(?:1|true)"')
 _SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
 _RELATIONSHIP_TAG = re.compile(r"<(?:\w+:)?Relationship\b[^>]*>")
@@ -81,11 +82,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _cell_index(letters: bytes, digits: bytes) -> tuple[int, int]:
+def _column_number(letters: bytes) -> int:
     column = 0
     for char in letters:
         column = column * 26 + (char - 64)
-    return int(digits), column
+    return column
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,12 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> SheetScan:
             if not block:
                 break
             text = tail + block
-            for match in _CELL_REF.finditer(text):
-                row, col = _cell_index(match.group(1), match.group(2))
-                max_row, max_col = max(max_row, row), max(max_col, col)
-            hidden.update(int(m.group(1)) for m in _HIDDEN_ROW.finditer(text))
+            cells = _CELL_REF.findall(text)
+            if cells:
+                max_row = max(max_row, max(int(digits) for _, digits in cells))
+                max_col = max(max_col, max(_column_number(letters) for letters in {c for c, _ in cells}))
+            if b"hidden=" in text:
+                hidden.update(int(m.group(1)) for m in _HIDDEN_ROW.finditer(text))
             tail = text[-256:]
     return SheetScan(max_row, max_col, frozenset(hidden))
 

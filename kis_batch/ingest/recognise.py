@@ -27,6 +27,9 @@ _LOOKUP: dict[str, dict[str, str]] = {
 }
 
 
+_ALL_HEADERS = frozenset(key for lookup in _LOOKUP.values() for key in lookup)
+
+
 @dataclass
 class Recognised:
     template: Template
@@ -43,20 +46,20 @@ class NearMiss:
     missing: list[Column]
 
 
-def _match(template: Template, row: list[Any]) -> Recognised:
+def _match(template: Template, keys: list[str], row: list[Any]) -> Recognised:
     lookup = _LOOKUP[template.key]
     positions: dict[str, int] = {}
     headers: dict[str, str] = {}
     duplicates: list[tuple[int, str]] = []
-    for index, cell in enumerate(row):
-        key = lookup.get(header_key(cell))
+    for index, cell_key in enumerate(keys):
+        key = lookup.get(cell_key) if cell_key else None
         if key is None:
             continue
         if key in positions:
-            duplicates.append((index, str(cell)))
+            duplicates.append((index, str(row[index])))
             continue
         positions[key] = index
-        headers[key] = normalise_text(cell)
+        headers[key] = normalise_text(row[index])
     return Recognised(template, -1, positions, headers, duplicates)
 
 
@@ -65,8 +68,11 @@ def recognise(rows: list[list[Any]]) -> Recognised | NearMiss | None:
     best: Recognised | None = None
     near: NearMiss | None = None
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        keys = [header_key(cell) for cell in row]
+        if not any(key in _ALL_HEADERS for key in keys):
+            continue
         for template in TEMPLATES:
-            found = _match(template, row)
+            found = _match(template, keys, row)
             missing = [c for c in template.required if c.key not in found.positions]
             if not missing:
                 if best is None or len(found.positions) > len(best.positions):

@@ -85,31 +85,69 @@ def coerce_value(column: Column, raw: Any, reference: dt.date) -> Any:
     return number
 
 
-def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[dict[str, Any]]:
-    """Typed records of one sheet; a row with any error is kept but marked not ok."""
-    template = data.found.template
-    positions = data.found.positions
-    records: list[dict[str, Any]] = []
-    last = len(data.rows)
-    # Trailing blank rows (and blank rows anywhere) hold nothing to lose.
-    for index in range(data.found.header_row + 1, last):
-        raw_row = data.rows[index]
-        cells = {key: raw_row[pos] if pos < len(raw_row) else None for key, pos in positions.items()}
-        if all(is_blank(v) for v in cells.values()):
-            continue
-        record: dict[str, Any] = {FILE: data.file, SHEET: data.sheet, ROW: index + 1, "_ok": True}
-        if index + 1 in data.hidden_rows:
-            out.add(Code.HIDDEN, Severity.WARNING, "这一行被隐藏了，其中的数据已照常读取；如不应使用请删除该行",
-                    file=data.file, sheet=data.sheet, row=index + 1)
-        for column in template.columns:
-            raw = cells.get(column.key)
+def _blank_row(cells: list[Any]) -> bool:
+    return all(v is None or v == "" or (type(v) is str and is_blank(v)) for v in cells)
+
+
+class _Failed:
+    """A cached coercion failure (the reason), so a bad value repeated down a column is judged once."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: CoerceError) -> None:
+        self.error = error
+
+
+def _coerce_column(column: Column, raws: list[Any], reference: dt.date) -> list[Any]:
+    """One column's cells typed; equal cells are coerced once (ids, names and choices repeat a lot)."""
+    cache: dict[tuple[type, Any], Any] = {}
+    typed: list[Any] = []
+    for raw in raws:
+        key = (type(raw), raw)
+        try:
+            value = cache[key]
+        except KeyError:
             try:
                 value = coerce_value(column, raw, reference)
             except CoerceError as error:
-                out.at_cell(record, column.key, Code.TYPE, Severity.ERROR, f"“{column.zh}”{error}", raw)
+                value = _Failed(error)
+            cache[key] = value
+        except TypeError:  # an unhashable cell: coerce it on its own
+            value = coerce_value(column, raw, reference)
+        typed.append(value)
+    return typed
+
+
+def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[dict[str, Any]]:
+    """Typed records of one sheet; a row with any error is kept but marked not ok.
+
+    Work goes column by column with a cache per column: a month's call log repeats its customers,
+    categories and dates thousands of times.
+    """
+    template = data.found.template
+    positions = data.found.positions
+    first = data.found.header_row + 1
+    grid = data.rows[first:]
+    raw_columns = {key: [row[pos] if pos < len(row) else None for row in grid] for key, pos in positions.items()}
+    # Blank rows (trailing or anywhere) hold nothing to lose.
+    kept = [i for i in range(len(grid)) if not _blank_row([raw_columns[key][i] for key in positions])]
+    typed = {c.key: _coerce_column(c, [raw_columns[c.key][i] for i in kept], reference) if c.key in raw_columns
+             else [c.default] * len(kept) for c in template.columns}
+    records: list[dict[str, Any]] = []
+    for n, i in enumerate(kept):
+        record: dict[str, Any] = {FILE: data.file, SHEET: data.sheet, ROW: first + i + 1, "_ok": True}
+        if first + i + 1 in data.hidden_rows:
+            out.add(Code.HIDDEN, Severity.WARNING, "这一行被隐藏了，其中的数据已照常读取；如不应使用请删除该行",
+                    file=data.file, sheet=data.sheet, row=first + i + 1)
+        for column in template.columns:
+            value = typed[column.key][n]
+            if type(value) is _Failed:
+                raw = raw_columns[column.key][i]
+                out.at_cell(record, column.key, Code.TYPE, Severity.ERROR, f"“{column.zh}”{value.error}", raw)
                 record["_ok"] = False
                 value = None
-            if value is None and column.required and is_blank(raw):
+            elif value is None and column.required:
+                raw = raw_columns[column.key][i] if column.key in raw_columns else None
                 out.at_cell(record, column.key, Code.REQUIRED, Severity.ERROR, f"“{column.zh}”是必填项，请补上", raw)
                 record["_ok"] = False
             record[column.key] = value

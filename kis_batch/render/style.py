@@ -190,12 +190,13 @@ def write_table(
         sheet.write_string(header_row, index, col.header, fill_header if col.fill else header)
         sheet.set_column(index, index, col.width)
     first, last_data = header_row + 1, header_row + len(frame)
-    records = frame.to_dict("records") if len(frame) else []
-    for offset, record in enumerate(records):
+    blank = [None] * len(frame)
+    values = [frame[col.key].tolist() if col.key in frame.columns else blank for col in cols]
+    for offset, row in enumerate(zip(*values, strict=True)) if len(frame) else ():
         if row_height:
             sheet.set_row(first + offset, row_height)
-        for index, col in enumerate(cols):
-            write_cell(sheet, first + offset, index, record.get(col.key), col.kind, book, col.fill, col.wrap)
+        for index, (col, value) in enumerate(zip(cols, row, strict=True)):
+            write_cell(sheet, first + offset, index, value, col.kind, book, col.fill, col.wrap)
     last = max(last_data, header_row + fill_rows)
     for index, col in enumerate(cols):
         if col.fill and last >= first:
