@@ -16,9 +16,13 @@ from kis_batch.dispatch import dispatch_figures, plan_dispatch
 from kis_batch.ingest import Inbox, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.problems import Code, Problem, Severity, count
+from kis_batch.quotas import quota_gaps
 from kis_batch.render.dispatch import write_dispatch
 from kis_batch.render.manifest import write_manifest
+from kis_batch.render.quotas import write_quotas
 from kis_batch.render.report import write_report
+from kis_batch.render.scores import write_scores
+from kis_batch.scoring import score_feedback
 from kis_batch.settings import Settings
 
 Progress = Callable[[str], None]
@@ -84,6 +88,8 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
     result = RunResult(today, plan, out_root / today.isoformat(), inbox)
 
     dispatch = plan_dispatch(inbox.tables, inbox.settings, calendar, today)
+    scores = score_feedback(inbox.tables, inbox.settings, calendar, today)
+    gaps = quota_gaps(scores, inbox.tables, inbox.settings, calendar)
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
 
@@ -99,8 +105,10 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
         if progress:
-            progress("写出派工单")
+            progress("写出派工单、评分和指标缺口")
         write_dispatch(result.out_dir, dispatch, inbox.tables, result.outputs)
+        write_scores(result.out_dir, today, scores, inbox.tables, result.outputs)
+        write_quotas(result.out_dir, today, gaps, result.outputs)
         if progress:
             progress("写出校验报告")
         write_report(result.out_dir, today, inbox, result.outputs)

@@ -1,0 +1,83 @@
+"""Quota gaps (SPEC: "Quota gaps"): how far each service engineer is from the month's problem
+resolutions and customer visits, and whether the working days left can still close the gap.
+
+Where SPEC is silent, decided here:
+- Resolutions and visits each get a status by SPEC's rule; the engineer's overall status is the
+  worse of the two (无法达标 worst, then 落后, 正常, 已达标).
+- A service that a callback found did not happen (上门属实=否) scores 0 and counts towards neither
+  quota; rows not done yet (blank 处理结果) count for nothing, 客户拜访 rows included.
+- Gap is quota − done as SPEC says, so a negative gap shows how far beyond the quota someone is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from kis_batch.calendar import WorkCalendar
+from kis_batch.dispatch import staff_order
+from kis_batch.ingest.tables import empty_frame
+from kis_batch.schema import ENGINEER, RESOLVED, VISIT_TYPE
+from kis_batch.scoring import Scores
+from kis_batch.settings import Settings
+
+REACHED, ON_TRACK, BEHIND, OUT_OF_REACH = "已达标", "正常", "落后", "无法达标"
+STATUSES = (REACHED, ON_TRACK, BEHIND, OUT_OF_REACH)  # best to worst
+METRICS = ("resolutions", "visits")
+METRIC_COLUMNS = ("done", "quota", "gap", "pace", "needed", "status")
+GAP_COLUMNS = (
+    "staff_id", "name", "area", "daily_cap", "month_workdays", "elapsed_workdays", "workdays_left",
+    *(f"{metric}_{column}" for metric in METRICS for column in METRIC_COLUMNS), "status",
+)
+
+
+def _metric(done: int, quota: int, cap: int, elapsed: int, total: int, left: int) -> dict[str, Any]:
+    """SPEC's figures and status for one metric of one engineer."""
+    gap = quota - done
+    needed = 0 if gap <= 0 else (-(-gap // left) if left else None)
+    if gap <= 0:
+        status = REACHED
+    elif needed is None or needed > cap:
+        status = OUT_OF_REACH
+    elif done * total < quota * elapsed:  # done < quota × elapsed ÷ total, in whole numbers
+        status = BEHIND
+    else:
+        status = ON_TRACK
+    pace = round(quota * elapsed / total, 1) if total else None
+    return {"done": done, "quota": quota, "gap": gap, "pace": pace, "needed": needed, "status": status}
+
+
+def quota_gaps(scores: Scores, tables: dict[str, pd.DataFrame], settings: Settings,
+               calendar: WorkCalendar) -> pd.DataFrame:
+    """One row per active 服务工程师: month-to-date resolutions and visits against the quotas.
+
+    Counts come from the scored rows, so a visit a callback disproved counts for nothing.
+    """
+    today = scores.today
+    rows = scores.rows
+    counted = rows[~rows["disproved"].astype(bool)]
+    visit = counted["service_type"] == VISIT_TYPE
+    resolved = counted[~visit & (counted["result"] == RESOLVED)]["staff"].value_counts()
+    visits = counted[visit]["staff"].value_counts()
+
+    total = len(calendar.month_workdays(today))
+    elapsed = calendar.count_workdays(today.replace(day=1), today)
+    month_end = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    left = calendar.count_workdays(calendar.next_workday(today), month_end)
+
+    staff = tables["staff"] if "staff" in tables else empty_frame("staff")
+    engineers = [s for s in staff.to_dict("records") if s["role"] == ENGINEER and s["active"] is not False]
+    gaps = []
+    for s in sorted(engineers, key=lambda s: staff_order(s["staff_id"])):
+        cap = settings.daily_cap if s["daily_cap"] is None else int(s["daily_cap"])
+        row: dict[str, Any] = {"staff_id": s["staff_id"], "name": s["name"], "area": s["area"], "daily_cap": cap,
+                               "month_workdays": total, "elapsed_workdays": elapsed, "workdays_left": left}
+        for metric, counts, quota in (("resolutions", resolved, settings.monthly_resolutions),
+                                      ("visits", visits, settings.monthly_visits)):
+            figures = _metric(int(counts.get(s["staff_id"], 0)), quota, cap, elapsed, total, left)
+            row.update({f"{metric}_{key}": value for key, value in figures.items()})
+        row["status"] = max((row[f"{metric}_status"] for metric in METRICS), key=STATUSES.index)
+        gaps.append(row)
+    return pd.DataFrame(gaps, columns=list(GAP_COLUMNS), dtype=object)

@@ -1,0 +1,261 @@
+"""Scores for returned feedback (SPEC: "Scores"): every filled feedback row of the month of D, up to
+D, scored by the rubric with each part shown, so an engineer sees where points went and the manager
+can overrule a total (经理评分) without hiding what the rubric said.
+
+Where SPEC is silent, decided here:
+- Only an on-site visit (服务方式 上门) is bound by phoning ahead and the visit-length limit: a 远程
+  or 电话 service gets both parts' points. An on-site visit without both times gets no time points
+  and is a breach (the limit cannot be checked), unless its type is exempt. A blank 电话预约 on a
+  visit counts as not phoned. When 规则设置 turns 上门前电话预约 off, every row gets those points.
+- On time: served on or before the first working day after the reference day, which is the call's
+  day or, if later, the day of the ticket's latest earlier 部分解决/未解决 feedback. A visit with no
+  ticket, or a ticket with neither a call in the folder nor an earlier feedback, is on time.
+- A complaint (a 投诉 call, or a callback with 投诉=是) and a callback with 上门属实=否 belong to the
+  customer's latest service that had begun by then (for a callback naming a 工单号 or 服务代表, the
+  latest of that ticket or engineer); 上门属实 only ever concerns an on-site visit. Only events up to
+  D count. One service loses the complaint deduction once, however many complaints name it (the
+  hotline's record and the callback are usually the same complaint), and never goes below 0.
+- A blank 客户满意度 scores as 不满意 (0 by default): the form asks for it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kis_batch.calendar import WorkCalendar
+from kis_batch.dispatch import UNFINISHED_RESULTS, staff_order
+from kis_batch.ingest.tables import empty_frame
+from kis_batch.schema import COMPLAINT_CATEGORY, ENGINEER, FEEDBACK, RESULTS, SATISFACTION, SPECIALIST
+from kis_batch.settings import Settings
+
+ONSITE = FEEDBACK.fields["mode"].default  # 上门: the only mode that is a visit
+NOT_VERIFIED = "否"
+SCORED_ROLES = (ENGINEER, SPECIALIST)
+
+ROW_COLUMNS = (
+    "ticket_id", "service_date", "staff", "customer_id", "service_type", "mode", "result", "satisfaction",
+    "phoned_ahead", "arrive", "leave", "minutes", "result_points", "satisfaction_points", "phoned_points",
+    "time_points", "due_date", "on_time_points", "complaint", "complaint_points", "disproved", "computed",
+    "manager_score", "final", "breaches", "breach_count",
+)
+ENGINEER_COLUMNS = ("staff", "count", "average", "breaches", "complaints")
+
+
+@dataclass
+class Scores:
+    """The month's scored feedback up to D, and each engineer's month so far."""
+
+    today: dt.date
+    rows: pd.DataFrame  # ROW_COLUMNS, ordered by service date, engineer, customer
+    by_engineer: pd.DataFrame  # ENGINEER_COLUMNS, one row per engineer with feedback or on duty
+
+    @property
+    def today_rows(self) -> pd.DataFrame:
+        """The feedback of D itself: what the evening's 评分 sheet opens with."""
+        return self.rows[self.rows["service_date"] == self.today]
+
+
+def _day(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _table(tables: dict[str, pd.DataFrame], key: str) -> pd.DataFrame:
+    return tables[key] if key in tables else empty_frame(key)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.to_dict("records") if len(frame) else []
+
+
+def _minutes(arrive: dt.time | None, leave: dt.time | None) -> int | None:
+    if arrive is None or leave is None:
+        return None
+    return (dt.datetime.combine(dt.date.min, leave) - dt.datetime.combine(dt.date.min, arrive)).seconds // 60
+
+
+@dataclass
+class _Event:
+    """A complaint or a disproved visit, to be tied to the service it is about."""
+
+    customer_id: str
+    when: dt.datetime
+    text: str
+    ticket_id: str | None = None
+    staff: str | None = None
+
+
+class _Services:
+    """Filled feedback up to D, per customer, ordered by when each service began, for tying events."""
+
+    def __init__(self, services: list[dict[str, Any]]) -> None:
+        self._by_customer: dict[str, list[tuple[dt.datetime, int]]] = defaultdict(list)
+        for index, r in enumerate(services):
+            began = dt.datetime.combine(r["service_date"], r["arrive"] or dt.time.min)
+            self._by_customer[r["customer_id"]].append((began, index))
+        for entries in self._by_customer.values():
+            entries.sort()
+        self._services = services
+
+    def tie(self, event: _Event, onsite_only: bool = False) -> int | None:
+        """The index of the latest service of the event's customer begun by the event's time."""
+        entries = self._by_customer.get(event.customer_id, [])
+        for _, index in reversed(entries[: bisect.bisect_right(entries, (event.when, len(self._services)))]):
+            r = self._services[index]
+            if event.ticket_id and r["ticket_id"] != event.ticket_id:
+                continue
+            if event.staff and r["staff"] != event.staff:
+                continue
+            if onsite_only and r["mode"] != ONSITE:
+                continue
+            return index
+        return None
+
+
+def _events(calls: pd.DataFrame, callbacks: pd.DataFrame, today: dt.date) -> tuple[list[_Event], list[_Event]]:
+    """Complaints (投诉 calls, callbacks with 投诉=是) and disproved visits (上门属实=否), up to D."""
+    complaints: list[_Event] = []
+    disproved: list[_Event] = []
+    for call in _records(calls):
+        when = call["call_time"]
+        if call["category"] == COMPLAINT_CATEGORY and when is not None and _day(when) <= today:
+            complaints.append(_Event(call["customer_id"], pd.Timestamp(when).to_pydatetime(),
+                                     f"热线投诉 {_day(when):%m-%d} {call['ticket_id']}"))
+    for callback in _records(callbacks):
+        day = _day(callback["date"])
+        if day is None or day > today:
+            continue
+        # A callback has a date only: it is about services up to the end of that day.
+        when = dt.datetime.combine(day, dt.time.max)
+        where = {"ticket_id": callback["ticket_id"], "staff": callback["staff"]}
+        if callback["complaint"] is True:
+            complaints.append(_Event(callback["customer_id"], when, f"回访投诉 {day:%m-%d}", **where))
+        if callback["verified"] == NOT_VERIFIED:
+            disproved.append(_Event(callback["customer_id"], when, f"回访核实未上门 {day:%m-%d}", **where))
+    return complaints, disproved
+
+
+def _on_time_references(calls: pd.DataFrame, services: list[dict[str, Any]]) -> tuple[
+        dict[str, dt.date], dict[str, list[dt.date]]]:
+    """Per ticket: the call's day, and the sorted days of its 部分解决/未解决 feedback."""
+    called = {c["ticket_id"]: _day(c["call_time"]) for c in _records(calls) if c["call_time"] is not None}
+    unfinished: dict[str, list[dt.date]] = defaultdict(list)
+    for r in services:
+        if r["ticket_id"] and r["result"] in UNFINISHED_RESULTS:
+            unfinished[r["ticket_id"]].append(r["service_date"])
+    for days in unfinished.values():
+        days.sort()
+    return called, unfinished
+
+
+def _due_date(r: dict[str, Any], called: dict[str, dt.date], unfinished: dict[str, list[dt.date]],
+              calendar: WorkCalendar) -> dt.date | None:
+    """The last on-time day for this service, or None when nothing says when it was asked for."""
+    ticket = r["ticket_id"]
+    if not ticket:
+        return None
+    earlier = unfinished.get(ticket, [])
+    earlier = earlier[: bisect.bisect_left(earlier, r["service_date"])]
+    references = ([called[ticket]] if ticket in called else []) + earlier[-1:]
+    return calendar.next_workday(max(references)) if references else None
+
+
+def _score_row(r: dict[str, Any], settings: Settings, due: dt.date | None, complaints: list[str],
+               disproved: list[str]) -> dict[str, Any]:
+    """One row's breakdown, total and breaches."""
+    result_points = dict(zip(RESULTS, (settings.score_resolved, settings.score_partial, settings.score_unresolved),
+                             strict=True))
+    satisfaction_points = dict(zip(SATISFACTION, (settings.score_very_satisfied, settings.score_satisfied,
+                                                  settings.score_neutral, settings.score_unsatisfied), strict=True))
+    onsite = r["mode"] == ONSITE
+    minutes = _minutes(r["arrive"], r["leave"]) if onsite else None
+    exempt = r["service_type"] in settings.visit_time_exempt_types
+    breaches: list[str] = []
+
+    phoned = not (onsite and settings.phone_ahead_required) or r["phoned_ahead"] is True
+    if not phoned:
+        breaches.append("未电话预约" if r["phoned_ahead"] is False else "电话预约未填")
+    within = not onsite or exempt or (minutes is not None and minutes <= settings.max_visit_minutes)
+    if not within:
+        breaches.append(f"上门{minutes}分钟，超过{settings.max_visit_minutes}分钟" if minutes is not None
+                        else "上门未填到达/离开时间")
+    if disproved:
+        breaches.append("上门不属实（" + "；".join(disproved) + "）")
+
+    parts = {
+        "result_points": result_points[r["result"]],
+        "satisfaction_points": satisfaction_points.get(r["satisfaction"], settings.score_unsatisfied),
+        "phoned_points": settings.score_phoned_ahead if phoned else 0,
+        "time_points": settings.score_within_time if within else 0,
+        "on_time_points": settings.score_on_time if due is None or r["service_date"] <= due else 0,
+    }
+    deduction = settings.complaint_deduction if complaints else 0
+    computed = 0 if disproved else max(0, sum(parts.values()) - deduction)
+    manager = r["manager_score"]
+    return {
+        **{key: r[key] for key in ("ticket_id", "service_date", "staff", "customer_id", "service_type", "mode",
+                                   "result", "satisfaction", "phoned_ahead", "arrive", "leave", "manager_score")},
+        **parts,
+        "minutes": minutes,
+        "due_date": due,
+        "complaint": "；".join(complaints) or None,
+        "complaint_points": deduction,
+        "disproved": bool(disproved),
+        "computed": computed,
+        "final": computed if manager is None else manager,
+        "breaches": "；".join(breaches) or None,
+        "breach_count": len(breaches),
+    }
+
+
+def _by_engineer(rows: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
+    """Month to date per engineer: everyone who has feedback, and every engineer on duty (0 so far)."""
+    on_duty = [s["staff_id"] for s in _records(staff) if s["role"] in SCORED_ROLES and s["active"] is not False]
+    people = sorted(set(on_duty) | set(rows["staff"]), key=staff_order)
+    summary = []
+    for person in people:
+        mine = rows[rows["staff"] == person]
+        summary.append({
+            "staff": person,
+            "count": len(mine),
+            "average": round(float(pd.to_numeric(mine["final"]).mean()), 1) if len(mine) else None,
+            "breaches": int(mine["breach_count"].sum()),
+            "complaints": int((mine["complaint_points"] > 0).sum()),
+        })
+    return pd.DataFrame(summary, columns=list(ENGINEER_COLUMNS), dtype=object)
+
+
+def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
+                   today: dt.date) -> Scores:
+    """Score every filled feedback row of D's month up to D; blank 处理结果 means not done yet."""
+    feedback, calls = _table(tables, "feedback"), _table(tables, "calls")
+    services = [{**r, "service_date": _day(r["service_date"])} for r in _records(feedback)
+                if r["result"] is not None and r["service_date"] is not None and _day(r["service_date"]) <= today]
+    services.sort(key=lambda r: (r["service_date"], staff_order(r["staff"]), r["customer_id"], r["ticket_id"] or ""))
+
+    index = _Services(services)
+    complaint_events, disproved_events = _events(calls, _table(tables, "callbacks"), today)
+    complaints: dict[int, list[str]] = defaultdict(list)
+    disproved: dict[int, list[str]] = defaultdict(list)
+    for event in complaint_events:
+        tied = index.tie(event)
+        if tied is not None:
+            complaints[tied].append(event.text)
+    for event in disproved_events:
+        tied = index.tie(event, onsite_only=True)
+        if tied is not None:
+            disproved[tied].append(event.text)
+
+    called, unfinished = _on_time_references(calls, services)
+    first = today.replace(day=1)
+    scored = [
+        _score_row(r, settings, _due_date(r, called, unfinished, calendar), complaints[i], disproved[i])
+        for i, r in enumerate(services) if r["service_date"] >= first
+    ]
+    rows = pd.DataFrame(scored, columns=list(ROW_COLUMNS), dtype=object)
+    return Scores(today, rows, _by_engineer(rows, _table(tables, "staff")))
