@@ -8,11 +8,14 @@ from pathlib import Path
 
 import click
 
+from kis_batch import mail as mailer
 from kis_batch import pipeline
 from kis_batch.coerce import CoerceError, to_date
+from kis_batch.demo import DEFAULT_SEED, write_demo
 from kis_batch.ingest import Inbox
 from kis_batch.lock import RunLocked
 from kis_batch.problems import Problem, Severity, count
+from kis_batch.render.style import OutputTooLarge
 from kis_batch.render.templates import write_templates
 
 # Problems listed on the terminal; the report holds them all.
@@ -78,6 +81,21 @@ def init(folder: Path) -> None:
 
 
 @main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--month", type=DateParam(), default="2026-11-01", show_default=True, help="示例数据的月份（该月任一天）")
+@click.option("--date", "today", type=DateParam(), default=None, help="示例数据截止到哪天（默认：该月27日）")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="随机种子；同样的种子生成同样的文件")
+def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int) -> None:
+    """Write a realistic month of example input (a department of 12) into FOLDER.
+
+    Example: kis-batch demo 示例 --month 2026-11 --date 2026-11-27
+    """
+    first = month.replace(day=1)
+    paths = write_demo(folder, first, today or first.replace(day=27), seed)
+    click.echo(f"已写出 {len(paths)} 个文件到 {folder}")
+
+
+@main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--date", "today", type=DateParam(), default=None, help="今天的日期 D（默认：今天）")
 def check(folder: Path, today: dt.date | None) -> None:
@@ -104,11 +122,56 @@ def run(folder: Path, today: dt.date | None, out_root: Path) -> None:
     """
     try:
         result = pipeline.run(folder, today or dt.date.today(), out_root, progress=_progress)
-    except RunLocked as error:
-        click.echo(str(error), err=True)
+    except (RunLocked, OutputTooLarge, OSError) as error:
+        click.echo(f"运行未完成：{error}", err=True)
         sys.exit(EXIT_FAILED)
     _summary(result.inbox)
     click.echo(f"派工日期 {result.plan_date.isoformat()}；结果在 {result.out_dir}")
     for path in result.outputs:
         click.echo(f"  {path.name}")
     sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("out_dir", metavar="OUT/D", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--send", "deliver", is_flag=True, help="通过 SMTP 发出（默认只在 OUT/D/outbox/ 写 .eml 文件，不发送）")
+def mail(out_dir: Path, deliver: bool) -> None:
+    """Mail each person their workbooks from OUT/D: .eml files in OUT/D/outbox/, or delivered with --send.
+
+    SMTP server, port, ssl/starttls and sender come from 规则设置; the password only from the
+    environment variable named there (default KIS_SMTP_PASSWORD). A rerun never delivers a message twice.
+
+    Exit code: 0 all done, 1 someone was skipped or a delivery failed, 2 SMTP not set up or the connection failed.
+
+    Example: kis-batch mail output/2026-11-27 --send
+    """
+    try:
+        staff, settings = mailer.load_roster(out_dir, progress=_progress)
+        plan = mailer.prepare_messages(out_dir, staff, settings)
+        if deliver:
+            report = mailer.send(plan, settings)
+        else:
+            paths = mailer.write_outbox(plan)
+    except (mailer.MailError, RunLocked) as error:
+        click.echo(str(error), err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo(f"{plan.today.isoformat()} 的邮件（派工日 {plan.plan_date.isoformat()}）")
+    if deliver:
+        for heading, mails in (("已发送", report.sent), ("此前已发送，这次不再发", report.already_sent)):
+            for item in mails:
+                click.echo(f"  {heading} {item.summary}")
+        for item, reason in report.failed:
+            click.echo(f"  发送失败 {item.summary}（{reason}）")
+    else:
+        for item, path in zip(plan.mails, paths, strict=True):
+            click.echo(f"  {item.summary} → {path.name}")
+    for skipped in plan.skipped:
+        click.echo(f"  {skipped.kind} {skipped.person}：{skipped.reason}")
+    if deliver:
+        click.echo(f"共发送 {len(report.sent)} 封，此前已发送 {len(report.already_sent)} 封，失败 {len(report.failed)} 封")
+    else:
+        click.echo(f"共 {len(paths)} 封写到 {out_dir / mailer.OUTBOX}，没有发送；加 --send 才会发出")
+    if deliver and report.aborted:
+        click.echo(report.aborted, err=True)
+        sys.exit(EXIT_FAILED)
+    sys.exit(1 if plan.skipped or (deliver and report.failed) else 0)

@@ -33,7 +33,7 @@ def write_manifest(out_dir: Path, inbox: Inbox, outputs: list[Path], figures: di
         "version": __version__,
         "generated_at": generated_at.isoformat(timespec="seconds"),
         "today": inbox.today.isoformat(),
-        "folder": str(inbox.folder),
+        "folder": str(inbox.folder.resolve()),
         "inputs": [dataclasses.asdict(f) for f in inbox.files],
         "outputs": [{"path": p.name, "sha256": sha256_of(p)} for p in outputs],
         "problems": {"errors": count(inbox.problems, Severity.ERROR),
