@@ -13,11 +13,13 @@ from typing import Any
 
 from kis_batch.calendar import WorkCalendar, fallback_message
 from kis_batch.dispatch import dispatch_figures, plan_dispatch
+from kis_batch.fees import fee_status
 from kis_batch.ingest import Inbox, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.quotas import quota_gaps
 from kis_batch.render.dispatch import write_dispatch
+from kis_batch.render.fees import write_fees
 from kis_batch.render.manifest import write_manifest
 from kis_batch.render.quotas import write_quotas
 from kis_batch.render.report import write_report
@@ -90,6 +92,7 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
     dispatch = plan_dispatch(inbox.tables, inbox.settings, calendar, today)
     scores = score_feedback(inbox.tables, inbox.settings, calendar, today)
     gaps = quota_gaps(scores, inbox.tables, inbox.settings, calendar)
+    fees = fee_status(inbox.tables, inbox.settings, today, plan)
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
 
@@ -101,14 +104,16 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
         "rows": {key: len(frame) for key, frame in inbox.tables.items()},
         "calendar_fallback_years": list(calendar.fallback_years),
         "dispatch": dispatch_figures(dispatch),
+        "fees": fees.figures(),
     })
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
         if progress:
-            progress("写出派工单、评分和指标缺口")
+            progress("写出派工单、评分、指标缺口和年费")
         write_dispatch(result.out_dir, dispatch, inbox.tables, result.outputs)
         write_scores(result.out_dir, today, scores, inbox.tables, result.outputs)
         write_quotas(result.out_dir, today, gaps, result.outputs)
+        write_fees(result.out_dir, today, fees, result.outputs)
         if progress:
             progress("写出校验报告")
         write_report(result.out_dir, today, inbox, result.outputs)

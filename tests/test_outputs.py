@@ -14,7 +14,7 @@ import pytest
 
 from kis_batch import pipeline
 from kis_batch.lock import RunLocked, run_lock
-from kis_batch.problems import Code
+from kis_batch.problems import Code, Severity
 from kis_batch.render import style
 from kis_batch.render.style import Col, OutputTooLarge, atomic_book, write_table
 from tests.builders import basic_department, write_workbook
@@ -140,3 +140,18 @@ def test_written_workbooks_have_fixed_properties(tmp_path):
         write_table(book, "表", pd.DataFrame({"a": [1]}), [Col("a", "甲", kind="int")])
     core = zipfile.ZipFile(written[0]).read("docProps/core.xml").decode()
     assert "2000-01-01" in core
+
+
+def test_outputs_dropped_back_into_the_folder_change_nothing_but_a_warning(tmp_path):
+    folder = _folder(tmp_path)
+    first = pipeline.run(folder, TODAY, tmp_path / "out")
+    for output in first.outputs:
+        if output.suffix == ".xlsx":
+            (folder / output.name).write_bytes(output.read_bytes())
+    again = pipeline.run(folder, TODAY, tmp_path / "out2")
+    assert again.errors == 0
+    notices = {p.file for p in again.inbox.problems if p.severity is Severity.WARNING}
+    report_only = {p.name for p in first.outputs if p.suffix == ".xlsx" and not p.name.startswith(("派工单", "回访"))}
+    assert notices == report_only and len(report_only) >= 4
+    assert len(again.inbox.tables["calls"]) == len(first.inbox.tables["calls"])
+    assert again.figures["dispatch"] == first.figures["dispatch"]

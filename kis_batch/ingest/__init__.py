@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import CoerceError
-from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, UnreadableFile, check_safe, discover, sha256_of
+from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, ToolReport, UnreadableFile, check_safe, discover, sha256_of
 from kis_batch.ingest.recognise import NearMiss, Recognised, recognise
 from kis_batch.ingest.tables import (
     FILE,
@@ -77,6 +77,10 @@ def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: In
     except UnreadableFile as error:
         record.status, record.message = "skipped", str(error)
         out.add(Code.UNREADABLE, Severity.ERROR, f"整个文件未读取：{error}", file=name)
+        return []
+    except ToolReport as notice:
+        record.status, record.message = "skipped", str(notice)
+        out.add(Code.UNREADABLE, Severity.WARNING, str(notice), file=name)
         return []
     found: list[SheetData] = []
     for sheet in sheets:

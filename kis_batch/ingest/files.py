@@ -43,6 +43,14 @@ class UnreadableFile(Exception):
     """A file that is skipped as a whole; the message says why in plain Chinese."""
 
 
+class ToolReport(Exception):
+    """One of the tool's own result workbooks (评分, 年费 …) dropped into the folder: not input."""
+
+
+# Mirrors render.style.REPORT_MARK (ingest does not import the writers).
+_REPORT_MARK = b'name="kis-batch-report"'
+
+
 @dataclass(frozen=True)
 class Limits:
     max_file_bytes: int
@@ -181,6 +189,8 @@ def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> dict[str, frozen
     packed = sum(m.compress_size for m in members)
     if unzipped > RATIO_CHECK_FROM_BYTES and unzipped > MAX_COMPRESSION_RATIO * max(packed, 1):
         raise UnreadableFile(f"文件压缩比异常（{unzipped // max(packed, 1)} 倍，疑似压缩炸弹），未读取")
+    if "docProps/custom.xml" in archive.namelist() and _REPORT_MARK in archive.read("docProps/custom.xml"):
+        raise ToolReport("这是 kis-batch 生成的结果工作簿，不作为输入读取（只有填好的派工单和回访清单会被读回）")
     names = _sheet_names(archive)
     hidden: dict[str, frozenset[int]] = {}
     for member in members:

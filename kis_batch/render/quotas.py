@@ -99,7 +99,7 @@ def _add_legend_and_charts(book: Book, sheet: Worksheet, rows: int) -> None:
 def write_quotas(out_dir: Path, today: dt.date, gaps: pd.DataFrame, written: list[Path]) -> None:
     """指标缺口_D.xlsx: one sheet, the table then the charts below it."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / f"指标缺口_{today.isoformat()}.xlsx", written) as book:
+    with atomic_book(out_dir / f"指标缺口_{today.isoformat()}.xlsx", written, report_only=True) as book:
         sheet = write_table(book, "指标缺口", gaps, COLS, title=_title(today, gaps), highlights=HIGHLIGHTS)
         if len(gaps):
             _add_legend_and_charts(book, sheet, len(gaps))

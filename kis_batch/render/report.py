@@ -39,7 +39,7 @@ def write_report(out_dir: Path, today: dt.date, inbox: Inbox, written: list[Path
     title = f"校验报告 {today.isoformat()}：错误 {errors} 条（该行未采用），警告 {warnings} 条（已采用，请核对）"
     if not inbox.problems:
         title = f"校验报告 {today.isoformat()}：没有发现问题"
-    with atomic_book(out_dir / f"校验报告_{today.isoformat()}.xlsx", written) as book:
+    with atomic_book(out_dir / f"校验报告_{today.isoformat()}.xlsx", written, report_only=True) as book:
         write_table(book, "问题", problems_frame(inbox.problems), PROBLEM_COLS, title=title, highlights=[
             Highlight(None, "text", ("severity", Severity.ERROR.value), ERROR_BG),
             Highlight(None, "text", ("severity", Severity.WARNING.value), WARNING_BG),

@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import os
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,6 +159,24 @@ def write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, book
         sheet.write_string(row, col, _cell_text(value), book.cell_format("text", fill, wrap))
 
 
+LINE_HEIGHT = 15  # points per line of the default font
+WRAP_FILL = 0.9  # the share of a column's width a wrapped line fills, leaving room for word breaks
+
+
+def text_width(text: str) -> int:
+    """Width in Excel column units: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _wrapped_height(col: Col, value: Any) -> float:
+    """A row tall enough for a wrapped cell: LibreOffice (and Excel for written rows) keep the
+    default height when opening a file, which would show only the first line."""
+    if not isinstance(value, str) or not value:
+        return 0
+    lines = math.ceil(text_width(value) / (col.width * WRAP_FILL))
+    return LINE_HEIGHT * lines if lines > 1 else 0
+
+
 def write_table(
     book: Book,
     name: str,
@@ -192,9 +211,11 @@ def write_table(
     first, last_data = header_row + 1, header_row + len(frame)
     blank = [None] * len(frame)
     values = [frame[col.key].tolist() if col.key in frame.columns else blank for col in cols]
+    wrapped = [(col, column) for col, column in zip(cols, values, strict=True) if col.wrap]
     for offset, row in enumerate(zip(*values, strict=True)) if len(frame) else ():
-        if row_height:
-            sheet.set_row(first + offset, row_height)
+        height = max([row_height or 0, *(_wrapped_height(col, column[offset]) for col, column in wrapped)])
+        if height:
+            sheet.set_row(first + offset, height)
         for index, (col, value) in enumerate(zip(cols, row, strict=True)):
             write_cell(sheet, first + offset, index, value, col.kind, book, col.fill, col.wrap)
     last = max(last_data, header_row + fill_rows)
@@ -238,7 +259,12 @@ def _highlight(book: Book, sheet: Worksheet, cols: Sequence[Col], rule: Highligh
     sheet.conditional_format(first, start, last, end, {"type": "formula", "criteria": formula, "format": fmt})
 
 
-def open_book(path: Path) -> Book:
+# A custom document property on output workbooks that are for reading only; the reader skips
+# such a workbook if it is dropped back into the folder (only 派工单 and 回访 come back as input).
+REPORT_MARK = "kis-batch-report"
+
+
+def open_book(path: Path, report_only: bool = False) -> Book:
     """A workbook with safe options and fixed properties, so reruns give identical bytes."""
     workbook = xlsxwriter.Workbook(
         str(path),
@@ -253,6 +279,8 @@ def open_book(path: Path) -> Book:
     )
     workbook.set_properties({"created": FIXED_CREATED, "author": "kis-batch"})
     workbook.set_calc_mode("auto")
+    if report_only:
+        workbook.set_custom_property(REPORT_MARK, "1")
     return Book(workbook)
 
 
@@ -285,13 +313,14 @@ def temporary_path(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_book(target: Path, written: list[Path]) -> Iterator[Book]:
+def atomic_book(target: Path, written: list[Path], *, report_only: bool = False) -> Iterator[Book]:
     """Write a workbook beside its target and move it into place only when complete.
 
     The final path (the target, or another name if the target was locked) is appended to written.
+    report_only marks a workbook that must not be read back as input (see REPORT_MARK).
     """
     temporary = temporary_path(target)
-    book = open_book(temporary)
+    book = open_book(temporary, report_only)
     try:
         yield book
         book.workbook.close()
