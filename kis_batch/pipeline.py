@@ -12,15 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from kis_batch.calendar import WorkCalendar, fallback_message
+from kis_batch.callbacks import plan_callbacks
 from kis_batch.dispatch import dispatch_figures, plan_dispatch
 from kis_batch.fees import fee_status
 from kis_batch.ingest import Inbox, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.problems import Code, Problem, Severity, count
+from kis_batch.quality import quality_report
 from kis_batch.quotas import quota_gaps
+from kis_batch.render.callbacks import write_callbacks
 from kis_batch.render.dispatch import write_dispatch
 from kis_batch.render.fees import write_fees
 from kis_batch.render.manifest import write_manifest
+from kis_batch.render.quality import write_quality
 from kis_batch.render.quotas import write_quotas
 from kis_batch.render.report import write_report
 from kis_batch.render.scores import write_scores
@@ -93,6 +97,8 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
     scores = score_feedback(inbox.tables, inbox.settings, calendar, today)
     gaps = quota_gaps(scores, inbox.tables, inbox.settings, calendar)
     fees = fee_status(inbox.tables, inbox.settings, today, plan)
+    callbacks = plan_callbacks(inbox.tables, dispatch, inbox.settings, calendar, today)
+    quality = quality_report(inbox.tables, scores, inbox.settings, calendar, today)
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
 
@@ -105,15 +111,19 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
         "calendar_fallback_years": list(calendar.fallback_years),
         "dispatch": dispatch_figures(dispatch),
         "fees": fees.figures(),
+        "callbacks": callbacks.figures,
+        "quality": quality.figures,
     })
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
         if progress:
-            progress("写出派工单、评分、指标缺口和年费")
+            progress("写出派工单、评分、指标缺口、年费、回访和质量")
         write_dispatch(result.out_dir, dispatch, inbox.tables, result.outputs)
         write_scores(result.out_dir, today, scores, inbox.tables, result.outputs)
         write_quotas(result.out_dir, today, gaps, result.outputs)
         write_fees(result.out_dir, today, fees, result.outputs)
+        write_callbacks(result.out_dir, callbacks, result.outputs)
+        write_quality(result.out_dir, today, quality, result.outputs)
         if progress:
             progress("写出校验报告")
         write_report(result.out_dir, today, inbox, result.outputs)

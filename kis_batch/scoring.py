@@ -37,12 +37,14 @@ from kis_batch.settings import Settings
 ONSITE = FEEDBACK.fields["mode"].default  # 上门: the only mode that is a visit
 NOT_VERIFIED = "否"
 SCORED_ROLES = (ENGINEER, SPECIALIST)
+# The kinds of breach a scored row can carry (the quality report counts them by kind).
+NO_PHONE_AHEAD, OVER_TIME, NOT_VISITED = "未电话预约", "上门超时", "上门不属实"
 
 ROW_COLUMNS = (
     "ticket_id", "service_date", "staff", "customer_id", "service_type", "mode", "result", "satisfaction",
     "phoned_ahead", "arrive", "leave", "minutes", "result_points", "satisfaction_points", "phoned_points",
     "time_points", "due_date", "on_time_points", "complaint", "complaint_points", "disproved", "computed",
-    "manager_score", "final", "breaches", "breach_count",
+    "manager_score", "final", "breaches", "breach_count", "breach_list",
 )
 ENGINEER_COLUMNS = ("staff", "count", "average", "breaches", "complaints")
 
@@ -80,14 +82,28 @@ def _minutes(arrive: dt.time | None, leave: dt.time | None) -> int | None:
 
 
 @dataclass
-class _Event:
-    """A complaint or a disproved visit, to be tied to the service it is about."""
+class Event:
+    """A complaint or a disproved visit, with the call or callback row it comes from, tied to the
+    service it is about (`service`, an index into EventLinks.services; None when none is found)."""
 
     customer_id: str
     when: dt.datetime
     text: str
+    source: str  # the table it comes from: "calls" or "callbacks"
+    record: dict[str, Any]
     ticket_id: str | None = None
     staff: str | None = None
+    service: int | None = None
+
+
+@dataclass
+class EventLinks:
+    """Filled feedback up to D (every month, in scoring order) and the complaints and disproved
+    visits up to D, each tied to one of those services where one fits."""
+
+    services: list[dict[str, Any]]
+    complaints: list[Event]
+    disproved: list[Event]
 
 
 class _Services:
@@ -102,7 +118,7 @@ class _Services:
             entries.sort()
         self._services = services
 
-    def tie(self, event: _Event, onsite_only: bool = False) -> int | None:
+    def tie(self, event: Event, onsite_only: bool = False) -> int | None:
         """The index of the latest service of the event's customer begun by the event's time."""
         entries = self._by_customer.get(event.customer_id, [])
         for _, index in reversed(entries[: bisect.bisect_right(entries, (event.when, len(self._services)))]):
@@ -117,26 +133,27 @@ class _Services:
         return None
 
 
-def _events(calls: pd.DataFrame, callbacks: pd.DataFrame, today: dt.date) -> tuple[list[_Event], list[_Event]]:
+def _events(calls: pd.DataFrame, callbacks: pd.DataFrame, today: dt.date) -> tuple[list[Event], list[Event]]:
     """Complaints (投诉 calls, callbacks with 投诉=是) and disproved visits (上门属实=否), up to D."""
-    complaints: list[_Event] = []
-    disproved: list[_Event] = []
+    complaints: list[Event] = []
+    disproved: list[Event] = []
     for call in _records(calls):
         when = call["call_time"]
         if call["category"] == COMPLAINT_CATEGORY and when is not None and _day(when) <= today:
-            complaints.append(_Event(call["customer_id"], pd.Timestamp(when).to_pydatetime(),
-                                     f"热线投诉 {_day(when):%m-%d} {call['ticket_id']}"))
+            complaints.append(Event(call["customer_id"], pd.Timestamp(when).to_pydatetime(),
+                                    f"热线投诉 {_day(when):%m-%d} {call['ticket_id']}", "calls", call))
     for callback in _records(callbacks):
         day = _day(callback["date"])
         if day is None or day > today:
             continue
         # A callback has a date only: it is about services up to the end of that day.
         when = dt.datetime.combine(day, dt.time.max)
-        where = {"ticket_id": callback["ticket_id"], "staff": callback["staff"]}
+        where = {"source": "callbacks", "record": callback, "ticket_id": callback["ticket_id"],
+                 "staff": callback["staff"]}
         if callback["complaint"] is True:
-            complaints.append(_Event(callback["customer_id"], when, f"回访投诉 {day:%m-%d}", **where))
+            complaints.append(Event(callback["customer_id"], when, f"回访投诉 {day:%m-%d}", **where))
         if callback["verified"] == NOT_VERIFIED:
-            disproved.append(_Event(callback["customer_id"], when, f"回访核实未上门 {day:%m-%d}", **where))
+            disproved.append(Event(callback["customer_id"], when, f"回访核实未上门 {day:%m-%d}", **where))
     return complaints, disproved
 
 
@@ -175,17 +192,17 @@ def _score_row(r: dict[str, Any], settings: Settings, due: dt.date | None, compl
     onsite = r["mode"] == ONSITE
     minutes = _minutes(r["arrive"], r["leave"]) if onsite else None
     exempt = r["service_type"] in settings.visit_time_exempt_types
-    breaches: list[str] = []
+    breaches: list[tuple[str, str]] = []  # (kind, in words)
 
     phoned = not (onsite and settings.phone_ahead_required) or r["phoned_ahead"] is True
     if not phoned:
-        breaches.append("未电话预约" if r["phoned_ahead"] is False else "电话预约未填")
+        breaches.append((NO_PHONE_AHEAD, "未电话预约" if r["phoned_ahead"] is False else "电话预约未填"))
     within = not onsite or exempt or (minutes is not None and minutes <= settings.max_visit_minutes)
     if not within:
-        breaches.append(f"上门{minutes}分钟，超过{settings.max_visit_minutes}分钟" if minutes is not None
-                        else "上门未填到达/离开时间")
+        breaches.append((OVER_TIME, f"上门{minutes}分钟，超过{settings.max_visit_minutes}分钟" if minutes is not None
+                         else "上门未填到达/离开时间"))
     if disproved:
-        breaches.append("上门不属实（" + "；".join(disproved) + "）")
+        breaches.append((NOT_VISITED, "上门不属实（" + "；".join(disproved) + "）"))
 
     parts = {
         "result_points": result_points[r["result"]],
@@ -208,8 +225,9 @@ def _score_row(r: dict[str, Any], settings: Settings, due: dt.date | None, compl
         "disproved": bool(disproved),
         "computed": computed,
         "final": computed if manager is None else manager,
-        "breaches": "；".join(breaches) or None,
+        "breaches": "；".join(text for _, text in breaches) or None,
         "breach_count": len(breaches),
+        "breach_list": tuple(breaches),
     }
 
 
@@ -230,26 +248,35 @@ def _by_engineer(rows: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(summary, columns=list(ENGINEER_COLUMNS), dtype=object)
 
 
+def link_events(tables: dict[str, pd.DataFrame], today: dt.date) -> EventLinks:
+    """Tie every complaint and disproved visit up to D to the service it is about, so the scores and
+    the quality report blame the same visit."""
+    services = [{**r, "service_date": _day(r["service_date"])} for r in _records(_table(tables, "feedback"))
+                if r["result"] is not None and r["service_date"] is not None and _day(r["service_date"]) <= today]
+    services.sort(key=lambda r: (r["service_date"], staff_order(r["staff"]), r["customer_id"], r["ticket_id"] or ""))
+    index = _Services(services)
+    complaints, disproved = _events(_table(tables, "calls"), _table(tables, "callbacks"), today)
+    for event in complaints:
+        event.service = index.tie(event)
+    for event in disproved:
+        event.service = index.tie(event, onsite_only=True)
+    return EventLinks(services, complaints, disproved)
+
+
 def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
                    today: dt.date) -> Scores:
     """Score every filled feedback row of D's month up to D; blank 处理结果 means not done yet."""
-    feedback, calls = _table(tables, "feedback"), _table(tables, "calls")
-    services = [{**r, "service_date": _day(r["service_date"])} for r in _records(feedback)
-                if r["result"] is not None and r["service_date"] is not None and _day(r["service_date"]) <= today]
-    services.sort(key=lambda r: (r["service_date"], staff_order(r["staff"]), r["customer_id"], r["ticket_id"] or ""))
-
-    index = _Services(services)
-    complaint_events, disproved_events = _events(calls, _table(tables, "callbacks"), today)
+    calls = _table(tables, "calls")
+    links = link_events(tables, today)
+    services = links.services
     complaints: dict[int, list[str]] = defaultdict(list)
     disproved: dict[int, list[str]] = defaultdict(list)
-    for event in complaint_events:
-        tied = index.tie(event)
-        if tied is not None:
-            complaints[tied].append(event.text)
-    for event in disproved_events:
-        tied = index.tie(event, onsite_only=True)
-        if tied is not None:
-            disproved[tied].append(event.text)
+    for event in links.complaints:
+        if event.service is not None:
+            complaints[event.service].append(event.text)
+    for event in links.disproved:
+        if event.service is not None:
+            disproved[event.service].append(event.text)
 
     called, unfinished = _on_time_references(calls, services)
     first = today.replace(day=1)

@@ -1,0 +1,334 @@
+"""The hotline's calls for the plan date P (SPEC: "Callback samples"): the 17:00 verification of every
+customer visited on P, each engineer's monthly spot checks, and enough satisfaction calls that the
+month's callback coverage reaches the rule by its last working day, if every list is called on its day.
+
+Pure functions on the ingested tables and the dispatch; nothing here reads or writes a file.
+
+Where SPEC is silent, decided here:
+- The month is the month of P, since the calls happen on P. Only callbacks and feedback dated from
+  the first of that month up to D count, so when D is the last working day of a month and P the first
+  of the next, every count starts fresh at 0 (and a rerun of an old D gives its old lists).
+- A customer is done for a kind once a callback of that kind this month has 接通=是; coverage counts
+  distinct customers with 接通=是 on any kind. A row with 接通 blank (a list never called) or 否 (nobody
+  answered) counts for nothing: the customer may be listed again, behind those never tried.
+- "No customer twice in a month" holds for the sampled kinds (月度抽查, 满意度回访): a customer spot-checked
+  this month is not spot-checked again for any engineer, and one reached by any callback is not put on
+  the satisfaction list. 当日核实 checks visits, so a customer visited on two days is verified on both.
+- 当日核实 is one row per customer (the callback's key is date + customer + kind): its 工单号 and 服务代表
+  are the customer's first visit on P, and 服务内容 lists every visit of that customer.
+- 月度抽查 samples, per service engineer, the customers of that engineer's filled feedback this month,
+  at random (seeded by P) so that nobody can predict them, preferring customers not already called at
+  17:00 that day. An engineer's quota for the day is ceil(checks still missing / working days left); a
+  customer served by two engineers goes to one list only, the engineer with fewer candidates first.
+- 满意度回访 counts today's other lists as if they will be reached, then takes ceil(missing / working
+  days left) customers not reached this month. Priority: more of the three reasons first (served this
+  month, key customer, a complaint no reached callback has followed since), then in that order, then
+  the longest since any call, the most recently served, and a random draw seeded by P.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kis_batch.calendar import WorkCalendar
+from kis_batch.dispatch import DispatchResult, staff_order
+from kis_batch.ingest.tables import empty_frame
+from kis_batch.schema import CALLBACK_KINDS, COMPLAINT_CATEGORY, ENGINEER
+from kis_batch.settings import Settings
+
+VERIFICATION, SPOT_CHECK, SATISFACTION = CALLBACK_KINDS
+LIST_COLUMNS = (
+    "date", "kind", "customer_id", "customer_name", "contact", "phone", "ticket_id", "staff", "staff_name", "about",
+    "reason",
+)
+# Floating point makes 0.3 × 10 slightly above 3; the target is a count of customers.
+_ROUND_DIGITS = 9
+
+
+@dataclass
+class CallbackPlan:
+    """The three lists for P (LIST_COLUMNS each) and the month's progress, for run.json and the report."""
+
+    plan_date: dt.date
+    verification: pd.DataFrame
+    spot_checks: pd.DataFrame
+    satisfaction: pd.DataFrame
+    figures: dict[str, Any]
+
+
+def _day(value: Any) -> dt.date | None:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+Records = dict[str, list[dict[str, Any]]]
+_USED_TABLES = ("customers", "staff", "calls", "feedback", "callbacks")
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as dicts: the tables hold object columns, so this is to_dict("records") without
+    its per-cell boxing, several times faster on a month of rows."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, values, strict=True)) for values in zip(*(frame[c].tolist() for c in columns), strict=True)]
+
+
+def _records(tables: dict[str, pd.DataFrame]) -> Records:
+    """The tables this step reads, as rows, converted once."""
+    return {key: _rows(tables[key] if key in tables else empty_frame(key)) for key in _USED_TABLES}
+
+
+def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    first = day.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first, following - dt.timedelta(days=1)
+
+
+def coverage_target(settings: Settings, customers: int) -> int:
+    """ceil(coverage × customers): the distinct customers to reach in a month."""
+    return math.ceil(round(settings.callback_coverage * customers, _ROUND_DIGITS))
+
+
+class _History:
+    """What the folder says about one month up to D: who was reached, checked, served, complained."""
+
+    def __init__(self, records: Records, month_of: dt.date, upto: dt.date) -> None:
+        self.start, _ = _month_bounds(month_of)
+        self.reached: set[str] = set()
+        self.spot_done: dict[str, set[str]] = defaultdict(set)  # engineer -> customers
+        self.spot_checked: set[str] = set()
+        self.tried: dict[str, set[str]] = defaultdict(set)  # kind -> customers called, nobody answered
+        self.last_called: dict[str, dt.date] = {}
+        reached_on: dict[str, list[dt.date]] = defaultdict(list)
+        for r in records["callbacks"]:
+            day = _day(r["date"])
+            if day is None or day > upto or r["reached"] is None:
+                continue
+            customer = r["customer_id"]
+            self.last_called[customer] = max(day, self.last_called.get(customer, day))
+            if r["reached"]:
+                reached_on[customer].append(day)
+            if day < self.start:
+                continue
+            if not r["reached"]:
+                self.tried[r["kind"]].add(customer)
+            elif r["kind"] == SPOT_CHECK:
+                self.reached.add(customer)
+                self.spot_checked.add(customer)
+                if r["staff"]:
+                    self.spot_done[r["staff"]].add(customer)
+            else:
+                self.reached.add(customer)
+
+        # Filled feedback: this month's per engineer (spot checks), and each customer's latest ever.
+        self.served: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # engineer -> customer -> latest
+        self.latest: dict[str, dict[str, Any]] = {}
+        # In a fixed order whatever the files' order: two services of one customer on one day are no tie.
+        for r in sorted(records["feedback"], key=lambda r: (_day(r["service_date"]) or dt.date.min, r["ticket_id"] or "",
+                                                            r["staff"] or "")):
+            day = _day(r["service_date"])
+            if r["result"] is None or day is None or day > upto:
+                continue
+            self.latest[r["customer_id"]] = r
+            if day >= self.start and r["staff"]:
+                self.served[r["staff"]][r["customer_id"]] = r
+        self.served_this_month = {c: _day(r["service_date"]) for c, r in self.latest.items()
+                                  if _day(r["service_date"]) >= self.start}
+
+        self.problems = {r["ticket_id"]: r["problem"] for r in records["calls"] if r["ticket_id"] and r["problem"]}
+
+        # A complaint stays open until a reached callback follows it on a later day.
+        complaints: dict[str, dt.date] = {}
+        events = [(r["customer_id"], _day(r["call_time"])) for r in records["calls"]
+                  if r["category"] == COMPLAINT_CATEGORY and r["call_time"] is not None]
+        events += [(r["customer_id"], _day(r["date"])) for r in records["callbacks"] if r["complaint"] is True]
+        for customer, day in events:
+            if day is not None and day <= upto and day >= complaints.get(customer, day):
+                complaints[customer] = day
+        self.open_complaints = {c: day for c, day in complaints.items()
+                                if not any(called > day for called in reached_on.get(c, ()))}
+
+
+def _engineers(records: Records, history: _History) -> list[dict[str, Any]]:
+    """Service engineers on duty, and any other who served or was checked this month."""
+    return sorted((s for s in records["staff"] if s["role"] == ENGINEER and (
+        s["active"] is not False or history.served.get(s["staff_id"]) or history.spot_done.get(s["staff_id"]))),
+        key=lambda s: staff_order(s["staff_id"]))
+
+
+def callback_figures(tables: dict[str, pd.DataFrame], settings: Settings, month_of: dt.date,
+                     upto: dt.date) -> dict[str, Any]:
+    """Coverage and spot checks of the month holding `month_of`, counted up to `upto`; the report of
+    D may want D's month while the lists for P count P's."""
+    records = _records(tables)
+    return _figures(records, settings, _History(records, month_of, upto), month_of)
+
+
+def _figures(records: Records, settings: Settings, history: _History, month_of: dt.date) -> dict[str, Any]:
+    customers = {r["customer_id"] for r in records["customers"]}
+    reached = len(history.reached & customers)
+    return {
+        "month": f"{month_of:%Y-%m}",
+        "customers": len(customers),
+        "coverage_rule": settings.callback_coverage,
+        "coverage_target": coverage_target(settings, len(customers)),
+        "reached": reached,
+        "coverage": round(reached / len(customers), 4) if customers else None,
+        "spot_check_target": settings.spot_checks_per_engineer,
+        "spot_checks": [
+            {"staff_id": s["staff_id"], "name": s["name"], "done": len(history.spot_done.get(s["staff_id"], ())),
+             "target": settings.spot_checks_per_engineer, "served": len(history.served.get(s["staff_id"], ()))}
+            for s in _engineers(records, history)
+        ],
+    }
+
+
+def _random_rank(ids: Iterable[str], plan: dt.date) -> dict[str, int]:
+    """A draw seeded by P: the same customers and date always give the same order."""
+    order = sorted(set(ids))
+    random.Random(plan.toordinal()).shuffle(order)
+    return {customer: index for index, customer in enumerate(order)}
+
+
+def _service_text(r: dict[str, Any], problems: dict[str, str]) -> str:
+    """What a callback asks about: "11-26 问题处理·已解决：凭证过账报错"."""
+    text = f"{_day(r['service_date']):%m-%d} " + "·".join(p for p in (r["service_type"], r["result"]) if p)
+    problem = problems.get(r["ticket_id"]) if r["ticket_id"] else None
+    return f"{text}：{problem}" if problem else text
+
+
+def _row(plan: dt.date, kind: str, customer: dict[str, Any], ticket: str | None, staff: str | None,
+         names: dict[str, str], about: str | None, reason: str | None = None) -> dict[str, Any]:
+    return {"date": plan, "kind": kind, "customer_id": customer["customer_id"],
+            "customer_name": customer.get("customer_name"), "contact": customer.get("contact"),
+            "phone": customer.get("phone"), "ticket_id": ticket, "staff": staff,
+            "staff_name": names.get(staff, staff) if staff else None, "about": about, "reason": reason}
+
+
+def _verification(dispatch: DispatchResult, customers: dict[str, dict[str, Any]],
+                  names: dict[str, str]) -> list[dict[str, Any]]:
+    """One row per customer dispatched for P, in dispatch order, naming every visit."""
+    visits: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for a in _rows(dispatch.assignments):
+        visits[a["customer_id"]].append(a)
+    rows = []
+    for customer_id, own in visits.items():
+        first = own[0]
+        # The first visit is the row's 工单号 and 服务代表; any other visit of the customer is named in full.
+        about = "；".join([first["problem"] or "", *(
+            f"另{v['ticket_id']} {v['problem'] or ''}（{names.get(v['assignee'], v['assignee'])}）" for v in own[1:])])
+        customer = customers.get(customer_id, {"customer_id": customer_id, **{k: first.get(k) for k in
+                                                                             ("customer_name", "contact", "phone")}})
+        rows.append(_row(dispatch.plan_date, VERIFICATION, customer, first["ticket_id"], first["assignee"], names,
+                         about or None))
+    return rows
+
+
+def _spot_checks(engineers: list[dict[str, Any]], history: _History, settings: Settings, days_left: int,
+                 verified_today: set[str], rank: dict[str, int], plan: dt.date,
+                 customers: dict[str, dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Each engineer's share of the month's checks still missing, spread over the working days left."""
+    target = settings.spot_checks_per_engineer
+    wanted: dict[str, int] = {}
+    ranked: dict[str, list[str]] = {}
+    for s in engineers:
+        sid = s["staff_id"]
+        missing = max(0, target - len(history.spot_done.get(sid, ())))
+        wanted[sid] = math.ceil(missing / days_left)
+        candidates = [c for c in history.served.get(sid, {}) if c not in history.spot_checked and c in customers]
+        ranked[sid] = sorted(candidates, key=lambda c: (c in verified_today, c in history.tried[SPOT_CHECK],
+                                                        rank[c]))
+    taken: dict[str, str] = {}
+    for sid in sorted(ranked, key=lambda sid: (len(ranked[sid]), staff_order(sid))):
+        for customer in [c for c in ranked[sid] if c not in taken][: wanted[sid]]:
+            taken[customer] = sid
+    rows = []
+    count = {sid: len(history.spot_done.get(sid, ())) for sid in ranked}
+    for customer, sid in sorted(taken.items(), key=lambda item: (staff_order(item[1]), rank[item[0]])):
+        count[sid] += 1
+        service = history.served[sid][customer]
+        rows.append(_row(plan, SPOT_CHECK, customers[customer], service["ticket_id"], sid, names,
+                         _service_text(service, history.problems), f"{names.get(sid, sid)}本月第{count[sid]}/{target}家"))
+    return rows
+
+
+def _satisfaction(history: _History, settings: Settings, days_left: int, listed_today: set[str],
+                  rank: dict[str, int], plan: dt.date, customers: dict[str, dict[str, Any]],
+                  names: dict[str, str]) -> list[dict[str, Any]]:
+    """Enough customers not reached this month to keep coverage on course for the month's end."""
+    covered = (history.reached | listed_today) & customers.keys()
+    missing = coverage_target(settings, len(customers)) - len(covered)
+    if missing <= 0:
+        return []
+
+    def priority(c: str) -> tuple[Any, ...]:
+        reasons = (c in history.served_this_month, bool(customers[c].get("key_customer")), c in history.open_complaints)
+        served = history.served_this_month.get(c)
+        return (-sum(reasons), *(not r for r in reasons), history.last_called.get(c, dt.date.min),
+                -(served.toordinal() if served else 0), rank[c])
+
+    chosen = sorted((c for c in customers if c not in covered), key=priority)[: math.ceil(missing / days_left)]
+    rows = []
+    for c in chosen:
+        why = []
+        if c in history.served_this_month:
+            why.append(f"本月服务过{history.served_this_month[c]:%m-%d}")
+        if customers[c].get("key_customer"):
+            why.append("重点客户")
+        if c in history.open_complaints:
+            why.append(f"{history.open_complaints[c]:%m-%d}投诉后未回访")
+        last = history.last_called.get(c)
+        # Not reached this month, so a call this month is one nobody answered.
+        if last is None:
+            why.append("从未回访")
+        else:
+            why.append(f"{last:%m-%d}回访未接通" if last >= history.start else f"上次回访{last:%m-%d}")
+        service = history.latest.get(c)
+        rows.append(_row(plan, SATISFACTION, customers[c], service["ticket_id"] if service else None,
+                         service["staff"] if service else None, names,
+                         _service_text(service, history.problems) if service else None, "、".join(why)))
+    return rows
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(LIST_COLUMNS), dtype=object)
+
+
+def plan_callbacks(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, settings: Settings,
+                   calendar: WorkCalendar, today: dt.date) -> CallbackPlan:
+    """The three callback lists for P = dispatch.plan_date, with the month's progress as of D = today."""
+    plan = dispatch.plan_date
+    _, month_end = _month_bounds(plan)
+    days_left = max(1, calendar.count_workdays(plan, month_end))
+    records = _records(tables)
+    history = _History(records, plan, today)
+    customers = {r["customer_id"]: r for r in records["customers"]}
+    names = {s["staff_id"]: s["name"] for s in records["staff"]}
+    rank = _random_rank(customers, plan)
+
+    verification = _verification(dispatch, customers, names)
+    verified_today = {r["customer_id"] for r in verification}
+    engineers = _engineers(records, history)
+    spot = _spot_checks(engineers, history, settings, days_left, verified_today, rank, plan, customers, names)
+    listed = verified_today | {r["customer_id"] for r in spot}
+    satisfaction = _satisfaction(history, settings, days_left, listed, rank, plan, customers, names)
+
+    figures = _figures(records, settings, history, plan)
+    spot_listed = Counter(r["staff"] for r in spot)
+    for s in figures["spot_checks"]:
+        s["listed"] = spot_listed[s["staff_id"]]
+    figures.update({
+        "plan_date": plan.isoformat(),
+        "verification_time": f"{settings.verification_call_time:%H:%M}",
+        "workdays_left": days_left,
+        "listed": {"verification": len(verification), "spot_checks": len(spot), "satisfaction": len(satisfaction)},
+        "reached_if_all_called": len((history.reached | listed | {r["customer_id"] for r in satisfaction})
+                                     & customers.keys()),
+    })
+    return CallbackPlan(plan, _frame(verification), _frame(spot), _frame(satisfaction), figures)

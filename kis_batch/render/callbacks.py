@@ -1,0 +1,65 @@
+"""回访_P.xlsx: the hotline's three call lists for P (当日核实, 月度抽查, 满意度回访), each row a customer to
+phone, with who to ask for, the visit it is about, and the 回访记录 columns to fill in during the call.
+
+A filled sheet dropped back into the folder is read as 回访记录 (the loop). So each sheet holds the
+callback template's required headers, prefilled (回访日期 = P, 回访类型, 客户编号), and none that would make
+it also look like a feedback sheet (服务日期), a call log (来电时间, 问题描述) or a customer list (区域).
+服务代表 alone is safe: without 服务日期 the sheet cannot be a feedback sheet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from kis_batch.callbacks import CallbackPlan
+from kis_batch.render.style import ERROR_BG, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.schema import CALLBACKS, CUSTOMERS
+
+DATE = replace(col_from_schema(CALLBACKS.fields["date"]), width=12)
+KIND = replace(col_from_schema(CALLBACKS.fields["kind"]), width=10)
+CUSTOMER_ID = replace(col_from_schema(CUSTOMERS.fields["customer_id"]), width=10)
+CUSTOMER_NAME = replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=26, wrap=True)
+CONTACT = replace(col_from_schema(CUSTOMERS.fields["contact"]), width=9)
+PHONE = replace(col_from_schema(CUSTOMERS.fields["phone"]), width=13)
+TICKET = replace(col_from_schema(CALLBACKS.fields["ticket_id"]), width=14)
+STAFF = Col("staff_name", CALLBACKS.fields["staff"].zh, 8)  # the name, which reads back as the 工号
+ABOUT = Col("about", "服务内容", 34, wrap=True)
+REASON = Col("reason", "选取原因", 26, wrap=True)
+FILL = tuple(replace(col_from_schema(CALLBACKS.fields[key], fill=True), width=width) for key, width in
+             (("reached", 6), ("verified", 7), ("satisfaction", 9), ("complaint", 6), ("caller", 8), ("notes", 18)))
+
+VERIFICATION_COLUMNS = (DATE, KIND, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, TICKET, STAFF, ABOUT, *FILL)
+SAMPLE_COLUMNS = (DATE, KIND, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, TICKET, STAFF, ABOUT, REASON, *FILL)
+# Once filled: a visit the customer denies, or a complaint, stands out.
+FINDINGS = (Highlight("verified", "text", ("verified", "否"), ERROR_BG),
+            Highlight("complaint", "text", ("complaint", "是"), ERROR_BG))
+
+
+def callbacks_file_name(plan: str) -> str:
+    return f"回访_{plan}.xlsx"
+
+
+def _titles(plan: CallbackPlan) -> tuple[str, str, str]:
+    """Each sheet's first line: the day, how many calls, and the target it keeps on course."""
+    day = plan.plan_date.isoformat()
+    f = plan.figures
+    checks = " ".join(f"{s['name']}{s['done']}/{s['target']}" for s in f["spot_checks"]) or "无服务工程师"
+    return (
+        f"当日核实 {day} {f['verification_time']} · {len(plan.verification)}家 · "
+        "逐一电话核实工程师是否上门、问题是否解决，填写黄色列后交回",
+        f"月度抽查 {day} · {len(plan.spot_checks)}家 · 本月已抽查（每人目标{f['spot_check_target']}家）：{checks}",
+        f"满意度回访 {day} · {len(plan.satisfaction)}家 · 本月回访覆盖 {f['reached']}/{f['coverage_target']}家"
+        f"（客户{f['customers']}家×{f['coverage_rule']:.0%}）{'已达标' if f['reached'] >= f['coverage_target'] else ''}"
+        f"，今日三张清单都接通后{f['reached_if_all_called']}家 · 本月还剩{f['workdays_left']}个工作日",
+    )
+
+
+def write_callbacks(out_dir: Path, plan: CallbackPlan, written: list[Path]) -> None:
+    """回访_P.xlsx with one sheet per list, each to fill in and drop back as 回访记录."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    verification, spot, satisfaction = _titles(plan)
+    with atomic_book(out_dir / callbacks_file_name(plan.plan_date.isoformat()), written) as book:
+        write_table(book, "当日核实", plan.verification, VERIFICATION_COLUMNS, title=verification, highlights=FINDINGS)
+        write_table(book, "月度抽查", plan.spot_checks, SAMPLE_COLUMNS, title=spot, highlights=FINDINGS)
+        write_table(book, "满意度回访", plan.satisfaction, SAMPLE_COLUMNS, title=satisfaction, highlights=FINDINGS)
