@@ -39,8 +39,9 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
+from kis_batch.coerce import day_of
 from kis_batch.dispatch import DispatchResult, staff_order
-from kis_batch.ingest.tables import empty_frame
+from kis_batch.ingest.tables import rows_of, table_rows
 from kis_batch.schema import CALLBACK_KINDS, COMPLAINT_CATEGORY, ENGINEER
 from kis_batch.settings import Settings
 
@@ -64,24 +65,15 @@ class CallbackPlan:
     figures: dict[str, Any]
 
 
-def _day(value: Any) -> dt.date | None:
-    return value.date() if isinstance(value, dt.datetime) else value
-
 
 Records = dict[str, list[dict[str, Any]]]
 _USED_TABLES = ("customers", "staff", "calls", "feedback", "callbacks")
 
 
-def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A frame's rows as dicts: the tables hold object columns, so this is to_dict("records") without
-    its per-cell boxing, several times faster on a month of rows."""
-    columns = list(frame.columns)
-    return [dict(zip(columns, values, strict=True)) for values in zip(*(frame[c].tolist() for c in columns), strict=True)]
-
 
 def _records(tables: dict[str, pd.DataFrame]) -> Records:
     """The tables this step reads, as rows, converted once."""
-    return {key: _rows(tables[key] if key in tables else empty_frame(key)) for key in _USED_TABLES}
+    return {key: table_rows(tables, key) for key in _USED_TABLES}
 
 
 def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -107,7 +99,7 @@ class _History:
         self.last_called: dict[str, dt.date] = {}
         reached_on: dict[str, list[dt.date]] = defaultdict(list)
         for r in records["callbacks"]:
-            day = _day(r["date"])
+            day = day_of(r["date"])
             if day is None or day > upto or r["reached"] is None:
                 continue
             customer = r["customer_id"]
@@ -130,24 +122,24 @@ class _History:
         self.served: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # engineer -> customer -> latest
         self.latest: dict[str, dict[str, Any]] = {}
         # In a fixed order whatever the files' order: two services of one customer on one day are no tie.
-        for r in sorted(records["feedback"], key=lambda r: (_day(r["service_date"]) or dt.date.min, r["ticket_id"] or "",
+        for r in sorted(records["feedback"], key=lambda r: (day_of(r["service_date"]) or dt.date.min, r["ticket_id"] or "",
                                                             r["staff"] or "")):
-            day = _day(r["service_date"])
+            day = day_of(r["service_date"])
             if r["result"] is None or day is None or day > upto:
                 continue
             self.latest[r["customer_id"]] = r
             if day >= self.start and r["staff"]:
                 self.served[r["staff"]][r["customer_id"]] = r
-        self.served_this_month = {c: _day(r["service_date"]) for c, r in self.latest.items()
-                                  if _day(r["service_date"]) >= self.start}
+        self.served_this_month = {c: day_of(r["service_date"]) for c, r in self.latest.items()
+                                  if day_of(r["service_date"]) >= self.start}
 
         self.problems = {r["ticket_id"]: r["problem"] for r in records["calls"] if r["ticket_id"] and r["problem"]}
 
         # A complaint stays open until a reached callback follows it on a later day.
         complaints: dict[str, dt.date] = {}
-        events = [(r["customer_id"], _day(r["call_time"])) for r in records["calls"]
+        events = [(r["customer_id"], day_of(r["call_time"])) for r in records["calls"]
                   if r["category"] == COMPLAINT_CATEGORY and r["call_time"] is not None]
-        events += [(r["customer_id"], _day(r["date"])) for r in records["callbacks"] if r["complaint"] is True]
+        events += [(r["customer_id"], day_of(r["date"])) for r in records["callbacks"] if r["complaint"] is True]
         for customer, day in events:
             if day is not None and day <= upto and day >= complaints.get(customer, day):
                 complaints[customer] = day
@@ -198,7 +190,7 @@ def _random_rank(ids: Iterable[str], plan: dt.date) -> dict[str, int]:
 
 def _service_text(r: dict[str, Any], problems: dict[str, str]) -> str:
     """What a callback asks about: "11-26 问题处理·已解决：凭证过账报错"."""
-    text = f"{_day(r['service_date']):%m-%d} " + "·".join(p for p in (r["service_type"], r["result"]) if p)
+    text = f"{day_of(r['service_date']):%m-%d} " + "·".join(p for p in (r["service_type"], r["result"]) if p)
     problem = problems.get(r["ticket_id"]) if r["ticket_id"] else None
     return f"{text}：{problem}" if problem else text
 
@@ -215,7 +207,7 @@ def _verification(dispatch: DispatchResult, customers: dict[str, dict[str, Any]]
                   names: dict[str, str]) -> list[dict[str, Any]]:
     """One row per customer dispatched for P, in dispatch order, naming every visit."""
     visits: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for a in _rows(dispatch.assignments):
+    for a in rows_of(dispatch.assignments):
         visits[a["customer_id"]].append(a)
     rows = []
     for customer_id, own in visits.items():

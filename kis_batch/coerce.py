@@ -31,6 +31,11 @@ def normalise_text(value: Any) -> str:
     return " ".join(text.split())
 
 
+def day_of(value: Any) -> Any:
+    """The calendar day of a date-time (pandas Timestamps included); dates and None pass through."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
 def is_blank(value: Any) -> bool:
     if value is None:
         return True

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
+from kis_batch.coerce import day_of
 from kis_batch.geo import DistanceModel, Places, describe, route_order, shown_km
-from kis_batch.ingest.tables import empty_frame
+from kis_batch.ingest.tables import rows_of, table_of
 from kis_batch.schema import (
     CALLS,
     ENGINEER,
@@ -84,16 +85,7 @@ class DispatchResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _day(value: Any) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
 
-
-def _table(tables: dict[str, pd.DataFrame], key: str) -> pd.DataFrame:
-    return tables[key] if key in tables else empty_frame(key)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.to_dict("records") if len(frame) else []
 
 
 def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCalendar, today: dt.date) -> pd.DataFrame:
@@ -104,7 +96,7 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
     Days waiting count working days from the call (or the first feedback) to today, so a ticket that
     comes back waits one more day each time.
     """
-    filled = [r for r in _records(feedback)
+    filled = [r for r in rows_of(feedback)
               if r["ticket_id"] and r["result"] and r["service_date"] and r["service_date"] <= today]
     # The latest feedback decides; on the same day an 已解决 outranks the others (someone finished it).
     filled.sort(key=lambda r: (r["service_date"], r["result"] == RESOLVED))
@@ -120,8 +112,8 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
     defaults = {key: CALLS.fields[key].default for key in ("severity", "urgency")}
     rows: list[dict[str, Any]] = []
     in_log: set[str] = set()
-    for call in _records(calls):
-        if call["call_time"] is None or _day(call["call_time"]) > today:
+    for call in rows_of(calls):
+        if call["call_time"] is None or day_of(call["call_time"]) > today:
             continue
         ticket = call["ticket_id"]
         in_log.add(ticket)
@@ -133,7 +125,7 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
                 "ticket_id": ticket, "customer_id": call["customer_id"], "call_time": call["call_time"],
                 "category": call["category"], "problem": call["problem"],
                 "severity": call["severity"] or defaults["severity"], "urgency": call["urgency"] or defaults["urgency"],
-                "since": _day(call["call_time"]), "last_result": last["result"] if last else None,
+                "since": day_of(call["call_time"]), "last_result": last["result"] if last else None,
             })
     for ticket, last in latest.items():
         if ticket in in_log or last["result"] not in UNFINISHED_RESULTS:
@@ -329,15 +321,15 @@ def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar:
     """SPEC "Dispatch" for the plan date P = the next working day after today."""
     plan = calendar.next_workday(today)
     matrix, warnings = parse_priority_matrix(settings.priority_matrix)
-    customers = {c["customer_id"]: c for c in _records(_table(tables, "customers"))}
-    staff = sorted(_records(_table(tables, "staff")), key=lambda s: staff_order(s["staff_id"]))
-    leaves = _records(_table(tables, "leave"))
+    customers = {c["customer_id"]: c for c in rows_of(table_of(tables, "customers"))}
+    staff = sorted(rows_of(table_of(tables, "staff")), key=lambda s: staff_order(s["staff_id"]))
+    leaves = rows_of(table_of(tables, "leave"))
     names = {s["staff_id"]: s["name"] for s in staff}
     roles = {s["staff_id"]: s["role"] for s in staff}
-    model = DistanceModel(_table(tables, "area_distance"))
+    model = DistanceModel(table_of(tables, "area_distance"))
     staff_places = Places.of([s["lat"] for s in staff], [s["lon"] for s in staff], [s["area"] for s in staff])
 
-    tickets = _records(open_tickets(_table(tables, "calls"), _table(tables, "feedback"), calendar, today))
+    tickets = rows_of(open_tickets(table_of(tables, "calls"), table_of(tables, "feedback"), calendar, today))
     for index, ticket in enumerate(tickets):
         customer = customers.get(ticket["customer_id"], {})
         ticket.update({key: customer.get(key) for key in

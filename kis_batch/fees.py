@@ -26,7 +26,8 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.ingest.tables import empty_frame
+from kis_batch.coerce import day_of
+from kis_batch.ingest.tables import table_rows
 from kis_batch.schema import COMPLAINT_CATEGORY, SATISFACTION
 from kis_batch.settings import Settings
 
@@ -89,13 +90,6 @@ class FeeReport:
         }
 
 
-def _records(tables: dict[str, pd.DataFrame], key: str) -> list[dict[str, Any]]:
-    frame = tables.get(key)
-    return (frame if frame is not None else empty_frame(key)).to_dict("records")
-
-
-def _day(value: dt.date | dt.datetime) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def payment_status(amount: float | None, paid: float) -> str:
@@ -114,18 +108,18 @@ def unhappy_events(tables: dict[str, pd.DataFrame], today: dt.date, days: int) -
     events: dict[str, set[tuple[dt.date, str]]] = defaultdict(set)
 
     def add(customer: str, when: dt.date | dt.datetime | None, text: str) -> None:
-        if when is not None and since <= _day(when) <= today:
-            events[customer].add((_day(when), f"{_day(when).isoformat()} {text}"))
+        if when is not None and since <= day_of(when) <= today:
+            events[customer].add((day_of(when), f"{day_of(when).isoformat()} {text}"))
 
-    for r in _records(tables, "calls"):
+    for r in table_rows(tables, "calls"):
         if r["category"] == COMPLAINT_CATEGORY:
             add(r["customer_id"], r["call_time"], f"来电投诉（{r['problem']}）" if r["problem"] else "来电投诉")
-    for r in _records(tables, "callbacks"):
+    for r in table_rows(tables, "callbacks"):
         if r["complaint"] is True:
             add(r["customer_id"], r["date"], "回访时投诉")
         if r["satisfaction"] in UNHAPPY:
             add(r["customer_id"], r["date"], f"回访满意度“{r['satisfaction']}”")
-    for r in _records(tables, "feedback"):
+    for r in table_rows(tables, "feedback"):
         if r["satisfaction"] in UNHAPPY:
             add(r["customer_id"], r["service_date"], f"服务反馈满意度“{r['satisfaction']}”")
     return {customer: sorted(found, reverse=True) for customer, found in events.items()}
@@ -282,9 +276,9 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame
 
 def fee_status(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, plan: dt.date) -> FeeReport:
     """Every contract's state on D, the chase lists for P and the collection rates (SPEC: "Fees")."""
-    fees = _records(tables, "fees")
-    customers = {r["customer_id"]: r for r in _records(tables, "customers")}
-    names = {r["staff_id"]: r["name"] for r in _records(tables, "staff")}
+    fees = table_rows(tables, "fees")
+    customers = {r["customer_id"]: r for r in table_rows(tables, "customers")}
+    names = {r["staff_id"]: r["name"] for r in table_rows(tables, "staff")}
     latest_end: dict[str, dt.date] = {}
     for r in fees:
         latest_end[r["customer_id"]] = max(r["end"], latest_end.get(r["customer_id"], r["end"]))

@@ -41,8 +41,9 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.callbacks import coverage_target
+from kis_batch.coerce import day_of
 from kis_batch.dispatch import staff_order
-from kis_batch.ingest.tables import empty_frame
+from kis_batch.ingest.tables import table_rows
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES
 from kis_batch.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores, link_events
 from kis_batch.settings import Settings
@@ -104,13 +105,6 @@ class QualityReport:
     figures: dict[str, Any]
 
 
-def _day(value: Any) -> dt.date | None:
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
-def _records(tables: dict[str, pd.DataFrame], key: str) -> list[dict[str, Any]]:
-    frame = tables[key] if key in tables else empty_frame(key)
-    return frame.to_dict("records") if len(frame) else []
 
 
 def _frame(rows: list[dict[str, Any]], columns: Iterable[str]) -> pd.DataFrame:
@@ -125,10 +119,10 @@ class _People:
     """Names, customers' engineers and the on-duty roster, looked up once."""
 
     def __init__(self, tables: dict[str, pd.DataFrame]) -> None:
-        staff = _records(tables, "staff")
+        staff = table_rows(tables, "staff")
         self.names = {s["staff_id"]: s["name"] for s in staff}
         self.on_duty = [s["staff_id"] for s in staff if s["role"] in SCORED_ROLES and s["active"] is not False]
-        self.customers = {c["customer_id"]: c for c in _records(tables, "customers")}
+        self.customers = {c["customer_id"]: c for c in table_rows(tables, "customers")}
 
     def name(self, staff: str | None) -> str | None:
         return self.names.get(staff, staff) if staff else None
@@ -343,12 +337,12 @@ def _missing_feedback(feedback: list[dict[str, Any]], people: _People, first: dt
 
     filled: dict[tuple[Any, ...], list[dt.date]] = defaultdict(list)
     for r in feedback:
-        day = _day(r["service_date"])
+        day = day_of(r["service_date"])
         if r["result"] is not None and day is not None and day <= today:
             filled[key(r)].append(day)
     rows = []
     for r in feedback:
-        day = _day(r["service_date"])
+        day = day_of(r["service_date"])
         if r["result"] is None and day is not None and first <= day <= today and not any(
                 later >= day for later in filled[key(r)]):
             rows.append({"service_date": day, "staff": r["staff"], "staff_name": people.name(r["staff"]),
@@ -419,13 +413,13 @@ def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Se
     month = [r for r in year if r["date"] >= first]
     by_engineer, by_type, by_month = _complaint_tables(year, month, today, people)
 
-    callbacks = [c for c in _records(tables, "callbacks")
-                 if (day := _day(c["date"])) is not None and first <= day <= today]
+    callbacks = [c for c in table_rows(tables, "callbacks")
+                 if (day := day_of(c["date"])) is not None and first <= day <= today]
     satisfaction, mix, total = _satisfaction_tables(_ratings(scores, callbacks, people), people)
     coverage, coverage_figures = _coverage(callbacks, people, settings, calendar, today)
 
     breach_rows = [*_scored_breaches(scores, people), *_unmatched_disproved(links.disproved, people, first),
-                   *_missing_feedback(_records(tables, "feedback"), people, first, today)]
+                   *_missing_feedback(table_rows(tables, "feedback"), people, first, today)]
     breaches, breaches_by_engineer = _breach_tables(breach_rows, scores, people)
 
     month_counts = _counts(month)

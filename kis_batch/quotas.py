@@ -18,7 +18,7 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.dispatch import staff_order
-from kis_batch.ingest.tables import empty_frame
+from kis_batch.ingest.tables import table_of
 from kis_batch.schema import ENGINEER, RESOLVED, VISIT_TYPE
 from kis_batch.scoring import Scores
 from kis_batch.settings import Settings
@@ -67,7 +67,7 @@ def quota_gaps(scores: Scores, tables: dict[str, pd.DataFrame], settings: Settin
     month_end = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     left = calendar.count_workdays(calendar.next_workday(today), month_end)
 
-    staff = tables["staff"] if "staff" in tables else empty_frame("staff")
+    staff = table_of(tables, "staff")
     engineers = [s for s in staff.to_dict("records") if s["role"] == ENGINEER and s["active"] is not False]
     gaps = []
     for s in sorted(engineers, key=lambda s: staff_order(s["staff_id"])):

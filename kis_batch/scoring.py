@@ -29,8 +29,9 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
+from kis_batch.coerce import day_of
 from kis_batch.dispatch import UNFINISHED_RESULTS, staff_order
-from kis_batch.ingest.tables import empty_frame
+from kis_batch.ingest.tables import rows_of, table_of
 from kis_batch.schema import COMPLAINT_CATEGORY, ENGINEER, FEEDBACK, RESULTS, SATISFACTION, SPECIALIST
 from kis_batch.settings import Settings
 
@@ -63,16 +64,7 @@ class Scores:
         return self.rows[self.rows["service_date"] == self.today]
 
 
-def _day(value: Any) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
 
-
-def _table(tables: dict[str, pd.DataFrame], key: str) -> pd.DataFrame:
-    return tables[key] if key in tables else empty_frame(key)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.to_dict("records") if len(frame) else []
 
 
 def _minutes(arrive: dt.time | None, leave: dt.time | None) -> int | None:
@@ -137,13 +129,13 @@ def _events(calls: pd.DataFrame, callbacks: pd.DataFrame, today: dt.date) -> tup
     """Complaints (投诉 calls, callbacks with 投诉=是) and disproved visits (上门属实=否), up to D."""
     complaints: list[Event] = []
     disproved: list[Event] = []
-    for call in _records(calls):
+    for call in rows_of(calls):
         when = call["call_time"]
-        if call["category"] == COMPLAINT_CATEGORY and when is not None and _day(when) <= today:
+        if call["category"] == COMPLAINT_CATEGORY and when is not None and day_of(when) <= today:
             complaints.append(Event(call["customer_id"], pd.Timestamp(when).to_pydatetime(),
-                                    f"热线投诉 {_day(when):%m-%d} {call['ticket_id']}", "calls", call))
-    for callback in _records(callbacks):
-        day = _day(callback["date"])
+                                    f"热线投诉 {day_of(when):%m-%d} {call['ticket_id']}", "calls", call))
+    for callback in rows_of(callbacks):
+        day = day_of(callback["date"])
         if day is None or day > today:
             continue
         # A callback has a date only: it is about services up to the end of that day.
@@ -160,7 +152,7 @@ def _events(calls: pd.DataFrame, callbacks: pd.DataFrame, today: dt.date) -> tup
 def _on_time_references(calls: pd.DataFrame, services: list[dict[str, Any]]) -> tuple[
         dict[str, dt.date], dict[str, list[dt.date]]]:
     """Per ticket: the call's day, and the sorted days of its 部分解决/未解决 feedback."""
-    called = {c["ticket_id"]: _day(c["call_time"]) for c in _records(calls) if c["call_time"] is not None}
+    called = {c["ticket_id"]: day_of(c["call_time"]) for c in rows_of(calls) if c["call_time"] is not None}
     unfinished: dict[str, list[dt.date]] = defaultdict(list)
     for r in services:
         if r["ticket_id"] and r["result"] in UNFINISHED_RESULTS:
@@ -233,7 +225,7 @@ def _score_row(r: dict[str, Any], settings: Settings, due: dt.date | None, compl
 
 def _by_engineer(rows: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
     """Month to date per engineer: everyone who has feedback, and every engineer on duty (0 so far)."""
-    on_duty = [s["staff_id"] for s in _records(staff) if s["role"] in SCORED_ROLES and s["active"] is not False]
+    on_duty = [s["staff_id"] for s in rows_of(staff) if s["role"] in SCORED_ROLES and s["active"] is not False]
     people = sorted(set(on_duty) | set(rows["staff"]), key=staff_order)
     summary = []
     for person in people:
@@ -251,11 +243,11 @@ def _by_engineer(rows: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
 def link_events(tables: dict[str, pd.DataFrame], today: dt.date) -> EventLinks:
     """Tie every complaint and disproved visit up to D to the service it is about, so the scores and
     the quality report blame the same visit."""
-    services = [{**r, "service_date": _day(r["service_date"])} for r in _records(_table(tables, "feedback"))
-                if r["result"] is not None and r["service_date"] is not None and _day(r["service_date"]) <= today]
+    services = [{**r, "service_date": day_of(r["service_date"])} for r in rows_of(table_of(tables, "feedback"))
+                if r["result"] is not None and r["service_date"] is not None and day_of(r["service_date"]) <= today]
     services.sort(key=lambda r: (r["service_date"], staff_order(r["staff"]), r["customer_id"], r["ticket_id"] or ""))
     index = _Services(services)
-    complaints, disproved = _events(_table(tables, "calls"), _table(tables, "callbacks"), today)
+    complaints, disproved = _events(table_of(tables, "calls"), table_of(tables, "callbacks"), today)
     for event in complaints:
         event.service = index.tie(event)
     for event in disproved:
@@ -266,7 +258,7 @@ def link_events(tables: dict[str, pd.DataFrame], today: dt.date) -> EventLinks:
 def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
                    today: dt.date) -> Scores:
     """Score every filled feedback row of D's month up to D; blank 处理结果 means not done yet."""
-    calls = _table(tables, "calls")
+    calls = table_of(tables, "calls")
     links = link_events(tables, today)
     services = links.services
     complaints: dict[int, list[str]] = defaultdict(list)
@@ -285,4 +277,4 @@ def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar
         for i, r in enumerate(services) if r["service_date"] >= first
     ]
     rows = pd.DataFrame(scored, columns=list(ROW_COLUMNS), dtype=object)
-    return Scores(today, rows, _by_engineer(rows, _table(tables, "staff")))
+    return Scores(today, rows, _by_engineer(rows, table_of(tables, "staff")))
