@@ -140,3 +140,11 @@ def fallback_message(years: Iterable[int]) -> str:
         f"{named}的法定节假日和调休数据日历库中没有，已按周一至周五上班计算，"
         f"并扣除规则设置中“节假日”所列日期、加上“调休上班”所列日期；请在规则设置中补充{which}的节假日和调休上班日期"
     )
+
+
+WEEKDAY_NAMES = "一二三四五六日"
+
+
+def day_label(day: dt.date) -> str:
+    """How staff write a working day: 2026-11-30（星期一）."""
+    return f"{day.isoformat()}（星期{WEEKDAY_NAMES[day.weekday()]}）"

@@ -30,9 +30,10 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from kis_batch.calendar import day_label
 from kis_batch.ingest import load_folder
 from kis_batch.lock import run_lock
-from kis_batch.render.dispatch import WEEKDAYS, dispatch_file_name
+from kis_batch.render.dispatch import dispatch_file_name
 from kis_batch.render.style import replace_file, temporary_path
 from kis_batch.schema import ENGINEER, HOTLINE, MANAGER_ROLES, SPECIALIST
 from kis_batch.settings import Settings
@@ -169,10 +170,6 @@ def parse_address(text: str) -> Address | None:
     return address if "." in address.domain and address.addr_spec == text else None
 
 
-def _date_label(day: dt.date) -> str:
-    return f"{day.isoformat()}（星期{WEEKDAYS[day.weekday()]}）"
-
-
 def _iso(value: Any) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
@@ -222,7 +219,7 @@ class _Draft:
 def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings) -> _Draft | str:
     """The message a role gets, or the reason it gets none."""
     plan, today = run.plan_date.isoformat(), run.today.isoformat()
-    plan_label, today_label = _date_label(run.plan_date), _date_label(run.today)
+    plan_label, today_label = day_label(run.plan_date), day_label(run.today)
     if role in (ENGINEER, SPECIALIST):
         own = dispatch_file_name(plan, name)
         if (out_dir / own).is_file():

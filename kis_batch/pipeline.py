@@ -23,6 +23,7 @@ from kis_batch.quotas import quota_gaps
 from kis_batch.render.callbacks import write_callbacks
 from kis_batch.render.dispatch import write_dispatch
 from kis_batch.render.fees import write_fees
+from kis_batch.render.manager import write_manager
 from kis_batch.render.manifest import write_manifest
 from kis_batch.render.quality import write_quality
 from kis_batch.render.quotas import write_quotas
@@ -30,6 +31,7 @@ from kis_batch.render.report import write_report
 from kis_batch.render.scores import write_scores
 from kis_batch.scoring import score_feedback
 from kis_batch.settings import Settings
+from kis_batch.summary import manager_summary
 
 Progress = Callable[[str], None]
 # The name style.replace_file gives an output whose target was locked: 名称(1).xlsx
@@ -99,6 +101,7 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
     fees = fee_status(inbox.tables, inbox.settings, today, plan)
     callbacks = plan_callbacks(inbox.tables, dispatch, inbox.settings, calendar, today)
     quality = quality_report(inbox.tables, scores, inbox.settings, calendar, today)
+    summary = manager_summary(inbox, calendar, today, dispatch, scores, gaps, fees, quality)
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
 
@@ -117,13 +120,14 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
         if progress:
-            progress("写出派工单、评分、指标缺口、年费、回访和质量")
+            progress("写出派工单、评分、指标缺口、年费、回访、质量和经理日报")
         write_dispatch(result.out_dir, dispatch, inbox.tables, result.outputs)
         write_scores(result.out_dir, today, scores, inbox.tables, result.outputs)
         write_quotas(result.out_dir, today, gaps, result.outputs)
         write_fees(result.out_dir, today, fees, result.outputs)
         write_callbacks(result.out_dir, callbacks, result.outputs)
         write_quality(result.out_dir, today, quality, result.outputs)
+        write_manager(result.out_dir, summary, gaps, result.outputs)
         if progress:
             progress("写出校验报告")
         write_report(result.out_dir, today, inbox, result.outputs)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from kis_batch.calendar import day_label
 from kis_batch.dispatch import DispatchResult
 from kis_batch.render.style import WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
 from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
 
-WEEKDAYS = "一二三四五六日"
 _FILE_NAME_FORBIDDEN = re.compile(r'[\\/:*?"<>|\s]+')
 
 ROUTE = Col("route", "路线顺序", 5, "int")
@@ -82,7 +82,7 @@ def _with_feedback_prefill(result: DispatchResult) -> pd.DataFrame:
 def write_dispatch(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame], written: list[Path]) -> None:
     """派工单_P.xlsx and one 派工单_P_姓名.xlsx per person who got work."""
     plan = result.plan_date
-    day = f"{plan.isoformat()}（星期{WEEKDAYS[plan.weekday()]}）"
+    day = day_label(plan)
     frame = _with_feedback_prefill(result)
     roster = tables.get("staff")
     staff = roster.set_index("staff_id", drop=False) if roster is not None and len(roster) else None

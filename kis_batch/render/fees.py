@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
+from kis_batch.calendar import day_label
 from kis_batch.fees import LAPSED, FeeReport
-from kis_batch.render.dispatch import WEEKDAYS
 from kis_batch.render.style import ERROR_BG, WARNING_BG, Book, Col, Highlight, atomic_book, col_from_schema, write_table
 from kis_batch.schema import CUSTOMERS, FEES
 
@@ -117,7 +117,7 @@ def _rate_chart(book: Book, sheet: Worksheet, owners: int, below_row: int) -> No
 def write_fees(out_dir: Path, today: dt.date, report: FeeReport, written: list[Path]) -> None:
     """年费_D.xlsx: 催收清单, 到期续费, 逾期, 全部合同, 收款率 (with its chart)."""
     plan = report.plan_date
-    day = f"{plan.isoformat()}（星期{WEEKDAYS[plan.weekday()]}）"
+    day = day_label(plan)
     contracts = _shown(report.contracts)
     chase = _shown(report.chase)
     renewals = contracts[contracts["renewal"].notna()].sort_values(["end", "contract_id"], kind="stable")

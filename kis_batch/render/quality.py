@@ -45,7 +45,7 @@ from kis_batch.render.style import (
     Highlight,
     atomic_book,
     col_from_schema,
-    write_cell,
+    write_block,
     write_table,
 )
 from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK, STAFF, Template
@@ -148,12 +148,7 @@ def _block(book: Book, sheet: Worksheet, top: int, heading: str, frame: pd.DataF
     """A small table under another on the same sheet: a bold heading, the header row, the rows.
     Returns the first row of the table's data."""
     sheet.write_string(top, 0, heading, book.fmt("block_heading", bold=True, font_size=12))
-    header = book.fmt("header", bold=True, bg_color=HEADER_BG, border=1, text_wrap=True, valign="vcenter")
-    for index, col in enumerate(cols):
-        sheet.write_string(top + 1, index, col.header, header)
-    for offset, row in enumerate(frame.to_dict("records")):
-        for index, col in enumerate(cols):
-            write_cell(sheet, top + 2 + offset, index, row[col.key], col.kind, book)
+    write_block(book, sheet, top + 1, 0, frame, cols, widths=False)
     return top + 2
 
 

@@ -123,28 +123,41 @@ def _cell_text(value: Any) -> str:
 def _is_missing(value: Any) -> bool:
     if value is None or value is pd.NaT:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
+    if type(value) is float:
+        return math.isnan(value)
+    if isinstance(value, (str, bool, int, dt.date, dt.time)):
+        return False
     try:
-        return bool(pd.isna(value)) if not isinstance(value, (str, bytes, list, tuple, dict)) else False
+        return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
 
 
-def write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, book: Book, fill: bool = False,
-               wrap: bool = False) -> None:
+@dataclass(frozen=True)
+class CellFormats:
+    """A column's two formats: for values of its kind, and for anything shown as text."""
+
+    kind: Any
+    text: Any
+
+
+def column_formats(book: Book, col: Col) -> CellFormats:
+    return CellFormats(book.cell_format(col.kind, col.fill, col.wrap), book.cell_format("text", col.fill, col.wrap))
+
+
+def write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, formats: CellFormats) -> None:
     """Write one value with its type's format; text is always text, never a formula or link."""
     if _is_missing(value):
-        sheet.write_blank(row, col, None, book.cell_format(kind, fill, wrap))
+        sheet.write_blank(row, col, None, formats.kind)
         return
     if kind in ("date", "datetime") and isinstance(value, (dt.date, pd.Timestamp)):
         if not isinstance(value, dt.datetime):
             value = dt.datetime.combine(value, dt.time(0))
-        sheet.write_datetime(row, col, value, book.cell_format(kind, fill))
+        sheet.write_datetime(row, col, value, formats.kind)
     elif kind == "time" and isinstance(value, dt.time):
-        sheet.write_datetime(row, col, value, book.cell_format(kind, fill))
+        sheet.write_datetime(row, col, value, formats.kind)
     elif kind in NUMBER_FORMATS and isinstance(value, (int, float)) and not isinstance(value, bool):
-        sheet.write_number(row, col, float(value), book.cell_format(kind, fill))
+        sheet.write_number(row, col, float(value), formats.kind)
     else:
         if isinstance(value, bool):
             value = "是" if value else "否"
@@ -156,7 +169,7 @@ def write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, book
             value = value.isoformat()
         elif isinstance(value, float) and value.is_integer():
             value = int(value)
-        sheet.write_string(row, col, _cell_text(value), book.cell_format("text", fill, wrap))
+        sheet.write_string(row, col, _cell_text(value), formats.text)
 
 
 LINE_HEIGHT = 15  # points per line of the default font
@@ -175,6 +188,32 @@ def _wrapped_height(col: Col, value: Any) -> float:
         return 0
     lines = math.ceil(text_width(value) / (col.width * WRAP_FILL))
     return LINE_HEIGHT * lines if lines > 1 else 0
+
+
+def write_block(book: Book, sheet: Worksheet, top: int, left: int, frame: pd.DataFrame, cols: Sequence[Col], *,
+                row_height: float | None = None, widths: bool = True) -> int:
+    """A header row at (top, left) and the frame's rows under it (and the columns' widths, unless
+    the block sits under another table that set them); returns the last row written. write_table
+    is one block on its own sheet; a summary page places several."""
+    header = book.fmt("header", bold=True, bg_color=HEADER_BG, border=1, text_wrap=True, valign="vcenter")
+    fill_header = book.fmt("fill_header", bold=True, bg_color=WARNING_BG, border=1, text_wrap=True, valign="vcenter")
+    for index, col in enumerate(cols, left):
+        sheet.write_string(top, index, col.header, fill_header if col.fill else header)
+        if widths:
+            sheet.set_column(index, index, col.width)
+    first = top + 1
+    blank = [None] * len(frame)
+    values = [frame[col.key].tolist() if col.key in frame.columns else blank for col in cols]
+    formats = [column_formats(book, col) for col in cols]
+    kinds = [col.kind for col in cols]
+    wrapped = [(col, column) for col, column in zip(cols, values, strict=True) if col.wrap]
+    for offset, row in enumerate(zip(*values, strict=True)) if len(frame) else ():
+        height = max([row_height or 0, *(_wrapped_height(col, column[offset]) for col, column in wrapped)])
+        if height:
+            sheet.set_row(first + offset, height)
+        for index, (kind, fmt, value) in enumerate(zip(kinds, formats, row, strict=True), left):
+            write_cell(sheet, first + offset, index, value, kind, fmt)
+    return top + len(frame)
 
 
 def write_table(
@@ -203,21 +242,8 @@ def write_table(
     if title:
         sheet.write_string(0, 0, _cell_text(title), book.fmt("title", bold=True, font_size=14))
         header_row = 1
-    header = book.fmt("header", bold=True, bg_color=HEADER_BG, border=1, text_wrap=True, valign="vcenter")
-    fill_header = book.fmt("fill_header", bold=True, bg_color=WARNING_BG, border=1, text_wrap=True, valign="vcenter")
-    for index, col in enumerate(cols):
-        sheet.write_string(header_row, index, col.header, fill_header if col.fill else header)
-        sheet.set_column(index, index, col.width)
-    first, last_data = header_row + 1, header_row + len(frame)
-    blank = [None] * len(frame)
-    values = [frame[col.key].tolist() if col.key in frame.columns else blank for col in cols]
-    wrapped = [(col, column) for col, column in zip(cols, values, strict=True) if col.wrap]
-    for offset, row in enumerate(zip(*values, strict=True)) if len(frame) else ():
-        height = max([row_height or 0, *(_wrapped_height(col, column[offset]) for col, column in wrapped)])
-        if height:
-            sheet.set_row(first + offset, height)
-        for index, (col, value) in enumerate(zip(cols, row, strict=True)):
-            write_cell(sheet, first + offset, index, value, col.kind, book, col.fill, col.wrap)
+    last_data = write_block(book, sheet, header_row, 0, frame, cols, row_height=row_height)
+    first = header_row + 1
     last = max(last_data, header_row + fill_rows)
     for index, col in enumerate(cols):
         if col.fill and last >= first:

@@ -1,0 +1,106 @@
+"""经理日报_D.xlsx: one printable A4 landscape page the manager reads in a minute — the day's
+figures, a line per engineer, and three native charts (quotas, satisfaction mix, daily calls).
+The charts read their numbers from a hidden 数据 sheet, so the page itself stays one page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from xlsxwriter.worksheet import Worksheet
+
+from kis_batch.calendar import day_label
+from kis_batch.render.style import Book, Col, atomic_book, write_block
+from kis_batch.summary import ManagerSummary
+
+HEADLINE_COLS = (Col("item", "项目", 12), Col("value", "今日数字", 26, wrap=True), Col("note", "说明", 40, wrap=True))
+PEOPLE_COLS = (
+    Col("name", "姓名", 8), Col("role", "岗位", 10), Col("tomorrow", "明日派工", 7, "int"),
+    Col("resolutions", "本月解决", 7, "int"), Col("visits", "本月拜访", 7, "int"), Col("status", "指标状态", 9),
+    Col("average", "平均分", 7, "km"), Col("breaches", "违规", 6, "int"), Col("complaints", "投诉", 6, "int"),
+)
+QUOTA_COLS = (Col("name", "姓名"), Col("resolutions", "本月解决", kind="int"), Col("resolution_quota", "解决指标", kind="int"),
+              Col("visits", "本月拜访", kind="int"), Col("visit_quota", "拜访指标", kind="int"))
+MIX_COLS = (Col("level", "满意度"), Col("count", "条数", kind="int"))
+CALL_COLS = (Col("day", "日期", 8), Col("calls", "来电", kind="int"), Col("complaints", "投诉", kind="int"))
+PEOPLE_LEFT = len(HEADLINE_COLS) + 1  # one empty column between the two tables
+CHART_ROW = 18
+CHART_SIZE = {"width": 400, "height": 250}
+
+
+def manager_file_name(today: str) -> str:
+    return f"经理日报_{today}.xlsx"
+
+
+def _data_sheet(book: Book, summary: ManagerSummary, quotas: pd.DataFrame) -> tuple[str, dict[str, tuple[int, int]]]:
+    """The charts' numbers, on a hidden sheet: name and (first row, last row) of each block."""
+    sheet = book.workbook.add_worksheet("数据")
+    sheet.hide()
+    spans: dict[str, tuple[int, int]] = {}
+    top = 0
+    for key, frame, cols in (("quotas", quotas, QUOTA_COLS), ("mix", summary.satisfaction_mix, MIX_COLS),
+                             ("calls", summary.daily_calls, CALL_COLS)):
+        last = write_block(book, sheet, top, 0, frame, cols, widths=top == 0)
+        spans[key] = (top + 1, last)
+        top = last + 2
+    return sheet.get_name(), spans
+
+
+def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, int]]) -> None:
+    first, last = spans["quotas"]
+    quota = book.workbook.add_chart({"type": "column"})
+    for column, colour in ((1, "#5B9BD5"), (2, "#BDD7EE"), (3, "#ED7D31"), (4, "#F8CBAD")):
+        quota.add_series({"name": [data, first - 1, column], "categories": [data, first, 0, last, 0],
+                          "values": [data, first, column, last, column], "fill": {"color": colour}})
+    quota.set_title({"name": "本月解决与拜访 vs 指标", "name_font": {"size": 11}})
+    quota.set_legend({"position": "bottom"})
+    quota.set_size(CHART_SIZE)
+    page.insert_chart(CHART_ROW, 0, quota, {"x_offset": 5, "y_offset": 5})
+
+    first, last = spans["mix"]
+    mix = book.workbook.add_chart({"type": "pie"})
+    mix.add_series({"name": "满意度构成", "categories": [data, first, 0, last, 0], "values": [data, first, 1, last, 1],
+                    "data_labels": {"percentage": True, "category": True},
+                    "points": [{"fill": {"color": c}} for c in ("#70AD47", "#A9D18E", "#FFC000", "#C00000")]})
+    mix.set_title({"name": "本月满意度构成", "name_font": {"size": 11}})
+    mix.set_legend({"none": True})
+    mix.set_size({"width": 300, "height": CHART_SIZE["height"]})
+    page.insert_chart(CHART_ROW, 2, mix, {"x_offset": 150, "y_offset": 5})
+
+    first, last = spans["calls"]
+    calls = book.workbook.add_chart({"type": "line"})
+    calls.add_series({"name": "来电", "categories": [data, first, 0, last, 0], "values": [data, first, 1, last, 1],
+                      "marker": {"type": "circle", "size": 4}})
+    calls.add_series({"name": "投诉", "categories": [data, first, 0, last, 0], "values": [data, first, 2, last, 2],
+                      "marker": {"type": "square", "size": 4}})
+    calls.set_title({"name": "本月每日来电", "name_font": {"size": 11}})
+    calls.set_x_axis({"num_font": {"rotation": -45}})
+    calls.set_legend({"position": "bottom"})
+    calls.set_size(CHART_SIZE)
+    page.insert_chart(CHART_ROW, PEOPLE_LEFT + 1, calls, {"x_offset": 60, "y_offset": 5})
+
+
+def write_manager(out_dir: Path, summary: ManagerSummary, gaps: pd.DataFrame, written: list[Path]) -> None:
+    """The one-page report; gaps (the quota table) feeds the quota chart."""
+    today, plan = summary.today, summary.plan_date
+    quotas = pd.DataFrame({
+        "name": gaps["name"], "resolutions": gaps["resolutions_done"], "resolution_quota": gaps["resolutions_quota"],
+        "visits": gaps["visits_done"], "visit_quota": gaps["visits_quota"],
+    }) if len(gaps) else pd.DataFrame(columns=[c.key for c in QUOTA_COLS])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_book(out_dir / manager_file_name(today.isoformat()), written, report_only=True) as book:
+        page = book.workbook.add_worksheet("日报")
+        page.write_string(0, 0, f"服务部经理日报 {day_label(today)} · 派工日 {day_label(plan)}",
+                          book.fmt("title", bold=True, font_size=14))
+        write_block(book, page, 2, 0, summary.headline, HEADLINE_COLS)
+        page.write_string(1, PEOPLE_LEFT, "人员一览", book.fmt("block_heading", bold=True, font_size=12))
+        write_block(book, page, 2, PEOPLE_LEFT, summary.people, PEOPLE_COLS)
+        data, spans = _data_sheet(book, summary, quotas)
+        _charts(book, page, data, spans)
+        page.set_paper(9)
+        page.set_landscape()
+        page.fit_to_pages(1, 1)
+        page.set_margins(left=0.3, right=0.3, top=0.4, bottom=0.4)
+        page.print_area(0, 0, CHART_ROW + 13, PEOPLE_LEFT + len(PEOPLE_COLS) - 1)
+        page.activate()

@@ -1,0 +1,149 @@
+"""The manager's one-page summary: the day's figures from every other result, plus the two things
+only this page asks for — how much of the dispatch for D came back as feedback, and the calls of
+each working day of the month.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from kis_batch.calendar import WorkCalendar
+from kis_batch.callbacks import callback_figures
+from kis_batch.coerce import day_of
+from kis_batch.dispatch import DispatchResult, plan_dispatch, staff_order
+from kis_batch.fees import FeeReport
+from kis_batch.ingest import Inbox
+from kis_batch.problems import Severity, count
+from kis_batch.quality import QualityReport
+from kis_batch.quotas import STATUSES
+from kis_batch.schema import COMPLAINT_CATEGORY, ENGINEER, SATISFACTION, SPECIALIST
+from kis_batch.scoring import Scores
+
+# How far back to look for the working day before D (the longest holiday is 8 days).
+LOOKBACK_DAYS = 31
+
+
+@dataclass
+class ManagerSummary:
+    today: dt.date
+    plan_date: dt.date
+    headline: pd.DataFrame  # item, value, note: one line per figure, in reading order
+    people: pd.DataFrame  # one row per engineer and specialist
+    daily_calls: pd.DataFrame  # date, day (MM-DD), calls, complaints: each working day of D's month up to D
+    satisfaction_mix: pd.DataFrame  # level, count
+
+
+
+def _previous_workday(calendar: WorkCalendar, day: dt.date) -> dt.date | None:
+    for back in range(1, LOOKBACK_DAYS):
+        candidate = day - dt.timedelta(days=back)
+        if calendar.is_workday(candidate):
+            return candidate
+    return None
+
+
+def returned_feedback(inbox: Inbox, calendar: WorkCalendar, today: dt.date) -> tuple[int, int]:
+    """(tickets dispatched for D, of those with filled feedback dated D). The dispatch for D is
+    planned again from the folder as it stood the working day before: a pure function of the folder."""
+    previous = _previous_workday(calendar, today) if calendar.is_workday(today) else None
+    if previous is None:
+        return 0, 0
+    earlier: DispatchResult = plan_dispatch(inbox.tables, inbox.settings, calendar, previous)
+    dispatched = set(earlier.assignments["ticket_id"])
+    feedback = inbox.tables["feedback"]
+    done = {t for t, day, result in zip(feedback["ticket_id"], feedback["service_date"], feedback["result"], strict=True)
+            if t in dispatched and day == today and result is not None}
+    return len(dispatched), len(done)
+
+
+def daily_calls(inbox: Inbox, calendar: WorkCalendar, today: dt.date) -> pd.DataFrame:
+    calls = inbox.tables["calls"]
+    days = calendar.workdays(today.replace(day=1), today)
+    per_day: dict[dt.date, list[int]] = {day: [0, 0] for day in days}
+    for when, category in zip(calls["call_time"], calls["category"], strict=True):
+        counts = per_day.get(day_of(when))
+        if counts is not None:
+            counts[0] += 1
+            counts[1] += category == COMPLAINT_CATEGORY
+    return pd.DataFrame([{"date": day, "day": f"{day:%m-%d}", "calls": c, "complaints": k}
+                         for day, (c, k) in per_day.items()], columns=["date", "day", "calls", "complaints"])
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.0%}"
+
+
+def _people(inbox: Inbox, dispatch: DispatchResult, scores: Scores, gaps: pd.DataFrame,
+            quality: QualityReport) -> pd.DataFrame:
+    staff = inbox.tables["staff"]
+    tomorrow = dispatch.assignments["assignee"].value_counts().to_dict()
+    by_score = scores.by_engineer.set_index("staff").to_dict("index") if len(scores.by_engineer) else {}
+    by_gap = gaps.set_index("staff_id").to_dict("index") if len(gaps) else {}
+    complaints = quality.complaints_by_engineer
+    complained = (dict(zip(complaints["staff"], complaints["complaints"], strict=True))
+                  if {"staff", "complaints"} <= set(complaints.columns) else {})
+    rows = []
+    for member in sorted(staff.to_dict("records"), key=lambda s: staff_order(s["staff_id"])):
+        if member["role"] not in (ENGINEER, SPECIALIST) or member["active"] is False:
+            continue
+        gap = by_gap.get(member["staff_id"], {})
+        score = by_score.get(member["staff_id"], {})
+        rows.append({
+            "name": member["name"], "role": member["role"], "tomorrow": tomorrow.get(member["staff_id"], 0),
+            "resolutions": gap.get("resolutions_done"), "visits": gap.get("visits_done"), "status": gap.get("status"),
+            "average": score.get("average"), "breaches": score.get("breaches", 0),
+            "complaints": complained.get(member["staff_id"], 0),
+        })
+    return pd.DataFrame(rows, columns=["name", "role", "tomorrow", "resolutions", "visits", "status", "average",
+                                       "breaches", "complaints"])
+
+
+def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispatch: DispatchResult, scores: Scores,
+                    gaps: pd.DataFrame, fees: FeeReport, quality: QualityReport) -> ManagerSummary:
+    """Everything the manager reads in a minute, as (item, value, note) lines and small tables."""
+    settings = inbox.settings
+    dispatched, returned = returned_feedback(inbox, calendar, today)
+    callbacks = callback_figures(inbox.tables, settings, today, today)
+    quality_figures, fee_figures = quality.figures, fees.figures()
+    moved = int(dispatch.assignments["moved"].sum()) if len(dispatch.assignments) else 0
+    engineers = len(gaps)
+    statuses = gaps["status"].value_counts().to_dict() if len(gaps) else {}
+    spot_done = sum(min(s["done"], s["target"]) for s in callbacks["spot_checks"])
+    spot_target = sum(s["target"] for s in callbacks["spot_checks"])
+    breaches = quality_figures["breaches_by_kind"]
+    lines = [
+        ("明日派工", f"{len(dispatch.assignments)} 单", f"改派 {moved} 单，未派 {len(dispatch.backlog)} 单顺延"),
+        ("今日反馈回收", f"{returned}/{dispatched}", "今日派出的工单中已交回反馈的"),
+        ("本月问题解决", f"{int(gaps['resolutions_done'].sum()) if engineers else 0} 家次",
+         f"指标 {settings.monthly_resolutions}×{engineers} 人"),
+        ("本月客户拜访", f"{int(gaps['visits_done'].sum()) if engineers else 0} 家次",
+         f"指标 {settings.monthly_visits}×{engineers} 人"),
+        ("指标状态", "，".join(f"{s} {statuses.get(s, 0)}" for s in STATUSES), "见指标缺口表"),
+        ("回访覆盖", f"{callbacks['reached']}/{callbacks['coverage_target']}",
+         f"本月接通客户 {_percent(callbacks['coverage'])}，目标 {_percent(settings.callback_coverage)}"),
+        ("月度抽查", f"{spot_done}/{spot_target}", f"每人每月 {settings.spot_checks_per_engineer} 家"),
+        ("本月投诉", f"{quality_figures['complaints']} 起", "来电与回访合并计"),
+        ("客户满意度", _percent(quality_figures["csat"]), "满意+非常满意的比例"),
+        ("违规", f"{quality_figures['breaches']} 次",
+         f"未电话预约 {breaches['no_phone_ahead']}，超时 {breaches['over_time']}，"
+         f"反馈缺失 {breaches['feedback_missing']}，上门不属实 {breaches['not_visited']}"),
+        ("年费收款率", _percent(fee_figures["collection_rate_month"]),
+         f"本年 {_percent(fee_figures['collection_rate_year'])}"),
+        ("年费逾期", f"{fee_figures['overdue']} 份", f"欠款 {fee_figures['overdue_balance']:,.0f} 元"),
+        ("续费", f"待续费 {fee_figures['due_for_renewal']}，已过期未续 {fee_figures['lapsed']}",
+         f"续费风险 {fee_figures['renewal_risk']}，未核准 {fee_figures['unapproved']}"),
+        ("校验", f"错误 {count(inbox.problems, Severity.ERROR)}，警告 {count(inbox.problems, Severity.WARNING)}",
+         "见校验报告"),
+    ]
+    mix = quality_figures["satisfaction_mix"]
+    keys = ("very_satisfied", "satisfied", "neutral", "unsatisfied")
+    return ManagerSummary(
+        today, dispatch.plan_date,
+        pd.DataFrame(lines, columns=["item", "value", "note"]),
+        _people(inbox, dispatch, scores, gaps, quality),
+        daily_calls(inbox, calendar, today),
+        pd.DataFrame({"level": list(SATISFACTION), "count": [mix.get(k, 0) for k in keys]}),
+    )
