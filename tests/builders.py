@@ -26,6 +26,9 @@ def write_workbook(path: Path, sheets: dict[str, Sheet], titles: dict[str, str] 
         sheet.append(list(headers))
         for row in rows:
             sheet.append(list(row))
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"  # text as typed (openpyxl would store a formula with no value)
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path

@@ -19,8 +19,14 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
-# Any attribute r="A1": cells are the only elements whose r holds letters and digits.
-_CELL_REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
+# The extent of a sheet: row numbers (an r="" of digits only: row tags), cells with six- or seven-
+# digit rows, and the set of column letters. Patterns start with a literal ' r="' so the scan runs
+# at C speed; XML that separates attributes with other white space is normalised first (rare).
+_ROW_NUMBER = re.compile(rb' r="([0-9]{1,7})"')
+_DEEP_CELL = re.compile(rb' r="[A-Z]{1,3}([0-9]{6,7})"')
+_CELL_COLUMN = re.compile(rb' r="([A-Z]{1,3})[0-9]')
+_ODD_SPACING = (b'\nr="', b'\tr="', b'\rr="')
+_ANY_SPACE_R = re.compile(rb'\s+r="')
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"[^>]*?\bhidden="(?:1|true)"')
 _SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
 _RELATIONSHIP_TAG = re.compile(r"<(?:\w+:)?Relationship\b[^>]*>")
@@ -117,10 +123,14 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> SheetScan:
             if not block:
                 break
             text = tail + block
-            cells = _CELL_REF.findall(text)
-            if cells:
-                max_row = max(max_row, max(int(digits) for _, digits in cells))
-                max_col = max(max_col, max(_column_number(letters) for letters in {c for c, _ in cells}))
+            if any(odd in text for odd in _ODD_SPACING):
+                text = _ANY_SPACE_R.sub(b' r="', text)
+            rows = _ROW_NUMBER.findall(text) + _DEEP_CELL.findall(text)
+            if rows:
+                max_row = max(max_row, max(map(int, rows)))
+            columns = set(_CELL_COLUMN.findall(text))
+            if columns:
+                max_col = max(max_col, max(map(_column_number, columns)))
             if b"hidden=" in text:
                 hidden.update(int(m.group(1)) for m in _HIDDEN_ROW.finditer(text))
             tail = text[-256:]

@@ -89,6 +89,11 @@ def _blank_row(cells: list[Any]) -> bool:
     return all(v is None or v == "" or (type(v) is str and is_blank(v)) for v in cells)
 
 
+def _maybe_filled(row: list[Any]) -> bool:
+    """A cheap first look: most rows have a value in their first cells."""
+    return any(v is not None and v != "" for v in row)
+
+
 class _Failed:
     """A cached coercion failure (the reason), so a bad value repeated down a column is judged once."""
 
@@ -102,7 +107,11 @@ def _coerce_column(column: Column, raws: list[Any], reference: dt.date) -> list[
     """One column's cells typed; equal cells are coerced once (ids, names and choices repeat a lot)."""
     cache: dict[tuple[type, Any], Any] = {}
     typed: list[Any] = []
+    plain_text = column.kind in (Kind.TEXT, Kind.ID)
     for raw in raws:
+        if plain_text and type(raw) is str and raw and not raw.isspace():
+            typed.append(coerce.normalise_text(raw))  # unique texts (problems, ids) gain nothing from the cache
+            continue
         key = (type(raw), raw)
         try:
             value = cache[key]
@@ -130,7 +139,8 @@ def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[di
     grid = data.rows[first:]
     raw_columns = {key: [row[pos] if pos < len(row) else None for row in grid] for key, pos in positions.items()}
     # Blank rows (trailing or anywhere) hold nothing to lose.
-    kept = [i for i in range(len(grid)) if not _blank_row([raw_columns[key][i] for key in positions])]
+    kept = [i for i, row in enumerate(grid)
+            if _maybe_filled(row) and not _blank_row([raw_columns[key][i] for key in positions])]
     typed = {c.key: _coerce_column(c, [raw_columns[c.key][i] for i in kept], reference) if c.key in raw_columns
              else [c.default] * len(kept) for c in template.columns}
     records: list[dict[str, Any]] = []
@@ -255,9 +265,11 @@ def merge_repeats(template: Template, records: list[dict[str, Any]], out: Collec
             groups[tuple(r[k] for k in template.key_columns)].append(r)
     kept: list[dict[str, Any]] = []
     for rows in groups.values():
-        if len(rows) > 1:
-            filled = [r for r in rows if not _is_placeholder(template, r)]
-            rows = filled or rows
+        if len(rows) == 1:
+            kept.append(rows[0])
+            continue
+        filled = [r for r in rows if not _is_placeholder(template, r)]
+        rows = filled or rows
         distinct: dict[tuple[Any, ...], dict[str, Any]] = {}
         for r in rows:
             distinct.setdefault(_content(template, r), r)
@@ -275,8 +287,7 @@ def merge_repeats(template: Template, records: list[dict[str, Any]], out: Collec
 def to_frame(template: Template, records: list[dict[str, Any]]) -> pd.DataFrame:
     """Typed rows as a DataFrame: schema columns in order, then provenance."""
     columns = [c.key for c in template.columns] + list(PROVENANCE)
-    frame = pd.DataFrame.from_records([{k: r[k] for k in columns} for r in records], columns=columns)
-    return frame.astype(object).where(frame.notna(), None)
+    return pd.DataFrame({k: [r[k] for r in records] for k in columns}, columns=columns, dtype=object)
 
 
 def empty_frame(key: str) -> pd.DataFrame:
