@@ -287,7 +287,7 @@ def test_fees_workbook_sheets_headers_values_and_chart(report: FeeReport, tmp_pa
     path = write(report, tmp_path / "out")
     assert path.name == "年费_2026-11-27.xlsx"
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["催收清单", "到期续费", "逾期", "全部合同", "收款率"]
+    assert book.sheetnames == ["催收清单", "到期续费", "逾期", "未核准", "收款率"]
 
     def headers(name: str) -> list[str]:
         return [c.value for c in book[name][2]]
@@ -295,7 +295,7 @@ def test_fees_workbook_sheets_headers_values_and_chart(report: FeeReport, tmp_pa
     for name in book.sheetnames:
         assert "负责人" in headers(name)
     assert {"合同编号", "客户编号", "客户名称", "服务开始", "服务到期", "年费金额", "已收金额", "应收日期", "收款状态",
-            "未收金额", "逾期天数", "距到期天数", "续费状态", "经理核准", "续费风险", "风险原因", "说明"} <= set(headers("全部合同"))
+            "未收金额", "逾期天数", "距到期天数", "续费状态", "经理核准", "续费风险", "风险原因", "说明"} <= set(headers("未核准"))
     assert headers("催收清单")[:3] == ["负责人", "序号", "催收类型"]
 
     overdue = book["逾期"]
@@ -320,7 +320,7 @@ def test_fees_workbook_sheets_headers_values_and_chart(report: FeeReport, tmp_pa
 
 def test_colours_mark_overdue_unapproved_and_risk(report: FeeReport, tmp_path: Path) -> None:
     book = openpyxl.load_workbook(write(report, tmp_path / "out"))
-    rules = {str(r.sqref): r for r in book["全部合同"].conditional_formatting}
+    rules = {str(r.sqref): r for r in book["未核准"].conditional_formatting}
     formulas = " ".join(f for rule in rules.values() for r in rule.rules for f in r.formula)
     assert '"未核准"' in formulas and '"续费风险"' in formulas and ">0" in formulas
 

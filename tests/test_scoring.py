@@ -246,7 +246,7 @@ def test_scores_workbook_from_real_inputs(tmp_path: Path) -> None:
     write_scores(tmp_path / "out", TODAY, scores, inbox.tables, written)
     assert [p.name for p in written] == ["评分_2026-11-20.xlsx"]
     book = openpyxl.load_workbook(written[0])
-    assert book.sheetnames == ["当日评分", "本月汇总", "本月明细"]
+    assert book.sheetnames == ["当日评分", "本月汇总"]
 
     day = book["当日评分"]
     columns = header_cells(day)
@@ -271,9 +271,7 @@ def test_scores_workbook_from_real_inputs(tmp_path: Path) -> None:
                                                     summary.cell(r, columns["违规次数"]).value)
             for r in range(3, summary.max_row + 1)}
     assert rows == {"张伟": (3, 94, 0), "王强": (1, 22, 2), "赵敏": (0, None, 0)}
-    month = book["本月明细"]
-    assert [month.cell(r, 1).value for r in range(3, 7)] == [None, "T1", "T3", "T2"]  # by date, engineer, customer
-    assert month.cell(8, 1).value.startswith("红色行=有违规")
+    assert [day.cell(r, 1).value for r in range(3, 6)] == ["T1", "T3", "T2"]  # by engineer, then customer
 
     with zipfile.ZipFile(written[0]) as archive:
         assert not any("<f>" in archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets"))

@@ -115,7 +115,10 @@ def _rate_chart(book: Book, sheet: Worksheet, owners: int, below_row: int) -> No
 
 
 def write_fees(out_dir: Path, today: dt.date, report: FeeReport, written: list[Path]) -> None:
-    """年费_D.xlsx: 催收清单, 到期续费, 逾期, 全部合同, 收款率 (with its chart)."""
+    """年费_D.xlsx: 催收清单, 到期续费, 逾期, 未核准, 收款率 (with its chart).
+
+    Not the whole ledger: staff have it (it is their input), and at a regional centre's scale it
+    would be most of the run's writing time for a sheet nobody reads through."""
     plan = report.plan_date
     day = day_label(plan)
     contracts = _shown(report.contracts)
@@ -132,8 +135,9 @@ def write_fees(out_dir: Path, today: dt.date, report: FeeReport, written: list[P
                f"到期续费 {today.isoformat()} · {report.window_days}天内到期且未续签的，及已过期未续的 · 共{len(renewals)}份")
         _table(book, "逾期", overdue, OVERDUE_COLUMNS,
                f"逾期未收 {today.isoformat()} · 共{len(overdue)}份，欠款合计¥{sum(overdue['balance']):,.2f}")
-        _table(book, "全部合同", contracts, ALL_COLUMNS,
-               f"全部年费合同 {today.isoformat()} · 共{len(contracts)}份 · "
+        unapproved = contracts[contracts["unapproved"].astype(bool)]
+        _table(book, "未核准", unapproved, ALL_COLUMNS,
+               f"未经经理核准的年费合同 {today.isoformat()} · 共{len(unapproved)}份 · "
                f"续费风险 = 逾期、待续费或已过期未续，且近{report.risk_days}天有投诉或评价不满意/一般")
         rates = write_table(book, "收款率", report.collection, RATE_COLUMNS,
                             title=f"收款率 {today.isoformat()} · 已收÷应收；本月 = 应收日期在{today:%Y年%m月}1日至今，"

@@ -104,9 +104,9 @@ def _rows_sheet(book: Book, name: str, rows: pd.DataFrame, title: str) -> None:
 
 def write_scores(out_dir: Path, today: dt.date, scores: Scores, tables: dict[str, pd.DataFrame],
                  written: list[Path]) -> None:
-    """评分_D.xlsx: 当日评分, 本月汇总 (per engineer), 本月明细."""
+    """评分_D.xlsx: 当日评分 and 本月汇总 (per engineer), as SPEC lists. Each day's rows stay in that
+    day's workbook; the month's rows all again would dominate the run at a regional centre's scale."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    month = _named(scores.rows, tables)
     day = _named(scores.today_rows, tables)
     since = f"{today.year}年{today.month}月1日至{today.day}日"
     with atomic_book(out_dir / f"评分_{today.isoformat()}.xlsx", written, report_only=True) as book:
@@ -114,4 +114,3 @@ def write_scores(out_dir: Path, today: dt.date, scores: Scores, tables: dict[str
         write_table(book, "本月汇总", _named(scores.by_engineer, tables), ENGINEER_COLS,
                     title=f"{since}：每人反馈数、平均得分（经理评分优先）、违规和投诉",
                     highlights=ENGINEER_HIGHLIGHTS, landscape=False)
-        _rows_sheet(book, "本月明细", month, f"{since}全部评分")
