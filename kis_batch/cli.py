@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
@@ -33,6 +34,17 @@ class DateParam(click.ParamType):
             return to_date(value, dt.date.today())
         except CoerceError as error:
             self.fail(str(error), param, ctx)
+
+
+class MonthParam(DateParam):
+    """A month as 2026-11 (or any date in it): its first day."""
+
+    name = "month"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, str) and re.fullmatch(r"\s*\d{4}\s*[-/.年]\s*\d{1,2}\s*月?\s*", value):
+            value = re.sub(r"\s*月?\s*$", "", value) + "-01"
+        return super().convert(value, param, ctx).replace(day=1)
 
 
 def _where(problem: Problem) -> str:
@@ -82,7 +94,7 @@ def init(folder: Path) -> None:
 
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--month", type=DateParam(), default="2026-11-01", show_default=True, help="示例数据的月份（该月任一天）")
+@click.option("--month", type=MonthParam(), default="2026-11", show_default=True, help="示例数据的月份，如 2026-11")
 @click.option("--date", "today", type=DateParam(), default=None, help="示例数据截止到哪天（默认：该月27日）")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="随机种子；同样的种子生成同样的文件")
 def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int) -> None:
@@ -90,8 +102,7 @@ def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int) -> None
 
     Example: kis-batch demo 示例 --month 2026-11 --date 2026-11-27
     """
-    first = month.replace(day=1)
-    paths = write_demo(folder, first, today or first.replace(day=27), seed)
+    paths = write_demo(folder, month, today or month.replace(day=27), seed)
     click.echo(f"已写出 {len(paths)} 个文件到 {folder}")
 
 
