@@ -31,6 +31,7 @@ from kis_batch.render.report import write_report
 from kis_batch.render.scores import write_scores
 from kis_batch.scoring import score_feedback
 from kis_batch.settings import Settings
+from kis_batch.suggestions import suggest_visits, suggestion_figures
 from kis_batch.summary import manager_summary
 
 Progress = Callable[[str], None]
@@ -99,6 +100,7 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
     scores = score_feedback(inbox.tables, inbox.settings, calendar, today)
     gaps = quota_gaps(scores, inbox.tables, inbox.settings, calendar)
     fees = fee_status(inbox.tables, inbox.settings, today, plan)
+    suggestions = suggest_visits(inbox.tables, dispatch, gaps, fees, today)
     callbacks = plan_callbacks(inbox.tables, dispatch, inbox.settings, calendar, today)
     quality = quality_report(inbox.tables, scores, inbox.settings, calendar, today)
     summary = manager_summary(inbox, calendar, today, dispatch, scores, gaps, fees, quality)
@@ -113,6 +115,7 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
         "rows": {key: len(frame) for key, frame in inbox.tables.items()},
         "calendar_fallback_years": list(calendar.fallback_years),
         "dispatch": dispatch_figures(dispatch),
+        "suggested_visits": suggestion_figures(suggestions),
         "fees": fees.figures(),
         "callbacks": callbacks.figures,
         "quality": quality.figures,
@@ -121,7 +124,7 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
         _clean_stale_temporaries(result.out_dir)
         if progress:
             progress("写出派工单、评分、指标缺口、年费、回访、质量和经理日报")
-        write_dispatch(result.out_dir, dispatch, inbox.tables, result.outputs)
+        write_dispatch(result.out_dir, dispatch, inbox.tables, result.outputs, suggestions)
         write_scores(result.out_dir, today, scores, inbox.tables, result.outputs)
         write_quotas(result.out_dir, today, gaps, result.outputs)
         write_fees(result.out_dir, today, fees, result.outputs)

@@ -44,7 +44,7 @@ from kis_batch.callbacks import coverage_target
 from kis_batch.coerce import day_of
 from kis_batch.dispatch import staff_order
 from kis_batch.ingest.tables import table_rows
-from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES
+from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE
 from kis_batch.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores, link_events
 from kis_batch.settings import Settings
 
@@ -331,7 +331,9 @@ def _unmatched_disproved(events: list[Event], people: _People, first: dt.date) -
 
 def _missing_feedback(feedback: list[dict[str, Any]], people: _People, first: dt.date,
                       today: dt.date) -> list[dict[str, Any]]:
-    """Feedback rows returned without 处理结果 in the month up to D, not followed by filled feedback."""
+    """Feedback rows returned without 处理结果 in the month up to D, not followed by filled feedback.
+
+    A blank 客户拜访 row without a 工单号 is a suggested visit not taken (optional), not missing feedback."""
     def key(r: dict[str, Any]) -> tuple[Any, ...]:
         return ("ticket", r["ticket_id"]) if r["ticket_id"] else ("visit", r["customer_id"], r["staff"])
 
@@ -343,7 +345,8 @@ def _missing_feedback(feedback: list[dict[str, Any]], people: _People, first: dt
     rows = []
     for r in feedback:
         day = day_of(r["service_date"])
-        if r["result"] is None and day is not None and first <= day <= today and not any(
+        suggested = r["service_type"] == VISIT_TYPE and not r["ticket_id"]
+        if r["result"] is None and not suggested and day is not None and first <= day <= today and not any(
                 later >= day for later in filled[key(r)]):
             rows.append({"service_date": day, "staff": r["staff"], "staff_name": people.name(r["staff"]),
                          "customer_id": r["customer_id"], "customer_name": people.customer_name(r["customer_id"]),

@@ -71,11 +71,13 @@ def november_folder(folder: Path) -> Path:
         _visit(None, "2026-11-20", "张伟", "C004", 服务类型="客户拜访", 到达时间="10:00", 离开时间="11:00", 客户满意度="满意"),
     ]})
     # Dispatch sheets returned with rows nobody filled in: T3 never comes back; T4 was done the next day;
-    # T5 is tomorrow's work.
+    # T5 is tomorrow's work; the 客户拜访 was only a suggestion.
     write_records(folder / "派工单_返回.xlsx", {"派工单": [
         {"工单号": "T3", "服务日期": "2026-11-19", "派给": "王强", "客户编号": "C007", "服务类型": "问题处理", "处理结果": None},
         {"工单号": "T4", "服务日期": "2026-11-18", "派给": "张伟", "客户编号": "C003", "服务类型": "问题处理", "处理结果": None},
         {"工单号": "T5", "服务日期": "2026-11-23", "派给": "张伟", "客户编号": "C002", "服务类型": "问题处理", "处理结果": None},
+        # A suggested 客户拜访 not taken up: optional, so not missing feedback.
+        {"工单号": None, "服务日期": "2026-11-19", "派给": "张伟", "客户编号": "C005", "服务类型": "客户拜访", "处理结果": None},
     ]})
     write_records(folder / "回访.xlsx", {"回访记录": [
         {"回访日期": "2026-10-20", "客户编号": "C003", "回访类型": "满意度回访", "接通": "是", "客户满意度": "满意"},

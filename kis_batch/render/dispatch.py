@@ -4,6 +4,10 @@
 A filled sheet dropped back into the folder is read as 服务反馈单 (the loop). So each sheet holds the
 feedback template's required headers, prefilled (服务日期 = P, 派给 = the person), and none that would
 make it also look like a call log (来电时间, 问题描述) or a callback list (回访日期, 回访类型).
+
+Suggested visits (kis_batch.suggestions) follow each engineer's tickets, marked 建议拜访 in the 类别
+column and tinted; their reason stands in 报修问题 and, without a 工单号, a filled one comes back as
+a 客户拜访 feedback row.
 """
 
 from __future__ import annotations
@@ -15,13 +19,17 @@ from pathlib import Path
 import pandas as pd
 
 from kis_batch.calendar import day_label
-from kis_batch.dispatch import DispatchResult
-from kis_batch.render.style import WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.dispatch import POOLS, DispatchResult, staff_order
+from kis_batch.render.style import GOOD_BG, WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
 from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
+from kis_batch.suggestions import SUGGESTED
 
 _FILE_NAME_FORBIDDEN = re.compile(r'[\\/:*?"<>|\s]+')
 
 ROUTE = Col("route", "路线顺序", 5, "int")
+# A dispatched ticket or a suggested visit (one the engineer may skip).
+DISPATCHED = "派工"
+KIND = Col("kind", "类别", 8)
 PRIORITY = Col("priority", "优先顺序", 5, "int")
 TICKET = replace(col_from_schema(FEEDBACK.fields["ticket_id"]), width=14)
 CUSTOMER_ID = col_from_schema(CUSTOMERS.fields["customer_id"])
@@ -52,10 +60,10 @@ FEEDBACK_FILL = tuple(replace(col_from_schema(FEEDBACK.fields[key], fill=True), 
                        ("satisfaction", 9), ("signed", 6), ("manager_score", 6), ("notes", 14)))
 
 # The engineer's printed sheet: no 经理评分 (the manager's column) and no ranking detail.
-PERSON_COLUMNS = (ROUTE, TICKET, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, ADDRESS, PROBLEM, KEY_CUSTOMER,
+PERSON_COLUMNS = (ROUTE, KIND, TICKET, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, ADDRESS, PROBLEM, KEY_CUSTOMER,
                   OWNER, MOVE_REASON, SERVICE_DATE, ASSIGNEE, SERVICE_TYPE,
                   *(c for c in FEEDBACK_FILL if c.key != "manager_score"))
-OVERVIEW_COLUMNS = (ASSIGNEE, ROUTE, TICKET, CALL_TIME, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, ADDRESS, AREA,
+OVERVIEW_COLUMNS = (ASSIGNEE, ROUTE, KIND, TICKET, CALL_TIME, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, ADDRESS, AREA,
                     CATEGORY, PROBLEM, SEVERITY, URGENCY, KEY_CUSTOMER, WAITING, PRIORITY, LAST_RESULT, OWNER,
                     MOVE_REASON, DISTANCE, SERVICE_DATE, SERVICE_TYPE, *FEEDBACK_FILL)
 BACKLOG_COLUMNS = (TICKET, CALL_TIME, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, AREA, CATEGORY, PROBLEM, SEVERITY,
@@ -65,6 +73,15 @@ HANDWRITING_ROW_HEIGHT = 36
 KEY_HIGHLIGHT = (Highlight("key_customer", "text", ("key_customer", "是"), WARNING_BG),)
 
 
+def _suggested_highlight(cols: tuple[Col, ...]) -> tuple[Highlight, ...]:
+    """Suggested rows tinted in the printed columns; the fill-in columns keep their own tint."""
+    return tuple(Highlight(c.key, "text", ("kind", SUGGESTED), GOOD_BG) for c in cols if not c.fill)
+
+
+PERSON_HIGHLIGHTS = KEY_HIGHLIGHT + _suggested_highlight(PERSON_COLUMNS)
+OVERVIEW_HIGHLIGHTS = KEY_HIGHLIGHT + _suggested_highlight(OVERVIEW_COLUMNS)
+
+
 def dispatch_file_name(plan: str, person: str | None = None) -> str:
     """派工单_P.xlsx, or 派工单_P_姓名.xlsx with the name made safe for any file system."""
     if person is None:
@@ -72,46 +89,62 @@ def dispatch_file_name(plan: str, person: str | None = None) -> str:
     return f"派工单_{plan}_{_FILE_NAME_FORBIDDEN.sub('_', person).strip('_.') or 'staff'}.xlsx"
 
 
-def _with_feedback_prefill(result: DispatchResult) -> pd.DataFrame:
-    """The assignments with the returned sheet's 服务日期 set to P (派给 and 服务类型 are already there)."""
-    frame = result.assignments.copy()
+def _sheet_rows(result: DispatchResult, suggestions: pd.DataFrame | None) -> pd.DataFrame:
+    """Every row the sheets show: each person's tickets in route order, then their suggested visits
+    (the reason standing in 报修问题); 服务日期 = P on every row, the returned sheet's prefill (派给 and
+    服务类型 are already there)."""
+    parts = [result.assignments.assign(kind=DISPATCHED)]
+    if suggestions is not None and len(suggestions):
+        parts.append(suggestions.rename(columns={"reason": "problem"}))
+    frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    pools = [pool.role for pool in POOLS]
+    keys = list(zip(frame["pool"], frame["assignee"], frame["kind"], strict=True))
+    order = sorted(range(len(frame)), key=lambda i: (pools.index(keys[i][0]), staff_order(keys[i][1]),
+                                                     keys[i][2] == SUGGESTED))
+    frame = frame.iloc[order].reset_index(drop=True)
     frame["service_date"] = result.plan_date
     return frame
 
 
-def write_dispatch(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame], written: list[Path]) -> None:
-    """派工单_P.xlsx and one 派工单_P_姓名.xlsx per person who got work."""
+def write_dispatch(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame], written: list[Path],
+                   suggestions: pd.DataFrame | None = None) -> None:
+    """派工单_P.xlsx and one 派工单_P_姓名.xlsx per person who got work or a suggested visit."""
     plan = result.plan_date
     day = day_label(plan)
-    frame = _with_feedback_prefill(result)
+    frame = _sheet_rows(result, suggestions)
     roster = tables.get("staff")
     staff = roster.set_index("staff_id", drop=False) if roster is not None and len(roster) else None
     people = list(dict.fromkeys(frame["assignee"]))
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    def person_title(staff_id: str, visits: pd.DataFrame) -> str:
-        name = visits["assignee_name"].iloc[0]
+    def person_title(staff_id: str, rows: pd.DataFrame) -> str:
+        name = rows["assignee_name"].iloc[0]
         where = ""
         if staff is not None and staff_id in staff.index:
             member = staff.loc[staff_id]
             where = f"（{member['role']}，{member['area']}出发）" if member["area"] else f"（{member['role']}）"
-        return (f"派工单 {day} · {name}{where} · 共{len(visits)}家 · 按路线顺序上门；出发前电话预约，"
+        suggested = int((rows["kind"] == SUGGESTED).sum())
+        extra = f"，另{SUGGESTED}{suggested}家（绿色行，可选；没去的请删去该行）" if suggested else ""
+        return (f"派工单 {day} · {name}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；出发前电话预约，"
                 f"完成后填写黄色列交回")
 
     with atomic_book(out_dir / dispatch_file_name(plan.isoformat()), written) as book:
-        moved = int(frame["moved"].sum()) if len(frame) else 0
-        write_table(book, "总览", frame, OVERVIEW_COLUMNS, highlights=KEY_HIGHLIGHT,
-                    title=f"派工总览 {day} · 派出{len(frame)}单（改派{moved}单） · 未派{len(result.backlog)}单")
+        assigned = result.assignments
+        moved = int(assigned["moved"].sum()) if len(assigned) else 0
+        suggested = int((frame["kind"] == SUGGESTED).sum())
+        offered = f" · {SUGGESTED}{suggested}家" if suggested else ""
+        write_table(book, "总览", frame, OVERVIEW_COLUMNS, highlights=OVERVIEW_HIGHLIGHTS,
+                    title=f"派工总览 {day} · 派出{len(assigned)}单（改派{moved}单）{offered} · 未派{len(result.backlog)}单")
         for staff_id in people:
-            visits = frame[frame["assignee"] == staff_id]
-            write_table(book, visits["assignee_name"].iloc[0], visits, PERSON_COLUMNS, highlights=KEY_HIGHLIGHT,
-                        title=person_title(staff_id, visits))
+            rows = frame[frame["assignee"] == staff_id]
+            write_table(book, rows["assignee_name"].iloc[0], rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
+                        title=person_title(staff_id, rows))
         write_table(book, "未派", result.backlog, BACKLOG_COLUMNS, highlights=KEY_HIGHLIGHT,
                     title=f"未派工单 {day} · {len(result.backlog)}单，顺延到下一工作日并多等一天")
 
     for staff_id in people:
-        visits = frame[frame["assignee"] == staff_id]
-        name = visits["assignee_name"].iloc[0]
+        rows = frame[frame["assignee"] == staff_id]
+        name = rows["assignee_name"].iloc[0]
         with atomic_book(out_dir / dispatch_file_name(plan.isoformat(), name), written) as book:
-            write_table(book, name, visits, PERSON_COLUMNS, highlights=KEY_HIGHLIGHT,
-                        title=person_title(staff_id, visits), row_height=HANDWRITING_ROW_HEIGHT)
+            write_table(book, name, rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
+                        title=person_title(staff_id, rows), row_height=HANDWRITING_ROW_HEIGHT)
