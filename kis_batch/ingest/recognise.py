@@ -4,6 +4,7 @@ the first rows (title rows above it), headers in Chinese or English.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,13 @@ NEAR_MISS_HEADERS = 3
 
 def header_key(value: Any) -> str:
     """Headers compare without spaces, case, full-width forms or a required-marker star."""
-    text = normalise_text(value) if isinstance(value, str) else ""
-    return re.sub(r"[\s*]", "", text).lower()
+    return _text_key(value) if isinstance(value, str) else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_key(text: str) -> str:
+    # Cached: every file of the folder repeats the same headers.
+    return re.sub(r"[\s*]", "", normalise_text(text)).lower()
 
 
 _LOOKUP: dict[str, dict[str, str]] = {
