@@ -70,3 +70,12 @@ def table(key: str, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     records = [{**{c.key: c.default for c in template.columns}, FILE: "test.xlsx", SHEET: template.zh, ROW: i + 2, **r}
                for i, r in enumerate(rows)]
     return to_frame(template, records)
+
+
+def header_row(sheet: Any, marker: str) -> tuple[int, dict[str, int]]:
+    """An output sheet's header row (below its title) and each header's column number."""
+    for row in sheet.iter_rows(min_row=1, max_row=5):
+        headers = {c.value: c.column for c in row if c.value}
+        if marker in headers:
+            return row[0].row, headers
+    raise AssertionError(f"no header row with {marker}")

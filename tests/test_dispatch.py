@@ -24,7 +24,7 @@ from kis_batch.ingest import load_folder
 from kis_batch.problems import Severity
 from kis_batch.render.dispatch import dispatch_file_name, write_dispatch
 from kis_batch.settings import Settings
-from tests.builders import table, write_records
+from tests.builders import header_row, table, write_records
 
 TODAY = dt.date(2026, 11, 27)  # a Friday
 PLAN = dt.date(2026, 11, 30)  # the Monday after
@@ -392,13 +392,6 @@ def errors(inbox: Any) -> list[Any]:
     return [p for p in inbox.problems if p.severity is Severity.ERROR]
 
 
-def header_row(sheet: Any) -> tuple[int, dict[str, int]]:
-    for row in sheet.iter_rows(min_row=1, max_row=5):
-        headers = {c.value: c.column for c in row if c.value}
-        if "工单号" in headers:
-            return row[0].row, headers
-    raise AssertionError("no header row")
-
 
 def run_dispatch(folder: Path, today: dt.date, out: Path) -> tuple[DispatchResult, list[Path]]:
     inbox = load_folder(folder, today)
@@ -429,7 +422,7 @@ def test_the_written_workbooks_have_the_sheets_headers_and_dropdowns(tmp_path: P
 
     book = openpyxl.load_workbook(tmp_path / "out" / "派工单_2026-11-30_张伟.xlsx")
     sheet = book["张伟"]
-    top, columns = header_row(sheet)
+    top, columns = header_row(sheet, "工单号")
     assert sheet.print_title_rows == f"${top}:${top}"
     assert sheet.page_setup.paperSize == 9  # A4
     assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToHeight == 0  # one page wide
@@ -440,7 +433,7 @@ def test_the_written_workbooks_have_the_sheets_headers_and_dropdowns(tmp_path: P
     assert sheet.cell(top + 1, columns["服务日期"]).value == dt.datetime(2026, 11, 30)
     assert sheet.cell(top + 1, columns["联系电话"]).value.startswith("0571")
     specialist_sheet = openpyxl.load_workbook(tmp_path / "out" / "派工单_2026-11-30_钱七.xlsx")["钱七"]
-    top, columns = header_row(specialist_sheet)
+    top, columns = header_row(specialist_sheet, "工单号")
     assert specialist_sheet.cell(top + 1, columns["服务类型"]).value == "实施"
     assert result.assignments.groupby("assignee").size().to_dict() == {"E01": 3, "E02": 1, "S01": 1}
 
@@ -456,7 +449,7 @@ def test_the_loop_a_filled_sheet_comes_back_as_feedback(tmp_path: Path) -> None:
     # 张伟 fills his sheet: T1 solved, T2 not solved, T3 left blank; he drops it into the folder.
     book = openpyxl.load_workbook(out / "d1" / dispatch_file_name("2026-11-30", "张伟"))
     sheet = book.active
-    top, columns = header_row(sheet)
+    top, columns = header_row(sheet, "工单号")
     outcome = {"T1": "已解决", "T2": "未解决"}
     for row in range(top + 1, sheet.max_row + 1):
         ticket = sheet.cell(row, columns["工单号"]).value

@@ -27,7 +27,7 @@ from kis_batch.quotas import quota_gaps
 from kis_batch.render.dispatch import dispatch_file_name, write_dispatch
 from kis_batch.scoring import score_feedback
 from kis_batch.suggestions import SUGGESTED, suggest_visits
-from tests.builders import write_records
+from tests.builders import header_row, write_records
 
 CALENDAR = WorkCalendar()
 TODAY, PLAN = dt.date(2026, 11, 20), dt.date(2026, 11, 23)
@@ -141,16 +141,9 @@ def test_behind_with_room_gets_renewals_first_then_the_longest_unvisited(tmp_pat
     assert (first["customer_name"], first["phone"], first["owner_name"]) == ("A03公司", "057188000003", "张伟")
 
 
-def header_row(sheet: Any) -> tuple[int, dict[str, int]]:
-    for row in sheet.iter_rows(min_row=1, max_row=5):
-        headers = {c.value: c.column for c in row if c.value}
-        if "客户编号" in headers:
-            return row[0].row, headers
-    raise AssertionError("no header row")
-
 
 def sheet_rows(sheet: Any) -> list[dict[str, Any]]:
-    top, columns = header_row(sheet)
+    top, columns = header_row(sheet, "客户编号")
     return [{header: sheet.cell(row, column).value for header, column in columns.items()}
             for row in range(top + 1, sheet.max_row + 1)]
 
@@ -184,7 +177,7 @@ def test_the_loop_a_suggested_visit_filled_in_counts_the_next_day(tmp_path: Path
     assert any(SUGGESTED in formula for formula in rules)
 
     # 张伟 visits A03 and fills its row in; the rest stays blank. Both workbooks go back in the folder.
-    top, columns = header_row(sheet)
+    top, columns = header_row(sheet, "客户编号")
     filled = {"处理结果": "已解决", "到达时间": "9:30", "离开时间": "10:30", "电话预约": "是", "客户满意度": "满意"}
     for header, value in filled.items():
         sheet.cell(top + 2, columns[header]).value = value
