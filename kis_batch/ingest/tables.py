@@ -58,11 +58,15 @@ class Collector:
 
 def coerce_value(column: Column, raw: Any, reference: dt.date) -> Any:
     """One cell to its column's type; blank gives the column's default."""
-    if is_blank(raw):
+    if type(raw) is str:
+        raw = coerce.normalise_text(raw)  # once, here; the converters accept clean text as it is
+        if not raw:
+            return column.default
+    elif is_blank(raw):
         return column.default
     kind = column.kind
     if kind in (Kind.TEXT, Kind.ID):
-        return coerce.to_text(raw)
+        return raw if type(raw) is str else coerce.to_text(raw)
     if kind is Kind.DATE:
         return coerce.to_date(raw, reference)
     if kind is Kind.TIME:
@@ -85,13 +89,13 @@ def coerce_value(column: Column, raw: Any, reference: dt.date) -> Any:
     return number
 
 
-def _blank_row(cells: list[Any]) -> bool:
-    return all(v is None or v == "" or (type(v) is str and is_blank(v)) for v in cells)
+def _present(value: Any) -> bool:
+    return value is not None and value != "" and not (type(value) is str and is_blank(value))
 
 
-def _maybe_filled(row: list[Any]) -> bool:
-    """A cheap first look: most rows have a value in their first cells."""
-    return any(v is not None and v != "" for v in row)
+def _has_value(columns: list[list[Any]], index: int) -> bool:
+    """Whether a row holds anything in the template's columns (usually decided by the first)."""
+    return any(_present(column[index]) for column in columns)
 
 
 class _Failed:
@@ -103,65 +107,72 @@ class _Failed:
         self.error = error
 
 
-def _coerce_column(column: Column, raws: list[Any], reference: dt.date) -> list[Any]:
-    """One column's cells typed; equal cells are coerced once (ids, names and choices repeat a lot)."""
-    cache: dict[tuple[type, Any], Any] = {}
-    typed: list[Any] = []
-    plain_text = column.kind in (Kind.TEXT, Kind.ID)
-    for raw in raws:
-        if plain_text and type(raw) is str and raw and not raw.isspace():
-            typed.append(coerce.normalise_text(raw))  # unique texts (problems, ids) gain nothing from the cache
-            continue
-        key = (type(raw), raw)
-        try:
-            value = cache[key]
-        except KeyError:
-            try:
-                value = coerce_value(column, raw, reference)
-            except CoerceError as error:
-                value = _Failed(error)
-            cache[key] = value
-        except TypeError:  # an unhashable cell: coerce it on its own
-            value = coerce_value(column, raw, reference)
-        typed.append(value)
-    return typed
+def _coerce_one(column: Column, raw: Any, reference: dt.date) -> Any:
+    try:
+        return coerce_value(column, raw, reference)
+    except CoerceError as error:
+        return _Failed(error)
+
+
+def _coerce_column(column: Column, raws: list[Any], reference: dt.date) -> tuple[list[Any], list[int]]:
+    """One column's cells typed, and the positions that failed. Each distinct cell is coerced once:
+    a month's call log repeats its customers, categories and dates thousands of times. Cells are
+    told apart by type as well as value (True, 1 and 1.0 are equal in Python, not in a sheet)."""
+    keys = list(zip(map(type, raws), raws, strict=True))
+    try:
+        distinct = set(keys)
+    except TypeError:  # an unhashable cell: coerce cell by cell
+        typed = [_coerce_one(column, raw, reference) for raw in raws]
+    else:
+        mapping = {key: _coerce_one(column, key[1], reference) for key in distinct}
+        typed = [mapping[key] for key in keys]
+        if not any(type(value) is _Failed for value in mapping.values()):
+            return typed, []
+    return typed, [n for n, value in enumerate(typed) if type(value) is _Failed]
 
 
 def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[dict[str, Any]]:
     """Typed records of one sheet; a row with any error is kept but marked not ok.
 
     Work goes column by column with a cache per column: a month's call log repeats its customers,
-    categories and dates thousands of times.
+    categories and dates thousands of times. Rows are then assembled whole, and only the columns
+    that hold a failure or a blank required cell are walked again for problems.
     """
     template = data.found.template
     positions = data.found.positions
     first = data.found.header_row + 1
     grid = data.rows[first:]
     raw_columns = {key: [row[pos] if pos < len(row) else None for row in grid] for key, pos in positions.items()}
+    present = list(raw_columns.values())
     # Blank rows (trailing or anywhere) hold nothing to lose.
-    kept = [i for i, row in enumerate(grid)
-            if _maybe_filled(row) and not _blank_row([raw_columns[key][i] for key in positions])]
-    typed = {c.key: _coerce_column(c, [raw_columns[c.key][i] for i in kept], reference) if c.key in raw_columns
-             else [c.default] * len(kept) for c in template.columns}
-    records: list[dict[str, Any]] = []
-    for n, i in enumerate(kept):
-        record: dict[str, Any] = {FILE: data.file, SHEET: data.sheet, ROW: first + i + 1, "_ok": True}
-        if first + i + 1 in data.hidden_rows:
+    lead = present[0] if present else []
+    kept = [i for i, value in enumerate(lead)
+            if (value != "" and value is not None and not (type(value) is str and value.isspace()))
+            or _has_value(present, i)]
+    coerced = {c.key: _coerce_column(c, [raw_columns[c.key][i] for i in kept], reference) if c.key in raw_columns
+               else ([c.default] * len(kept), []) for c in template.columns}
+    typed = {key: values for key, (values, _) in coerced.items()}
+    keys = [c.key for c in template.columns]
+    records = [dict(zip(keys, values, strict=True)) for values in zip(*(typed[k] for k in keys), strict=True)]
+    for record, i in zip(records, kept, strict=True):
+        record.update({FILE: data.file, SHEET: data.sheet, ROW: first + i + 1, "_ok": True})
+        if data.hidden_rows and first + i + 1 in data.hidden_rows:
             out.add(Code.HIDDEN, Severity.WARNING, "这一行被隐藏了，其中的数据已照常读取；如不应使用请删除该行",
                     file=data.file, sheet=data.sheet, row=first + i + 1)
-        for column in template.columns:
-            value = typed[column.key][n]
-            if type(value) is _Failed:
-                raw = raw_columns[column.key][i]
-                out.at_cell(record, column.key, Code.TYPE, Severity.ERROR, f"“{column.zh}”{value.error}", raw)
-                record["_ok"] = False
-                value = None
-            elif value is None and column.required:
-                raw = raw_columns[column.key][i] if column.key in raw_columns else None
+    for column in template.columns:
+        values, failed = coerced[column.key]
+        for n in failed:
+            record = records[n]
+            raw = raw_columns[column.key][kept[n]]
+            out.at_cell(record, column.key, Code.TYPE, Severity.ERROR, f"“{column.zh}”{values[n].error}", raw)
+            record["_ok"] = False
+            record[column.key] = None
+        if column.required and None in values:
+            for n in (n for n, value in enumerate(values) if value is None):
+                record = records[n]
+                raw = raw_columns[column.key][kept[n]] if column.key in raw_columns else None
                 out.at_cell(record, column.key, Code.REQUIRED, Severity.ERROR, f"“{column.zh}”是必填项，请补上", raw)
                 record["_ok"] = False
-            record[column.key] = value
-        records.append(record)
     return records
 
 
