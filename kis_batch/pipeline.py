@@ -103,11 +103,11 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
     suggestions = suggest_visits(inbox.tables, dispatch, gaps, fees, today)
     callbacks = plan_callbacks(inbox.tables, dispatch, inbox.settings, calendar, today)
     quality = quality_report(inbox.tables, scores, inbox.settings, calendar, today)
-    summary = manager_summary(inbox, calendar, today, dispatch, scores, gaps, fees, quality)
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
-
     _calendar_warnings(inbox, calendar)
+    # Last: the manager's page counts the problems, the ones found while computing included.
+    summary = manager_summary(inbox, calendar, today, dispatch, scores, gaps, fees, quality)
     result.figures.update({
         "plan_date": plan.isoformat(),
         "errors": result.errors,

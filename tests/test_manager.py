@@ -81,3 +81,12 @@ def test_example_report_is_one_page_with_three_charts(tmp_path):
                     "--outdir", str(tmp_path), str(report)], check=True, capture_output=True, timeout=180)
     pdf = (tmp_path / "经理日报_2026-11-27.pdf").read_bytes()
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+
+
+def test_the_problem_count_includes_the_calendar_fallback_warning(tmp_path):
+    new_year_eve = dt.date(2026, 12, 31)
+    result = pipeline.run(_folder(tmp_path), new_year_eve, tmp_path / "out")
+    assert result.plan_date == dt.date(2027, 1, 1)  # no 2027 data: Monday-Friday, as SPEC says
+    sheet = openpyxl.load_workbook(result.out_dir / "经理日报_2026-12-31.xlsx")["日报"]
+    lines = {row[0]: row[1] for row in sheet.iter_rows(min_row=4, max_col=3, values_only=True) if row[0]}
+    assert lines["校验"] == "错误 0，警告 1"
