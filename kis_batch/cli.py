@@ -13,7 +13,7 @@ from kis_batch import mail as mailer
 from kis_batch import pipeline
 from kis_batch.coerce import CoerceError, to_date
 from kis_batch.demo import DEFAULT_SEED, write_demo
-from kis_batch.ingest import Inbox
+from kis_batch.ingest import READING, Inbox
 from kis_batch.lock import RunLocked
 from kis_batch.problems import Problem, Severity, count
 from kis_batch.render.style import OutputTooLarge
@@ -72,7 +72,12 @@ def _summary(inbox: Inbox) -> None:
 
 
 def _progress(message: str) -> None:
-    click.echo(message, err=True)
+    """Stages on their own lines; the file being read on one updating line (terminals only)."""
+    per_file = message.startswith(READING)
+    if sys.stderr.isatty():
+        click.echo(f"\r\033[K{message}", err=True, nl=not per_file)
+    elif not per_file:
+        click.echo(message, err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

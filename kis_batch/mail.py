@@ -17,7 +17,7 @@ import re
 import smtplib
 import ssl
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email import policy
 from email.errors import HeaderParseError
@@ -31,7 +31,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from kis_batch.calendar import day_label
-from kis_batch.ingest import load_folder
+from kis_batch.ingest import Progress, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.render.dispatch import dispatch_file_name
 from kis_batch.render.style import replace_file, temporary_path
@@ -196,7 +196,7 @@ def read_run(out_dir: Path) -> RunInfo:
     return RunInfo(today, plan_date, Path(folder))
 
 
-def load_roster(out_dir: Path, progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, Settings]:
+def load_roster(out_dir: Path, progress: Progress | None = None) -> tuple[pd.DataFrame, Settings]:
     """The staff table and settings (SMTP included) from the input folder the run read."""
     run = read_run(out_dir)
     if not run.folder.is_dir():

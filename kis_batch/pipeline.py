@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from kis_batch.calendar import WorkCalendar, fallback_message
 from kis_batch.callbacks import plan_callbacks
 from kis_batch.dispatch import dispatch_figures, plan_dispatch
 from kis_batch.fees import fee_status
-from kis_batch.ingest import Inbox, load_folder
+from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.quality import quality_report
@@ -34,7 +33,6 @@ from kis_batch.settings import Settings
 from kis_batch.suggestions import suggest_visits, suggestion_figures
 from kis_batch.summary import manager_summary
 
-Progress = Callable[[str], None]
 # The name style.replace_file gives an output whose target was locked: 名称(1).xlsx
 RELOCATED = re.compile(r"\(\d+\)(\.\w+)$")
 

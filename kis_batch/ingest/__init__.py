@@ -35,6 +35,11 @@ from kis_batch.problems import Code, Problem, Severity, column_letter
 from kis_batch.schema import BY_KEY, TEMPLATES
 from kis_batch.settings import Settings, accumulates, lookup_setting, parse_setting
 
+# Told what is happening on long runs; per-file messages start with READING (a terminal shows them
+# on one updating line, a log skips them).
+Progress = Callable[[str], None]
+READING = "读取 "
+
 # Guide sheets the tool writes for reading only; a returned workbook's copies are passed over.
 IGNORED_SHEETS = ("说明", "填写说明", "instructions", "未派")
 
@@ -143,7 +148,7 @@ def _settings_from(records: list[dict[str, Any]], base: Settings, today: dt.date
 
 
 def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
-                progress: Callable[[str], None] | None = None) -> Inbox:
+                progress: Progress | None = None) -> Inbox:
     """Read, type and check every workbook in the folder; never raises for bad input.
 
     progress, if given, is told each file as it is read (long runs show where they are).
@@ -157,7 +162,7 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     for number, path in enumerate(wanted, 1):
         name = path.relative_to(folder).as_posix()
         if progress:
-            progress(f"读取 {number}/{len(wanted)} {name}")
+            progress(f"{READING}{number}/{len(wanted)} {name}")
         record = InputFile(name, sha256_of(path), path.stat().st_size)
         files.append(record)
         sheets.extend(_read_file(path, name, limits, out, record))
