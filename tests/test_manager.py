@@ -90,3 +90,16 @@ def test_the_problem_count_includes_the_calendar_fallback_warning(tmp_path):
     sheet = openpyxl.load_workbook(result.out_dir / "经理日报_2026-12-31.xlsx")["日报"]
     lines = {row[0]: row[1] for row in sheet.iter_rows(min_row=4, max_col=3, values_only=True) if row[0]}
     assert lines["校验"] == "错误 0，警告 1"
+
+
+def test_every_output_of_the_example_month_opens_in_libreoffice(tmp_path):
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice is not installed")
+    result = pipeline.run(EXAMPLE, FRIDAY, tmp_path / "out")
+    workbooks = [p for p in result.outputs if p.suffix == ".xlsx"]
+    assert len(workbooks) >= 10
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path / "pdf"), *map(str, workbooks)], check=True, capture_output=True, timeout=600)
+    for workbook in workbooks:
+        pdf = tmp_path / "pdf" / f"{workbook.stem}.pdf"
+        assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF"), workbook.name
