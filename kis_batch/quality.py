@@ -45,7 +45,7 @@ from kis_batch.coerce import day_of
 from kis_batch.dispatch import staff_order
 from kis_batch.ingest.tables import table_rows
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE
-from kis_batch.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores, link_events
+from kis_batch.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores
 from kis_batch.settings import Settings
 
 # A colour cue for the manager, not a department rule: SPEC sets no satisfaction target, so a CSAT
@@ -409,7 +409,7 @@ def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Se
     month also for the year to date)."""
     people = _People(tables)
     first = today.replace(day=1)
-    links = link_events(tables, today)
+    links = scores.links
 
     complaints = [_complaint_row(group, links.services, people) for group in _complaint_groups(links.complaints)]
     year = [r for r in complaints if r["date"].year == today.year]

@@ -57,6 +57,7 @@ class Scores:
     today: dt.date
     rows: pd.DataFrame  # ROW_COLUMNS, ordered by service date, engineer, customer
     by_engineer: pd.DataFrame  # ENGINEER_COLUMNS, one row per engineer with feedback or on duty
+    links: EventLinks  # complaints and disproved visits tied to services (the quality report reuses them)
 
     @property
     def today_rows(self) -> pd.DataFrame:
@@ -277,4 +278,4 @@ def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar
         for i, r in enumerate(services) if r["service_date"] >= first
     ]
     rows = pd.DataFrame(scored, columns=list(ROW_COLUMNS), dtype=object)
-    return Scores(today, rows, _by_engineer(rows, table_of(tables, "staff")))
+    return Scores(today, rows, _by_engineer(rows, table_of(tables, "staff")), links)
