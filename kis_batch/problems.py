@@ -22,14 +22,12 @@ class Severity(StrEnum):
 
 class Code(StrEnum):
     UNREADABLE = "unreadable-file"
-    UNSAFE = "unsafe-file"
     UNRECOGNISED_SHEET = "unrecognised-sheet"
     MISSING_COLUMN = "missing-column"
     DUPLICATE_COLUMN = "duplicate-column"
     HIDDEN = "hidden-data"
     REQUIRED = "required-value"
     TYPE = "type-error"
-    RANGE = "out-of-range"
     CONSTRAINT = "constraint"
     UNKNOWN_REFERENCE = "unknown-reference"
     DUPLICATE_KEY = "duplicate-key"
@@ -37,7 +35,6 @@ class Code(StrEnum):
     MISSING_TABLE = "missing-table"
     SETTING = "setting"
     CALENDAR = "calendar-fallback"
-    MISSING_FEEDBACK = "missing-feedback"
     OUTPUT_LOCKED = "output-locked"
 
 

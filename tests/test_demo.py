@@ -53,24 +53,24 @@ def test_every_written_file_is_in_the_folder_and_read(demo: tuple[list[Path], In
 
 def test_the_department_has_spec_size_and_roles(demo: tuple[list[Path], Inbox]) -> None:
     _, inbox = demo
-    staff = inbox.table("staff")
+    staff = inbox.tables["staff"]
     roles = Counter(staff["role"])
     assert roles == {MANAGER_ROLES[0]: 1, MANAGER_ROLES[1]: 1, ENGINEER: 6, SPECIALIST: 3, HOTLINE: 1}
     assert list(staff["staff_id"]) == [f"E{n:02d}" for n in range(1, 13)]
     assert staff["email"].isna().sum() == 1  # one person to report as having no address
-    customers = inbox.table("customers")
+    customers = inbox.tables["customers"]
     assert len(customers) == 800
     assert customers["customer_id"].iloc[0] == "C0001"
     assert 0.05 <= customers["key_customer"].mean() <= 0.2
     assert set(customers["owner"]) == set(staff.loc[staff["role"] == ENGINEER, "staff_id"])
     assert customers["phone"].str.startswith("0").any()  # leading zeros kept as text
     assert set(customers["segment"]) == {"普通", "大客户", "集团客户", "异地客户"}
-    assert len(inbox.table("area_distance")) > 0
+    assert len(inbox.tables["area_distance"]) > 0
 
 
 def test_calls_come_every_working_day_within_the_range(demo: tuple[list[Path], Inbox]) -> None:
     _, inbox = demo
-    calls = inbox.table("calls")
+    calls = inbox.tables["calls"]
     per_day = calls.groupby(pd.to_datetime(calls["call_time"]).dt.date).size()
     assert list(per_day.index) == CALENDAR.workdays(MONTH, TODAY)
     assert per_day.between(40, 80).all()
@@ -87,8 +87,8 @@ def test_calls_come_every_working_day_within_the_range(demo: tuple[list[Path], I
 
 def test_feedback_respects_the_cap_and_quota_progress_varies(demo: tuple[list[Path], Inbox]) -> None:
     _, inbox = demo
-    staff = inbox.table("staff")
-    feedback = inbox.table("feedback")
+    staff = inbox.tables["staff"]
+    feedback = inbox.tables["feedback"]
     engineers = staff.loc[staff["role"] == ENGINEER, "staff_id"]
     assert set(engineers) <= set(feedback["staff"])
     on_site = feedback[feedback["mode"] == "上门"]
@@ -112,23 +112,23 @@ def test_only_some_of_todays_feedback_is_back(demo: tuple[list[Path], Inbox]) ->
 
 def test_complaints_leave_and_callbacks(demo: tuple[list[Path], Inbox]) -> None:
     _, inbox = demo
-    assert (inbox.table("calls")["category"] == "投诉").sum() > 0
-    callbacks = inbox.table("callbacks")
+    assert (inbox.tables["calls"]["category"] == "投诉").sum() > 0
+    callbacks = inbox.tables["callbacks"]
     assert 1 <= callbacks["complaint"].sum() <= 5
     assert (callbacks["verified"] == "否").sum() in (1, 2)
     assert set(callbacks["kind"]) == {"当日核实", "月度抽查", "满意度回访"}
     assert callbacks["date"].max() <= TODAY
     plan = CALENDAR.next_workday(TODAY)
-    leave = inbox.table("leave")
+    leave = inbox.tables["leave"]
     covering = leave[(leave["start"] <= plan) & (leave["end"] >= plan)]
-    engineers = set(inbox.table("staff").query("role == @ENGINEER")["staff_id"])
+    engineers = set(inbox.tables["staff"].query("role == @ENGINEER")["staff_id"])
     assert set(covering["staff_id"]) & engineers
     assert len(leave) >= 3
 
 
 def test_fees_mix_every_state(demo: tuple[list[Path], Inbox]) -> None:
     _, inbox = demo
-    fees = inbox.table("fees")
+    fees = inbox.tables["fees"]
     assert 500 <= len(fees) <= 700
     assert fees["amount"].between(1800, 12000).all()
     assert (fees["end"].between(TODAY, TODAY + dt.timedelta(days=60))).sum() > 0
@@ -142,7 +142,7 @@ def test_fees_mix_every_state(demo: tuple[list[Path], Inbox]) -> None:
 def test_settings_sheet_has_every_default(demo: tuple[list[Path], Inbox]) -> None:
     _, inbox = demo
     assert inbox.settings == Settings()
-    assert len(inbox.table("settings")) > 0
+    assert len(inbox.tables["settings"]) > 0
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:

@@ -71,9 +71,6 @@ class Inbox:
     problems: list[Problem]
     files: list[InputFile]
 
-    def table(self, key: str) -> pd.DataFrame:
-        return self.tables[key]
-
 
 def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: InputFile) -> list[SheetData]:
     try:
