@@ -230,3 +230,17 @@ def test_hidden_sheet_data_is_read_with_a_warning(tmp_path):
     assert len(inbox.tables["calls"]) == 2
     assert [p.code for p in inbox.problems] == [Code.HIDDEN]
 
+
+
+def test_two_processes_read_the_same_tables_and_problems_as_one(tmp_path, monkeypatch):
+    import kis_batch.ingest as ingest
+
+    folder = messy_folder(tmp_path / "in")
+    serial = load_folder(folder, TODAY)
+    monkeypatch.setattr(ingest, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(ingest, "FILES_PER_TASK", 1)
+    parallel = load_folder(folder, TODAY)
+    assert parallel.problems == serial.problems
+    assert [f.path for f in parallel.files] == [f.path for f in serial.files]
+    for key, frame in serial.tables.items():
+        assert parallel.tables[key].equals(frame), key
