@@ -13,14 +13,10 @@ from collections.abc import Iterable
 
 import chinese_calendar
 
+from kis_batch.coerce import day_of
 from kis_batch.settings import Settings
 
 _ONE_DAY = dt.timedelta(days=1)
-
-
-def _as_date(day: dt.date) -> dt.date:
-    """pandas Timestamps and datetimes are dates too, but never compare equal to one; use the calendar day."""
-    return day.date() if isinstance(day, dt.datetime) else day
 
 
 def _next_month(year: int, month: int) -> tuple[int, int]:
@@ -38,8 +34,8 @@ class WorkCalendar:
     overridden by 规则设置; Monday–Friday plus the settings' holidays where the library has no data."""
 
     def __init__(self, holidays: Iterable[dt.date] = (), makeup_workdays: Iterable[dt.date] = ()) -> None:
-        self._holidays = frozenset(_as_date(d) for d in holidays)
-        self._makeup = frozenset(_as_date(d) for d in makeup_workdays)
+        self._holidays = frozenset(day_of(d) for d in holidays)
+        self._makeup = frozenset(day_of(d) for d in makeup_workdays)
         self._months: dict[tuple[int, int], tuple[dt.date, ...]] = {}
         self._library_years: dict[int, bool] = {}
 
@@ -75,14 +71,14 @@ class WorkCalendar:
         return self._months[key]
 
     def is_workday(self, day: dt.date) -> bool:
-        day = _as_date(day)
+        day = day_of(day)
         days = self._month(day.year, day.month)
         i = bisect.bisect_left(days, day)
         return i < len(days) and days[i] == day
 
     def next_workday(self, day: dt.date) -> dt.date:
         """The first working day strictly after `day`: the plan date P for today D."""
-        day = _as_date(day)
+        day = day_of(day)
         year, month = day.year, day.month
         days = self._month(year, month)
         i = bisect.bisect_right(days, day)
@@ -106,12 +102,12 @@ class WorkCalendar:
 
     def workdays(self, start: dt.date, end: dt.date) -> list[dt.date]:
         """Working days in [start, end], inclusive; [] if end < start."""
-        start, end = _as_date(start), _as_date(end)
+        start, end = day_of(start), day_of(end)
         return [day for a, b in self._spans(start, end) for day in self._slice(a, b)]
 
     def count_workdays(self, start: dt.date, end: dt.date) -> int:
         """len(workdays(start, end)) without building the list."""
-        start, end = _as_date(start), _as_date(end)
+        start, end = day_of(start), day_of(end)
         total = 0
         for a, b in self._spans(start, end):
             days = self._month(a.year, a.month)
@@ -120,12 +116,12 @@ class WorkCalendar:
 
     def month_workdays(self, day: dt.date) -> list[dt.date]:
         """All working days of the month containing `day`."""
-        day = _as_date(day)
+        day = day_of(day)
         return list(self._month(day.year, day.month))
 
     def workdays_waiting(self, since: dt.date, until: dt.date) -> int:
         """Working days after `since` up to and including `until`: how long a ticket has waited."""
-        since, until = _as_date(since), _as_date(until)
+        since, until = day_of(since), day_of(until)
         return self.count_workdays(since + _ONE_DAY, until) if until > since else 0
 
 

@@ -43,7 +43,7 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.callbacks import coverage_target
 from kis_batch.coerce import day_of
 from kis_batch.dispatch import staff_order
-from kis_batch.ingest.tables import table_rows
+from kis_batch.ingest.tables import rows_of, table_rows
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE
 from kis_batch.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores
 from kis_batch.settings import Settings
@@ -312,7 +312,7 @@ def _scored_breaches(scores: Scores, people: _People) -> list[dict[str, Any]]:
              "customer_id": r["customer_id"], "customer_name": people.customer_name(r["customer_id"]),
              "ticket_id": r["ticket_id"], "service_type": r["service_type"], "mode": r["mode"], "kind": kind,
              "reason": reason}
-            for r in scores.rows.to_dict("records") for kind, reason in r["breach_list"]]
+            for r in rows_of(scores.rows) for kind, reason in r["breach_list"]]
 
 
 def _unmatched_disproved(events: list[Event], people: _People, first: dt.date) -> list[dict[str, Any]]:
