@@ -5,7 +5,7 @@ leave, a share of the customers owned by ten busy engineers so many tickets must
 coordinates everywhere (the usual case) or areas only (the 区域距离 table: many equal distances);
 the rule's cap of 3 (most tickets wait) or caps of 20 (every ticket is served); and a worst case
 where half the customers belong to the ten busy owners, so thousands of tickets go through the
-optimal step (linear_sum_assignment, which grows roughly with the cube of that number).
+optimal step (kis_batch.assignment: one shortest-path search per moved ticket).
 
     python benchmarks/bench_dispatch.py
 """

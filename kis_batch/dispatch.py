@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kis_batch.assignment import least_cost_transport
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.geo import DistanceModel, Places, describe, route_order, shown_km
@@ -39,7 +40,7 @@ UNFINISHED_RESULTS = ("部分解决", "未解决")
 NO_CALL_PROBLEM = "（来电记录不在本文件夹，见上次反馈）"
 # Distances are compared to the metre: two plans within a metre of each other are a tie.
 METRES_PER_KM = 1000.0
-# linear_sum_assignment works in doubles; integer costs stay exact below this.
+# The transport solver works in doubles; integer costs stay exact below this.
 EXACT_FLOAT_LIMIT = 2.0**53
 
 
@@ -197,9 +198,9 @@ def optimal_assignment(distance: np.ndarray, room: np.ndarray) -> np.ndarray:
     distance the least possible (to the metre), and among equal totals the receivers earlier in
     column order preferred. Columns must come in staff-id order; room must hold every row.
 
-    Each receiver's room is expanded into slots; cost = metres × weight + column, where the weight
-    exceeds any possible sum of column numbers, so distance always decides first. Costs are whole
-    numbers kept below 2**53, which floating point holds exactly.
+    cost = metres × weight + column, where the weight exceeds any possible sum of column numbers,
+    so distance always decides first. Costs are whole numbers kept below 2**53, which floating
+    point holds exactly.
     """
     rows, receivers = distance.shape
     if rows == 0:
@@ -207,21 +208,14 @@ def optimal_assignment(distance: np.ndarray, room: np.ndarray) -> np.ndarray:
     room = np.minimum(np.asarray(room, dtype=int), rows)
     if room.sum() < rows:
         raise ValueError("remaining room is smaller than the tickets left to place")
-    slots = np.repeat(np.arange(receivers), room)
     weight = rows * receivers + 1
     step = 1.0  # metres per cost unit, coarsened only if the totals would leave exact range
     while rows * (distance.max() * METRES_PER_KM / step + 1) * weight >= EXACT_FLOAT_LIMIT:
         step *= 10
-    cost = np.rint(distance * (METRES_PER_KM / step))[:, slots]
+    cost = np.rint(distance * (METRES_PER_KM / step))
     cost *= weight
-    cost += slots
-    # Imported here: scipy.optimize takes a second to import, and most commands never assign.
-    from scipy.optimize import linear_sum_assignment
-
-    row_index, slot_index = linear_sum_assignment(cost)
-    chosen = np.empty(rows, dtype=int)
-    chosen[row_index] = slots[slot_index]
-    return chosen
+    cost += np.arange(receivers)
+    return least_cost_transport(cost, room)
 
 
 @dataclass
