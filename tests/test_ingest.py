@@ -244,3 +244,27 @@ def test_two_processes_read_the_same_tables_and_problems_as_one(tmp_path, monkey
     assert [f.path for f in parallel.files] == [f.path for f in serial.files]
     for key, frame in serial.tables.items():
         assert parallel.tables[key].equals(frame), key
+
+
+def test_a_sheet_typed_column_by_column_keeps_each_cell_its_own_type_and_ragged_rows() -> None:
+    """Readers give grids whose rows differ in length, and cells Python counts equal (True == 1 ==
+    1.0) that a sheet does not: each cell must still be typed on its own, at its own row."""
+    from kis_batch.ingest.recognise import Recognised, recognise
+    from kis_batch.ingest.tables import Collector, SheetData, coerce_sheet
+
+    grid: list[list[object]] = [
+        ["客户档案"],
+        ["客户编号", "客户名称", "区域", "服务代表", "联系电话"],
+        ["C1", "甲公司", "西湖区", "E01", True],
+        ["C2", "乙公司", "西湖区", "E01", 1],
+        [],
+        ["C3", "丙公司", "西湖区", "E01", 1.0, "表外的备注"],
+        ["C4", "丁公司"],
+    ]
+    found = recognise(grid)
+    assert isinstance(found, Recognised)
+    out = Collector(layouts={("f.xlsx", "Sheet1"): found})
+    records = coerce_sheet(SheetData("f.xlsx", "Sheet1", found, grid), TODAY, out)
+    assert [(r["customer_id"], r["phone"], r["_row"], r["_ok"]) for r in records] == [
+        ("C1", "是", 3, True), ("C2", "1", 4, True), ("C3", "1", 6, True), ("C4", None, 7, False)]
+    assert sorted((p.row, p.column) for p in out.problems) == [(7, "C"), (7, "D")]

@@ -24,7 +24,9 @@ EXCEL_MAX_COLUMNS = 16_384
 # at C speed; XML that separates attributes with other white space is normalised first (rare).
 _ROW_NUMBER = re.compile(rb' r="([0-9]{1,7})"')
 _DEEP_CELL = re.compile(rb' r="[A-Z]{1,3}([0-9]{6,7})"')
-_CELL_COLUMN = re.compile(rb' r="([A-Z]{1,3})[0-9]')
+_WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,3})[0-9]')
+# A cell beyond column n (1–25): a later single letter, or two or three letters.
+_CELL_BEYOND = [re.compile(rf' r="([{chr(65 + n)}-Z]|[A-Z]{{2,3}})[0-9]'.encode()) for n in range(26)]
 _ODD_SPACING = (b'\nr="', b'\tr="', b'\rr="')
 _ANY_SPACE_R = re.compile(rb'\s+r="')
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"[^>]*?\bhidden="(?:1|true)"')
@@ -112,6 +114,17 @@ class SheetScan:
     hidden_rows: frozenset[int]
 
 
+def _farthest_column(text: bytes, known: int) -> int:
+    """The farthest column a stretch of sheet XML names, given the farthest seen so far: a search
+    for a cell beyond it finds nothing on most chunks, so cells are not listed one by one."""
+    while known < 26:
+        beyond = _CELL_BEYOND[known].search(text)
+        if beyond is None:
+            return known
+        known = max(known, _column_number(beyond.group(1)))
+    return max(known, *map(_column_number, set(_WIDE_COLUMN.findall(text))))
+
+
 def _scan_sheet(archive: zipfile.ZipFile, member: str) -> SheetScan:
     """The farthest cell a sheet's XML names and its hidden rows, read in a stream."""
     max_row = max_col = 0
@@ -123,14 +136,12 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> SheetScan:
             if not block:
                 break
             text = tail + block
-            if any(odd in text for odd in _ODD_SPACING):
+            if any(map(text.__contains__, b"\n\t\r")) and any(odd in text for odd in _ODD_SPACING):
                 text = _ANY_SPACE_R.sub(b' r="', text)
             rows = _ROW_NUMBER.findall(text) + _DEEP_CELL.findall(text)
             if rows:
                 max_row = max(max_row, max(map(int, rows)))
-            columns = set(_CELL_COLUMN.findall(text))
-            if columns:
-                max_col = max(max_col, max(map(_column_number, columns)))
+            max_col = _farthest_column(text, max_col)
             if b"hidden=" in text:
                 hidden.update(int(m.group(1)) for m in _HIDDEN_ROW.finditer(text))
             tail = text[-256:]

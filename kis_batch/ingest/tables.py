@@ -114,21 +114,40 @@ def _coerce_one(column: Column, raw: Any, reference: dt.date) -> Any:
         return _Failed(error)
 
 
+# Cell types Python counts equal across (True == 1 == 1.0) though a sheet does not.
+_NUMERIC_TYPES = frozenset((bool, int, float))
+
+
 def _coerce_column(column: Column, raws: list[Any], reference: dt.date) -> tuple[list[Any], list[int]]:
     """One column's cells typed, and the positions that failed. Each distinct cell is coerced once:
     a month's call log repeats its customers, categories and dates thousands of times. Cells are
-    told apart by type as well as value (True, 1 and 1.0 are equal in Python, not in a sheet)."""
-    keys = list(zip(map(type, raws), raws, strict=True))
+    told apart by type as well as value where a column mixes numeric types."""
+    keys: list[Any] = raws
+    if len(set(map(type, raws)) & _NUMERIC_TYPES) > 1:
+        keys = list(zip(map(type, raws), raws, strict=True))
     try:
         distinct = set(keys)
     except TypeError:  # an unhashable cell: coerce cell by cell
         typed = [_coerce_one(column, raw, reference) for raw in raws]
     else:
-        mapping = {key: _coerce_one(column, key[1], reference) for key in distinct}
-        typed = [mapping[key] for key in keys]
+        if keys is raws:
+            mapping = {raw: _coerce_one(column, raw, reference) for raw in distinct}
+        else:
+            mapping = {key: _coerce_one(column, key[1], reference) for key in distinct}
+        typed = list(map(mapping.__getitem__, keys))
         if not any(type(value) is _Failed for value in mapping.values()):
             return typed, []
     return typed, [n for n, value in enumerate(typed) if type(value) is _Failed]
+
+
+def _columns_of(grid: list[list[Any]], positions: dict[str, int]) -> dict[str, list[Any]]:
+    """The template's columns of a grid, each a list down the rows (short rows read as blank)."""
+    lengths = set(map(len, grid))
+    width = max(max(positions.values(), default=-1) + 1, *lengths, 0)
+    if lengths - {width}:
+        grid = [row + [None] * (width - len(row)) for row in grid]
+    by_position = list(zip(*grid, strict=True)) if grid else [()] * width
+    return {key: list(by_position[pos]) for key, pos in positions.items()}
 
 
 def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[dict[str, Any]]:
@@ -142,35 +161,38 @@ def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[di
     positions = data.found.positions
     first = data.found.header_row + 1
     grid = data.rows[first:]
-    raw_columns = {key: [row[pos] if pos < len(row) else None for row in grid] for key, pos in positions.items()}
+    raw_columns = _columns_of(grid, positions)
     present = list(raw_columns.values())
     # Blank rows (trailing or anywhere) hold nothing to lose.
     lead = present[0] if present else []
     kept = [i for i, value in enumerate(lead)
             if (value != "" and value is not None and not (type(value) is str and value.isspace()))
             or _has_value(present, i)]
-    coerced = {c.key: _coerce_column(c, [raw_columns[c.key][i] for i in kept], reference) if c.key in raw_columns
+    if len(kept) < len(lead):
+        raw_columns = {key: [values[i] for i in kept] for key, values in raw_columns.items()}
+    coerced = {c.key: _coerce_column(c, raw_columns[c.key], reference) if c.key in raw_columns
                else ([c.default] * len(kept), []) for c in template.columns}
-    typed = {key: values for key, (values, _) in coerced.items()}
-    keys = [c.key for c in template.columns]
-    records = [dict(zip(keys, values, strict=True)) for values in zip(*(typed[k] for k in keys), strict=True)]
-    for record, i in zip(records, kept, strict=True):
-        record.update({FILE: data.file, SHEET: data.sheet, ROW: first + i + 1, "_ok": True})
-        if data.hidden_rows and first + i + 1 in data.hidden_rows:
+    keys = [c.key for c in template.columns] + [FILE, SHEET, ROW, "_ok"]
+    excel_rows = [first + i + 1 for i in kept]
+    values = [coerced[c.key][0] for c in template.columns]
+    values += [[data.file] * len(kept), [data.sheet] * len(kept), excel_rows, [True] * len(kept)]
+    records = [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
+    for row in excel_rows if data.hidden_rows else ():
+        if row in data.hidden_rows:
             out.add(Code.HIDDEN, Severity.WARNING, "这一行被隐藏了，其中的数据已照常读取；如不应使用请删除该行",
-                    file=data.file, sheet=data.sheet, row=first + i + 1)
+                    file=data.file, sheet=data.sheet, row=row)
     for column in template.columns:
         values, failed = coerced[column.key]
         for n in failed:
             record = records[n]
-            raw = raw_columns[column.key][kept[n]]
+            raw = raw_columns[column.key][n]
             out.at_cell(record, column.key, Code.TYPE, Severity.ERROR, f"“{column.zh}”{values[n].error}", raw)
             record["_ok"] = False
             record[column.key] = None
         if column.required and None in values:
             for n in (n for n, value in enumerate(values) if value is None):
                 record = records[n]
-                raw = raw_columns[column.key][kept[n]] if column.key in raw_columns else None
+                raw = raw_columns[column.key][n] if column.key in raw_columns else None
                 out.at_cell(record, column.key, Code.REQUIRED, Severity.ERROR, f"“{column.zh}”是必填项，请补上", raw)
                 record["_ok"] = False
     return records
