@@ -8,8 +8,9 @@ import contextlib
 import datetime as dt
 import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,12 @@ from kis_batch.dispatch import dispatch_figures, plan_dispatch
 from kis_batch.fees import fee_status
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
+from kis_batch.parallel import PARALLEL_WRITE_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.quality import quality_report
 from kis_batch.quotas import quota_gaps
 from kis_batch.render.callbacks import write_callbacks
-from kis_batch.render.dispatch import write_dispatch
+from kis_batch.render.dispatch import write_dispatch_overview, write_person_sheets
 from kis_batch.render.fees import write_fees
 from kis_batch.render.manager import write_manager
 from kis_batch.render.manifest import write_manifest
@@ -103,6 +105,13 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+def _written_by(writer: Callable[..., None]) -> list[Path]:
+    """The files one output writer wrote, returned (from a worker process too) instead of appended."""
+    written: list[Path] = []
+    writer(written=written)
+    return written
+
+
 def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = None,
         progress: Progress | None = None, now: dt.datetime | None = None) -> RunResult:
     """Read the folder, compute tomorrow's work and today's figures, write OUT/D/."""
@@ -144,17 +153,22 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
         if progress:
-            progress("写出派工单、评分、指标缺口、年费、回访、质量和经理日报")
-        write_dispatch(result.out_dir, dispatch, inbox.tables, result.outputs, suggestions)
-        write_scores(result.out_dir, today, scores, inbox.tables, result.outputs)
-        write_quotas(result.out_dir, today, gaps, result.outputs)
-        write_fees(result.out_dir, today, fees, result.outputs)
-        write_callbacks(result.out_dir, callbacks, result.outputs)
-        write_quality(result.out_dir, today, quality, result.outputs)
-        write_manager(result.out_dir, summary, gaps, result.outputs)
-        if progress:
-            progress("写出校验报告")
-        write_report(result.out_dir, today, inbox, result.outputs)
+            progress("写出派工单、评分、指标缺口、年费、回访、质量、经理日报和校验报告")
+        out = result.out_dir
+        writers = [
+            partial(write_dispatch_overview, out, dispatch, inbox.tables, suggestions=suggestions),
+            partial(write_person_sheets, out, dispatch, inbox.tables, suggestions=suggestions),
+            partial(write_scores, out, today, scores, inbox.tables),
+            partial(write_quotas, out, today, gaps),
+            partial(write_fees, out, today, fees),
+            partial(write_callbacks, out, callbacks),
+            partial(write_quality, out, today, quality),
+            partial(write_manager, out, summary, gaps),
+            partial(write_report, out, today, inbox),
+        ]
+        large = sum(f.size for f in inbox.files) >= PARALLEL_WRITE_FROM_BYTES
+        for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=large):
+            result.outputs.extend(written)
         _note_relocated(inbox, result.outputs)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), result.figures,
                                              now or dt.datetime.now()))

@@ -48,6 +48,25 @@ def test_rerun_gives_byte_identical_workbooks_and_the_same_manifest(tmp_path):
     assert one == two
 
 
+def test_two_processes_write_the_same_workbooks_in_the_same_order_as_one(tmp_path, monkeypatch):
+    folder = _folder(tmp_path)
+    serial = pipeline.run(folder, TODAY, tmp_path / "a")
+    monkeypatch.setattr(pipeline, "PARALLEL_WRITE_FROM_BYTES", 0)
+    shared = pipeline.run(folder, TODAY, tmp_path / "b")
+    assert [p.name for p in shared.outputs] == [p.name for p in serial.outputs]
+    assert _xlsx_bytes(shared.out_dir) == _xlsx_bytes(serial.out_dir)
+
+
+def test_a_writer_failing_in_a_worker_process_fails_the_run(tmp_path, monkeypatch):
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pipeline, "PARALLEL_WRITE_FROM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "write_report", boom)
+    with pytest.raises(OSError, match="disk full"):
+        pipeline.run(_folder(tmp_path), TODAY, tmp_path / "out")
+
+
 def test_inputs_are_byte_identical_after_a_failing_run(tmp_path, monkeypatch):
     folder = _folder(tmp_path)
     before = {p: p.read_bytes() for p in folder.iterdir()}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +32,7 @@ from kis_batch.ingest.tables import (
     to_frame,
 )
 from kis_batch.ingest.workbook import read_sheets
+from kis_batch.parallel import MAX_WORKERS, PARALLEL_READ_FROM_BYTES, fork_context
 from kis_batch.problems import Code, Problem, Severity, column_letter
 from kis_batch.schema import BY_KEY, TEMPLATES
 from kis_batch.settings import Settings, accumulates, lookup_setting, parse_setting
@@ -43,9 +42,6 @@ from kis_batch.settings import Settings, accumulates, lookup_setting, parse_sett
 Progress = Callable[[str], None]
 READING = "读取 "
 
-# A folder this large is read by two processes; below it, starting them costs more than it saves.
-PARALLEL_FROM_BYTES = 20 * 2**20
-MAX_WORKERS = 2
 FILES_PER_TASK = 8
 
 # Guide sheets the tool writes for reading only; a returned workbook's copies are passed over.
@@ -147,9 +143,9 @@ def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date
     """Every workbook, in order; on a large folder two processes share the work where the OS can fork."""
     names = [path.relative_to(folder).as_posix() for path in wanted]
     total = sum(path.stat().st_size for path in wanted)
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if workers > 1 and total >= PARALLEL_FROM_BYTES and "fork" in multiprocessing.get_all_start_methods():
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    context = fork_context() if total >= PARALLEL_READ_FROM_BYTES else None
+    if context is not None:
+        with ProcessPoolExecutor(MAX_WORKERS, mp_context=context) as pool:
             results = pool.map(ingest_file, wanted, names, [limits] * len(wanted), [today] * len(wanted),
                                chunksize=FILES_PER_TASK)
             for number, result in enumerate(results, 1):

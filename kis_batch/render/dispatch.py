@@ -13,7 +13,7 @@ a 客户拜访 feedback row.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -106,18 +106,21 @@ def _sheet_rows(result: DispatchResult, suggestions: pd.DataFrame | None) -> pd.
     return frame
 
 
-def write_dispatch(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame], written: list[Path],
-                   suggestions: pd.DataFrame | None = None) -> None:
-    """派工单_P.xlsx and one 派工单_P_姓名.xlsx per person who got work or a suggested visit."""
-    plan = result.plan_date
-    day = day_label(plan)
+@dataclass(frozen=True)
+class _Sheets:
+    """What both dispatch outputs show: the rows in order and each person's title."""
+
+    frame: pd.DataFrame
+    titles: dict[str, str]
+
+
+def _sheets(result: DispatchResult, tables: dict[str, pd.DataFrame], suggestions: pd.DataFrame | None) -> _Sheets:
+    day = day_label(result.plan_date)
     frame = _sheet_rows(result, suggestions)
     roster = tables.get("staff")
     staff = roster.set_index("staff_id", drop=False) if roster is not None and len(roster) else None
-    people = list(dict.fromkeys(frame["assignee"]))
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    def person_title(staff_id: str, rows: pd.DataFrame) -> str:
+    titles = {}
+    for staff_id, rows in frame.groupby("assignee", sort=False):
         name = rows["assignee_name"].iloc[0]
         where = ""
         if staff is not None and staff_id in staff.index:
@@ -125,26 +128,46 @@ def write_dispatch(out_dir: Path, result: DispatchResult, tables: dict[str, pd.D
             where = f"（{member['role']}，{member['area']}出发）" if member["area"] else f"（{member['role']}）"
         suggested = int((rows["kind"] == SUGGESTED).sum())
         extra = f"，另{SUGGESTED}{suggested}家（绿色行，可选；没去的请删去该行）" if suggested else ""
-        return (f"派工单 {day} · {name}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；出发前电话预约，"
-                f"完成后填写黄色列交回")
+        titles[staff_id] = (f"派工单 {day} · {name}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；"
+                            f"出发前电话预约，完成后填写黄色列交回")
+    return _Sheets(frame, titles)
 
-    with atomic_book(out_dir / dispatch_file_name(plan.isoformat()), written) as book:
+
+def write_dispatch(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame], written: list[Path],
+                   suggestions: pd.DataFrame | None = None) -> None:
+    """派工单_P.xlsx and one 派工单_P_姓名.xlsx per person who got work or a suggested visit."""
+    write_dispatch_overview(out_dir, result, tables, written, suggestions)
+    write_person_sheets(out_dir, result, tables, written, suggestions)
+
+
+def write_dispatch_overview(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame],
+                            written: list[Path], suggestions: pd.DataFrame | None = None) -> None:
+    """派工单_P.xlsx: 总览, a sheet per person, 未派."""
+    day = day_label(result.plan_date)
+    sheets = _sheets(result, tables, suggestions)
+    frame = sheets.frame
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_book(out_dir / dispatch_file_name(result.plan_date.isoformat()), written) as book:
         assigned = result.assignments
         moved = int(assigned["moved"].sum()) if len(assigned) else 0
         suggested = int((frame["kind"] == SUGGESTED).sum())
         offered = f" · {SUGGESTED}{suggested}家" if suggested else ""
         write_table(book, "总览", frame, OVERVIEW_COLUMNS, highlights=OVERVIEW_HIGHLIGHTS,
                     title=f"派工总览 {day} · 派出{len(assigned)}单（改派{moved}单）{offered} · 未派{len(result.backlog)}单")
-        for staff_id in people:
-            rows = frame[frame["assignee"] == staff_id]
+        for staff_id, rows in frame.groupby("assignee", sort=False):
             write_table(book, rows["assignee_name"].iloc[0], rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
-                        title=person_title(staff_id, rows))
+                        title=sheets.titles[staff_id])
         write_table(book, "未派", result.backlog, BACKLOG_COLUMNS, highlights=KEY_HIGHLIGHT,
                     title=f"未派工单 {day} · {len(result.backlog)}单，顺延到下一工作日并多等一天")
 
-    for staff_id in people:
-        rows = frame[frame["assignee"] == staff_id]
+
+def write_person_sheets(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame],
+                        written: list[Path], suggestions: pd.DataFrame | None = None) -> None:
+    """One 派工单_P_姓名.xlsx per person who got work or a suggested visit, to print and to email."""
+    sheets = _sheets(result, tables, suggestions)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for staff_id, rows in sheets.frame.groupby("assignee", sort=False):
         name = rows["assignee_name"].iloc[0]
-        with atomic_book(out_dir / dispatch_file_name(plan.isoformat(), name), written) as book:
+        with atomic_book(out_dir / dispatch_file_name(result.plan_date.isoformat(), name), written) as book:
             write_table(book, name, rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
-                        title=person_title(staff_id, rows), row_height=HANDWRITING_ROW_HEIGHT)
+                        title=sheets.titles[staff_id], row_height=HANDWRITING_ROW_HEIGHT)
