@@ -41,7 +41,7 @@ import pandas as pd
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.dispatch import DispatchResult, staff_order
-from kis_batch.ingest.tables import rows_of, table_rows
+from kis_batch.ingest.tables import rows_of, table_of, table_rows
 from kis_batch.schema import CALLBACK_KINDS, COMPLAINT_CATEGORY, ENGINEER
 from kis_batch.settings import Settings
 
@@ -67,13 +67,17 @@ class CallbackPlan:
 
 
 Records = dict[str, list[dict[str, Any]]]
-_USED_TABLES = ("customers", "staff", "calls", "feedback", "callbacks")
+_USED_TABLES = ("customers", "staff", "feedback", "callbacks")
+_CALL_FIELDS = ("ticket_id", "problem", "category", "customer_id", "call_time")
 
 
 
 def _records(tables: dict[str, pd.DataFrame]) -> Records:
-    """The tables this step reads, as rows, converted once."""
-    return {key: table_rows(tables, key) for key in _USED_TABLES}
+    """The tables this step reads, as rows, converted once; of the long call log only the columns
+    the history reads."""
+    records = {key: table_rows(tables, key) for key in _USED_TABLES}
+    records["calls"] = rows_of(table_of(tables, "calls")[list(_CALL_FIELDS)])
+    return records
 
 
 def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:

@@ -112,12 +112,14 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
 
     defaults = {key: CALLS.fields[key].default for key in ("severity", "urgency")}
     rows: list[dict[str, Any]] = []
-    in_log: set[str] = set()
-    for call in rows_of(calls):
+    in_log = {ticket for ticket, when in zip(calls["ticket_id"].tolist(), calls["call_time"].tolist(), strict=True)
+              if when is not None and day_of(when) <= today}
+    # Only calls still waiting for a visit, or whose ticket came back unfinished, can be open.
+    maybe_open = calls["handling"].isin(DISPATCHED_HANDLINGS) | calls["ticket_id"].isin(latest)
+    for call in rows_of(calls[maybe_open]):
         if call["call_time"] is None or day_of(call["call_time"]) > today:
             continue
         ticket = call["ticket_id"]
-        in_log.add(ticket)
         last = latest.get(ticket)
         reopened = last is not None and last["result"] in UNFINISHED_RESULTS
         waiting = call["handling"] in DISPATCHED_HANDLINGS and ticket not in solved

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
-from kis_batch.ingest.tables import table_rows
+from kis_batch.ingest.tables import rows_of, table_of, table_rows
 from kis_batch.schema import COMPLAINT_CATEGORY, SATISFACTION
 from kis_batch.settings import Settings
 
@@ -111,17 +111,17 @@ def unhappy_events(tables: dict[str, pd.DataFrame], today: dt.date, days: int) -
         if when is not None and since <= day_of(when) <= today:
             events[customer].add((day_of(when), f"{day_of(when).isoformat()} {text}"))
 
-    for r in table_rows(tables, "calls"):
-        if r["category"] == COMPLAINT_CATEGORY:
-            add(r["customer_id"], r["call_time"], f"来电投诉（{r['problem']}）" if r["problem"] else "来电投诉")
+    calls = table_of(tables, "calls")
+    for r in rows_of(calls[calls["category"] == COMPLAINT_CATEGORY]):
+        add(r["customer_id"], r["call_time"], f"来电投诉（{r['problem']}）" if r["problem"] else "来电投诉")
     for r in table_rows(tables, "callbacks"):
         if r["complaint"] is True:
             add(r["customer_id"], r["date"], "回访时投诉")
         if r["satisfaction"] in UNHAPPY:
             add(r["customer_id"], r["date"], f"回访满意度“{r['satisfaction']}”")
-    for r in table_rows(tables, "feedback"):
-        if r["satisfaction"] in UNHAPPY:
-            add(r["customer_id"], r["service_date"], f"服务反馈满意度“{r['satisfaction']}”")
+    feedback = table_of(tables, "feedback")
+    for r in rows_of(feedback[feedback["satisfaction"].isin(UNHAPPY)]):
+        add(r["customer_id"], r["service_date"], f"服务反馈满意度“{r['satisfaction']}”")
     return {customer: sorted(found, reverse=True) for customer, found in events.items()}
 
 

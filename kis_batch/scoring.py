@@ -130,9 +130,9 @@ def _events(calls: pd.DataFrame, callbacks: pd.DataFrame, today: dt.date) -> tup
     """Complaints (投诉 calls, callbacks with 投诉=是) and disproved visits (上门属实=否), up to D."""
     complaints: list[Event] = []
     disproved: list[Event] = []
-    for call in rows_of(calls):
+    for call in rows_of(calls[calls["category"] == COMPLAINT_CATEGORY]):
         when = call["call_time"]
-        if call["category"] == COMPLAINT_CATEGORY and when is not None and day_of(when) <= today:
+        if when is not None and day_of(when) <= today:
             complaints.append(Event(call["customer_id"], pd.Timestamp(when).to_pydatetime(),
                                     f"热线投诉 {day_of(when):%m-%d} {call['ticket_id']}", "calls", call))
     for callback in rows_of(callbacks):
@@ -153,7 +153,8 @@ def _events(calls: pd.DataFrame, callbacks: pd.DataFrame, today: dt.date) -> tup
 def _on_time_references(calls: pd.DataFrame, services: list[dict[str, Any]]) -> tuple[
         dict[str, dt.date], dict[str, list[dt.date]]]:
     """Per ticket: the call's day, and the sorted days of its 部分解决/未解决 feedback."""
-    called = {c["ticket_id"]: day_of(c["call_time"]) for c in rows_of(calls) if c["call_time"] is not None}
+    called = {ticket: day_of(when) for ticket, when in zip(calls["ticket_id"].tolist(), calls["call_time"].tolist(),
+                                                            strict=True) if when is not None}
     unfinished: dict[str, list[dt.date]] = defaultdict(list)
     for r in services:
         if r["ticket_id"] and r["result"] in UNFINISHED_RESULTS:
@@ -229,8 +230,10 @@ def _by_engineer(rows: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
     on_duty = [s["staff_id"] for s in rows_of(staff) if s["role"] in SCORED_ROLES and s["active"] is not False]
     people = sorted(set(on_duty) | set(rows["staff"]), key=staff_order)
     summary = []
+    by_person = dict(list(rows.groupby("staff", sort=False))) if len(rows) else {}
+    nobody = rows.iloc[:0]
     for person in people:
-        mine = rows[rows["staff"] == person]
+        mine = by_person.get(person, nobody)
         summary.append({
             "staff": person,
             "count": len(mine),
