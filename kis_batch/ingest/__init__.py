@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,6 @@ from kis_batch.settings import Settings, accumulates, lookup_setting, parse_sett
 Progress = Callable[[str], None]
 READING = "读取 "
 
-FILES_PER_TASK = 8
 
 # Guide sheets the tool writes for reading only; a returned workbook's copies are passed over.
 IGNORED_SHEETS = ("说明", "填写说明", "instructions", "未派")
@@ -145,13 +144,16 @@ def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date
     total = sum(path.stat().st_size for path in wanted)
     context = fork_context() if total >= PARALLEL_READ_FROM_BYTES else None
     if context is not None:
+        # Largest first, so the two workers finish together instead of one reading the last big log alone.
+        largest_first = sorted(range(len(wanted)), key=lambda i: -wanted[i].stat().st_size)
+        done: dict[int, FileResult] = {}
         with ProcessPoolExecutor(MAX_WORKERS, mp_context=context) as pool:
-            results = pool.map(ingest_file, wanted, names, [limits] * len(wanted), [today] * len(wanted),
-                               chunksize=FILES_PER_TASK)
-            for number, result in enumerate(results, 1):
+            futures = {pool.submit(ingest_file, wanted[i], names[i], limits, today): i for i in largest_first}
+            for number, future in enumerate(as_completed(futures), 1):
+                done[futures[future]] = future.result()
                 if progress:
-                    progress(f"{READING}{number}/{len(wanted)} {result.record.path}")
-                yield result
+                    progress(f"{READING}{number}/{len(wanted)} {done[futures[future]].record.path}")
+        yield from (done[i] for i in range(len(wanted)))
         return
     for number, (path, name) in enumerate(zip(wanted, names, strict=True), 1):
         if progress:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import pandas as pd
@@ -292,10 +293,13 @@ def merge_repeats(template: Template, records: list[dict[str, Any]], out: Collec
     """Keep one of identical repeats; report same key with different content as a conflict."""
     if not template.key_columns:
         return [r for r in records if r["_ok"]]
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        if r["_ok"]:
-            groups[tuple(r[k] for k in template.key_columns)].append(r)
+    ok = [r for r in records if r["_ok"]]
+    keys = list(map(itemgetter(*template.key_columns), ok))
+    if len(set(keys)) == len(keys):  # the usual case: nothing repeated
+        return sorted(ok, key=itemgetter(FILE, SHEET, ROW))
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for key, r in zip(keys, ok, strict=True):
+        groups[key].append(r)
     kept: list[dict[str, Any]] = []
     for rows in groups.values():
         if len(rows) == 1:
@@ -314,13 +318,16 @@ def merge_repeats(template: Template, records: list[dict[str, Any]], out: Collec
         for r in rows:
             reject(r, template.key_columns[0], out, Code.CONFLICT,
                    f"同一{labels}出现了内容不同的几行（{places}）；请保留正确的一行，删掉其余的")
-    return sorted(kept, key=lambda r: (r[FILE], r[SHEET], r[ROW]))
+    return sorted(kept, key=itemgetter(FILE, SHEET, ROW))
 
 
 def to_frame(template: Template, records: list[dict[str, Any]]) -> pd.DataFrame:
     """Typed rows as a DataFrame: schema columns in order, then provenance."""
     columns = [c.key for c in template.columns] + list(PROVENANCE)
-    return pd.DataFrame({k: [r[k] for r in records] for k in columns}, columns=columns, dtype=object)
+    if not records:
+        return pd.DataFrame({k: [] for k in columns}, columns=columns, dtype=object)
+    values = zip(*map(itemgetter(*columns), records), strict=True)  # transposed in C: one tuple per column
+    return pd.DataFrame(dict(zip(columns, map(list, values), strict=True)), columns=columns, dtype=object)
 
 
 def empty_frame(key: str) -> pd.DataFrame:
