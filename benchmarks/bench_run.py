@@ -13,6 +13,7 @@ temp directory) and reused, since writing the HQ month takes minutes.
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime as dt
 import os
 import subprocess
@@ -22,12 +23,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import kis_batch
 from kis_batch.demo import write_demo
 
 MONTH, TODAY = dt.date(2026, 11, 1), dt.date(2026, 11, 27)
 DEPARTMENT_TARGET_S = 2.0
 HQ_FLOOR_RATIO = 2.0
 HQ_MEMORY_TARGET_MB = 1536
+REPEATS = {"department": 7, "hq": 1}
 
 
 @dataclass(frozen=True)
@@ -56,25 +59,57 @@ print(rows)
 """
 
 
-# Runs a command and prints its own child's peak memory (KB) last, so each figure is that process's.
+# Runs a command and prints, after its output, the largest single process (KB) and, when asked
+# (a first argument "tree"), the largest total over the process tree at one moment: the command
+# and the reading and writing workers it forks, in proportional set size so pages the workers
+# share with their parent count once (Linux only, elsewhere 0). Sampling costs CPU, so timing
+# runs do not sample.
 PEAK_WRAPPER = """
-import resource, subprocess, sys
-done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True)
-sys.stdout.write(done.stdout)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-sys.exit(done.returncode)
+import pathlib, resource, subprocess, sys, time
+
+def tree(pid):
+    found = [pid]
+    for task in pathlib.Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [p for c in (task / "children").read_text().split() for p in tree(int(c))]
+        except OSError:
+            pass
+    return found
+
+def pss_kb(pid):
+    try:
+        for line in pathlib.Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+sample = sys.argv[1] == "tree"
+child = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE, text=True)
+total = 0
+while sample and child.poll() is None:
+    total = max(total, sum(pss_kb(p) for p in tree(child.pid)))
+    time.sleep(0.1)
+sys.stdout.write(child.stdout.read())
+child.wait()
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, total)
+sys.exit(child.returncode)
 """
 
 
-def _timed(command: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak resident MB of the command, and its stdout."""
+def _timed(command: list[str], tree: bool = False) -> tuple[float, int, int, str]:
+    """Wall seconds, peak resident MB of the largest process, peak MB of the whole process tree
+    (0 unless tree), and the command's stdout."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, *command], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, "tree" if tree else "time", *command],
+                          capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"{command} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    *output, peak_kb = done.stdout.rstrip("\n").split("\n")
-    return seconds, int(peak_kb) // 1024, "\n".join(output)
+    *output, peaks = done.stdout.rstrip("\n").split("\n")
+    largest_kb, total_kb = map(int, peaks.split())
+    return seconds, largest_kb // 1024, total_kb // 1024, "\n".join(output)
 
 
 def _folder(scale: Scale, data: Path) -> Path:
@@ -93,23 +128,32 @@ def _folder(scale: Scale, data: Path) -> Path:
 def measure(scale: Scale, data: Path) -> None:
     folder = _folder(scale, data)
     files = sum(1 for _ in folder.rglob("*.xlsx"))
-    floor_s, floor_mb, rows_text = _timed([sys.executable, "-c", FLOOR_SCRIPT, str(folder)])
+    floor_s, floor_mb, _, rows_text = _timed([sys.executable, "-c", FLOOR_SCRIPT, str(folder)])
     out = data / f"{scale.name}-out"
-    run_s, run_mb, _ = _timed([sys.executable, "-m", "kis_batch", "run", str(folder), "--date", TODAY.isoformat(),
-                               "--out", str(out)])
+    command = [sys.executable, "-m", "kis_batch", "run", str(folder), "--date", TODAY.isoformat(), "--out", str(out)]
+    # The department's run is short and this machine noisy: the median of several runs.
+    runs = sorted(_timed(command)[:2] for _ in range(REPEATS[scale.name]))
+    run_s, run_mb = runs[len(runs) // 2]
+    _, _, tree_mb, _ = _timed(command, tree=True)  # a second run, sampled for memory only
     rows = int(rows_text.strip())
     print(f"[{scale.name}] {files} files, {rows:,} sheet rows, {os.cpu_count()} cores")
     print(f"  bare calamine read : {floor_s:6.2f} s   peak {floor_mb:5d} MB")
-    print(f"  kis-batch run      : {run_s:6.2f} s   peak {run_mb:5d} MB   {rows / run_s:,.0f} rows/s")
+    spread = f" (median of {len(runs)}: {runs[0][0]:.2f}–{runs[-1][0]:.2f} s)" if len(runs) > 1 else ""
+    print(f"  kis-batch run      : {run_s:6.2f} s{spread}   peak {run_mb:5d} MB (largest process), {tree_mb:5d} MB (all "
+          f"processes together)   {rows / run_s:,.0f} rows/s")
     print(f"  ratio run / floor  : {run_s / floor_s:6.2f}")
     if scale.name == "department":
         print(f"  target ≤ {DEPARTMENT_TARGET_S} s end to end: {'met' if run_s <= DEPARTMENT_TARGET_S else 'NOT met'}")
     else:
-        ok = run_s <= HQ_FLOOR_RATIO * floor_s and run_mb <= HQ_MEMORY_TARGET_MB
+        memory = max(run_mb, tree_mb)
+        ok = run_s <= HQ_FLOOR_RATIO * floor_s and memory <= HQ_MEMORY_TARGET_MB
         print(f"  target ≤ {HQ_FLOOR_RATIO}× floor and ≤ {HQ_MEMORY_TARGET_MB} MB: {'met' if ok else 'NOT met'}")
 
 
 def main() -> None:
+    # As after a normal install or a first run: compiled modules cached. Without this, a machine with
+    # PYTHONDONTWRITEBYTECODE set compiles the package on every run (about 0.3 s of the department's).
+    compileall.compile_dir(Path(kis_batch.__file__).parent, quiet=1)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=[*SCALES, "both"], default="both")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "kis-batch-bench")
