@@ -48,6 +48,11 @@ class WorkCalendar:
         """Years consulted so far that the library has no data for, so the run report can say so."""
         return tuple(sorted(year for year, known in self._library_years.items() if not known))
 
+    def note_fallback_years(self, years: Iterable[int]) -> None:
+        """Years another process's copy of this calendar found the library lacks."""
+        for year in years:
+            self._library_years[year] = False
+
     def _library_knows(self, year: int) -> bool:
         if year not in self._library_years:
             try:

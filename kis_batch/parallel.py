@@ -14,10 +14,10 @@ from typing import TypeVar
 T = TypeVar("T")
 
 MAX_WORKERS = 2
-# From these input sizes reading, and writing the outputs, are shared by two processes; below them
-# starting the workers costs more than it saves (measured: a department's month, 1.8 MB, reads
-# no faster in two processes but writes about 0.1 s faster).
-PARALLEL_READ_FROM_BYTES = 20 * 2**20
+# From these input sizes reading and computing, and writing the outputs, are shared by two
+# processes; below them starting the workers costs more than it saves (measured: a department's
+# month, 1.8 MB, reads no faster in two processes but writes about 0.1 s faster).
+PARALLEL_FROM_BYTES = 20 * 2**20
 PARALLEL_WRITE_FROM_BYTES = 2**20
 
 _inherited_jobs: list[Callable[[], object]] = []

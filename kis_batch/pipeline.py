@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from kis_batch.calendar import WorkCalendar, fallback_message
-from kis_batch.callbacks import plan_callbacks
+from kis_batch.callbacks import callback_figures, plan_callbacks
 from kis_batch.dispatch import dispatch_figures, plan_dispatch
 from kis_batch.fees import fee_status
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
-from kis_batch.parallel import PARALLEL_WRITE_FROM_BYTES, run_jobs
+from kis_batch.parallel import PARALLEL_FROM_BYTES, PARALLEL_WRITE_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.quality import quality_report
 from kis_batch.quotas import quota_gaps
@@ -36,7 +36,7 @@ from kis_batch.render.scores import write_scores
 from kis_batch.scoring import score_feedback
 from kis_batch.settings import Settings
 from kis_batch.suggestions import suggest_visits, suggestion_figures
-from kis_batch.summary import manager_summary
+from kis_batch.summary import manager_summary, returned_feedback
 
 # The name style.replace_file gives an output whose target was locked: 名称(1).xlsx
 RELOCATED = re.compile(r"\(\d+\)(\.\w+)$")
@@ -105,6 +105,12 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+def _with_calendar_years(step: Callable[[], Any], calendar: WorkCalendar) -> tuple[Any, tuple[int, ...]]:
+    """A step's result and the years its calendar found the library lacks: in a worker process the
+    calendar is a copy, and the run report must still name those years."""
+    return step(), calendar.fallback_years
+
+
 def _written_by(writer: Callable[..., None]) -> list[Path]:
     """The files one output writer wrote, returned (from a worker process too) instead of appended."""
     written: list[Path] = []
@@ -126,10 +132,21 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     plan = calendar.next_workday(today)
     result = RunResult(today, plan, out_root / today.isoformat(), inbox)
 
-    dispatch = plan_dispatch(inbox.tables, inbox.settings, calendar, today)
-    scores = score_feedback(inbox.tables, inbox.settings, calendar, today)
-    gaps = quota_gaps(scores, inbox.tables, inbox.settings, calendar)
-    fees = fee_status(inbox.tables, inbox.settings, today, plan)
+    tables, settings = inbox.tables, inbox.settings
+    large = sum(f.size for f in inbox.files) >= PARALLEL_FROM_BYTES
+    # The steps that need nothing from each other, longest first; on a large run two processes share them.
+    independent = [
+        partial(plan_dispatch, tables, settings, calendar, today),
+        partial(returned_feedback, inbox, calendar, today),
+        partial(score_feedback, tables, settings, calendar, today),
+        partial(callback_figures, tables, settings, today, today),
+        partial(fee_status, tables, settings, today, plan),
+    ]
+    found = run_jobs([partial(_with_calendar_years, step, calendar) for step in independent], parallel=large)
+    for _, years in found:
+        calendar.note_fallback_years(years)
+    dispatch, returned, scores, month_callbacks, fees = (value for value, _ in found)
+    gaps = quota_gaps(scores, tables, settings, calendar)
     suggestions = suggest_visits(inbox.tables, dispatch, gaps, fees, today)
     callbacks = plan_callbacks(inbox.tables, dispatch, inbox.settings, calendar, today)
     quality = quality_report(inbox.tables, scores, inbox.settings, calendar, today)
@@ -137,7 +154,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
-    summary = manager_summary(inbox, calendar, today, dispatch, scores, gaps, fees, quality)
+    summary = manager_summary(inbox, calendar, today, dispatch, returned, scores, gaps, fees, quality, month_callbacks)
     result.figures.update({
         "plan_date": plan.isoformat(),
         "errors": result.errors,

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.callbacks import callback_figures
 from kis_batch.coerce import day_of
 from kis_batch.dispatch import DispatchResult, plan_dispatch, staff_order
 from kis_batch.fees import FeeReport
@@ -101,12 +101,14 @@ def _people(inbox: Inbox, dispatch: DispatchResult, scores: Scores, gaps: pd.Dat
                                        "breaches", "complaints"])
 
 
-def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispatch: DispatchResult, scores: Scores,
-                    gaps: pd.DataFrame, fees: FeeReport, quality: QualityReport) -> ManagerSummary:
-    """Everything the manager reads in a minute, as (item, value, note) lines and small tables."""
+def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispatch: DispatchResult,
+                    returned_today: tuple[int, int],
+                    scores: Scores, gaps: pd.DataFrame, fees: FeeReport, quality: QualityReport,
+                    callbacks: dict[str, Any]) -> ManagerSummary:
+    """Everything the manager reads in a minute, as (item, value, note) lines and small tables.
+    returned_today is returned_feedback for D; callbacks, callback_figures for D's month up to D."""
     settings = inbox.settings
-    dispatched, returned = returned_feedback(inbox, calendar, today)
-    callbacks = callback_figures(inbox.tables, settings, today, today)
+    dispatched, returned = returned_today
     quality_figures, fee_figures = quality.figures, fees.figures()
     moved = int(dispatch.assignments["moved"].sum()) if len(dispatch.assignments) else 0
     engineers = len(gaps)

@@ -237,7 +237,7 @@ def test_two_processes_read_the_same_tables_and_problems_as_one(tmp_path, monkey
 
     folder = messy_folder(tmp_path / "in")
     serial = load_folder(folder, TODAY)
-    monkeypatch.setattr(ingest, "PARALLEL_READ_FROM_BYTES", 0)
+    monkeypatch.setattr(ingest, "PARALLEL_FROM_BYTES", 0)
     parallel = load_folder(folder, TODAY)
     assert parallel.problems == serial.problems
     assert [f.path for f in parallel.files] == [f.path for f in serial.files]

@@ -48,13 +48,20 @@ def test_rerun_gives_byte_identical_workbooks_and_the_same_manifest(tmp_path):
     assert one == two
 
 
-def test_two_processes_write_the_same_workbooks_in_the_same_order_as_one(tmp_path, monkeypatch):
+def test_two_processes_compute_and_write_the_same_workbooks_in_the_same_order_as_one(tmp_path, monkeypatch):
     folder = _folder(tmp_path)
+    # A ticket waiting since 2003, a year the calendar library lacks: only dispatch's count of
+    # days waiting consults it, in a worker process, and the run report must still say so.
+    write_workbook(folder / "old.xlsx", {"热线记录": (CALLS, [("T0", "2003-06-02 09:00", "C001", "旧问题", "需上门")])})
     serial = pipeline.run(folder, TODAY, tmp_path / "a")
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
     monkeypatch.setattr(pipeline, "PARALLEL_WRITE_FROM_BYTES", 0)
     shared = pipeline.run(folder, TODAY, tmp_path / "b")
     assert [p.name for p in shared.outputs] == [p.name for p in serial.outputs]
     assert _xlsx_bytes(shared.out_dir) == _xlsx_bytes(serial.out_dir)
+    assert shared.figures == serial.figures
+    assert shared.figures["calendar_fallback_years"] == [2003]
+    assert [p.code for p in shared.inbox.problems] == [p.code for p in serial.inbox.problems]
 
 
 def test_a_writer_failing_in_a_worker_process_fails_the_run(tmp_path, monkeypatch):

@@ -32,7 +32,7 @@ from kis_batch.ingest.tables import (
     to_frame,
 )
 from kis_batch.ingest.workbook import read_sheets
-from kis_batch.parallel import MAX_WORKERS, PARALLEL_READ_FROM_BYTES, fork_context
+from kis_batch.parallel import MAX_WORKERS, PARALLEL_FROM_BYTES, fork_context
 from kis_batch.problems import Code, Problem, Severity, column_letter
 from kis_batch.schema import BY_KEY, TEMPLATES
 from kis_batch.settings import Settings, accumulates, lookup_setting, parse_setting
@@ -142,7 +142,7 @@ def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date
     """Every workbook, in order; on a large folder two processes share the work where the OS can fork."""
     names = [path.relative_to(folder).as_posix() for path in wanted]
     total = sum(path.stat().st_size for path in wanted)
-    context = fork_context() if total >= PARALLEL_READ_FROM_BYTES else None
+    context = fork_context() if total >= PARALLEL_FROM_BYTES else None
     if context is not None:
         # Largest first, so the two workers finish together instead of one reading the last big log alone.
         largest_first = sorted(range(len(wanted)), key=lambda i: -wanted[i].stat().st_size)
