@@ -106,9 +106,17 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def _with_calendar_years(step: Callable[[], Any], calendar: WorkCalendar) -> tuple[Any, tuple[int, ...]]:
-    """A step's result and the years its calendar found the library lacks: in a worker process the
-    calendar is a copy, and the run report must still name those years."""
     return step(), calendar.fallback_years
+
+
+def _independent_steps(steps: list[Callable[[], Any]], calendar: WorkCalendar, parallel: bool) -> list[Any]:
+    """Each step's result, in order; on a large run two processes share the steps. A worker's
+    calendar is a copy, so each step hands back the years it found the library lacks, for the
+    run report to name."""
+    found = run_jobs([partial(_with_calendar_years, step, calendar) for step in steps], parallel=parallel)
+    for _, years in found:
+        calendar.note_fallback_years(years)
+    return [value for value, _ in found]
 
 
 def _written_by(writer: Callable[..., None]) -> list[Path]:
@@ -134,22 +142,20 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
 
     tables, settings = inbox.tables, inbox.settings
     large = sum(f.size for f in inbox.files) >= PARALLEL_FROM_BYTES
-    # The steps that need nothing from each other, longest first; on a large run two processes share them.
-    independent = [
+    # Two rounds of steps that need nothing from each other, longest first.
+    dispatch, returned, scores, month_callbacks, fees = _independent_steps([
         partial(plan_dispatch, tables, settings, calendar, today),
         partial(returned_feedback, inbox, calendar, today),
         partial(score_feedback, tables, settings, calendar, today),
         partial(callback_figures, tables, settings, today, today),
         partial(fee_status, tables, settings, today, plan),
-    ]
-    found = run_jobs([partial(_with_calendar_years, step, calendar) for step in independent], parallel=large)
-    for _, years in found:
-        calendar.note_fallback_years(years)
-    dispatch, returned, scores, month_callbacks, fees = (value for value, _ in found)
+    ], calendar, large)
     gaps = quota_gaps(scores, tables, settings, calendar)
-    suggestions = suggest_visits(inbox.tables, dispatch, gaps, fees, today)
-    callbacks = plan_callbacks(inbox.tables, dispatch, inbox.settings, calendar, today)
-    quality = quality_report(inbox.tables, scores, inbox.settings, calendar, today)
+    callbacks, quality, suggestions = _independent_steps([
+        partial(plan_callbacks, tables, dispatch, settings, calendar, today),
+        partial(quality_report, tables, scores, settings, calendar, today),
+        partial(suggest_visits, tables, dispatch, gaps, fees, today),
+    ], calendar, large)
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
     _calendar_warnings(inbox, calendar)
