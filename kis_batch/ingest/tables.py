@@ -124,13 +124,17 @@ def _coerce_column(column: Column, raws: list[Any], reference: dt.date) -> tuple
     a month's call log repeats its customers, categories and dates thousands of times. Cells are
     told apart by type as well as value where a column mixes numeric types."""
     keys: list[Any] = raws
-    if len(set(map(type, raws)) & _NUMERIC_TYPES) > 1:
+    types = set(map(type, raws))
+    if len(types & _NUMERIC_TYPES) > 1:
         keys = list(zip(map(type, raws), raws, strict=True))
     try:
         distinct = set(keys)
     except TypeError:  # an unhashable cell: coerce cell by cell
         typed = [_coerce_one(column, raw, reference) for raw in raws]
     else:
+        if types == {str} and column.kind in (Kind.TEXT, Kind.ID):  # the commonest column: text as typed
+            normalise, default = coerce.normalise_text, column.default
+            return list(map({raw: normalise(raw) or default for raw in distinct}.__getitem__, raws)), []
         if keys is raws:
             mapping = {raw: _coerce_one(column, raw, reference) for raw in distinct}
         else:
