@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from kis_batch import mail as mailer
 from kis_batch import pipeline
 from kis_batch.coerce import CoerceError, to_date
 from kis_batch.demo import DEFAULT_SEED, write_demo
@@ -161,6 +160,8 @@ def mail(out_dir: Path, deliver: bool) -> None:
 
     Example: kis-batch mail output/2026-11-27 --send
     """
+    from kis_batch import mail as mailer  # here, not above: smtplib and email cost every other command 40 ms
+
     try:
         staff, settings = mailer.load_roster(out_dir, progress=_progress)
         plan = mailer.prepare_messages(out_dir, staff, settings)
