@@ -212,7 +212,7 @@ def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> dict[str, frozen
         raise UnreadableFile(f"文件压缩比异常（{unzipped // max(packed, 1)} 倍，疑似压缩炸弹），未读取")
     if "docProps/custom.xml" in archive.namelist() and _REPORT_MARK in archive.read("docProps/custom.xml"):
         raise ToolReport("这是 kis-batch 生成的结果工作簿，不作为输入读取（只有填好的派工单和回访清单会被读回）")
-    names = _sheet_names(archive)
+    names: dict[str, str] | None = None  # read only for a sheet with hidden rows
     hidden: dict[str, frozenset[int]] = {}
     for member in members:
         name = member.filename
@@ -226,6 +226,8 @@ def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> dict[str, frozen
                 f"工作表 {name.rsplit('/', 1)[-1]} 的已用区域延伸到 {where}（约 {rows * cols:,} 个单元格），"
                 "超过上限；请删除远处的空白格式或多余内容后再保存"
             )
-        if scan.hidden_rows and name in names:
-            hidden[names[name]] = scan.hidden_rows
+        if scan.hidden_rows:
+            names = _sheet_names(archive) if names is None else names
+            if name in names:
+                hidden[names[name]] = scan.hidden_rows
     return hidden
