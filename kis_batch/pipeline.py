@@ -25,7 +25,7 @@ from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.quality import quality_report
 from kis_batch.quotas import quota_gaps
 from kis_batch.render.callbacks import write_callbacks
-from kis_batch.render.dispatch import write_dispatch_overview, write_person_sheets
+from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
 from kis_batch.render.fees import write_fees
 from kis_batch.render.manager import write_manager
 from kis_batch.render.manifest import write_manifest
@@ -141,7 +141,8 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     result = RunResult(today, plan, out_root / today.isoformat(), inbox)
 
     tables, settings = inbox.tables, inbox.settings
-    large = sum(f.size for f in inbox.files) >= PARALLEL_FROM_BYTES
+    input_bytes = sum(f.size for f in inbox.files)
+    large = input_bytes >= PARALLEL_FROM_BYTES
     # Two rounds of steps that need nothing from each other, longest first.
     dispatch, returned, scores, month_callbacks, fees = _independent_steps([
         partial(plan_dispatch, tables, settings, calendar, today),
@@ -178,9 +179,10 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         if progress:
             progress("写出派工单、评分、指标缺口、年费、回访、质量、经理日报和校验报告")
         out = result.out_dir
+        sheets = dispatch_sheets(dispatch, tables, suggestions)
         writers = [
-            partial(write_dispatch_overview, out, dispatch, inbox.tables, suggestions=suggestions),
-            partial(write_person_sheets, out, dispatch, inbox.tables, suggestions=suggestions),
+            partial(write_dispatch_overview, out, dispatch, sheets),
+            partial(write_person_sheets, out, sheets),
             partial(write_scores, out, today, scores, inbox.tables),
             partial(write_quotas, out, today, gaps),
             partial(write_fees, out, today, fees),
@@ -189,8 +191,8 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             partial(write_manager, out, summary, gaps),
             partial(write_report, out, today, inbox),
         ]
-        large = sum(f.size for f in inbox.files) >= PARALLEL_WRITE_FROM_BYTES
-        for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=large):
+        parallel = input_bytes >= PARALLEL_WRITE_FROM_BYTES
+        for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=parallel):
             result.outputs.extend(written)
         _note_relocated(inbox, result.outputs)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), result.figures,

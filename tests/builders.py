@@ -9,7 +9,9 @@ from typing import Any
 import openpyxl
 import pandas as pd
 
+from kis_batch.dispatch import DispatchResult
 from kis_batch.ingest.tables import FILE, ROW, SHEET, to_frame
+from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
 from kis_batch.schema import BY_KEY
 
 Sheet = tuple[Sequence[str], Sequence[Sequence[Any]]]
@@ -79,3 +81,11 @@ def header_row(sheet: Any, marker: str) -> tuple[int, dict[str, int]]:
         if marker in headers:
             return row[0].row, headers
     raise AssertionError(f"no header row with {marker}")
+
+
+def write_dispatch_books(out: Path, result: DispatchResult, tables: dict[str, pd.DataFrame], written: list[Path],
+                         suggestions: pd.DataFrame | None = None) -> None:
+    """派工单_P.xlsx and the per-person workbooks, written as a run writes them."""
+    sheets = dispatch_sheets(result, tables, suggestions)
+    write_dispatch_overview(out, result, sheets, written)
+    write_person_sheets(out, sheets, written)

@@ -22,9 +22,9 @@ from kis_batch.dispatch import DispatchResult, open_tickets, optimal_assignment,
 from kis_batch.geo import DistanceModel, Places
 from kis_batch.ingest import load_folder
 from kis_batch.problems import Severity
-from kis_batch.render.dispatch import dispatch_file_name, write_dispatch
+from kis_batch.render.dispatch import dispatch_file_name
 from kis_batch.settings import Settings
-from tests.builders import header_row, table, write_records
+from tests.builders import header_row, table, write_dispatch_books, write_records
 
 TODAY = dt.date(2026, 11, 27)  # a Friday
 PLAN = dt.date(2026, 11, 30)  # the Monday after
@@ -398,7 +398,7 @@ def run_dispatch(folder: Path, today: dt.date, out: Path) -> tuple[DispatchResul
     assert errors(inbox) == []
     result = plan_dispatch(inbox.tables, inbox.settings, WorkCalendar.from_settings(inbox.settings), today)
     written: list[Path] = []
-    write_dispatch(out, result, inbox.tables, written)
+    write_dispatch_books(out, result, inbox.tables, written)
     return result, written
 
 

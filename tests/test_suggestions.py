@@ -24,10 +24,10 @@ from kis_batch.fees import fee_status
 from kis_batch.ingest import Inbox, load_folder
 from kis_batch.problems import Severity
 from kis_batch.quotas import quota_gaps
-from kis_batch.render.dispatch import dispatch_file_name, write_dispatch
+from kis_batch.render.dispatch import dispatch_file_name
 from kis_batch.scoring import score_feedback
 from kis_batch.suggestions import SUGGESTED, suggest_visits
-from tests.builders import header_row, write_records
+from tests.builders import header_row, write_dispatch_books, write_records
 
 CALENDAR = WorkCalendar()
 TODAY, PLAN = dt.date(2026, 11, 20), dt.date(2026, 11, 23)
@@ -198,7 +198,7 @@ def test_the_loop_a_suggested_visit_filled_in_counts_the_next_day(tmp_path: Path
 def test_without_suggestions_the_sheets_are_as_before(tmp_path: Path) -> None:
     inbox, dispatch, _, _ = compute(month_folder(tmp_path / "in"), TODAY)
     written: list[Path] = []
-    write_dispatch(tmp_path / "out", dispatch, inbox.tables, written)
+    write_dispatch_books(tmp_path / "out", dispatch, inbox.tables, written)
     assert sorted(p.name for p in written) == ["派工单_2026-11-23.xlsx", "派工单_2026-11-23_张伟.xlsx",
                                                "派工单_2026-11-23_李娜.xlsx"]
     kinds = {r["类别"] for r in sheet_rows(openpyxl.load_workbook(written[0])["总览"])}
@@ -210,7 +210,7 @@ def test_a_sheet_with_suggestions_converts_to_pdf(tmp_path: Path) -> None:
         pytest.skip("LibreOffice (soffice) is not installed")
     inbox, dispatch, _, suggestions = compute(month_folder(tmp_path / "in"), TODAY)
     written: list[Path] = []
-    write_dispatch(tmp_path / "out", dispatch, inbox.tables, written, suggestions)
+    write_dispatch_books(tmp_path / "out", dispatch, inbox.tables, written, suggestions)
     path = tmp_path / "out" / dispatch_file_name(PLAN.isoformat(), "张伟")
     subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
                     "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(path)],

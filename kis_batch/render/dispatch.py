@@ -12,6 +12,7 @@ a 客户拜访 feedback row.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -107,19 +108,31 @@ def _sheet_rows(result: DispatchResult, suggestions: pd.DataFrame | None) -> pd.
 
 
 @dataclass(frozen=True)
-class _Sheets:
-    """What both dispatch outputs show: the rows in order and each person's title."""
+class PersonSheet:
+    """One person's rows, as their sheet in 派工单_P.xlsx and their own workbook show them."""
 
+    name: str
+    title: str
+    rows: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class DispatchSheets:
+    """What both dispatch outputs show, worked out once for the two writers."""
+
+    plan_date: dt.date
     frame: pd.DataFrame
-    titles: dict[str, str]
+    people: list[PersonSheet]
 
 
-def _sheets(result: DispatchResult, tables: dict[str, pd.DataFrame], suggestions: pd.DataFrame | None) -> _Sheets:
+def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame],
+                    suggestions: pd.DataFrame | None = None) -> DispatchSheets:
+    """Every row in order, and per person who got work or a suggested visit: their rows and title."""
     day = day_label(result.plan_date)
     frame = _sheet_rows(result, suggestions)
     roster = tables.get("staff")
     staff = roster.set_index("staff_id", drop=False) if roster is not None and len(roster) else None
-    titles = {}
+    people = []
     for staff_id, rows in frame.groupby("assignee", sort=False):
         name = rows["assignee_name"].iloc[0]
         where = ""
@@ -128,23 +141,16 @@ def _sheets(result: DispatchResult, tables: dict[str, pd.DataFrame], suggestions
             where = f"（{member['role']}，{member['area']}出发）" if member["area"] else f"（{member['role']}）"
         suggested = int((rows["kind"] == SUGGESTED).sum())
         extra = f"，另{SUGGESTED}{suggested}家（绿色行，可选；没去的请删去该行）" if suggested else ""
-        titles[staff_id] = (f"派工单 {day} · {name}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；"
-                            f"出发前电话预约，完成后填写黄色列交回")
-    return _Sheets(frame, titles)
+        title = (f"派工单 {day} · {name}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；"
+                 f"出发前电话预约，完成后填写黄色列交回")
+        people.append(PersonSheet(name, title, rows))
+    return DispatchSheets(result.plan_date, frame, people)
 
 
-def write_dispatch(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame], written: list[Path],
-                   suggestions: pd.DataFrame | None = None) -> None:
-    """派工单_P.xlsx and one 派工单_P_姓名.xlsx per person who got work or a suggested visit."""
-    write_dispatch_overview(out_dir, result, tables, written, suggestions)
-    write_person_sheets(out_dir, result, tables, written, suggestions)
-
-
-def write_dispatch_overview(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame],
-                            written: list[Path], suggestions: pd.DataFrame | None = None) -> None:
+def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: DispatchSheets,
+                            written: list[Path]) -> None:
     """派工单_P.xlsx: 总览, a sheet per person, 未派."""
     day = day_label(result.plan_date)
-    sheets = _sheets(result, tables, suggestions)
     frame = sheets.frame
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_book(out_dir / dispatch_file_name(result.plan_date.isoformat()), written) as book:
@@ -154,20 +160,16 @@ def write_dispatch_overview(out_dir: Path, result: DispatchResult, tables: dict[
         offered = f" · {SUGGESTED}{suggested}家" if suggested else ""
         write_table(book, "总览", frame, OVERVIEW_COLUMNS, highlights=OVERVIEW_HIGHLIGHTS,
                     title=f"派工总览 {day} · 派出{len(assigned)}单（改派{moved}单）{offered} · 未派{len(result.backlog)}单")
-        for staff_id, rows in frame.groupby("assignee", sort=False):
-            write_table(book, rows["assignee_name"].iloc[0], rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
-                        title=sheets.titles[staff_id])
+        for person in sheets.people:
+            write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS, title=person.title)
         write_table(book, "未派", result.backlog, BACKLOG_COLUMNS, highlights=KEY_HIGHLIGHT,
                     title=f"未派工单 {day} · {len(result.backlog)}单，顺延到下一工作日并多等一天")
 
 
-def write_person_sheets(out_dir: Path, result: DispatchResult, tables: dict[str, pd.DataFrame],
-                        written: list[Path], suggestions: pd.DataFrame | None = None) -> None:
+def write_person_sheets(out_dir: Path, sheets: DispatchSheets, written: list[Path]) -> None:
     """One 派工单_P_姓名.xlsx per person who got work or a suggested visit, to print and to email."""
-    sheets = _sheets(result, tables, suggestions)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for staff_id, rows in sheets.frame.groupby("assignee", sort=False):
-        name = rows["assignee_name"].iloc[0]
-        with atomic_book(out_dir / dispatch_file_name(result.plan_date.isoformat(), name), written) as book:
-            write_table(book, name, rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
-                        title=sheets.titles[staff_id], row_height=HANDWRITING_ROW_HEIGHT)
+    for person in sheets.people:
+        with atomic_book(out_dir / dispatch_file_name(sheets.plan_date.isoformat(), person.name), written) as book:
+            write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
+                        title=person.title, row_height=HANDWRITING_ROW_HEIGHT)
