@@ -141,18 +141,19 @@ def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date
                 progress: Progress | None) -> Iterator[FileResult]:
     """Every workbook, in order; on a large folder two processes share the work where the OS can fork."""
     names = [path.relative_to(folder).as_posix() for path in wanted]
-    total = sum(path.stat().st_size for path in wanted)
-    context = fork_context() if total >= PARALLEL_FROM_BYTES else None
+    sizes = [path.stat().st_size for path in wanted]
+    context = fork_context() if sum(sizes) >= PARALLEL_FROM_BYTES else None
     if context is not None:
         # Largest first, so the two workers finish together instead of one reading the last big log alone.
-        largest_first = sorted(range(len(wanted)), key=lambda i: -wanted[i].stat().st_size)
+        largest_first = sorted(range(len(wanted)), key=lambda i: -sizes[i])
         done: dict[int, FileResult] = {}
         with ProcessPoolExecutor(MAX_WORKERS, mp_context=context) as pool:
             futures = {pool.submit(ingest_file, wanted[i], names[i], limits, today): i for i in largest_first}
             for number, future in enumerate(as_completed(futures), 1):
-                done[futures[future]] = future.result()
+                index = futures[future]
+                done[index] = future.result()
                 if progress:
-                    progress(f"{READING}{number}/{len(wanted)} {done[futures[future]].record.path}")
+                    progress(f"{READING}{number}/{len(wanted)} {names[index]}")
         yield from (done[i] for i in range(len(wanted)))
         return
     for number, (path, name) in enumerate(zip(wanted, names, strict=True), 1):

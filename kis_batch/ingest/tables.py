@@ -179,9 +179,9 @@ def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[di
                else ([c.default] * len(kept), []) for c in template.columns}
     keys = [c.key for c in template.columns] + [FILE, SHEET, ROW, "_ok"]
     excel_rows = [first + i + 1 for i in kept]
-    values = [coerced[c.key][0] for c in template.columns]
-    values += [[data.file] * len(kept), [data.sheet] * len(kept), excel_rows, [True] * len(kept)]
-    records = [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
+    columns = [coerced[c.key][0] for c in template.columns]
+    columns += [[data.file] * len(kept), [data.sheet] * len(kept), excel_rows, [True] * len(kept)]
+    records = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
     for row in excel_rows if data.hidden_rows else ():
         if row in data.hidden_rows:
             out.add(Code.HIDDEN, Severity.WARNING, "这一行被隐藏了，其中的数据已照常读取；如不应使用请删除该行",
