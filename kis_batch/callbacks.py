@@ -68,16 +68,12 @@ class CallbackPlan:
 
 Records = dict[str, list[dict[str, Any]]]
 _USED_TABLES = ("customers", "staff", "feedback", "callbacks")
-_CALL_FIELDS = ("ticket_id", "problem", "category", "customer_id", "call_time")
 
 
 
 def _records(tables: dict[str, pd.DataFrame]) -> Records:
-    """The tables this step reads, as rows, converted once; of the long call log only the columns
-    the history reads."""
-    records = {key: table_rows(tables, key) for key in _USED_TABLES}
-    records["calls"] = rows_of(table_of(tables, "calls")[list(_CALL_FIELDS)])
-    return records
+    """The tables this step reads row by row, converted once (the long call log is read by column)."""
+    return {key: table_rows(tables, key) for key in _USED_TABLES}
 
 
 def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -94,7 +90,7 @@ def coverage_target(settings: Settings, customers: int) -> int:
 class _History:
     """What the folder says about one month up to D: who was reached, checked, served, complained."""
 
-    def __init__(self, records: Records, month_of: dt.date, upto: dt.date) -> None:
+    def __init__(self, records: Records, calls: pd.DataFrame, month_of: dt.date, upto: dt.date) -> None:
         self.start, _ = _month_bounds(month_of)
         self.reached: set[str] = set()
         self.spot_done: dict[str, set[str]] = defaultdict(set)  # engineer -> customers
@@ -137,12 +133,15 @@ class _History:
         self.served_this_month = {c: day_of(r["service_date"]) for c, r in self.latest.items()
                                   if day_of(r["service_date"]) >= self.start}
 
-        self.problems = {r["ticket_id"]: r["problem"] for r in records["calls"] if r["ticket_id"] and r["problem"]}
+        self.problems = {ticket: problem for ticket, problem in
+                         zip(calls["ticket_id"].tolist(), calls["problem"].tolist(), strict=True) if ticket and problem}
 
         # A complaint stays open until a reached callback follows it on a later day.
         complaints: dict[str, dt.date] = {}
-        events = [(r["customer_id"], day_of(r["call_time"])) for r in records["calls"]
-                  if r["category"] == COMPLAINT_CATEGORY and r["call_time"] is not None]
+        complained = calls[calls["category"] == COMPLAINT_CATEGORY]
+        events = [(customer, day_of(when)) for customer, when in
+                  zip(complained["customer_id"].tolist(), complained["call_time"].tolist(), strict=True)
+                  if when is not None]
         events += [(r["customer_id"], day_of(r["date"])) for r in records["callbacks"] if r["complaint"] is True]
         for customer, day in events:
             if day is not None and day <= upto and day >= complaints.get(customer, day):
@@ -163,7 +162,7 @@ def callback_figures(tables: dict[str, pd.DataFrame], settings: Settings, month_
     """Coverage and spot checks of the month holding `month_of`, counted up to `upto`; the report of
     D may want D's month while the lists for P count P's."""
     records = _records(tables)
-    return _figures(records, settings, _History(records, month_of, upto), month_of)
+    return _figures(records, settings, _History(records, table_of(tables, "calls"), month_of, upto), month_of)
 
 
 def _figures(records: Records, settings: Settings, history: _History, month_of: dt.date) -> dict[str, Any]:
@@ -303,7 +302,7 @@ def plan_callbacks(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, se
     _, month_end = _month_bounds(plan)
     days_left = max(1, calendar.count_workdays(plan, month_end))
     records = _records(tables)
-    history = _History(records, plan, today)
+    history = _History(records, table_of(tables, "calls"), plan, today)
     customers = {r["customer_id"]: r for r in records["customers"]}
     names = {s["staff_id"]: s["name"] for s in records["staff"]}
     rank = _random_rank(customers, plan)

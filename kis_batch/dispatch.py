@@ -114,12 +114,15 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
 
     defaults = {key: CALLS.fields[key].default for key in ("severity", "urgency")}
     rows: list[dict[str, Any]] = []
+    # 来电时间 is a date-time: called by today means before the next midnight.
+    tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min)
     in_log = {ticket for ticket, when in zip(calls["ticket_id"].tolist(), calls["call_time"].tolist(), strict=True)
-              if when is not None and day_of(when) <= today}
+              if when is not None and when < tomorrow}
     # Only calls still waiting for a visit, or whose ticket came back unfinished, can be open.
     maybe_open = calls["handling"].isin(DISPATCHED_HANDLINGS) | calls["ticket_id"].isin(latest)
-    for call in rows_of(calls[maybe_open]):
-        if call["call_time"] is None or day_of(call["call_time"]) > today:
+    wanted = ["ticket_id", "customer_id", "call_time", "category", "problem", "severity", "urgency", "handling"]
+    for call in rows_of(calls.loc[maybe_open, wanted]):
+        if call["call_time"] is None or call["call_time"] >= tomorrow:
             continue
         ticket = call["ticket_id"]
         last = latest.get(ticket)
@@ -141,8 +144,9 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
             "problem": last["notes"] or NO_CALL_PROBLEM, **defaults, "since": first_seen[ticket],
             "last_result": last["result"],
         })
+    waited = {since: calendar.workdays_waiting(since, today) for since in {row["since"] for row in rows}}
     for row in rows:
-        row["days_waiting"] = calendar.workdays_waiting(row["since"], today)
+        row["days_waiting"] = waited[row["since"]]
     columns = ["ticket_id", "customer_id", "call_time", "category", "problem", "severity", "urgency", "since",
                "days_waiting", "last_result"]
     return pd.DataFrame(rows, columns=columns, dtype=object)
@@ -321,7 +325,9 @@ def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar:
     """SPEC "Dispatch" for the plan date P = the next working day after today."""
     plan = calendar.next_workday(today)
     matrix, warnings = parse_priority_matrix(settings.priority_matrix)
-    customers = {c["customer_id"]: c for c in rows_of(table_of(tables, "customers"))}
+    shown = ("customer_name", "contact", "phone", "address", "area", "lat", "lon", "owner")
+    customers = {c["customer_id"]: c for c in
+                 rows_of(table_of(tables, "customers")[["customer_id", *shown, "key_customer"]])}
     staff = sorted(rows_of(table_of(tables, "staff")), key=lambda s: staff_order(s["staff_id"]))
     leaves = rows_of(table_of(tables, "leave"))
     names = {s["staff_id"]: s["name"] for s in staff}
@@ -332,8 +338,7 @@ def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar:
     tickets = rows_of(open_tickets(table_of(tables, "calls"), table_of(tables, "feedback"), calendar, today))
     for index, ticket in enumerate(tickets):
         customer = customers.get(ticket["customer_id"], {})
-        ticket.update({key: customer.get(key) for key in
-                       ("customer_name", "contact", "phone", "address", "area", "lat", "lon", "owner")})
+        ticket.update({key: customer.get(key) for key in shown})
         ticket["key_customer"] = bool(customer.get("key_customer"))
         ticket["_place"] = index
         pool = pool_of(ticket["category"])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,6 @@ from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, ToolReport, Unrea
 from kis_batch.ingest.recognise import NearMiss, Recognised, recognise
 from kis_batch.ingest.tables import (
     FILE,
-    ROW,
-    SHEET,
     Collector,
     SheetData,
     StaffIndex,
@@ -291,17 +290,20 @@ def _unique_names(staff: list[dict[str, Any]], out: Collector) -> None:
 
 def _count_rows(files: list[InputFile], raw: dict[str, list[dict[str, Any]]],
                 tables: dict[str, pd.DataFrame]) -> None:
-    """Per file: rows read, accepted (used once), repeated (an identical copy), rejected."""
-    by_name = {f.path: f for f in files}
-    used = {(f, s, r) for frame in tables.values() for f, s, r in zip(frame[FILE], frame[SHEET], frame[ROW],
-                                                                      strict=True)}
+    """Per file: rows read, accepted (used once), repeated (an identical copy), rejected. Every
+    rejection happens before the tables are built, so a table row is an accepted row and an ok row
+    outside the tables is a repeat."""
+    read: Counter[str] = Counter()
+    rejected: Counter[str] = Counter()
     for rows in raw.values():
-        for r in rows:
-            record = by_name[r[FILE]]
-            record.rows_read += 1
-            if not r["_ok"]:
-                record.rows_rejected += 1
-            elif (r[FILE], r[SHEET], r[ROW]) in used:
-                record.rows_accepted += 1
-            else:
-                record.rows_repeated += 1
+        read.update(map(itemgetter(FILE), rows))
+        rejected.update(r[FILE] for r in rows if not r["_ok"])
+    accepted: Counter[str] = Counter()
+    for frame in tables.values():
+        accepted.update(frame[FILE].tolist())
+    for record in files:
+        name = record.path
+        record.rows_read += read[name]
+        record.rows_rejected += rejected[name]
+        record.rows_accepted += accepted[name]
+        record.rows_repeated += read[name] - rejected[name] - accepted[name]
