@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,8 +154,9 @@ def _events(calls: pd.DataFrame, callbacks: pd.DataFrame, today: dt.date) -> tup
 
 def _on_time_references(calls: pd.DataFrame, services: list[dict[str, Any]]) -> tuple[
         dict[str, dt.date], dict[str, list[dt.date]]]:
-    """Per ticket: the call's day, and the sorted days of its 部分解决/未解决 feedback."""
-    called = {ticket: day_of(when) for ticket, when in zip(calls["ticket_id"].tolist(), calls["call_time"].tolist(),
+    """Per ticket served: the call's day, and the sorted days of its 部分解决/未解决 feedback."""
+    served = calls[calls["ticket_id"].isin({r["ticket_id"] for r in services})]
+    called = {ticket: day_of(when) for ticket, when in zip(served["ticket_id"].tolist(), served["call_time"].tolist(),
                                                             strict=True) if when is not None}
     unfinished: dict[str, list[dt.date]] = defaultdict(list)
     for r in services:
@@ -165,7 +168,7 @@ def _on_time_references(calls: pd.DataFrame, services: list[dict[str, Any]]) -> 
 
 
 def _due_date(r: dict[str, Any], called: dict[str, dt.date], unfinished: dict[str, list[dt.date]],
-              calendar: WorkCalendar) -> dt.date | None:
+              next_workday: Callable[[dt.date], dt.date]) -> dt.date | None:
     """The last on-time day for this service, or None when nothing says when it was asked for."""
     ticket = r["ticket_id"]
     if not ticket:
@@ -173,16 +176,22 @@ def _due_date(r: dict[str, Any], called: dict[str, dt.date], unfinished: dict[st
     earlier = unfinished.get(ticket, [])
     earlier = earlier[: bisect.bisect_left(earlier, r["service_date"])]
     references = ([called[ticket]] if ticket in called else []) + earlier[-1:]
-    return calendar.next_workday(max(references)) if references else None
+    return next_workday(max(references)) if references else None
 
 
-def _score_row(r: dict[str, Any], settings: Settings, due: dt.date | None, complaints: list[str],
-               disproved: list[str]) -> dict[str, Any]:
-    """One row's breakdown, total and breaches."""
+def _points(settings: Settings) -> tuple[dict[str, float], dict[str, float]]:
+    """The points of each 处理结果 and each 满意度."""
     result_points = dict(zip(RESULTS, (settings.score_resolved, settings.score_partial, settings.score_unresolved),
                              strict=True))
     satisfaction_points = dict(zip(SATISFACTION, (settings.score_very_satisfied, settings.score_satisfied,
                                                   settings.score_neutral, settings.score_unsatisfied), strict=True))
+    return result_points, satisfaction_points
+
+
+def _score_row(r: dict[str, Any], settings: Settings, points: tuple[dict[str, float], dict[str, float]],
+               due: dt.date | None, complaints: list[str], disproved: list[str]) -> dict[str, Any]:
+    """One row's breakdown, total and breaches."""
+    result_points, satisfaction_points = points
     onsite = r["mode"] == ONSITE
     minutes = _minutes(r["arrive"], r["leave"]) if onsite else None
     exempt = r["service_type"] in settings.visit_time_exempt_types
@@ -276,8 +285,10 @@ def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar
 
     called, unfinished = _on_time_references(calls, services)
     first = today.replace(day=1)
+    points = _points(settings)
+    next_workday = functools.lru_cache(maxsize=None)(calendar.next_workday)  # a month's rows share a few days
     scored = [
-        _score_row(r, settings, _due_date(r, called, unfinished, calendar), complaints[i], disproved[i])
+        _score_row(r, settings, points, _due_date(r, called, unfinished, next_workday), complaints[i], disproved[i])
         for i, r in enumerate(services) if r["service_date"] >= first
     ]
     rows = pd.DataFrame(scored, columns=list(ROW_COLUMNS), dtype=object)
