@@ -2,9 +2,11 @@
 the same files with python-calamine alone (the floor).
 
 Targets (issue 8): department month ≤ 2 s end to end; HQ month ≤ 2× the bare read and ≤ 1.5 GB
-peak memory. Each measurement is a separate process, as staff run it; peak memory is the child's
-maximum resident set. Generated folders are kept in --data (default: a folder under the system
-temp directory) and reused, since writing the HQ month takes minutes.
+peak memory. Beside the read floor it prints a write floor: xlsxwriter writing the values of the
+run's output cells and nothing else, the least a run that writes those outputs spends. Each
+measurement is a separate process, as staff run it; peak memory is the child's maximum resident
+set. Generated folders are kept in --data (default: a folder under the system temp directory) and
+reused, since writing the HQ month takes minutes.
 
     python benchmarks/bench_run.py                 # both scales
     python benchmarks/bench_run.py --scale department
@@ -58,6 +60,35 @@ for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.xlsx")):
 print(rows)
 """
 
+# The other floor: writing the cells of the run's output workbooks with xlsxwriter alone, values
+# only (no formats, widths, dropdowns or colours), in one process. Reading them back is not timed.
+WRITE_FLOOR_SCRIPT = """
+import datetime, pathlib, sys, tempfile, time, python_calamine as c, xlsxwriter
+books = []
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.xlsx")):
+    book = c.CalamineWorkbook.from_path(str(path))
+    books.append([(name, book.get_sheet_by_name(name).to_python()) for name in book.sheet_names])
+cells = 0
+start = time.perf_counter()
+with tempfile.TemporaryDirectory() as scratch:
+    for number, sheets in enumerate(books):
+        workbook = xlsxwriter.Workbook(f"{scratch}/{number}.xlsx", {"in_memory": True})
+        for name, rows in sheets:
+            sheet = workbook.add_worksheet(name)
+            for r, row in enumerate(rows):
+                for col, value in enumerate(row):
+                    if value is None or value == "":
+                        continue
+                    cells += 1
+                    if isinstance(value, str):
+                        sheet.write_string(r, col, value)
+                    elif isinstance(value, (datetime.date, datetime.time)):
+                        sheet.write_datetime(r, col, value)
+                    else:
+                        sheet.write_number(r, col, value)
+        workbook.close()
+print(time.perf_counter() - start, cells)
+"""
 
 # Runs a command and prints, after its output, the largest single process (KB) and, when asked
 # (a first argument "tree"), the largest total over the process tree at one moment: the command
@@ -136,12 +167,17 @@ def measure(scale: Scale, data: Path) -> None:
     run_s, run_mb = runs[len(runs) // 2]
     _, _, tree_mb, _ = _timed(command, tree=True)  # a second run, sampled for memory only
     rows = int(rows_text.strip())
+    done = subprocess.run([sys.executable, "-c", WRITE_FLOOR_SCRIPT, str(out / TODAY.isoformat())],
+                          capture_output=True, text=True, check=True)
+    write_s, cells = float(done.stdout.split()[0]), int(done.stdout.split()[1])
     print(f"[{scale.name}] {files} files, {rows:,} sheet rows, {os.cpu_count()} cores")
     print(f"  bare calamine read : {floor_s:6.2f} s   peak {floor_mb:5d} MB")
     spread = f" (median of {len(runs)}: {runs[0][0]:.2f}–{runs[-1][0]:.2f} s)" if len(runs) > 1 else ""
     print(f"  kis-batch run      : {run_s:6.2f} s{spread}   peak {run_mb:5d} MB (largest process), {tree_mb:5d} MB (all "
           f"processes together)   {rows / run_s:,.0f} rows/s")
-    print(f"  ratio run / floor  : {run_s / floor_s:6.2f}")
+    print(f"  bare xlsxwriter write of the outputs' {cells:,} cells: {write_s:6.2f} s (one process, values only)")
+    print(f"  ratio run / floor  : {run_s / floor_s:6.2f}   (run / (read + write floors): "
+          f"{run_s / (floor_s + write_s):.2f})")
     if scale.name == "department":
         print(f"  target ≤ {DEPARTMENT_TARGET_S} s end to end: {'met' if run_s <= DEPARTMENT_TARGET_S else 'NOT met'}")
     else:
