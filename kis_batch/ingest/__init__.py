@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,12 @@ from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, ToolReport, Unrea
 from kis_batch.ingest.recognise import NearMiss, Recognised, recognise
 from kis_batch.ingest.tables import (
     FILE,
+    OK,
     Collector,
+    Row,
     SheetData,
     StaffIndex,
+    TypedRows,
     assign_ticket_ids,
     check_rows,
     coerce_sheet,
@@ -122,18 +124,23 @@ class FileResult:
     record: InputFile
     problems: list[Problem]
     layouts: dict[tuple[str, str], Recognised]
-    rows: dict[str, list[dict[str, Any]]]  # template key -> typed records
+    rows: dict[str, TypedRows]  # template key -> typed rows
 
 
 def ingest_file(path: Path, name: str, limits: Limits, today: dt.date) -> FileResult:
     """Read one workbook and type its rows; the raw grid is dropped as soon as it is typed."""
     out = Collector()
     record = InputFile(name, sha256_of(path), path.stat().st_size)
-    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rows: dict[str, TypedRows] = {}
     for data in _read_file(path, name, limits, out, record):
         out.layouts[(data.file, data.sheet)] = data.found
-        rows[data.found.template.key].extend(coerce_sheet(data, today, out))
-    return FileResult(record, out.problems, out.layouts, dict(rows))
+        typed = coerce_sheet(data, today, out)
+        key = data.found.template.key
+        if key in rows:
+            rows[key].extend(typed)
+        else:
+            rows[key] = typed
+    return FileResult(record, out.problems, out.layouts, rows)
 
 
 def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date,
@@ -161,12 +168,12 @@ def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date
         yield ingest_file(path, name, limits, today)
 
 
-def _settings_from(records: list[dict[str, Any]], base: Settings, today: dt.date, out: Collector) -> Settings:
+def _settings_from(records: list[Row], base: Settings, today: dt.date, out: Collector) -> Settings:
     """规则设置 rows override the defaults; repeated date lists add up, other repeats must agree."""
-    values: dict[str, list[tuple[Any, dict[str, Any]]]] = defaultdict(list)
+    values: dict[str, list[tuple[Any, Row]]] = defaultdict(list)
     fields: dict[str, Any] = {}
     for r in records:
-        if not r["_ok"] or r["value"] is None:
+        if not r[OK] or r["value"] is None:
             continue
         f = lookup_setting(r["name"])
         if f is None:
@@ -204,13 +211,13 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     limits = Limits(int(base.max_file_mb * 2**20), int(base.max_unzipped_mb * 2**20), base.max_cells)
     wanted, others = discover(folder)
     files: list[InputFile] = []
-    raw: dict[str, list[dict[str, Any]]] = {t.key: [] for t in TEMPLATES}
+    raw = {t.key: TypedRows.empty(t) for t in TEMPLATES}
     for result in _ingest_all(folder, wanted, limits, today, progress):
         files.append(result.record)
         out.problems.extend(result.problems)
         out.layouts.update(result.layouts)
-        for key, rows in result.rows.items():
-            raw[key].extend(rows)
+        for key, typed in result.rows.items():
+            raw[key].extend(typed)
     for path in others:
         name = path.relative_to(folder).as_posix()
         files.append(InputFile(name, sha256_of(path), path.stat().st_size, "skipped",
@@ -220,17 +227,18 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
             out.add(Code.UNREADABLE, Severity.ERROR, f"整个文件未读取：{advice}", file=name)
         else:
             out.add(Code.UNREADABLE, Severity.WARNING, "不是表格文件（只读取 .xlsx .xlsm .xls .ods），已跳过", file=name)
+    rows = {key: typed.rows() for key, typed in raw.items()}
     for template in TEMPLATES:
-        check_rows(template, raw[template.key], out)
-    settings = _settings_from(raw["settings"], base, today, out)
-    tables = _cross_check(raw, out)
+        check_rows(template, rows[template.key], out)
+    settings = _settings_from(rows["settings"], base, today, out)
+    tables = _cross_check(rows, out)
     _count_rows(files, raw, tables)
     return Inbox(folder, today, settings, tables, out.problems, files)
 
 
-def _cross_check(raw: dict[str, list[dict[str, Any]]], out: Collector) -> dict[str, pd.DataFrame]:
+def _cross_check(raw: dict[str, list[Row]], out: Collector) -> dict[str, pd.DataFrame]:
     """References between tables, in dependency order: staff, customers, then what names them."""
-    kept: dict[str, list[dict[str, Any]]] = {}
+    kept: dict[str, list[Row]] = {}
     kept["staff"] = merge_repeats(BY_KEY["staff"], raw["staff"], out)
     _unique_names(kept["staff"], out)
     staff = StaffIndex(kept["staff"]) if raw["staff"] else None
@@ -264,7 +272,7 @@ def _cross_check(raw: dict[str, list[dict[str, Any]]], out: Collector) -> dict[s
     resolve_staff(raw["fees"], "owner", staff, out, "负责人")
     owners = {r["customer_id"]: r["owner"] for r in kept["customers"]}
     for r in raw["fees"]:
-        if r["_ok"] and r["owner"] is None:
+        if r[OK] and r["owner"] is None:
             r["owner"] = owners.get(r["customer_id"])
     kept["fees"] = merge_repeats(BY_KEY["fees"], raw["fees"], out)
 
@@ -274,9 +282,9 @@ def _cross_check(raw: dict[str, list[dict[str, Any]]], out: Collector) -> dict[s
     return {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}
 
 
-def _unique_names(staff: list[dict[str, Any]], out: Collector) -> None:
+def _unique_names(staff: list[Row], out: Collector) -> None:
     """姓名 must be unique too, since staff are referred to by name as often as by 工号."""
-    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_name: dict[str, list[Row]] = defaultdict(list)
     for r in staff:
         by_name[r["name"]].append(r)
     for name, rows in by_name.items():
@@ -285,19 +293,19 @@ def _unique_names(staff: list[dict[str, Any]], out: Collector) -> None:
             for r in rows:
                 reject(r, "name", out, Code.DUPLICATE_KEY,
                        f"姓名“{name}”重名（工号 {ids}）；请在姓名后加区分，如“{name}A”")
-    staff[:] = [r for r in staff if r["_ok"]]
+    staff[:] = [r for r in staff if r[OK]]
 
 
-def _count_rows(files: list[InputFile], raw: dict[str, list[dict[str, Any]]],
+def _count_rows(files: list[InputFile], raw: dict[str, TypedRows],
                 tables: dict[str, pd.DataFrame]) -> None:
     """Per file: rows read, accepted (used once), repeated (an identical copy), rejected. Every
     rejection happens before the tables are built, so a table row is an accepted row and an ok row
     outside the tables is a repeat."""
     read: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
-    for rows in raw.values():
-        read.update(map(itemgetter(FILE), rows))
-        rejected.update(r[FILE] for r in rows if not r["_ok"])
+    for typed in raw.values():
+        read.update(typed.columns[FILE])
+        rejected.update(name for name, ok in zip(typed.columns[FILE], typed.ok, strict=True) if not ok)
     accepted: Counter[str] = Counter()
     for frame in tables.values():
         accepted.update(frame[FILE].tolist())

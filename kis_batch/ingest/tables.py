@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 import pandas as pd
@@ -34,6 +33,69 @@ class SheetData:
     hidden_rows: frozenset[int] = frozenset()  # Excel row numbers
 
 
+OK = "_ok"
+
+
+@dataclass
+class TypedRows:
+    """Typed rows of one template, column by column (the template's keys, then FILE, SHEET, ROW),
+    and whether each row is still ok. Columns rather than a dict per row: an HQ month is 450,000
+    rows, which workers hand to the parent and the parent turns into frames."""
+
+    columns: dict[str, list[Any]]
+    ok: list[bool]
+
+    @classmethod
+    def empty(cls, template: Template) -> TypedRows:
+        return cls({key: [] for key in (*(c.key for c in template.columns), *PROVENANCE)}, [])
+
+    @classmethod
+    def of(cls, template: Template, records: list[dict[str, Any]]) -> TypedRows:
+        """From dicts holding every column and the provenance."""
+        keys = (*(c.key for c in template.columns), *PROVENANCE)
+        return cls({key: [r[key] for r in records] for key in keys}, [True] * len(records))
+
+    def __len__(self) -> int:
+        return len(self.ok)
+
+    def extend(self, other: TypedRows) -> None:
+        for key, values in self.columns.items():
+            values.extend(other.columns[key])
+        self.ok.extend(other.ok)
+
+    def rows(self) -> list[Row]:
+        return [Row(self, index) for index in range(len(self.ok))]
+
+    def values(self, key: str, rows: list[Row]) -> list[Any]:
+        """One column's values at these rows of this table, in their order."""
+        return list(map(self.columns[key].__getitem__, [row.index for row in rows]))
+
+
+class Row:
+    """One row of a TypedRows, read and written like a dict by column key, provenance key or "_ok":
+    the checks go row by row while the values stay in their columns."""
+
+    __slots__ = ("index", "table")
+
+    def __init__(self, table: TypedRows, index: int) -> None:
+        self.table = table
+        self.index = index
+
+    def __getitem__(self, key: str) -> Any:
+        if key == OK:
+            return self.table.ok[self.index]
+        return self.table.columns[key][self.index]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key == OK:
+            self.table.ok[self.index] = value
+        else:
+            self.table.columns[key][self.index] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key == OK or key in self.table.columns else default
+
+
 @dataclass
 class Collector:
     """Problems of the whole run, and the column positions needed to point at a cell."""
@@ -44,7 +106,7 @@ class Collector:
     def add(self, code: Code, severity: Severity, message: str, **where: Any) -> None:
         self.problems.append(Problem(code, severity, message, **where))
 
-    def at_cell(self, record: dict[str, Any], key: str, code: Code, severity: Severity, message: str,
+    def at_cell(self, record: Row, key: str, code: Code, severity: Severity, message: str,
                 value: Any = None) -> None:
         layout = self.layouts.get((record[FILE], record[SHEET]))
         letter = header = ""
@@ -155,12 +217,12 @@ def _columns_of(grid: list[list[Any]], positions: dict[str, int]) -> dict[str, l
     return {key: list(by_position[pos]) for key, pos in positions.items()}
 
 
-def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[dict[str, Any]]:
-    """Typed records of one sheet; a row with any error is kept but marked not ok.
+def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> TypedRows:
+    """Typed rows of one sheet; a row with any error is kept but marked not ok.
 
     Work goes column by column with a cache per column: a month's call log repeats its customers,
-    categories and dates thousands of times. Rows are then assembled whole, and only the columns
-    that hold a failure or a blank required cell are walked again for problems.
+    categories and dates thousands of times. Only the columns that hold a failure or a blank
+    required cell are walked again for problems.
     """
     template = data.found.template
     positions = data.found.positions
@@ -177,11 +239,10 @@ def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[di
         raw_columns = {key: [values[i] for i in kept] for key, values in raw_columns.items()}
     coerced = {c.key: _coerce_column(c, raw_columns[c.key], reference) if c.key in raw_columns
                else ([c.default] * len(kept), []) for c in template.columns}
-    keys = [c.key for c in template.columns] + [FILE, SHEET, ROW, "_ok"]
     excel_rows = [first + i + 1 for i in kept]
-    columns = [coerced[c.key][0] for c in template.columns]
-    columns += [[data.file] * len(kept), [data.sheet] * len(kept), excel_rows, [True] * len(kept)]
-    records = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+    columns = {c.key: coerced[c.key][0] for c in template.columns}
+    columns.update({FILE: [data.file] * len(kept), SHEET: [data.sheet] * len(kept), ROW: excel_rows})
+    typed = TypedRows(columns, [True] * len(kept))
     for row in excel_rows if data.hidden_rows else ():
         if row in data.hidden_rows:
             out.add(Code.HIDDEN, Severity.WARNING, "这一行被隐藏了，其中的数据已照常读取；如不应使用请删除该行",
@@ -189,30 +250,28 @@ def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> list[di
     for column in template.columns:
         values, failed = coerced[column.key]
         for n in failed:
-            record = records[n]
             raw = raw_columns[column.key][n]
-            out.at_cell(record, column.key, Code.TYPE, Severity.ERROR, f"“{column.zh}”{values[n].error}", raw)
-            record["_ok"] = False
-            record[column.key] = None
+            out.at_cell(Row(typed, n), column.key, Code.TYPE, Severity.ERROR, f"“{column.zh}”{values[n].error}", raw)
+            typed.ok[n] = False
+            values[n] = None
         if column.required and None in values:
             for n in (n for n, value in enumerate(values) if value is None):
-                record = records[n]
                 raw = raw_columns[column.key][n] if column.key in raw_columns else None
-                out.at_cell(record, column.key, Code.REQUIRED, Severity.ERROR, f"“{column.zh}”是必填项，请补上", raw)
-                record["_ok"] = False
-    return records
+                out.at_cell(Row(typed, n), column.key, Code.REQUIRED, Severity.ERROR, f"“{column.zh}”是必填项，请补上", raw)
+                typed.ok[n] = False
+    return typed
 
 
-def reject(record: dict[str, Any], key: str, out: Collector, code: Code, message: str) -> None:
+def reject(record: Row, key: str, out: Collector, code: Code, message: str) -> None:
     out.at_cell(record, key, code, Severity.ERROR, message)
-    record["_ok"] = False
+    record[OK] = False
 
 
-def warn(record: dict[str, Any], key: str, out: Collector, code: Code, message: str) -> None:
+def warn(record: Row, key: str, out: Collector, code: Code, message: str) -> None:
     out.at_cell(record, key, code, Severity.WARNING, message)
 
 
-def check_rows(template: Template, records: list[dict[str, Any]], out: Collector) -> None:
+def check_rows(template: Template, records: list[Row], out: Collector) -> None:
     """Rules within one row (SPEC: both coordinates or neither, leave after arrive, end after start)."""
     for r in records:
         if template.key in ("customers", "staff") and (r["lat"] is None) != (r["lon"] is None):
@@ -226,11 +285,11 @@ def check_rows(template: Template, records: list[dict[str, Any]], out: Collector
             reject(r, "end", out, Code.CONSTRAINT, "服务到期必须晚于服务开始，请更正")
         elif template.key == "leave" and r["start"] and r["end"] and r["end"] < r["start"]:
             reject(r, "end", out, Code.CONSTRAINT, "结束日期早于开始日期，请更正")
-        if template.key == "fees" and r["_ok"] and r["amount"] is not None and (r["paid"] or 0) > r["amount"]:
+        if template.key == "fees" and r[OK] and r["amount"] is not None and (r["paid"] or 0) > r["amount"]:
             warn(r, "paid", out, Code.CONSTRAINT, "已收金额大于年费金额，请核对")
 
 
-def assign_ticket_ids(records: list[dict[str, Any]]) -> None:
+def assign_ticket_ids(records: list[Row]) -> None:
     """Blank 工单号 get a stable id from call time + customer + order within the sheet."""
     seen: dict[tuple[Any, ...], int] = defaultdict(int)
     for r in records:
@@ -244,7 +303,7 @@ def assign_ticket_ids(records: list[dict[str, Any]]) -> None:
 class StaffIndex:
     """Staff are referred to by 工号 or 姓名; both resolve to the 工号."""
 
-    def __init__(self, staff: list[dict[str, Any]]) -> None:
+    def __init__(self, staff: list[Row]) -> None:
         self.by_id = {r["staff_id"]: r for r in staff}
         self.by_name = {r["name"]: r for r in staff}
 
@@ -256,12 +315,12 @@ class StaffIndex:
         return None
 
 
-def resolve_staff(records: list[dict[str, Any]], key: str, index: StaffIndex | None, out: Collector,
+def resolve_staff(records: list[Row], key: str, index: StaffIndex | None, out: Collector,
                   label: str) -> None:
     if index is None:
         return
     for r in records:
-        if not r["_ok"] or r[key] is None:
+        if not r[OK] or r[key] is None:
             continue
         resolved = index.resolve(r[key])
         if resolved is None:
@@ -271,20 +330,20 @@ def resolve_staff(records: list[dict[str, Any]], key: str, index: StaffIndex | N
             r[key] = resolved
 
 
-def require_customer(records: list[dict[str, Any]], customers: set[str] | None, out: Collector) -> None:
+def require_customer(records: list[Row], customers: set[str] | None, out: Collector) -> None:
     if customers is None:
         return
     for r in records:
-        if r["_ok"] and r["customer_id"] is not None and r["customer_id"] not in customers:
+        if r[OK] and r["customer_id"] is not None and r["customer_id"] not in customers:
             reject(r, "customer_id", out, Code.UNKNOWN_REFERENCE,
                    f"客户编号“{r['customer_id']}”不在客户档案中；请核对编号，或先在客户档案里添加该客户")
 
 
-def _content(template: Template, record: dict[str, Any]) -> tuple[Any, ...]:
+def _content(template: Template, record: Row) -> tuple[Any, ...]:
     return tuple(record[c.key] for c in template.columns)
 
 
-def _is_placeholder(template: Template, record: dict[str, Any]) -> bool:
+def _is_placeholder(template: Template, record: Row) -> bool:
     """A returned sheet's row nobody filled in yet: superseded by a filled row of the same key."""
     if template.key == "feedback":
         return record["result"] is None
@@ -293,25 +352,26 @@ def _is_placeholder(template: Template, record: dict[str, Any]) -> bool:
     return False
 
 
-def merge_repeats(template: Template, records: list[dict[str, Any]], out: Collector) -> list[dict[str, Any]]:
+def merge_repeats(template: Template, records: list[Row], out: Collector) -> list[Row]:
     """Keep one of identical repeats; report same key with different content as a conflict."""
-    if not template.key_columns:
-        return [r for r in records if r["_ok"]]
-    ok = [r for r in records if r["_ok"]]
-    keys = list(map(itemgetter(*template.key_columns), ok))
+    ok = [r for r in records if r[OK]]
+    if not template.key_columns or not ok:
+        return ok
+    table = ok[0].table
+    keys = list(zip(*(table.values(key, ok) for key in template.key_columns), strict=True))
     if len(set(keys)) == len(keys):  # the usual case: nothing repeated
-        return sorted(ok, key=itemgetter(FILE, SHEET, ROW))
-    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        return _in_sheet_order(ok)
+    groups: dict[Any, list[Row]] = defaultdict(list)
     for key, r in zip(keys, ok, strict=True):
         groups[key].append(r)
-    kept: list[dict[str, Any]] = []
+    kept: list[Row] = []
     for rows in groups.values():
         if len(rows) == 1:
             kept.append(rows[0])
             continue
         filled = [r for r in rows if not _is_placeholder(template, r)]
         rows = filled or rows
-        distinct: dict[tuple[Any, ...], dict[str, Any]] = {}
+        distinct: dict[tuple[Any, ...], Row] = {}
         for r in rows:
             distinct.setdefault(_content(template, r), r)
         if len(distinct) == 1:
@@ -322,16 +382,25 @@ def merge_repeats(template: Template, records: list[dict[str, Any]], out: Collec
         for r in rows:
             reject(r, template.key_columns[0], out, Code.CONFLICT,
                    f"同一{labels}出现了内容不同的几行（{places}）；请保留正确的一行，删掉其余的")
-    return sorted(kept, key=itemgetter(FILE, SHEET, ROW))
+    return _in_sheet_order(kept)
 
 
-def to_frame(template: Template, records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Typed rows as a DataFrame: schema columns in order, then provenance."""
-    columns = [c.key for c in template.columns] + list(PROVENANCE)
-    if not records:
-        return pd.DataFrame({k: [] for k in columns}, columns=columns, dtype=object)
-    values = zip(*map(itemgetter(*columns), records), strict=True)  # transposed in C: one tuple per column
-    return pd.DataFrame(dict(zip(columns, map(list, values), strict=True)), columns=columns, dtype=object)
+def _in_sheet_order(rows: list[Row]) -> list[Row]:
+    """Rows (of one table) ordered by file, sheet and row number."""
+    if not rows:
+        return rows
+    table = rows[0].table
+    places = list(zip(table.values(FILE, rows), table.values(SHEET, rows), table.values(ROW, rows), strict=True))
+    return [rows[i] for i in sorted(range(len(rows)), key=places.__getitem__)]
+
+
+def to_frame(template: Template, rows: list[Row]) -> pd.DataFrame:
+    """Typed rows (of one TypedRows) as a DataFrame: schema columns in order, then provenance."""
+    keys = [c.key for c in template.columns] + list(PROVENANCE)
+    if not rows:
+        return pd.DataFrame({k: [] for k in keys}, columns=keys, dtype=object)
+    table = rows[0].table
+    return pd.DataFrame({key: table.values(key, rows) for key in keys}, columns=keys, dtype=object)
 
 
 def empty_frame(key: str) -> pd.DataFrame:
