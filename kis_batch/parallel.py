@@ -1,26 +1,36 @@
-"""Work shared by two processes on a large run, where the OS can fork (Linux, macOS): a forked
-worker inherits the loaded tables, so nothing large is copied or pickled. Windows, one-core
-machines and small runs work in the one process, where starting workers would cost more."""
+"""Work shared by two processes on a large run, where the OS can fork (Linux, macOS): this process
+and one forked worker take the jobs in turn. The worker inherits the loaded tables, so nothing
+large is copied or pickled on the way in, and a job this process runs hands its result over
+without being pickled at all. Windows, one-core machines and small runs work in the one process,
+where starting a worker would cost more."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import queue
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
-from typing import TypeVar
+from multiprocessing.sharedctypes import Synchronized
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 MAX_WORKERS = 2
 # From these input sizes reading and computing, and writing the outputs, are shared by two
-# processes; below them starting the workers costs more than it saves (measured: a department's
+# processes; below them starting the worker costs more than it saves (measured: a department's
 # month, 1.8 MB, reads no faster in two processes but writes about 0.1 s faster).
 PARALLEL_FROM_BYTES = 20 * 2**20
 PARALLEL_WRITE_FROM_BYTES = 2**20
+# How often the waiting process checks that the worker is still alive.
+_WORKER_CHECK_S = 0.5
 
 _inherited_jobs: list[Callable[[], object]] = []
+
+
+class WorkerDied(RuntimeError):
+    """The forked worker ended without handing back its results (killed, or out of memory)."""
 
 
 def fork_context() -> BaseContext | None:
@@ -30,19 +40,61 @@ def fork_context() -> BaseContext | None:
     return multiprocessing.get_context("fork")
 
 
-def _run_inherited(index: int) -> object:
-    return _inherited_jobs[index]()
+def _claim(counter: Synchronized) -> int:
+    """The next job nobody has started; both processes draw from one counter."""
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    return index
+
+
+def _sent(index: int, ok: bool, value: Any) -> bytes:
+    """A result or error, pickled here rather than in the queue's thread, so one that cannot be
+    pickled becomes an error the parent sees instead of an item the queue drops."""
+    try:
+        return pickle.dumps((index, ok, value), pickle.HIGHEST_PROTOCOL)
+    except Exception as error:  # any object may refuse to pickle, in its own way
+        failure = value if not ok else error
+        return pickle.dumps((index, False, RuntimeError(f"{type(failure).__name__}: {failure}")))
+
+
+def _work(counter: Synchronized, results: multiprocessing.Queue) -> None:
+    while (index := _claim(counter)) < len(_inherited_jobs):
+        try:
+            results.put(_sent(index, True, _inherited_jobs[index]()))
+        except BaseException as error:
+            results.put(_sent(index, False, error))
+            return
 
 
 def run_jobs(jobs: list[Callable[[], T]], parallel: bool) -> list[T]:
-    """Each job's result, in job order. In parallel the workers take the jobs in order as they
-    come free, so put the longest first; the jobs reach the forked workers by inheritance."""
+    """Each job's result, in job order. In parallel both processes take the jobs in order as they
+    come free, so put the longest first."""
     context = fork_context() if parallel and len(jobs) > 1 else None
     if context is None:
         return [job() for job in jobs]
     _inherited_jobs[:] = jobs
+    counter = context.Value("i", 0)
+    results = context.Queue()
+    worker = context.Process(target=_work, args=(counter, results), daemon=True)
+    worker.start()
+    found: dict[int, Any] = {}
     try:
-        with ProcessPoolExecutor(MAX_WORKERS, mp_context=context) as pool:
-            return list(pool.map(_run_inherited, range(len(jobs))))  # type: ignore[arg-type]
+        while (index := _claim(counter)) < len(jobs):
+            found[index] = jobs[index]()
+        while len(found) < len(jobs):
+            try:
+                index, ok, value = pickle.loads(results.get(timeout=_WORKER_CHECK_S))
+            except queue.Empty:
+                if not worker.is_alive() and results.empty():
+                    raise WorkerDied(f"工作进程意外退出（退出码 {worker.exitcode}），本次运行未完成") from None
+                continue
+            if not ok:
+                raise value
+            found[index] = value
     finally:
         _inherited_jobs.clear()
+        if worker.is_alive() and len(found) < len(jobs):
+            worker.terminate()
+        worker.join()
+    return [found[index] for index in range(len(jobs))]
