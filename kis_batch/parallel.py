@@ -67,31 +67,49 @@ def _work(counter: Synchronized, results: multiprocessing.Queue) -> None:
             return
 
 
-def run_jobs(jobs: list[Callable[[], T]], parallel: bool) -> list[T]:
+def run_jobs(jobs: list[Callable[[], T]], parallel: bool, done: Callable[[int], None] | None = None) -> list[T]:
     """Each job's result, in job order. In parallel both processes take the jobs in order as they
-    come free, so put the longest first."""
+    come free, so put the longest first. done, if given, is told each job's index as its result
+    arrives here (a long run shows its progress)."""
     context = fork_context() if parallel and len(jobs) > 1 else None
     if context is None:
-        return [job() for job in jobs]
+        results = []
+        for index, job in enumerate(jobs):
+            results.append(job())
+            if done:
+                done(index)
+        return results
     _inherited_jobs[:] = jobs
     counter = context.Value("i", 0)
-    results = context.Queue()
-    worker = context.Process(target=_work, args=(counter, results), daemon=True)
+    sent = context.Queue()
+    worker = context.Process(target=_work, args=(counter, sent), daemon=True)
     worker.start()
     found: dict[int, Any] = {}
+
+    def arrived(index: int, value: Any) -> None:
+        found[index] = value
+        if done:
+            done(index)
+
+    def receive(timeout: float | None) -> None:
+        """One result from the worker (waiting up to timeout; None: only one already there)."""
+        try:
+            index, ok, value = pickle.loads(sent.get(timeout=timeout) if timeout else sent.get_nowait())
+        except queue.Empty:
+            if timeout and not worker.is_alive() and sent.empty():
+                raise WorkerDied(f"工作进程意外退出（退出码 {worker.exitcode}），本次运行未完成") from None
+            return
+        if not ok:
+            raise value
+        arrived(index, value)
+
     try:
         while (index := _claim(counter)) < len(jobs):
-            found[index] = jobs[index]()
+            arrived(index, jobs[index]())
+            while not sent.empty():  # results that came in meanwhile, so they are unpickled as we go
+                receive(None)
         while len(found) < len(jobs):
-            try:
-                index, ok, value = pickle.loads(results.get(timeout=_WORKER_CHECK_S))
-            except queue.Empty:
-                if not worker.is_alive() and results.empty():
-                    raise WorkerDied(f"工作进程意外退出（退出码 {worker.exitcode}），本次运行未完成") from None
-                continue
-            if not ok:
-                raise value
-            found[index] = value
+            receive(_WORKER_CHECK_S)
     finally:
         _inherited_jobs.clear()
         if worker.is_alive() and len(found) < len(jobs):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from kis_batch.ingest.tables import (
     to_frame,
 )
 from kis_batch.ingest.workbook import read_sheets
-from kis_batch.parallel import MAX_WORKERS, PARALLEL_FROM_BYTES, fork_context
+from kis_batch.parallel import PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, column_letter
 from kis_batch.schema import BY_KEY, TEMPLATES
 from kis_batch.settings import Settings, accumulates, lookup_setting, parse_setting
@@ -144,28 +144,24 @@ def ingest_file(path: Path, name: str, limits: Limits, today: dt.date) -> FileRe
 
 
 def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date,
-                progress: Progress | None) -> Iterator[FileResult]:
+                progress: Progress | None) -> list[FileResult]:
     """Every workbook, in order; on a large folder two processes share the work where the OS can fork."""
     names = [path.relative_to(folder).as_posix() for path in wanted]
     sizes = [path.stat().st_size for path in wanted]
-    context = fork_context() if sum(sizes) >= PARALLEL_FROM_BYTES else None
-    if context is not None:
-        # Largest first, so the two workers finish together instead of one reading the last big log alone.
-        largest_first = sorted(range(len(wanted)), key=lambda i: -sizes[i])
-        done: dict[int, FileResult] = {}
-        with ProcessPoolExecutor(MAX_WORKERS, mp_context=context) as pool:
-            futures = {pool.submit(ingest_file, wanted[i], names[i], limits, today): i for i in largest_first}
-            for number, future in enumerate(as_completed(futures), 1):
-                index = futures[future]
-                done[index] = future.result()
-                if progress:
-                    progress(f"{READING}{number}/{len(wanted)} {names[index]}")
-        yield from (done[i] for i in range(len(wanted)))
-        return
-    for number, (path, name) in enumerate(zip(wanted, names, strict=True), 1):
+    # Largest first, so the two processes finish together instead of one reading the last big log alone.
+    order = sorted(range(len(wanted)), key=lambda i: -sizes[i])
+    read = 0
+
+    def done(job: int) -> None:
+        nonlocal read
+        read += 1
         if progress:
-            progress(f"{READING}{number}/{len(wanted)} {name}")
-        yield ingest_file(path, name, limits, today)
+            progress(f"{READING}{read}/{len(wanted)} {names[order[job]]}")
+
+    jobs = [partial(ingest_file, wanted[i], names[i], limits, today) for i in order]
+    results = run_jobs(jobs, parallel=sum(sizes) >= PARALLEL_FROM_BYTES, done=done)
+    by_file = dict(zip(order, results, strict=True))
+    return [by_file[i] for i in range(len(wanted))]
 
 
 def _settings_from(records: list[Row], base: Settings, today: dt.date, out: Collector) -> Settings:
