@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,9 +67,10 @@ class TypedRows:
     def rows(self) -> list[Row]:
         return [Row(self, index) for index in range(len(self.ok))]
 
-    def values(self, key: str, rows: list[Row]) -> list[Any]:
-        """One column's values at these rows of this table, in their order."""
-        return list(map(self.columns[key].__getitem__, [row.index for row in rows]))
+    def values(self, keys: Sequence[str], rows: list[Row]) -> list[list[Any]]:
+        """Each named column's values at these rows of this table, in their order."""
+        at = [row.index for row in rows]
+        return [list(map(self.columns[key].__getitem__, at)) for key in keys]
 
 
 class Row:
@@ -354,11 +356,10 @@ def _is_placeholder(template: Template, record: Row) -> bool:
 
 def merge_repeats(template: Template, records: list[Row], out: Collector) -> list[Row]:
     """Keep one of identical repeats; report same key with different content as a conflict."""
-    ok = [r for r in records if r[OK]]
+    ok = [r for r in records if r.table.ok[r.index]]
     if not template.key_columns or not ok:
         return ok
-    table = ok[0].table
-    keys = list(zip(*(table.values(key, ok) for key in template.key_columns), strict=True))
+    keys = list(zip(*ok[0].table.values(template.key_columns, ok), strict=True))
     if len(set(keys)) == len(keys):  # the usual case: nothing repeated
         return _in_sheet_order(ok)
     groups: dict[Any, list[Row]] = defaultdict(list)
@@ -389,8 +390,7 @@ def _in_sheet_order(rows: list[Row]) -> list[Row]:
     """Rows (of one table) ordered by file, sheet and row number."""
     if not rows:
         return rows
-    table = rows[0].table
-    places = list(zip(table.values(FILE, rows), table.values(SHEET, rows), table.values(ROW, rows), strict=True))
+    places = list(zip(*rows[0].table.values(PROVENANCE, rows), strict=True))
     return [rows[i] for i in sorted(range(len(rows)), key=places.__getitem__)]
 
 
@@ -399,8 +399,7 @@ def to_frame(template: Template, rows: list[Row]) -> pd.DataFrame:
     keys = [c.key for c in template.columns] + list(PROVENANCE)
     if not rows:
         return pd.DataFrame({k: [] for k in keys}, columns=keys, dtype=object)
-    table = rows[0].table
-    return pd.DataFrame({key: table.values(key, rows) for key in keys}, columns=keys, dtype=object)
+    return pd.DataFrame(dict(zip(keys, rows[0].table.values(keys, rows), strict=True)), columns=keys, dtype=object)
 
 
 def empty_frame(key: str) -> pd.DataFrame:
