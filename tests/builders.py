@@ -71,7 +71,9 @@ def table(key: str, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     template = BY_KEY[key]
     records = [{**{c.key: c.default for c in template.columns}, FILE: "test.xlsx", SHEET: template.zh, ROW: i + 2, **r}
                for i, r in enumerate(rows)]
-    return to_frame(template, TypedRows.of(template, records).rows())
+    keys = [c.key for c in template.columns] + [FILE, SHEET, ROW]
+    typed = TypedRows({key: [r[key] for r in records] for key in keys}, [True] * len(records))
+    return to_frame(template, typed.rows())
 
 
 def header_row(sheet: Any, marker: str) -> tuple[int, dict[str, int]]:

@@ -50,15 +50,6 @@ class TypedRows:
     def empty(cls, template: Template) -> TypedRows:
         return cls({key: [] for key in (*(c.key for c in template.columns), *PROVENANCE)}, [])
 
-    @classmethod
-    def of(cls, template: Template, records: list[dict[str, Any]]) -> TypedRows:
-        """From dicts holding every column and the provenance."""
-        keys = (*(c.key for c in template.columns), *PROVENANCE)
-        return cls({key: [r[key] for r in records] for key in keys}, [True] * len(records))
-
-    def __len__(self) -> int:
-        return len(self.ok)
-
     def extend(self, other: TypedRows) -> None:
         for key, values in self.columns.items():
             values.extend(other.columns[key])
