@@ -143,11 +143,12 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     tables, settings = inbox.tables, inbox.settings
     input_bytes = sum(f.size for f in inbox.files)
     large = input_bytes >= PARALLEL_FROM_BYTES
-    # Two rounds of steps that need nothing from each other, longest first.
-    dispatch, returned, scores, month_callbacks, fees = _independent_steps([
-        partial(plan_dispatch, tables, settings, calendar, today),
-        partial(returned_feedback, inbox, calendar, today),
+    # Two rounds of steps that need nothing from each other, longest first; except that scores,
+    # the largest result, comes first, so this process computes it and it is never pickled.
+    scores, returned, dispatch, month_callbacks, fees = _independent_steps([
         partial(score_feedback, tables, settings, calendar, today),
+        partial(returned_feedback, inbox, calendar, today),
+        partial(plan_dispatch, tables, settings, calendar, today),
         partial(callback_figures, tables, settings, today, today),
         partial(fee_status, tables, settings, today, plan),
     ], calendar, large)
