@@ -21,7 +21,7 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.dispatch import plan_dispatch
-from kis_batch.ingest.tables import FILE, ROW, SHEET, to_frame
+from kis_batch.ingest.tables import FILE, ROW, SHEET, frame_of_records
 from kis_batch.schema import BY_KEY, CATEGORIES, ENGINEER, SEVERITIES, URGENCIES
 from kis_batch.settings import Settings
 
@@ -37,8 +37,9 @@ TARGET_S = 5.0
 
 def _frame(key: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     template = BY_KEY[key]
-    return to_frame(template, [{**{c.key: c.default for c in template.columns}, FILE: "bench", SHEET: key, ROW: i + 2,
-                                **r} for i, r in enumerate(rows)])
+    defaults = {c.key: c.default for c in template.columns}
+    return frame_of_records(template, [{**defaults, FILE: "bench", SHEET: key, ROW: i + 2, **r}
+                                       for i, r in enumerate(rows)])
 
 
 def synthetic(seed: int, coordinates: bool, cap: int | None, busy_share: float) -> dict[str, pd.DataFrame]:

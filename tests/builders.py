@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 
 from kis_batch.dispatch import DispatchResult
-from kis_batch.ingest.tables import FILE, ROW, SHEET, TypedRows, to_frame
+from kis_batch.ingest.tables import FILE, ROW, SHEET, frame_of_records
 from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
 from kis_batch.schema import BY_KEY
 
@@ -71,9 +71,7 @@ def table(key: str, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     template = BY_KEY[key]
     records = [{**{c.key: c.default for c in template.columns}, FILE: "test.xlsx", SHEET: template.zh, ROW: i + 2, **r}
                for i, r in enumerate(rows)]
-    keys = [c.key for c in template.columns] + [FILE, SHEET, ROW]
-    typed = TypedRows({key: [r[key] for r in records] for key in keys}, [True] * len(records))
-    return to_frame(template, typed.rows())
+    return frame_of_records(template, records)
 
 
 def header_row(sheet: Any, marker: str) -> tuple[int, dict[str, int]]:

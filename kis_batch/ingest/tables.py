@@ -393,6 +393,14 @@ def to_frame(template: Template, rows: list[Row]) -> pd.DataFrame:
     return pd.DataFrame(dict(zip(keys, rows[0].table.values(keys, rows), strict=True)), columns=keys, dtype=object)
 
 
+def frame_of_records(template: Template, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """A typed table from dicts holding every column and the provenance: for tables made outside a
+    folder read (the test builders, the dispatch benchmark)."""
+    keys = [c.key for c in template.columns] + list(PROVENANCE)
+    typed = TypedRows({key: [r[key] for r in records] for key in keys}, [True] * len(records))
+    return to_frame(template, typed.rows())
+
+
 def empty_frame(key: str) -> pd.DataFrame:
     return to_frame(BY_KEY[key], [])
 
