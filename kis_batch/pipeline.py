@@ -20,7 +20,7 @@ from kis_batch.dispatch import dispatch_figures, plan_dispatch
 from kis_batch.fees import fee_status
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
-from kis_batch.parallel import PARALLEL_FROM_BYTES, PARALLEL_WRITE_FROM_BYTES, run_jobs
+from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.quality import quality_report
 from kis_batch.quotas import quota_gaps
@@ -142,7 +142,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
 
     tables, settings = inbox.tables, inbox.settings
     input_bytes = sum(f.size for f in inbox.files)
-    large = input_bytes >= PARALLEL_FROM_BYTES
+    large = input_bytes >= PARALLEL_COMPUTE_FROM_BYTES
     # Two rounds of steps that need nothing from each other, longest first; except that scores,
     # the largest result, comes first, so this process computes it and it is never pickled.
     scores, returned, dispatch, month_callbacks, fees = _independent_steps([
@@ -192,7 +192,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             partial(write_manager, out, summary, gaps),
             partial(write_report, out, today, inbox),
         ]
-        parallel = input_bytes >= PARALLEL_WRITE_FROM_BYTES
+        parallel = input_bytes >= PARALLEL_FROM_BYTES
         for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=parallel):
             result.outputs.extend(written)
         _note_relocated(inbox, result.outputs)

@@ -54,8 +54,8 @@ def test_two_processes_compute_and_write_the_same_workbooks_in_the_same_order_as
     # days waiting consults it, in a worker process, and the run report must still say so.
     write_workbook(folder / "old.xlsx", {"热线记录": (CALLS, [("T0", "2003-06-02 09:00", "C001", "旧问题", "需上门")])})
     serial = pipeline.run(folder, TODAY, tmp_path / "a")
+    monkeypatch.setattr(pipeline, "PARALLEL_COMPUTE_FROM_BYTES", 0)
     monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
-    monkeypatch.setattr(pipeline, "PARALLEL_WRITE_FROM_BYTES", 0)
     shared = pipeline.run(folder, TODAY, tmp_path / "b")
     assert [p.name for p in shared.outputs] == [p.name for p in serial.outputs]
     assert _xlsx_bytes(shared.out_dir) == _xlsx_bytes(serial.out_dir)
@@ -68,7 +68,7 @@ def test_a_writer_failing_in_a_worker_process_fails_the_run(tmp_path, monkeypatc
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pipeline, "PARALLEL_WRITE_FROM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
     monkeypatch.setattr(pipeline, "write_report", boom)
     with pytest.raises(OSError, match="disk full"):
         pipeline.run(_folder(tmp_path), TODAY, tmp_path / "out")
