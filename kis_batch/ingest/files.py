@@ -19,14 +19,16 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
-# The extent of a sheet: row numbers (an r="" of digits only: row tags), cells with six- or seven-
-# digit rows, and the set of column letters. Patterns start with a literal ' r="' so the scan runs
-# at C speed; XML that separates attributes with other white space is normalised first (rare).
-_ROW_NUMBER = re.compile(rb' r="([0-9]{1,7})"')
-_DEEP_CELL = re.compile(rb' r="[A-Z]{1,3}([0-9]{6,7})"')
-_WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,3})[0-9]')
-# A cell beyond column n (1–25): a later single letter, or two or three letters.
-_CELL_BEYOND = [re.compile(rf' r="([{chr(65 + n)}-Z]|[A-Z]{{2,3}})[0-9]'.encode()) for n in range(26)]
+# The extent of a sheet: row numbers (an r="" of digits only: row tags), cells with rows of six
+# digits or more, and the set of column letters. No pattern stops at Excel's own limits (seven
+# digits, three letters): a reference beyond them must be seen to be refused. Patterns start with
+# a literal ' r="' so the scan runs at C speed; XML that separates attributes with other white
+# space is normalised first (rare).
+_ROW_NUMBER = re.compile(rb' r="([0-9]+)"')
+_DEEP_CELL = re.compile(rb' r="[A-Z]+([0-9]{6,})"')
+_WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,})[0-9]')
+# A cell beyond column n (1–25): a later single letter, or two letters or more.
+_CELL_BEYOND = [re.compile(rf' r="([{chr(65 + n)}-Z]|[A-Z]{{2,}})[0-9]'.encode()) for n in range(26)]
 _ODD_SPACING = (b'\nr="', b'\tr="', b'\rr="')
 _ANY_SPACE_R = re.compile(rb'\s+r="')
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"[^>]*?\bhidden="(?:1|true)"')
