@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-MAX_WORKERS = 2
 # From these input sizes the work is shared with a worker; below them starting it costs more than
 # it saves. A department's month (1.8 MB) reads in 0.90 s shared against 1.07 s alone and writes in
 # 1.01 s against 1.11 s (medians of six); its computing is no faster shared.
@@ -35,7 +34,7 @@ class WorkerDied(RuntimeError):
 
 def fork_context() -> BaseContext | None:
     """The fork start method when this machine has it and more than one core, else None."""
-    if min(os.cpu_count() or 1, MAX_WORKERS) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
     return multiprocessing.get_context("fork")
 
