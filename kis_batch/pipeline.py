@@ -93,9 +93,9 @@ def _note_relocated(inbox: Inbox, outputs: list[Path]) -> None:
 
 @contextlib.contextmanager
 def _no_cycle_collection() -> Iterator[None]:
-    """A run builds a dict per input row that lives to the end; Python's cycle collector would walk
-    them all again every few thousand allocations (a fifth of an HQ-scale run). The run makes
-    little cyclic garbage, so the collector waits until it is over."""
+    """A run holds every input value, and the steps build a dict per row they read, until the end;
+    Python's cycle collector would walk them all again every few thousand allocations (a fifth of
+    an HQ-scale run). The run makes little cyclic garbage, so the collector waits until it is over."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

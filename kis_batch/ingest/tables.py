@@ -37,6 +37,11 @@ class SheetData:
 OK = "_ok"
 
 
+def table_keys(template: Template) -> list[str]:
+    """A typed table's columns: the template's keys in order, then the provenance."""
+    return [c.key for c in template.columns] + list(PROVENANCE)
+
+
 @dataclass
 class TypedRows:
     """Typed rows of one template, column by column (the template's keys, then FILE, SHEET, ROW),
@@ -48,7 +53,7 @@ class TypedRows:
 
     @classmethod
     def empty(cls, template: Template) -> TypedRows:
-        return cls({key: [] for key in (*(c.key for c in template.columns), *PROVENANCE)}, [])
+        return cls({key: [] for key in table_keys(template)}, [])
 
     def extend(self, other: TypedRows) -> None:
         for key, values in self.columns.items():
@@ -347,7 +352,7 @@ def _is_placeholder(template: Template, record: Row) -> bool:
 
 def merge_repeats(template: Template, records: list[Row], out: Collector) -> list[Row]:
     """Keep one of identical repeats; report same key with different content as a conflict."""
-    ok = [r for r in records if r.table.ok[r.index]]
+    ok = [r for r in records if r[OK]]
     if not template.key_columns or not ok:
         return ok
     keys = list(zip(*ok[0].table.values(template.key_columns, ok), strict=True))
@@ -387,7 +392,7 @@ def _in_sheet_order(rows: list[Row]) -> list[Row]:
 
 def to_frame(template: Template, rows: list[Row]) -> pd.DataFrame:
     """Typed rows (of one TypedRows) as a DataFrame: schema columns in order, then provenance."""
-    keys = [c.key for c in template.columns] + list(PROVENANCE)
+    keys = table_keys(template)
     if not rows:
         return pd.DataFrame({k: [] for k in keys}, columns=keys, dtype=object)
     return pd.DataFrame(dict(zip(keys, rows[0].table.values(keys, rows), strict=True)), columns=keys, dtype=object)
@@ -396,7 +401,7 @@ def to_frame(template: Template, rows: list[Row]) -> pd.DataFrame:
 def frame_of_records(template: Template, records: list[dict[str, Any]]) -> pd.DataFrame:
     """A typed table from dicts holding every column and the provenance: for tables made outside a
     folder read (the test builders, the dispatch benchmark)."""
-    keys = [c.key for c in template.columns] + list(PROVENANCE)
+    keys = table_keys(template)
     typed = TypedRows({key: [r[key] for r in records] for key in keys}, [True] * len(records))
     return to_frame(template, typed.rows())
 
