@@ -144,18 +144,20 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     input_bytes = sum(f.size for f in inbox.files)
     large = input_bytes >= PARALLEL_COMPUTE_FROM_BYTES
     # Two rounds of steps that need nothing from each other, longest first; except that scores,
-    # the largest result, comes first, so this process computes it and it is never pickled.
-    scores, returned, dispatch, month_callbacks, fees = _independent_steps([
+    # the largest result, comes first, so this process computes it and it is never pickled. The
+    # month's callback figures need nothing from the first round but go in the second, which is
+    # otherwise the shorter by half (HQ scale: rounds of 6.1 s and 3.5 s instead of 8.0 s and 2.9 s).
+    scores, returned, dispatch, fees = _independent_steps([
         partial(score_feedback, tables, settings, calendar, today),
         partial(returned_feedback, inbox, calendar, today),
         partial(plan_dispatch, tables, settings, calendar, today),
-        partial(callback_figures, tables, settings, today, today),
         partial(fee_status, tables, settings, today, plan),
     ], calendar, large)
     gaps = quota_gaps(scores, tables, settings, calendar)
-    callbacks, quality, suggestions = _independent_steps([
+    callbacks, quality, month_callbacks, suggestions = _independent_steps([
         partial(plan_callbacks, tables, dispatch, settings, calendar, today),
         partial(quality_report, tables, scores, settings, calendar, today),
+        partial(callback_figures, tables, settings, today, today),
         partial(suggest_visits, tables, dispatch, gaps, fees, today),
     ], calendar, large)
     for warning in dispatch.warnings:
