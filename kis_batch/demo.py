@@ -156,7 +156,7 @@ URGENCY_MIX = Mix({"紧急": 15, "一般": 65, "不急": 20})
 MONTH_END_URGENCY_MIX = Mix({"紧急": 35, "一般": 55, "不急": 10})
 # Overall about 55 % 电话已解决, 15 % 远程处理, 24 % 需上门, 5 % 转总部 once the categories below are counted
 # in; that leaves the engineers about a third of their daily room for their own customer visits.
-HANDLING_MIX = Mix({"电话已解决": 64, "远程处理": 15, "需上门": 15, "转总部": 6})
+HANDLING_WEIGHTS = {"电话已解决": 64, "远程处理": 15, "需上门": 15, "转总部": 6}
 CATEGORY_HANDLING_MIX = {
     "实施": Mix({"需上门": 100}),
     "安装": Mix({"需上门": 60, "远程处理": 40}),
@@ -451,10 +451,11 @@ class Month:
 
     def __init__(self, rng: random.Random, calendar: WorkCalendar, today: dt.date, days: list[dt.date],
                  month_days: list[dt.date], staff: list[Person], customers: list[Customer],
-                 calls_per_day: tuple[int, int]) -> None:
+                 calls_per_day: tuple[int, int], handling: Mix) -> None:
         self.rng, self.calendar, self.today = rng, calendar, today
         self.days, self.month_days = days, month_days
         self.staff, self.customers, self.calls_per_day = staff, customers, calls_per_day
+        self.handling = handling
         self.engineers = [p for p in staff if p.role == ENGINEER]
         self.specialists = [p for p in staff if p.role == SPECIALIST]
         self.hotline = next(p for p in staff if p.role == HOTLINE)
@@ -691,7 +692,7 @@ class Month:
             problem, notes = rng.choice(CLOSING_PROBLEMS), "月底结账急用"
         else:
             problem = rng.choice(PROBLEMS[category])
-        handling = (CATEGORY_HANDLING_MIX.get(category, HANDLING_MIX)).pick(rng)
+        handling = (CATEGORY_HANDLING_MIX.get(category, self.handling)).pick(rng)
         waiting = self.waiting.get(customer.customer_id)
         if waiting is not None and handling == "需上门":
             category, handling, problem = "其他", "电话已解决", CHASE_PROBLEM.format(ticket=waiting.ticket_id)
@@ -786,14 +787,16 @@ def _years_later(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _fees(rng: random.Random, customers: list[Customer], today: dt.date, assistant: Person) -> list[dict[str, Any]]:
-    """The fee ledger: one-year contracts, spread so some expire soon, some expired unrenewed, some
-    customers with an old contract and its renewal, payments in every state."""
+def _fees(rng: random.Random, customers: list[Customer], today: dt.date, assistant: Person,
+          contract_share: float) -> list[dict[str, Any]]:
+    """The fee ledger: one-year contracts for contract_share of the customers, spread so some expire
+    soon, some expired unrenewed, some customers with an old contract and its renewal, payments in
+    every state."""
     rows: list[dict[str, Any]] = []
     width = max(4, len(str(len(customers) * 2)))
     window = RULES.fee_window_days
     for customer in customers:
-        if rng.random() >= CONTRACT_SHARE:
+        if rng.random() >= contract_share:
             continue
         low, high = FEE_RANGES[customer.product.split()[0]]
         amount = float(round(rng.uniform(low, high), -2))
@@ -907,28 +910,45 @@ def _feedback_books(month: Month, weekly: bool) -> dict[tuple[str, dt.date], lis
     return books
 
 
+def _handling_mix(remote_percent: int) -> Mix:
+    """How calls of most categories are handled, with remote_percent of them handled remotely: the
+    share moves from (or to) the calls settled on the phone."""
+    weights = dict(HANDLING_WEIGHTS)
+    shared = weights["远程处理"] + weights["电话已解决"]
+    if not 0 <= remote_percent <= shared:
+        raise ValueError(f"remote_percent must be between 0 and {shared}")
+    weights["远程处理"], weights["电话已解决"] = remote_percent, shared - remote_percent
+    return Mix(weights)
+
+
 def write_demo(folder: Path, month: dt.date, today: dt.date, seed: int = DEFAULT_SEED, *, customers: int = 800,
-               engineers: int = 6, specialists: int = 3, calls_per_day: tuple[int, int] = (40, 80)) -> list[Path]:
+               engineers: int = 6, specialists: int = 3, calls_per_day: tuple[int, int] = (40, 80),
+               remote_percent: int = HANDLING_WEIGHTS["远程处理"], contract_share: float = CONTRACT_SHARE) -> list[Path]:
     """Write a realistic month of example input into folder, from the 1st of month up to and
     including today; return the files written. The same arguments give byte-identical files.
     Files of the same names are replaced and nothing else is touched, so use a fresh folder: an
     earlier demo's other days would disagree with this one.
 
     The scale knobs let a benchmark ask for a large department; beyond FEEDBACK_WEEKLY_ABOVE
-    engineers, feedback comes in one workbook per person per week instead of per day.
+    engineers, feedback comes in one workbook per person per week instead of per day. Two more
+    shape it: remote_percent of most calls are handled remotely (each a feedback row), and
+    contract_share of the customers have a fee contract.
     """
     first = month.replace(day=1)
     if today < first:
         raise ValueError(f"today {today} is before the month {first:%Y-%m}")
     if customers < 1 or engineers < 1 or specialists < 1 or not 0 < calls_per_day[0] <= calls_per_day[1]:
         raise ValueError("customers, engineers, specialists and calls per day must be positive")
+    if not 0 < contract_share <= 1:
+        raise ValueError("contract_share must be more than 0 and at most 1")
+    handling = _handling_mix(remote_percent)
     rng = random.Random(seed)
     calendar = WorkCalendar()
     month_days = calendar.month_workdays(first)
     days = [d for d in month_days if d <= today]
     staff = _staff(rng, engineers, specialists)
     people = _customers(rng, customers, [p for p in staff if p.role == ENGINEER])
-    simulation = Month(rng, calendar, today, days, month_days, staff, people, calls_per_day)
+    simulation = Month(rng, calendar, today, days, month_days, staff, people, calls_per_day, handling)
     simulation.simulate()
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -942,7 +962,7 @@ def write_demo(folder: Path, month: dt.date, today: dt.date, seed: int = DEFAULT
     for (name, period), visits in sorted(_feedback_books(simulation, engineers > FEEDBACK_WEEKLY_ABOVE).items()):
         _write(folder, f"服务反馈单_{name}_{period.isoformat()}.xlsx", [(FEEDBACK, _feedback_rows(visits))], written,
                title=f"服务反馈单  {name}  {period.isoformat()}")
-    _write(folder, "年费台账.xlsx", [(FEES, _fees(rng, people, today, simulation.assistant))], written)
+    _write(folder, "年费台账.xlsx", [(FEES, _fees(rng, people, today, simulation.assistant, contract_share))], written)
     _write(folder, "回访记录.xlsx", [(CALLBACKS, _callback_rows(simulation.callbacks))], written)
     with atomic_book(folder / "规则设置.xlsx", written) as book:
         write_template(book, [SETTINGS_SHEET])

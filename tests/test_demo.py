@@ -161,6 +161,32 @@ def test_a_large_department_returns_feedback_weekly(tmp_path: Path) -> None:
     assert max(Counter(name for _, name, _ in feedback).values()) <= 2
 
 
+def test_remote_percent_and_contract_share_shape_the_month(tmp_path: Path) -> None:
+    """The HQ benchmark's knobs: more remote handling gives more feedback rows, read back by the
+    real reader, and a larger contract share a longer fee ledger."""
+    usual = load_folder(_folder_of(write_demo(tmp_path / "usual", MONTH, SMALL_TODAY, **SMALL)), SMALL_TODAY)
+    shaped = load_folder(_folder_of(write_demo(tmp_path / "shaped", MONTH, SMALL_TODAY, remote_percent=60,
+                                               contract_share=1.0, **SMALL)), SMALL_TODAY)
+    for inbox in (usual, shaped):
+        assert [p for p in inbox.problems if p.severity is Severity.ERROR] == []
+    remote = [(inbox.tables["calls"]["handling"] == "远程处理").mean() for inbox in (usual, shaped)]
+    assert remote[1] > 2 * remote[0]
+    assert len(shaped.tables["feedback"]) > 1.5 * len(usual.tables["feedback"])
+    customers = len(usual.tables["customers"])
+    assert len(usual.tables["fees"]) < 0.8 * customers <= customers <= len(shaped.tables["fees"])
+
+
+def _folder_of(paths: list[Path]) -> Path:
+    return paths[0].parent
+
+
+@pytest.mark.parametrize("knob", [{"remote_percent": -1}, {"remote_percent": 80}, {"contract_share": 0},
+                                  {"contract_share": 1.5}])
+def test_a_knob_out_of_range_is_refused(tmp_path: Path, knob: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        write_demo(tmp_path, MONTH, SMALL_TODAY, **SMALL, **knob)
+
+
 def test_today_before_the_month_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         write_demo(tmp_path, MONTH, dt.date(2026, 10, 30))
