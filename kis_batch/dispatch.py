@@ -118,8 +118,11 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
     tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min)
     in_log = {ticket for ticket, when in zip(calls["ticket_id"].tolist(), calls["call_time"].tolist(), strict=True)
               if when is not None and when < tomorrow}
-    # Only calls still waiting for a visit, or whose ticket came back unfinished, can be open.
-    maybe_open = calls["handling"].isin(DISPATCHED_HANDLINGS) | calls["ticket_id"].isin(latest)
+    # Only calls still waiting for a visit, or whose ticket came back unfinished, can be open (most
+    # of a month's 需上门/远程处理 calls have an 已解决 feedback by now).
+    came_back = [ticket for ticket, last in latest.items() if last["result"] in UNFINISHED_RESULTS]
+    maybe_open = ((calls["handling"].isin(DISPATCHED_HANDLINGS) & ~calls["ticket_id"].isin(solved))
+                  | calls["ticket_id"].isin(came_back))
     wanted = ["ticket_id", "customer_id", "call_time", "category", "problem", "severity", "urgency", "handling"]
     for call in rows_of(calls.loc[maybe_open, wanted]):
         if call["call_time"] is None or call["call_time"] >= tomorrow:

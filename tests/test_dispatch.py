@@ -244,6 +244,13 @@ def test_open_tickets_alone() -> None:
         {"ticket_id": "T1", "days_waiting": 0, "severity": "中", "urgency": "一般"}]
 
 
+def test_a_ticket_solved_then_unfinished_again_is_open() -> None:
+    feedback_rows = [feedback("T1", "C1", "已解决", dt.date(2026, 11, 26)), feedback("T1", "C1", "未解决")]
+    frame = open_tickets(table("calls", [call("T1", "C1"), call("T2", "C1")]),
+                         table("feedback", [*feedback_rows, feedback("T2", "C1", "已解决")]), CALENDAR, TODAY)
+    assert frame[["ticket_id", "last_result"]].to_dict("records") == [{"ticket_id": "T1", "last_result": "未解决"}]
+
+
 # --- priority -------------------------------------------------------------------------------------
 
 
