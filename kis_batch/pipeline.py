@@ -146,7 +146,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     # Two rounds of steps that need nothing from each other, longest first; except that scores,
     # the largest result, comes first, so this process computes it and it is never pickled. The
     # month's callback figures need nothing from the first round but go in the second, which is
-    # otherwise the shorter by half (HQ scale: rounds of 6.1 s and 3.5 s instead of 8.0 s and 2.9 s).
+    # otherwise the shorter by half.
     scores, returned, dispatch, fees = _independent_steps([
         partial(score_feedback, tables, settings, calendar, today),
         partial(returned_feedback, inbox, calendar, today),
