@@ -147,6 +147,22 @@ def test_a_second_run_on_the_same_output_says_so_and_exits(tmp_path):
     assert pipeline.run(folder, TODAY, tmp_path / "out").exit_code == 0
 
 
+def test_the_command_as_a_process_writes_what_the_library_writes(tmp_path):
+    """The command skips the interpreter's last search for cycles on exit (see cli); nothing it wrote may
+    be cut short by that."""
+    folder = _folder(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "kis_batch", "run", str(folder), "--date", "2026-11-27",
+                           "--out", str(tmp_path / "process")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    library = pipeline.run(folder, TODAY, tmp_path / "library")
+    by_process = tmp_path / "process" / TODAY.isoformat()
+    assert _xlsx_bytes(by_process) == _xlsx_bytes(library.out_dir)
+    reports = [json.loads((out / "run.json").read_text(encoding="utf-8")) for out in (by_process, library.out_dir)]
+    for report in reports:
+        report.pop("generated_at")
+    assert reports[0] == reports[1]
+
+
 def test_more_rows_than_excel_holds_is_an_explicit_error(tmp_path):
     frame = pd.DataFrame({"a": range(style.EXCEL_MAX_ROWS)})
     with pytest.raises(OutputTooLarge, match="超过Excel上限"), atomic_book(tmp_path / "big.xlsx", []) as book:
