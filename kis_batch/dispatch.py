@@ -118,29 +118,26 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
     tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min)
     in_log = {ticket for ticket, when in zip(calls["ticket_id"].tolist(), calls["call_time"].tolist(), strict=True)
               if when is not None and when < tomorrow}
-    # Only calls still waiting for a visit, or whose ticket came back unfinished, can be open (most
-    # of a month's 需上门/远程处理 calls have an 已解决 feedback by now).
+    # Open: calls still waiting for a visit (需上门/远程处理, no 已解决 yet), and calls whose ticket
+    # came back unfinished. Chosen with pandas, since most of a month's calls are neither.
     came_back = [ticket for ticket, last in latest.items() if last["result"] in UNFINISHED_RESULTS]
-    maybe_open = ((calls["handling"].isin(DISPATCHED_HANDLINGS) & ~calls["ticket_id"].isin(solved))
-                  | calls["ticket_id"].isin(came_back))
-    wanted = ["ticket_id", "customer_id", "call_time", "category", "problem", "severity", "urgency", "handling"]
-    for call in rows_of(calls.loc[maybe_open, wanted]):
+    is_open = ((calls["handling"].isin(DISPATCHED_HANDLINGS) & ~calls["ticket_id"].isin(solved))
+               | calls["ticket_id"].isin(came_back))
+    wanted = ["ticket_id", "customer_id", "call_time", "category", "problem", "severity", "urgency"]
+    for call in rows_of(calls.loc[is_open, wanted]):
         if call["call_time"] is None or call["call_time"] >= tomorrow:
             continue
-        ticket = call["ticket_id"]
-        last = latest.get(ticket)
-        reopened = last is not None and last["result"] in UNFINISHED_RESULTS
-        waiting = call["handling"] in DISPATCHED_HANDLINGS and ticket not in solved
-        if reopened or waiting:
-            rows.append({
-                "ticket_id": ticket, "customer_id": call["customer_id"], "call_time": call["call_time"],
-                "category": call["category"], "problem": call["problem"],
-                "severity": call["severity"] or defaults["severity"], "urgency": call["urgency"] or defaults["urgency"],
-                "since": day_of(call["call_time"]), "last_result": last["result"] if last else None,
-            })
-    for ticket, last in latest.items():
-        if ticket in in_log or last["result"] not in UNFINISHED_RESULTS:
+        last = latest.get(call["ticket_id"])
+        rows.append({
+            "ticket_id": call["ticket_id"], "customer_id": call["customer_id"], "call_time": call["call_time"],
+            "category": call["category"], "problem": call["problem"],
+            "severity": call["severity"] or defaults["severity"], "urgency": call["urgency"] or defaults["urgency"],
+            "since": day_of(call["call_time"]), "last_result": last["result"] if last else None,
+        })
+    for ticket in came_back:
+        if ticket in in_log:
             continue
+        last = latest[ticket]
         rows.append({
             "ticket_id": ticket, "customer_id": last["customer_id"], "call_time": None,
             "category": IMPLEMENTATION_CATEGORY if last["service_type"] == IMPLEMENTATION_CATEGORY else None,

@@ -186,7 +186,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         writers = [
             partial(write_dispatch_overview, out, dispatch, sheets),
             partial(write_person_sheets, out, sheets),
-            partial(write_scores, out, today, scores, inbox.tables),
+            partial(write_scores, out, today, scores, tables),
             partial(write_quotas, out, today, gaps),
             partial(write_fees, out, today, fees),
             partial(write_callbacks, out, callbacks),
