@@ -25,6 +25,7 @@ class Code(StrEnum):
     UNRECOGNISED_SHEET = "unrecognised-sheet"
     MISSING_COLUMN = "missing-column"
     DUPLICATE_COLUMN = "duplicate-column"
+    UNMAPPED_COLUMN = "unmapped-column"
     HIDDEN = "hidden-data"
     REQUIRED = "required-value"
     TYPE = "type-error"

@@ -39,6 +39,9 @@ class Column:
     # Words and numbers accepted for a choice besides the choices themselves.
     synonyms: tuple[tuple[str, str], ...] = ()
     width: int = 12
+    # What the rules lose when a sheet lacks this column (its default then applies to every row);
+    # said in a 警告 naming the column. Empty: nothing the rules depend on.
+    when_missing: str = ""
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -55,6 +58,9 @@ class Template:
     # The blank workbook (kis-batch init) this sheet is written into.
     workbook: str = ""
     purpose: str = ""
+    # Headers of reference columns the tool's own sheets carry beside the template's (客户名称 on a
+    # returned dispatch sheet): known, shown for the reader, not read back.
+    reference_headers: tuple[str, ...] = ()
     fields: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +72,8 @@ class Template:
 
 
 YES_NO = ("是", "否")
+# Looked up from 客户档案 by 客户编号 wherever a sheet shows them for reading.
+CUSTOMER_REFERENCE = ("客户名称", "联系人", "联系电话", "地址", "区域", "重点客户", "客户类别")
 ROLES = ("服务部经理", "经理助理", "服务工程师", "实施专员", "服务监督热线")
 ENGINEER = "服务工程师"
 SPECIALIST = "实施专员"
@@ -133,7 +141,8 @@ STAFF = Template(
         Column("email", "邮箱", help="接收派工单等邮件的地址", example="zhangwei@example.com", width=26),
         Column("daily_cap", "每日上限", Kind.INT, minimum=0, maximum=50, help="一天最多派几家，留空按规则设置（默认3）",
                example="3"),
-        _yes_no("active", "在岗", default=True, help="离职或长期不在岗填否，默认是"),
+        _yes_no("active", "在岗", default=True, help="离职或长期不在岗填否，默认是",
+                synonyms=(("在职", "是"), ("离职", "否"), ("不在岗", "否"))),
     ),
     key_columns=("staff_id",),
     workbook="员工名单",
@@ -176,12 +185,14 @@ CALLS = Template(
                width=17),
         Column("customer_id", "客户编号", Kind.ID, required=True, help="必须是客户档案里的编号", example="C0001"),
         Column("caller", "来电人", help="打电话的人", example="李会计"),
-        Column("category", "问题类别", Kind.CHOICE, choices=CATEGORIES, help="投诉类即为客户投诉", example="软件故障"),
+        Column("category", "问题类别", Kind.CHOICE, choices=CATEGORIES, help="投诉类即为客户投诉", example="软件故障",
+               when_missing="本表没有问题类别：投诉认不出来，实施类问题不会派给实施专员"),
         Column("problem", "问题描述", required=True, help="客户反映的问题", example="凭证过账报错", width=36),
         Column("severity", "严重性", Kind.CHOICE, choices=SEVERITIES, default="中", help="默认中", example="高", width=8),
         Column("urgency", "紧急性", Kind.CHOICE, choices=URGENCIES, default="一般", help="默认一般", example="紧急", width=8),
         Column("handling", "处理方式", Kind.CHOICE, choices=HANDLINGS,
-               help="需上门、或远程处理未解决的，次日派工", example="需上门"),
+               help="需上门、或远程处理未解决的，次日派工", example="需上门",
+               when_missing="本表没有处理方式：其中的工单都不会派工，也不进未派清单"),
         Column("recorded_by", "记录人", help="接电话的人", example="陈静"),
         Column("notes", "备注", help="其他说明", example="", width=24),
     ),
@@ -201,12 +212,19 @@ FEEDBACK = Template(
         Column("service_type", "服务类型", Kind.CHOICE, choices=SERVICE_TYPES, default="问题处理",
                help="客户拜访计入拜访指标", example="问题处理"),
         Column("mode", "服务方式", Kind.CHOICE, choices=MODES, default="上门", help="默认上门", example="上门", width=8),
-        _yes_no("phoned_ahead", "电话预约", help="出发前是否电话确认"),
-        Column("arrive", "到达时间", Kind.TIME, help="到达客户处的时间", example="9:30", width=9),
-        Column("leave", "离开时间", Kind.TIME, help="离开客户处的时间，不能早于到达时间", example="11:00", width=9),
-        Column("result", "处理结果", Kind.CHOICE, choices=RESULTS, help="留空表示尚未完成", example="已解决"),
+        _yes_no("phoned_ahead", "电话预约", help="出发前是否电话确认",
+               when_missing="本表没有电话预约：全部按未预约计分，并计入违规"),
+        # 到达/离开: the lowest cells of a two-level header under a merged 上门时间.
+        Column("arrive", "到达时间", Kind.TIME, aliases=("到达",), help="到达客户处的时间", example="9:30", width=9,
+               when_missing="本表没有到达时间：无法判断上门时长"),
+        Column("leave", "离开时间", Kind.TIME, aliases=("离开",), help="离开客户处的时间，不能早于到达时间", example="11:00",
+               width=9,
+               when_missing="本表没有离开时间：无法判断上门时长"),
+        Column("result", "处理结果", Kind.CHOICE, choices=RESULTS, help="留空表示尚未完成", example="已解决",
+               when_missing="本表没有处理结果：全部视为尚未完成，不计解决数"),
         Column("satisfaction", "客户满意度", Kind.CHOICE, choices=SATISFACTION, synonyms=SATISFACTION_NUMBERS,
-               help="也可填5/4/3/2/1", example="满意"),
+               help="也可填5/4/3/2/1", example="满意",
+               when_missing="本表没有客户满意度：满意度不计分"),
         _yes_no("signed", "客户签字", help="客户是否签字确认"),
         Column("manager_score", "经理评分", Kind.NUMBER, minimum=0, maximum=100, help="可选：经理评分覆盖计算分",
                example=""),
@@ -214,6 +232,9 @@ FEEDBACK = Template(
     ),
     key_columns=("ticket_id", "service_date", "staff", "customer_id"),
     workbook="服务反馈单",
+    # The returned dispatch sheets' route, ranking and move columns (kis_batch/render/dispatch.py).
+    reference_headers=(*CUSTOMER_REFERENCE, "路线顺序", "类别", "报修问题", "报修时间", "问题类别", "严重性", "紧急性",
+                       "等待工作日", "优先顺序", "上次结果", "原服务代表", "改派原因", "距离公里"),
     purpose="每次服务一行；派工单填好交回也算反馈单。",
 )
 
@@ -225,8 +246,10 @@ FEES = Template(
         Column("customer_id", "客户编号", Kind.ID, required=True, help="必须是客户档案里的编号", example="C0001"),
         Column("start", "服务开始", Kind.DATE, help="服务期第一天（年费此日应收）", example="2026-01-01"),
         Column("end", "服务到期", Kind.DATE, required=True, help="服务期最后一天，须晚于开始", example="2026-12-31"),
-        Column("amount", "年费金额", Kind.NUMBER, minimum=0, help="合同年费（元）", example="3800"),
-        Column("paid", "已收金额", Kind.NUMBER, minimum=0, default=0.0, help="已收（元），默认0", example="3800"),
+        Column("amount", "年费金额", Kind.NUMBER, minimum=0, help="合同年费（元）", example="3800",
+               when_missing="本表没有年费金额：无法计算欠款和收款率"),
+        Column("paid", "已收金额", Kind.NUMBER, minimum=0, default=0.0, help="已收（元），默认0", example="3800",
+               when_missing="本表没有已收金额：全部按未收款计"),
         Column("paid_date", "收款日期", Kind.DATE, help="最近一次收款日期", example="2026-01-05"),
         _yes_no("approved", "经理核准", help="经理是否已核准合同"),
         Column("owner", "负责人", help="催收负责人工号或姓名；默认客户的服务代表", example="张伟"),
@@ -247,16 +270,22 @@ CALLBACKS = Template(
                example="当日核实"),
         Column("ticket_id", "工单号", Kind.ID, help="核实的是哪张工单", example="T20261127-001"),
         Column("staff", "服务代表", help="被核实的员工", example="张伟"),
-        _yes_no("reached", "接通", help="留空表示还没打"),
-        Column("verified", "上门属实", Kind.CHOICE, choices=VERIFIED, help="客户确认工程师确实来过", example="是", width=9),
+        _yes_no("reached", "接通", help="留空表示还没打",
+               when_missing="本表没有接通：全部视为还没打，不计回访覆盖"),
+        Column("verified", "上门属实", Kind.CHOICE, choices=VERIFIED, help="客户确认工程师确实来过", example="是", width=9,
+               when_missing="本表没有上门属实：当日核实结果无法统计"),
         Column("satisfaction", "客户满意度", Kind.CHOICE, choices=SATISFACTION, synonyms=SATISFACTION_NUMBERS,
-               help="也可填5/4/3/2/1", example="满意"),
-        _yes_no("complaint", "投诉", help="客户是否投诉"),
+               help="也可填5/4/3/2/1", example="满意",
+               when_missing="本表没有客户满意度：回访满意度无法统计"),
+        _yes_no("complaint", "投诉", help="客户是否投诉",
+               when_missing="本表没有投诉：回访中的投诉认不出来"),
         Column("caller", "回访人", help="打电话的人", example="陈静"),
         Column("notes", "备注", help="客户原话等", example="", width=24),
     ),
     key_columns=("date", "customer_id", "kind"),
     workbook="回访记录",
+    # The returned callback list's reading columns (kis_batch/render/callbacks.py).
+    reference_headers=(*CUSTOMER_REFERENCE, "服务内容", "选取原因"),
     purpose="热线/服务监督的回访结果；回访清单填好交回也算回访记录。",
 )
 

@@ -23,7 +23,7 @@ from kis_batch.schema import BY_KEY, SETTINGS_SHEET
 from tests.builders import CUSTOMER_HEADERS, basic_department, write_workbook
 
 TODAY = dt.date(2026, 11, 27)
-CALLS = ("工单号", "来电时间", "客户编号", "问题描述", "处理方式")
+CALLS = ("工单号", "来电时间", "客户编号", "问题描述", "处理方式", "问题类别")  # the last left blank
 GOOD_CALL = ("T1", "2026-11-27 09:00", "C001", "凭证过账报错", "需上门")
 HOSTILE_TEXT = ['=HYPERLINK("http://evil.example/x","点我")', '=DISPIMG("ID_1",1)', "{=1+1}", "+1-2", "-3+4",
                 "@SUM(A1:A2)", "http://evil.example/", "=cmd|' /C calc'!A0"]
@@ -220,7 +220,7 @@ def test_merged_title_hidden_row_and_full_width_headers(tmp_path):
     sheet = book.active
     sheet["A1"] = "热线记录（11月）"
     sheet.merge_cells("A1:E1")
-    sheet.append([" 工单号 ", "来电　时间", "ｃｕｓｔｏｍｅｒ＿ｉｄ", "问题描述", "处理方式"])
+    sheet.append([" 工单号 ", "来电　时间", "ｃｕｓｔｏｍｅｒ＿ｉｄ", "问题描述", "处理方式", "问题类别"])
     sheet.append(list(GOOD_CALL))
     sheet.append(["T2", "2026-11-27 10:00", "C002", "隐藏的行", "需上门"])
     sheet.row_dimensions[4].hidden = True
@@ -259,9 +259,10 @@ def test_long_numbers_and_every_date_form(tmp_path):
     inbox = load_folder(folder, TODAY)
     customers = inbox.tables["customers"].set_index("customer_id")
     assert customers.loc["C011", "phone"] == "13812345678"
-    assert "1001" not in customers.index  # its phone lost digits: rejected, not silently wrong
-    lost = [p for p in inbox.problems if p.code is Code.TYPE]
-    assert len(lost) == 1 and lost[0].column == "D" and "15位" in lost[0].message
+    # Its phone lost digits: an error at that cell, the phone left blank, the customer kept.
+    assert customers.loc["1001", "phone"] is None
+    lost = [p for p in inbox.problems if p.code is Code.TYPE and p.severity is Severity.ERROR]
+    assert len(lost) == 1 and (lost[0].row, lost[0].column) == (2, "D") and "15位" in lost[0].message
     calls_table = inbox.tables["calls"].set_index("ticket_id")
     assert calls_table.loc["T1", "call_time"] == dt.datetime(2026, 11, 27, 9, 0)
     assert calls_table.loc["T2", "call_time"] == dt.datetime(2026, 11, 27)

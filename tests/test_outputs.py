@@ -20,7 +20,7 @@ from kis_batch.render.style import Col, OutputTooLarge, atomic_book, write_table
 from tests.builders import basic_department, write_workbook
 
 TODAY = dt.date(2026, 11, 27)
-CALLS = ("工单号", "来电时间", "客户编号", "问题描述", "处理方式")
+CALLS = ("工单号", "来电时间", "客户编号", "问题描述", "处理方式", "问题类别")  # the last left blank
 
 
 def _folder(tmp_path: Path) -> Path:

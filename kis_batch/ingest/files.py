@@ -9,7 +9,7 @@ import html
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kis_batch.problems import column_letter
@@ -32,6 +32,10 @@ _CELL_BEYOND = [re.compile(rf' r="([{chr(65 + n)}-Z]|[A-Z]{{2,}})[0-9]'.encode()
 _ODD_SPACING = (b'\nr="', b'\tr="', b'\rr="')
 _ANY_SPACE_R = re.compile(rb'\s+r="')
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"[^>]*?\bhidden="(?:1|true)"')
+# A cell holding an Excel error value (#REF!, #N/A …): readers give it as blank, so it is found here.
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*?\bt="e"[^>]*)>(?:<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>))?'
+                         rb'<(?:\w+:)?v>([^<]*)</')
+_CELL_REFERENCE = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
 _SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
 _RELATIONSHIP_TAG = re.compile(r"<(?:\w+:)?Relationship\b[^>]*>")
 _ATTRIBUTE = re.compile(r'([\w:]+)="([^"]*)"')
@@ -109,11 +113,13 @@ def _column_number(letters: bytes) -> int:
 
 @dataclass(frozen=True)
 class SheetScan:
-    """What a sheet's XML says before any parser builds it: its extent and its hidden rows."""
+    """What a sheet's XML says before any parser builds it: its extent, its hidden rows (Excel row
+    numbers) and its cells holding an Excel error value ((0-based row, 0-based column) -> #REF! …)."""
 
     rows: int
     cols: int
-    hidden_rows: frozenset[int]
+    hidden_rows: frozenset[int] = frozenset()
+    error_cells: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def _farthest_column(text: bytes, known: int) -> int:
@@ -131,6 +137,7 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> SheetScan:
     """The farthest cell a sheet's XML names and its hidden rows, read in a stream."""
     max_row = max_col = 0
     hidden: set[int] = set()
+    errors: dict[tuple[int, int], str] = {}
     tail = b""
     with archive.open(member) as handle:
         while True:
@@ -146,8 +153,20 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> SheetScan:
             max_col = _farthest_column(text, max_col)
             if b"hidden=" in text:
                 hidden.update(int(m.group(1)) for m in _HIDDEN_ROW.finditer(text))
+            if b't="e"' in text:
+                errors.update(_error_cells(text))
             tail = text[-256:]
-    return SheetScan(max_row, max_col, frozenset(hidden))
+    return SheetScan(max_row, max_col, frozenset(hidden), errors)
+
+
+def _error_cells(text: bytes) -> dict[tuple[int, int], str]:
+    found: dict[tuple[int, int], str] = {}
+    for match in _ERROR_CELL.finditer(text):
+        where = _CELL_REFERENCE.search(match.group(1))
+        if where:
+            position = (int(where.group(2)) - 1, _column_number(where.group(1)) - 1)
+            found[position] = match.group(2).decode("utf-8", "replace")
+    return found
 
 
 def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -170,9 +189,9 @@ def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
     return names
 
 
-def check_safe(path: Path, limits: Limits) -> dict[str, frozenset[int]]:
-    """Raise UnreadableFile for anything a reader should not be given; return the hidden rows
-    (Excel row numbers) per sheet name, where the format tells them."""
+def check_safe(path: Path, limits: Limits) -> dict[str, SheetScan]:
+    """Raise UnreadableFile for anything a reader should not be given; return, per sheet name, the
+    scan of each sheet with hidden rows or error cells, where the format tells them."""
     size = path.stat().st_size
     if size > limits.max_file_bytes:
         raise UnreadableFile(
@@ -194,7 +213,7 @@ def check_safe(path: Path, limits: Limits) -> dict[str, frozenset[int]]:
     return {}
 
 
-def _check_zip(path: Path, limits: Limits) -> dict[str, frozenset[int]]:
+def _check_zip(path: Path, limits: Limits) -> dict[str, SheetScan]:
     try:
         with zipfile.ZipFile(path) as archive:
             return _check_archive(archive, limits)
@@ -202,7 +221,7 @@ def _check_zip(path: Path, limits: Limits) -> dict[str, frozenset[int]]:
         raise UnreadableFile(f"文件已损坏或未复制完整，无法打开（{type(error).__name__}）；请重新保存后再放入") from None
 
 
-def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> dict[str, frozenset[int]]:
+def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> dict[str, SheetScan]:
     members = archive.infolist()
     unzipped = sum(m.file_size for m in members)
     if unzipped > limits.max_unzipped_bytes:
@@ -214,8 +233,8 @@ def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> dict[str, frozen
         raise UnreadableFile(f"文件压缩比异常（{unzipped // max(packed, 1)} 倍，疑似压缩炸弹），未读取")
     if "docProps/custom.xml" in archive.namelist() and _REPORT_MARK in archive.read("docProps/custom.xml"):
         raise ToolReport("这是 kis-batch 生成的结果工作簿，不作为输入读取（只有填好的派工单和回访清单会被读回）")
-    names: dict[str, str] | None = None  # read only for a sheet with hidden rows
-    hidden: dict[str, frozenset[int]] = {}
+    names: dict[str, str] | None = None  # read only for a sheet with hidden rows or error cells
+    notable: dict[str, SheetScan] = {}
     for member in members:
         name = member.filename
         if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
@@ -228,8 +247,8 @@ def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> dict[str, frozen
                 f"工作表 {name.rsplit('/', 1)[-1]} 的已用区域延伸到 {where}（约 {rows * cols:,} 个单元格），"
                 "超过上限；请删除远处的空白格式或多余内容后再保存"
             )
-        if scan.hidden_rows:
+        if scan.hidden_rows or scan.error_cells:
             names = _sheet_names(archive) if names is None else names
             if name in names:
-                hidden[names[name]] = scan.hidden_rows
-    return hidden
+                notable[names[name]] = scan
+    return notable

@@ -5,6 +5,7 @@ references, merge repeated drops, and turn everything wrong into a Problem at it
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import pandas as pd
 from kis_batch import coerce
 from kis_batch.coerce import CoerceError, is_blank
 from kis_batch.ingest.recognise import Recognised
+from kis_batch.ingest.workbook import MergedRange
 from kis_batch.problems import Code, Problem, Severity, column_letter, shown_value
 from kis_batch.schema import BY_KEY, Column, Kind, Template
 
@@ -32,6 +34,15 @@ class SheetData:
     found: Recognised
     rows: list[list[Any]]
     hidden_rows: frozenset[int] = frozenset()  # Excel row numbers
+    merged: tuple[MergedRange, ...] = ()
+    error_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # (grid row, column) -> #REF! …
+
+    def merged_into(self, row: int, column: int) -> tuple[int, int] | None:
+        """The first cell of the merged range that covers (row, column) below or right of it, if any."""
+        for top, left, bottom, right in self.merged:
+            if top <= row <= bottom and left <= column <= right and (row, column) != (top, left):
+                return top, left
+        return None
 
 
 OK = "_ok"
@@ -215,8 +226,16 @@ def _columns_of(grid: list[list[Any]], positions: dict[str, int]) -> dict[str, l
     return {key: list(by_position[pos]) for key, pos in positions.items()}
 
 
+# Phones typed as numbers: a mobile (11 digits from 1) survives; anything else may have lost its 0.
+PHONE = "phone"
+_MOBILE = re.compile(r"1\d{10}")
+
+
 def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> TypedRows:
-    """Typed rows of one sheet; a row with any error is kept but marked not ok.
+    """Typed rows of one sheet. A bad cell of a required or key column rejects its row; a bad cell
+    of any other column is an error at that cell, its column's default is used and the row stays
+    (docs/rules.md § Bad input). One message per cell, naming the real cause: a value that did not
+    parse, an Excel error value (#REF!), or a merged cell whose value stands in its first row.
 
     Work goes column by column with a cache per column: a month's call log repeats its customers,
     categories and dates thousands of times. Only the columns that hold a failure or a blank
@@ -224,7 +243,7 @@ def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> TypedRo
     """
     template = data.found.template
     positions = data.found.positions
-    first = data.found.header_row + 1
+    first = data.found.data_row
     grid = data.rows[first:]
     raw_columns = _columns_of(grid, positions)
     present = list(raw_columns.values())
@@ -247,17 +266,83 @@ def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> TypedRo
                     file=data.file, sheet=data.sheet, row=row)
     for column in template.columns:
         values, failed = coerced[column.key]
+        rejects = column.required or column.key in template.key_columns
         for n in failed:
             raw = raw_columns[column.key][n]
-            out.at_cell(Row(typed, n), column.key, Code.TYPE, Severity.ERROR, f"“{column.zh}”{values[n].error}", raw)
-            typed.ok[n] = False
-            values[n] = None
+            if rejects:
+                out.at_cell(Row(typed, n), column.key, Code.TYPE, Severity.ERROR, f"“{column.zh}”{values[n].error}", raw)
+                typed.ok[n] = False
+                values[n] = None
+            else:
+                out.at_cell(Row(typed, n), column.key, Code.TYPE, Severity.ERROR,
+                            f"“{column.zh}”{values[n].error}；本行其余内容照常使用，此格{_as_default(column)}", raw)
+                values[n] = column.default
+        if column.key in positions and (data.error_cells or data.merged):
+            _blank_for_a_reason(data, column, kept, typed, out, set(failed))
         if column.required and None in values:
-            for n in (n for n, value in enumerate(values) if value is None):
+            failed_here = set(failed)
+            for n in (n for n, value in enumerate(values) if value is None and n not in failed_here):
+                if typed.ok[n] is False and _explained(data, column, kept[n]):
+                    continue
                 raw = raw_columns[column.key][n] if column.key in raw_columns else None
                 out.at_cell(Row(typed, n), column.key, Code.REQUIRED, Severity.ERROR, f"“{column.zh}”是必填项，请补上", raw)
                 typed.ok[n] = False
+        if column.key == PHONE and column.key in raw_columns:
+            _phones_typed_as_numbers(raw_columns[column.key], values, typed, out)
     return typed
+
+
+def _as_default(column: Column) -> str:
+    if column.default is None:
+        return "按空白处理"
+    shown = coerce.to_text(column.default) if not isinstance(column.default, float) else f"{column.default:g}"
+    return f"按默认值“{shown}”处理"
+
+
+def _explained(data: SheetData, column: Column, index: int) -> bool:
+    """Whether a blank cell was already reported for its real cause (error value, merged cell)."""
+    row, col = data.found.data_row + index, data.found.positions.get(column.key)
+    return col is not None and ((row, col) in data.error_cells or data.merged_into(row, col) is not None)
+
+
+def _blank_for_a_reason(data: SheetData, column: Column, kept: list[int], typed: TypedRows, out: Collector,
+                        failed: set[int]) -> None:
+    """A blank cell that is an Excel error value, or part of a merged range, is said as such: the
+    required ones reject the row, the others take the column's default with an error or a warning."""
+    col = data.found.positions[column.key]
+    values = typed.columns[column.key]
+    rejects = column.required or column.key in data.found.template.key_columns
+    for n, index in enumerate(kept):
+        if n in failed or (values[n] is not None and values[n] != column.default):
+            continue
+        row = data.found.data_row + index
+        error = data.error_cells.get((row, col))
+        if error is not None:
+            fix = "本行未使用" if rejects else f"本行其余内容照常使用，此格{_as_default(column)}"
+            out.at_cell(Row(typed, n), column.key, Code.TYPE, Severity.ERROR,
+                        f"“{column.zh}”是Excel错误值 {error}（公式引用的单元格已删除或无效）；请改为实际的值。{fix}", error)
+            typed.ok[n] = typed.ok[n] and not rejects
+            continue
+        source = data.merged_into(row, col)
+        if source is None or source[1] != col or source[0] < data.found.data_row:
+            continue
+        if rejects:
+            out.at_cell(Row(typed, n), column.key, Code.REQUIRED, Severity.ERROR,
+                        f"“{column.zh}”是合并单元格的一部分，值只在合并区域的第一行（第{source[0] + 1}行）；"
+                        "请取消合并，在每一行都填上值")
+            typed.ok[n] = False
+        else:
+            out.at_cell(Row(typed, n), column.key, Code.REQUIRED, Severity.WARNING,
+                        f"“{column.zh}”是合并单元格的一部分，值只在合并区域的第一行（第{source[0] + 1}行），本行按空白读取；"
+                        "如本行也是这个值，请取消合并并填上")
+
+
+def _phones_typed_as_numbers(raws: list[Any], values: list[Any], typed: TypedRows, out: Collector) -> None:
+    """A phone saved as a number has lost its leading 0 (0571… becomes 571…): said at the cell."""
+    for n, raw in enumerate(raws):
+        if type(raw) in (int, float) and values[n] and not _MOBILE.fullmatch(values[n]):
+            out.at_cell(Row(typed, n), PHONE, Code.TYPE, Severity.WARNING,
+                        f"联系电话以数字保存，开头的0已丢失（显示为{values[n]}）；请把该列设为文本格式后重新输入号码", raw)
 
 
 def reject(record: Row, key: str, out: Collector, code: Code, message: str) -> None:

@@ -12,12 +12,17 @@ import python_calamine as calamine
 
 from kis_batch.ingest.files import UnreadableFile
 
+# A merged range as 0-based (first row, first column, last row, last column).
+MergedRange = tuple[int, int, int, int]
+
 
 @dataclass(frozen=True)
 class RawSheet:
     name: str
     rows: list[list[Any]]
     hidden: bool = False
+    # Readers give a merged range's value in its first cell only; the ranges say why the rest are blank.
+    merged: tuple[MergedRange, ...] = ()
 
 
 def read_sheets(path: Path) -> list[RawSheet]:
@@ -34,12 +39,14 @@ def read_sheets(path: Path) -> list[RawSheet]:
             if meta.typ != calamine.SheetTypeEnum.WorkSheet:
                 continue
             try:
-                rows = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+                sheet = book.get_sheet_by_name(meta.name)
+                rows = sheet.to_python(skip_empty_area=False)
+                merged = tuple((a[0], a[1], b[0], b[1]) for a, b in sheet.merged_cell_ranges or ())
             except Exception as error:
                 raise UnreadableFile(
                     f"工作表“{meta.name}”已损坏，无法读取（{type(error).__name__}）；请用Excel或WPS重新保存"
                 ) from None
-            sheets.append(RawSheet(meta.name, rows, meta.visible != calamine.SheetVisibleEnum.Visible))
+            sheets.append(RawSheet(meta.name, rows, meta.visible != calamine.SheetVisibleEnum.Visible, merged))
     finally:
         book.close()
     return sheets
