@@ -1,5 +1,11 @@
 """Working days: China's official calendar, overridden by 规则设置, and never a crash on a new year.
 
+The official arrangement (holidays and 调休 make-up workdays) comes from chinesecalendar, which
+knows a year only once the State Council has published it. For a year it lacks, the statutory
+holidays come from the `holidays` package (dates fixed by law and the lunar calendar, so known
+years ahead) and every other weekday is a working day; the 调休 days are unknown until 规则设置
+lists them, and the run report says so (docs/rules.md § Calendar).
+
 Dispatch (the plan date P), waiting days, on-time scoring, quota pace and callback spreading all
 count working days, over thousands of rows; so each month's working days are worked out once and
 kept sorted, and every question is answered by bisecting those lists.
@@ -29,15 +35,26 @@ def _month_days(year: int, month: int) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((dt.date(y, m, 1) - first).days)]
 
 
+def statutory_holidays(year: int) -> frozenset[dt.date]:
+    """China's statutory holidays of a year from the `holidays` package, with the weekday it gives
+    for one that falls on a weekend; empty for a year it has no rules for. Imported here: a tenth
+    of a second that only a year chinesecalendar lacks pays."""
+    import holidays as holiday_rules
+
+    return frozenset(holiday_rules.country_holidays("CN", years=year))
+
+
 class WorkCalendar:
     """China's official working days (chinese_calendar: holidays and 调休 make-up workdays),
-    overridden by 规则设置; Monday–Friday plus the settings' holidays where the library has no data."""
+    overridden by 规则设置; where chinese_calendar has no data for a year, Monday–Friday minus the
+    statutory holidays of the `holidays` package."""
 
     def __init__(self, holidays: Iterable[dt.date] = (), makeup_workdays: Iterable[dt.date] = ()) -> None:
         self._holidays = frozenset(day_of(d) for d in holidays)
         self._makeup = frozenset(day_of(d) for d in makeup_workdays)
         self._months: dict[tuple[int, int], tuple[dt.date, ...]] = {}
         self._library_years: dict[int, bool] = {}
+        self._statutory: dict[int, frozenset[dt.date]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkCalendar:
@@ -63,15 +80,18 @@ class WorkCalendar:
                 self._library_years[year] = True
         return self._library_years[year]
 
+    def _fallback_workday(self, day: dt.date) -> bool:
+        if day.year not in self._statutory:
+            self._statutory[day.year] = statutory_holidays(day.year)
+        return day.weekday() < 5 and day not in self._statutory[day.year]
+
     def _month(self, year: int, month: int) -> tuple[dt.date, ...]:
         """The month's working days, sorted; computed once per month."""
         key = (year, month)
         if key not in self._months:
-            known = self._library_knows(year)
+            official = chinese_calendar.is_workday if self._library_knows(year) else self._fallback_workday
             self._months[key] = tuple(
-                day
-                for day in _month_days(year, month)
-                if day not in self._holidays and (day in self._makeup or (chinese_calendar.is_workday(day) if known else day.weekday() < 5))
+                day for day in _month_days(year, month) if day not in self._holidays and (day in self._makeup or official(day))
             )
         return self._months[key]
 
@@ -138,8 +158,9 @@ def fallback_message(years: Iterable[int]) -> str:
     named = "、".join(f"{year}年" for year in distinct)
     which = "该年" if len(distinct) == 1 else "这些年份"
     return (
-        f"{named}的法定节假日和调休数据日历库中没有，已按周一至周五上班计算，"
-        f"并扣除规则设置中“节假日”所列日期、加上“调休上班”所列日期；请在规则设置中补充{which}的节假日和调休上班日期"
+        f"{named}的放假调休安排日历库中还没有：法定节假日已取自 holidays 库，其余周一至周五按上班计算，"
+        f"再扣除规则设置中“节假日”所列日期、加上“调休上班”所列日期；调休上班日无法预知，"
+        f"请在规则设置的“调休上班”中列出{which}的调休上班日期（调休放假的日子列在“节假日”）"
     )
 
 

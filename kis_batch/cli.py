@@ -24,6 +24,9 @@ from kis_batch.render.templates import write_templates
 SHOWN_PROBLEMS = 20
 EXIT_FAILED = 2
 
+# Where `run` writes unless told (--out), and what `check` leaves unread when it lies inside the inbox.
+DEFAULT_OUT_ROOT = Path("output")
+
 # On the way out the interpreter searches every object still alive for reference cycles before it
 # frees them: with pandas loaded that is about 0.2 s, a tenth of a department's run. By then every
 # output is closed (workbooks, run.json, the run lock), so the objects are frozen out of that search;
@@ -87,21 +90,51 @@ def _progress(message: str) -> None:
         click.echo(message, err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="kis-batch")
+class _ChineseHelpOption(click.Command):
+    """-h/--help described in the users' language, like everything else on the help screen."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = "显示本帮助并退出"
+        return option
+
+
+class _Commands(click.Group, _ChineseHelpOption):
+    command_class = _ChineseHelpOption
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kis-batch", help="显示版本号并退出")
 def main() -> None:
-    """kis-batch：服务部每晚的批处理——校验员工交来的表格，生成次日派工、回访、评分、指标、年费和经理日报。"""
+    """kis-batch：服务部每晚的批处理——校验员工交来的表格，生成次日派工、回访、评分、指标、年费和经理日报。
+
+    每个命令的用法：kis-batch 命令 -h
+
+    \b
+    示例:
+      kis-batch init 模板
+      kis-batch run 收件夹 --date 2026-11-27
+      kis-batch mail output/2026-11-27
+    """
 
 
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def init(folder: Path) -> None:
-    """Write the blank input templates (with dropdowns, 说明 and 规则设置) into FOLDER.
+    """把空白输入模板（带下拉选择、说明表和规则设置）写到 FOLDER。
 
-    Example: kis-batch init 模板
+    已有的文件不会被覆盖：同名文件原样保留，只写出缺少的模板。
+
+    \b
+    示例:
+      kis-batch init 模板
     """
-    for path in write_templates(folder):
+    written, kept = write_templates(folder)
+    for path in written:
         click.echo(f"已写出 {path}")
+    if kept:
+        click.echo(f"已存在，未覆盖：{'、'.join(path.name for path in kept)}（要换成空白模板，请先移走这些文件）")
 
 
 @main.command()
@@ -110,9 +143,11 @@ def init(folder: Path) -> None:
 @click.option("--date", "today", type=DateParam(), default=None, help="示例数据截止到哪天（默认：该月27日）")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="随机种子；同样的种子生成同样的文件")
 def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int) -> None:
-    """Write a realistic month of example input (a department of 12) into FOLDER.
+    """把一个月的示例输入（12人的服务部）写到 FOLDER，用来试用和培训。
 
-    Example: kis-batch demo 示例 --month 2026-11 --date 2026-11-27
+    \b
+    示例:
+      kis-batch demo 示例 --month 2026-11 --date 2026-11-27
     """
     paths = write_demo(folder, month, today or month.replace(day=27), seed)
     click.echo(f"已写出 {len(paths)} 个文件到 {folder}")
@@ -122,11 +157,15 @@ def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int) -> None
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--date", "today", type=DateParam(), default=None, help="今天的日期 D（默认：今天）")
 def check(folder: Path, today: dt.date | None) -> None:
-    """Validate FOLDER only: print every problem; exit 1 if any error.
+    """只校验 FOLDER，不写出任何文件：列出每个问题；有错误时退出码为 1。
 
-    Example: kis-batch check 收件夹 --date 2026-11-27
+    FOLDER 里的 output 文件夹（run 默认的输出位置）不读取。
+
+    \b
+    示例:
+      kis-batch check 收件夹 --date 2026-11-27
     """
-    inbox = pipeline.check(folder, today or dt.date.today(), progress=_progress)
+    inbox = pipeline.check(folder, today or dt.date.today(), progress=_progress, out_root=DEFAULT_OUT_ROOT)
     _summary(inbox)
     sys.exit(1 if count(inbox.problems, Severity.ERROR) else 0)
 
@@ -134,14 +173,16 @@ def check(folder: Path, today: dt.date | None) -> None:
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--date", "today", type=DateParam(), default=None, help="今天的日期 D（默认：今天）；派工日期是其后第一个工作日")
-@click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
-              show_default=True, help="输出根目录；结果写到 OUT/D/")
+@click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT_ROOT,
+              show_default=True, help="输出根目录；结果写到 OUT/D/（在 FOLDER 里面时不作为输入读取）")
 def run(folder: Path, today: dt.date | None, out_root: Path) -> None:
-    """Read FOLDER and write tomorrow's workbooks into OUT/D/.
+    """读取 FOLDER 里的全部表格，把下一个工作日的派工单和今天的各项结果写到 OUT/D/。
 
-    Exit code: 0 clean, 1 errors reported (the good rows were still used), 2 the run could not complete.
+    退出码：0 没有错误；1 报告了错误（正确的行照常使用）；2 运行未能完成。
 
-    Example: kis-batch run input_templates/example --date 2026-11-27
+    \b
+    示例:
+      kis-batch run 收件夹 --date 2026-11-27
     """
     try:
         result = pipeline.run(folder, today or dt.date.today(), out_root, progress=_progress)
@@ -159,14 +200,16 @@ def run(folder: Path, today: dt.date | None, out_root: Path) -> None:
 @click.argument("out_dir", metavar="OUT/D", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--send", "deliver", is_flag=True, help="通过 SMTP 发出（默认只在 OUT/D/outbox/ 写 .eml 文件，不发送）")
 def mail(out_dir: Path, deliver: bool) -> None:
-    """Mail each person their workbooks from OUT/D: .eml files in OUT/D/outbox/, or delivered with --send.
+    """把 OUT/D 里的结果按人发邮件：默认只在 OUT/D/outbox/ 写出 .eml 文件，加 --send 才发出。
 
-    SMTP server, port, ssl/starttls and sender come from 规则设置; the password only from the
-    environment variable named there (default KIS_SMTP_PASSWORD). A rerun never delivers a message twice.
+    SMTP 服务器、端口、ssl/starttls 和发件人取自规则设置；密码只从那里指定的环境变量读取（默认 KIS_SMTP_PASSWORD）。
+    重新运行不会把同一封邮件发两次。
 
-    Exit code: 0 all done, 1 someone was skipped or a delivery failed, 2 SMTP not set up or the connection failed.
+    退出码：0 全部完成；1 有人被跳过或有邮件发送失败；2 SMTP 未设置或连接失败。
 
-    Example: kis-batch mail output/2026-11-27 --send
+    \b
+    示例:
+      kis-batch mail output/2026-11-27 --send
     """
     from kis_batch import mail as mailer  # here, not above: smtplib and email cost every other command 40 ms
 

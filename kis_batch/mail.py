@@ -201,7 +201,7 @@ def load_roster(out_dir: Path, progress: Progress | None = None) -> tuple[pd.Dat
     run = read_run(out_dir)
     if not run.folder.is_dir():
         raise MailError(f"run.json 记录的输入文件夹 {run.folder} 不存在；请在运行 kis-batch run 的同一目录下执行")
-    inbox = load_folder(run.folder, run.today, progress=progress)
+    inbox = load_folder(run.folder, run.today, progress=progress, out_root=out_dir.parent)
     return inbox.tables["staff"], inbox.settings
 
 

@@ -61,9 +61,11 @@ class RunResult:
         return 1 if self.errors else 0
 
 
-def check(folder: Path, today: dt.date, base: Settings | None = None, progress: Progress | None = None) -> Inbox:
-    """Validate only: the folder read and checked, with the calendar's warnings added."""
-    inbox = load_folder(folder, today, base, progress)
+def check(folder: Path, today: dt.date, base: Settings | None = None, progress: Progress | None = None,
+          out_root: Path | None = None) -> Inbox:
+    """Validate only: the folder read and checked, with the calendar's warnings added; out_root,
+    where a run would write, is left unread if it lies inside the folder, as a run leaves it."""
+    inbox = load_folder(folder, today, base, progress, out_root)
     calendar = WorkCalendar.from_settings(inbox.settings)
     calendar.next_workday(today)
     _calendar_warnings(inbox, calendar)
@@ -135,7 +137,7 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
 
 def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
          progress: Progress | None, now: dt.datetime | None) -> RunResult:
-    inbox = load_folder(folder, today, base, progress)
+    inbox = load_folder(folder, today, base, progress, out_root)
     calendar = WorkCalendar.from_settings(inbox.settings)
     plan = calendar.next_workday(today)
     result = RunResult(today, plan, out_root / today.isoformat(), inbox)

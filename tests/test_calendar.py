@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
+from pathlib import Path
 
 import chinese_calendar
+import holidays as holidays_package
+import openpyxl
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kis_batch import calendar as calendar_module
 from kis_batch.calendar import WorkCalendar, fallback_message
+from kis_batch.cli import main
+from kis_batch.problems import Code, Severity
 from kis_batch.settings import Settings
 
 D = dt.date
@@ -72,19 +80,33 @@ def test_october_2026_working_days() -> None:
     assert days[:3] == [D(2026, 10, 8), D(2026, 10, 9), D(2026, 10, 10)]
 
 
-# --- the 2027 fallback ---
+# --- the 2027 fallback: chinesecalendar 1.11 ends with 2026 ---
+# The holidays package's 2027 for China: 元旦 Jan 1 (Fri); 除夕 Feb 5 (Fri), 春节 Feb 6–8 with Feb 9–10
+# for the weekend days; 清明 Apr 5; 劳动节 May 1–4; 端午 Jun 9; 中秋 Sep 15; 国庆 Oct 1–5. It does
+# not list the bridging days of the long holidays (those come with the 调休 arrangement).
 
 
-def test_new_year_without_library_data_falls_back_to_monday_friday() -> None:
+def test_2027_new_year_is_a_holiday_so_new_years_eve_plans_the_monday() -> None:
     cal = WorkCalendar()
     assert cal.fallback_years == ()
-    assert cal.next_workday(D(2026, 12, 31)) == D(2027, 1, 1)
+    assert not cal.is_workday(D(2027, 1, 1))
+    assert cal.next_workday(D(2026, 12, 31)) == D(2027, 1, 4)  # Jan 1 元旦 (Fri), Jan 2–3 a weekend
     assert cal.fallback_years == (2027,)
 
 
+def test_2027_spring_festival_and_national_day_are_not_working_days() -> None:
+    cal = WorkCalendar()
+    assert not any(cal.is_workday(D(2027, 2, day)) for day in range(5, 11))
+    assert cal.next_workday(D(2027, 2, 4)) == D(2027, 2, 11)
+    assert not any(cal.is_workday(D(2027, 10, day)) for day in range(1, 6))
+    assert cal.next_workday(D(2027, 9, 30)) == D(2027, 10, 6)
+    # 2027-02: 20 weekdays, less Feb 5, 8, 9, 10
+    assert len(cal.month_workdays(D(2027, 2, 1))) == 16
+
+
 def test_fallback_subtracts_the_settings_holidays() -> None:
-    cal = WorkCalendar(holidays=[D(2027, 1, 1)])
-    assert cal.next_workday(D(2026, 12, 31)) == D(2027, 1, 4)  # Jan 2/3 are a weekend
+    cal = WorkCalendar(holidays=[D(2027, 1, 4)])
+    assert cal.next_workday(D(2026, 12, 31)) == D(2027, 1, 5)
     assert cal.fallback_years == (2027,)
 
 
@@ -92,6 +114,20 @@ def test_fallback_adds_the_settings_makeup_workdays() -> None:
     cal = WorkCalendar(makeup_workdays=[D(2027, 1, 2)])
     assert cal.is_workday(D(2027, 1, 2))
     assert not cal.is_workday(D(2027, 1, 3))
+
+
+def test_a_2027_makeup_saturday_in_the_settings_is_a_working_day() -> None:
+    saturday = D(2027, 2, 20)
+    assert saturday.weekday() == 5
+    assert not WorkCalendar().is_workday(saturday)
+    cal = WorkCalendar.from_settings(Settings().replace(makeup_workdays=(saturday,)))
+    assert cal.is_workday(saturday)
+    assert cal.next_workday(D(2027, 2, 19)) == saturday
+    assert cal.fallback_years == (2027,)
+
+
+def test_the_settings_makeup_list_overrides_a_statutory_holiday_too() -> None:
+    assert WorkCalendar(makeup_workdays=[D(2027, 1, 1)]).next_workday(D(2026, 12, 31)) == D(2027, 1, 1)
 
 
 def test_fallback_years_are_every_unknown_year_consulted_sorted() -> None:
@@ -102,20 +138,27 @@ def test_fallback_years_are_every_unknown_year_consulted_sorted() -> None:
     assert cal.fallback_years == (2003, 2028, 2029)
 
 
+def test_a_year_beyond_the_holidays_package_is_monday_to_friday() -> None:
+    cal = WorkCalendar()
+    assert cal.next_workday(D(2200, 12, 31)) == D(2201, 1, 1)  # a Thursday, no rules that far ahead
+    assert cal.fallback_years == (2200, 2201)
+
+
 def test_counting_across_the_year_end_into_the_fallback() -> None:
-    # Dec 28–31 (Mon–Thu) 4, Jan 1 (Fri) 1, Jan 4–8 5
-    assert WorkCalendar().count_workdays(D(2026, 12, 28), D(2027, 1, 8)) == 10
+    # Dec 28–31 (Mon–Thu) 4, Jan 1 (Fri) 元旦, Jan 4–8 5
+    assert WorkCalendar().count_workdays(D(2026, 12, 28), D(2027, 1, 8)) == 9
 
 
 def test_fallback_message() -> None:
     assert fallback_message([]) == ""
     assert fallback_message([2027]) == (
-        "2027年的法定节假日和调休数据日历库中没有，已按周一至周五上班计算，并扣除规则设置中“节假日”所列日期、"
-        "加上“调休上班”所列日期；请在规则设置中补充该年的节假日和调休上班日期"
+        "2027年的放假调休安排日历库中还没有：法定节假日已取自 holidays 库，其余周一至周五按上班计算，"
+        "再扣除规则设置中“节假日”所列日期、加上“调休上班”所列日期；调休上班日无法预知，"
+        "请在规则设置的“调休上班”中列出该年的调休上班日期（调休放假的日子列在“节假日”）"
     )
     multiple = fallback_message((2028, 2027, 2028))
-    assert multiple.startswith("2027年、2028年的法定节假日")
-    assert "补充这些年份的" in multiple
+    assert multiple.startswith("2027年、2028年的放假调休安排")
+    assert "列出这些年份的调休上班日期" in multiple
 
 
 # --- 规则设置 overrides ---
@@ -150,12 +193,12 @@ def test_a_date_in_both_lists_is_a_holiday() -> None:
 
 
 def test_from_settings() -> None:
-    s = Settings().replace(holidays=(D(2027, 1, 1), D(2026, 11, 11)), makeup_workdays=(D(2026, 11, 8),))
+    s = Settings().replace(holidays=(D(2027, 1, 4), D(2026, 11, 11)), makeup_workdays=(D(2026, 11, 8),))
     cal = WorkCalendar.from_settings(s)
     assert not cal.is_workday(D(2026, 11, 11))
     assert cal.is_workday(D(2026, 11, 8))
-    assert cal.next_workday(D(2026, 12, 31)) == D(2027, 1, 4)
-    assert WorkCalendar.from_settings(Settings()).next_workday(D(2026, 12, 31)) == D(2027, 1, 1)
+    assert cal.next_workday(D(2026, 12, 31)) == D(2027, 1, 5)
+    assert WorkCalendar.from_settings(Settings()).next_workday(D(2026, 12, 31)) == D(2027, 1, 4)
 
 
 def test_datetimes_count_as_their_calendar_day() -> None:
@@ -237,7 +280,7 @@ def expected_workday(day: dt.date, holidays: set[dt.date], makeup: set[dt.date])
         return True
     if day.year <= 2026:
         return chinese_calendar.is_workday(day)
-    return day.weekday() < 5
+    return day.weekday() < 5 and day not in holidays_package.China(years=day.year)
 
 
 @settings(max_examples=300, deadline=None)
@@ -267,3 +310,26 @@ def test_counts_agree_with_day_by_day(a: dt.date, b: dt.date, holidays: set[dt.d
     assert cal.workdays_waiting(a, b) == (len(by_day) - cal.is_workday(a) if b > a else 0)
     around = days_between(a.replace(day=1), a.replace(day=28) + dt.timedelta(days=4))
     assert cal.month_workdays(a) == [x for x in around if x.month == a.month and cal.is_workday(x)]
+
+
+# --- the command on new year's eve ---
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
+
+
+def test_the_example_month_run_on_new_years_eve_plans_the_first_working_day_of_2027(tmp_path: Path) -> None:
+    inbox = tmp_path / "收件夹"
+    shutil.copytree(EXAMPLE, inbox)
+    result = CliRunner().invoke(main, ["run", str(inbox), "--date", "2026-12-31", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "派工日期 2027-01-04" in result.output
+    out = tmp_path / "out" / "2026-12-31"
+    assert (out / "派工单_2027-01-04.xlsx").is_file()
+    assert not list(out.glob("派工单_2027-01-01*"))
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert manifest["figures"]["plan_date"] == "2027-01-04"
+    assert manifest["figures"]["calendar_fallback_years"] == [2027]
+    rows = list(openpyxl.load_workbook(out / "校验报告_2026-12-31.xlsx")["问题"].iter_rows(min_row=3, values_only=True))
+    warnings = [row for row in rows if row[1] == Code.CALENDAR.value]
+    assert len(warnings) == 1 and warnings[0][0] == Severity.WARNING.value
+    assert warnings[0][8] == fallback_message([2027])

@@ -269,3 +269,25 @@ def test_a_sheet_typed_column_by_column_keeps_each_cell_its_own_type_and_ragged_
     # The phones typed as numbers are said (their leading 0 may be gone); C4 lacks its required cells.
     assert sorted((p.row, p.column, p.severity) for p in out.problems) == [
         (4, "E", Severity.WARNING), (6, "E", Severity.WARNING), (7, "C", Severity.ERROR), (7, "D", Severity.ERROR)]
+
+
+@pytest.mark.parametrize(
+    ("out_root", "skipped"),
+    [
+        ("in/output", True),  # run . with the default ./output
+        ("in/output/2026-11-27", True),
+        ("in/outputs", False),  # a sibling whose name starts the same
+        ("in", False),  # the inbox itself: the inbox is never skipped
+        ("out", False),  # beside the inbox
+    ],
+)
+def test_the_output_root_inside_the_inbox_is_not_read(tmp_path, out_root, skipped):
+    inbox = tmp_path / "in"
+    basic_department(inbox)
+    write_workbook(inbox / "output" / "2026-11-27" / "热线记录.xlsx", {"热线记录": (CALL_HEADERS, [
+        ("T1", "2026-11-27 09:05", "C001", "软件故障", "凭证过账报错", "高", "紧急", "需上门"),
+    ])})
+    loaded = load_folder(inbox, TODAY, out_root=tmp_path / out_root)
+    assert len(loaded.tables["calls"]) == (0 if skipped else 1)
+    listed = [f.path for f in loaded.files]
+    assert "基础.xlsx" in listed and ("output/2026-11-27/热线记录.xlsx" in listed) is not skipped

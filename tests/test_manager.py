@@ -87,7 +87,7 @@ def test_example_report_is_one_page_with_three_charts(tmp_path):
 def test_the_problem_count_includes_the_calendar_fallback_warning(tmp_path):
     new_year_eve = dt.date(2026, 12, 31)
     result = pipeline.run(_folder(tmp_path), new_year_eve, tmp_path / "out")
-    assert result.plan_date == dt.date(2027, 1, 1)  # no 2027 data: Monday-Friday, as SPEC says
+    assert result.plan_date == dt.date(2027, 1, 4)  # no 2027 arrangement: 元旦 from the holidays package, then a weekend
     sheet = openpyxl.load_workbook(result.out_dir / "经理日报_2026-12-31.xlsx")["日报"]
     lines = {row[0]: row[1] for row in sheet.iter_rows(min_row=4, max_col=3, values_only=True) if row[0]}
     assert lines["校验"] == "错误 0，警告 5"  # the four missing feedback columns, and the calendar

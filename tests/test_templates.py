@@ -2,6 +2,8 @@
 written into its template reads back equal to itself."""
 
 import datetime as dt
+import hashlib
+import shutil
 import string
 from pathlib import Path
 
@@ -28,7 +30,28 @@ def test_committed_templates_are_fresh(tmp_path):
     fresh = sorted(tmp_path.glob("*.xlsx"))
     assert [p.name for p in fresh] == sorted(p.name for p in COMMITTED.glob("*.xlsx"))
     stale = [p.name for p in fresh if p.read_bytes() != (COMMITTED / p.name).read_bytes()]
-    assert not stale, f"input_templates is stale, run: kis-batch init input_templates ({stale})"
+    assert not stale, f"input_templates is stale: delete {stale} there, then run kis-batch init input_templates"
+
+
+def test_init_on_a_folder_of_filled_workbooks_writes_only_the_missing_templates(tmp_path):
+    filled = tmp_path / "客户档案.xlsx"
+    shutil.copyfile(COMMITTED / "example" / "客户档案.xlsx", filled)
+    before = hashlib.sha256(filled.read_bytes()).hexdigest()
+    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert hashlib.sha256(filled.read_bytes()).hexdigest() == before
+    assert "已存在，未覆盖：客户档案.xlsx" in result.output
+    assert "已写出" not in "".join(line for line in result.output.splitlines() if "客户档案" in line)
+    others = sorted(p.name for p in COMMITTED.glob("*.xlsx") if p.name != "客户档案.xlsx")
+    assert sorted(p.name for p in tmp_path.glob("*.xlsx") if p != filled) == others
+    assert all((tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes() for name in others)
+    assert all(f"已写出 {tmp_path / name}" in result.output for name in others)
+    customers = load_folder(tmp_path, dt.date(2026, 11, 27)).tables["customers"]
+    assert len(customers) == 800  # the filled rows, not a blank template
+
+    again = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert again.exit_code == 0 and "已写出" not in again.output
+    assert hashlib.sha256(filled.read_bytes()).hexdigest() == before
 
 
 def test_templates_have_dropdowns_frozen_headers_and_a_guide(tmp_path):

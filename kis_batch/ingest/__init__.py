@@ -238,15 +238,16 @@ def _settings_from(records: list[Row], base: Settings, today: dt.date, out: Coll
 
 
 def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
-                progress: Progress | None = None) -> Inbox:
+                progress: Progress | None = None, out_root: Path | None = None) -> Inbox:
     """Read, type and check every workbook in the folder; never raises for bad input.
 
     progress, if given, is told each file as it is read (long runs show where they are).
+    out_root, the outputs' folder, is not read when it lies inside the folder.
     """
     base = base or Settings()
     out = Collector()
     limits = Limits(int(base.max_file_mb * 2**20), int(base.max_unzipped_mb * 2**20), base.max_cells)
-    wanted, others = discover(folder)
+    wanted, others = discover(folder, out_root)
     files: list[InputFile] = []
     raw = {t.key: TypedRows.empty(t) for t in TEMPLATES}
     for result in _ingest_all(folder, wanted, limits, today, progress):

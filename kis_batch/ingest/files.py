@@ -72,16 +72,32 @@ class Limits:
     max_cells: int
 
 
-def discover(folder: Path) -> tuple[list[Path], list[Path]]:
+def _parts_inside(folder: Path, out_root: Path | None) -> tuple[str, ...] | None:
+    """The output root's path below the folder, as parts; None unless it lies strictly inside."""
+    if out_root is None:
+        return None
+    root, inner = folder.resolve(), out_root.resolve()
+    if inner == root or not inner.is_relative_to(root):
+        return None
+    return inner.relative_to(root).parts
+
+
+def discover(folder: Path, out_root: Path | None = None) -> tuple[list[Path], list[Path]]:
     """Spreadsheets to read, and other visible files (reported, not read), sorted by path.
 
-    Lock files (~$…), hidden and temp files and empty files are passed over silently.
+    Lock files (~$…), hidden and temp files and empty files are passed over silently, and so is
+    everything under out_root when it lies inside the folder (`run .` writes to ./output): the
+    filled-in kinds of output, 派工单_P_姓名 and 回访_P, are valid input, and the tool's own copies
+    would otherwise come back on the next run as feedback and callbacks.
     """
     wanted: list[Path] = []
     others: list[Path] = []
+    output = _parts_inside(folder, out_root)
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if any(part.startswith((".", "~$", "~")) for part in relative.parts):
+            continue
+        if output is not None and relative.parts[: len(output)] == output:
             continue
         if not path.is_file() or path.is_symlink():
             continue

@@ -5,6 +5,7 @@ one workbook per template group, dropdowns on enumerated columns, typed columns,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -73,11 +74,23 @@ def write_template(book: Book, templates: list[Template]) -> None:
     write_table(book, "说明", guide_frame(templates), GUIDE_COLS, title=purposes)
 
 
-def write_templates(folder: Path) -> list[Path]:
-    """One blank workbook per template group into folder; returns the paths written."""
+class TemplateFiles(NamedTuple):
+    written: list[Path]
+    kept: list[Path]  # already there, left as they were
+
+
+def write_templates(folder: Path) -> TemplateFiles:
+    """One blank workbook per template group into folder, except where a file of that name exists:
+    init is run on folders that already hold filled workbooks, and a blank one must never
+    replace a month of staff's work (docs/rules.md § Bad input)."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    kept: list[Path] = []
     for name, templates in workbook_groups().items():
-        with atomic_book(folder / f"{name}.xlsx", written) as book:
+        target = folder / f"{name}.xlsx"
+        if target.exists():
+            kept.append(target)
+            continue
+        with atomic_book(target, written) as book:
             write_template(book, templates)
-    return written
+    return TemplateFiles(written, kept)
