@@ -19,6 +19,7 @@ from kis_batch.ingest.tables import (
     FILE,
     OK,
     Collector,
+    KeyIndex,
     Row,
     SheetData,
     StaffIndex,
@@ -28,9 +29,11 @@ from kis_batch.ingest.tables import (
     coerce_sheet,
     merge_repeats,
     reject,
+    rejection_notes,
     require_customer,
     resolve_staff,
     to_frame,
+    warn,
 )
 from kis_batch.ingest.workbook import read_sheets
 from kis_batch.parallel import PARALLEL_FROM_BYTES, run_jobs
@@ -278,14 +281,15 @@ def _cross_check(raw: dict[str, list[Row]], out: Collector) -> dict[str, pd.Data
     """References between tables, in dependency order: staff, customers, then what names them."""
     kept: dict[str, list[Row]] = {}
     kept["staff"] = merge_repeats(BY_KEY["staff"], raw["staff"], out)
-    _unique_names(kept["staff"], out)
-    staff = StaffIndex(kept["staff"]) if raw["staff"] else None
+    _shared_names(kept["staff"], out)
+    staff = StaffIndex(kept["staff"], rejection_notes(raw["staff"], ("staff_id", "name"), out)) if raw["staff"] else None
     if staff is None:
         out.add(Code.MISSING_TABLE, Severity.ERROR, "文件夹里没有员工名单；请放入员工名单（kis-batch init 生成模板）")
 
     resolve_staff(raw["customers"], "owner", staff, out, "服务代表")
     kept["customers"] = merge_repeats(BY_KEY["customers"], raw["customers"], out)
-    customers = {r["customer_id"] for r in kept["customers"]} if raw["customers"] else None
+    customers = (KeyIndex([r["customer_id"] for r in kept["customers"]],
+                          rejection_notes(raw["customers"], ("customer_id",), out)) if raw["customers"] else None)
     if customers is None:
         out.add(Code.MISSING_TABLE, Severity.ERROR, "文件夹里没有客户档案；请放入客户档案（kis-batch init 生成模板）")
 
@@ -320,8 +324,9 @@ def _cross_check(raw: dict[str, list[Row]], out: Collector) -> dict[str, pd.Data
     return {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}
 
 
-def _unique_names(staff: list[Row], out: Collector) -> None:
-    """姓名 must be unique too, since staff are referred to by name as often as by 工号."""
+def _shared_names(staff: list[Row], out: Collector) -> None:
+    """Two staff of one 姓名 are both kept (each is found by 工号); the name is said at each row,
+    and wherever the name alone is used it is an error (see StaffIndex.why_not)."""
     by_name: dict[str, list[Row]] = defaultdict(list)
     for r in staff:
         by_name[r["name"]].append(r)
@@ -329,9 +334,9 @@ def _unique_names(staff: list[Row], out: Collector) -> None:
         if len(rows) > 1:
             ids = "、".join(r["staff_id"] for r in rows)
             for r in rows:
-                reject(r, "name", out, Code.DUPLICATE_KEY,
-                       f"姓名“{name}”重名（工号 {ids}）；请在姓名后加区分，如“{name}A”")
-    staff[:] = [r for r in staff if r[OK]]
+                warn(r, "name", out, Code.DUPLICATE_KEY,
+                     f"姓名“{name}”重名（工号 {ids}）：两人都已采用，但凡是只填了“{name}”的地方都无法确定是谁；"
+                     f"请在姓名后加区分（如“{name}A”），或在其他表里改填工号")
 
 
 def _count_rows(files: list[InputFile], raw: dict[str, TypedRows],

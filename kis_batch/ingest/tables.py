@@ -383,19 +383,74 @@ def assign_ticket_ids(records: list[Row]) -> None:
         r["ticket_id"] = f"T{r['call_time']:%Y%m%d%H%M}-{r['customer_id']}-{seen[group]}"
 
 
-class StaffIndex:
-    """Staff are referred to by 工号 or 姓名; both resolve to the 工号."""
+def rejection_notes(rows: list[Row], keys: Sequence[str], out: Collector) -> dict[str, str]:
+    """Key values of rows that were not accepted -> where the row is and why, so that a row naming
+    one is told which row was rejected and why instead of a bare "not found"."""
+    refused = [r for r in rows if not r[OK]]
+    if not refused:
+        return {}
+    reasons: dict[tuple[str, str, int | None], str] = {}
+    for problem in out.problems:
+        if problem.severity is Severity.ERROR:
+            reasons.setdefault((problem.file, problem.sheet, problem.row), problem.message)
+    notes: dict[str, str] = {}
+    for r in refused:
+        reason = reasons.get((r[FILE], r[SHEET], r[ROW]), "该行有错误")
+        for key in keys:
+            if r[key] is not None:
+                notes.setdefault(casefold(r[key]), f"{r[FILE]} / {r[SHEET]} 第{r[ROW]}行：{reason}")
+    return notes
 
-    def __init__(self, staff: list[Row]) -> None:
-        self.by_id = {r["staff_id"]: r for r in staff}
-        self.by_name = {r["name"]: r for r in staff}
+
+def casefold(value: str) -> str:
+    return value.casefold() if isinstance(value, str) else value
+
+
+class KeyIndex:
+    """The keys of a master table (客户编号, 工号) as references find them: as typed, or in another
+    letter case where no two keys of the table differ only by case (c0001 finds C0001)."""
+
+    def __init__(self, keys: Sequence[str], rejected: dict[str, str] | None = None) -> None:
+        self.keys = set(keys)
+        folded: dict[str, set[str]] = defaultdict(set)
+        for key in self.keys:
+            folded[casefold(key)].add(key)
+        self.folded = {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
+        self.rejected = rejected or {}
+
+    def find(self, value: str) -> str | None:
+        return value if value in self.keys else self.folded.get(casefold(value))
+
+    def rejected_note(self, value: str) -> str | None:
+        return self.rejected.get(casefold(value))
+
+
+class StaffIndex:
+    """Staff are referred to by 工号 or 姓名; both resolve to the 工号. A name two staff share
+    resolves to neither."""
+
+    def __init__(self, staff: list[Row], rejected: dict[str, str] | None = None) -> None:
+        self.ids = KeyIndex([r["staff_id"] for r in staff], rejected)
+        by_name: dict[str, list[str]] = defaultdict(list)
+        for r in staff:
+            by_name[r["name"]].append(r["staff_id"])
+        self.by_name = {name: ids[0] for name, ids in by_name.items() if len(ids) == 1}
+        self.shared_names = {name: ids for name, ids in by_name.items() if len(ids) > 1}
 
     def resolve(self, value: str | None) -> str | None:
-        if value in self.by_id:
-            return value
-        if value in self.by_name:
-            return self.by_name[value]["staff_id"]
-        return None
+        if value is None:
+            return None
+        return self.ids.find(value) or self.by_name.get(value)
+
+    def why_not(self, value: str, label: str) -> str:
+        """The message for a reference that resolves to no one."""
+        if value in self.shared_names:
+            ids = "、".join(self.shared_names[value])
+            return f"{label}“{value}”有{len(self.shared_names[value])}名员工同名（工号 {ids}），无法确定是谁；请改填工号"
+        note = self.ids.rejected_note(value)
+        if note:
+            return f"{label}“{value}”在员工名单中的那一行没有被采用（{note}）；请先更正员工名单的那一行"
+        return f"{label}“{value}”不在员工名单中；请填员工名单里的工号或姓名"
 
 
 def resolve_staff(records: list[Row], key: str, index: StaffIndex | None, out: Collector,
@@ -407,19 +462,26 @@ def resolve_staff(records: list[Row], key: str, index: StaffIndex | None, out: C
             continue
         resolved = index.resolve(r[key])
         if resolved is None:
-            reject(r, key, out, Code.UNKNOWN_REFERENCE,
-                   f"{label}“{r[key]}”不在员工名单中；请填员工名单里的工号或姓名")
+            reject(r, key, out, Code.UNKNOWN_REFERENCE, index.why_not(r[key], label))
         else:
             r[key] = resolved
 
 
-def require_customer(records: list[Row], customers: set[str] | None, out: Collector) -> None:
+def require_customer(records: list[Row], customers: KeyIndex | None, out: Collector) -> None:
+    """Every 客户编号 names a customer of 客户档案 (in any letter case, where that is unambiguous)."""
     if customers is None:
         return
     for r in records:
-        if r[OK] and r["customer_id"] is not None and r["customer_id"] not in customers:
-            reject(r, "customer_id", out, Code.UNKNOWN_REFERENCE,
-                   f"客户编号“{r['customer_id']}”不在客户档案中；请核对编号，或先在客户档案里添加该客户")
+        if not r[OK] or r["customer_id"] is None:
+            continue
+        found = customers.find(r["customer_id"])
+        if found is not None:
+            r["customer_id"] = found
+            continue
+        note = customers.rejected_note(r["customer_id"])
+        message = (f"客户编号“{r['customer_id']}”在客户档案中的那一行没有被采用（{note}）；请先更正客户档案的那一行"
+                   if note else f"客户编号“{r['customer_id']}”不在客户档案中；请核对编号，或先在客户档案里添加该客户")
+        reject(r, "customer_id", out, Code.UNKNOWN_REFERENCE, message)
 
 
 def _content(template: Template, record: Row) -> tuple[Any, ...]:
