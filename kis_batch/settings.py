@@ -1,7 +1,7 @@
 """Every rule's number lives here, once: the defaults from SPEC.md and the 规则设置 override.
 
-A field's metadata carries its Chinese 参数 name and its meaning, so the settings template,
-the override reader and the documentation all derive from this one declaration.
+A field's metadata carries its Chinese 参数 name, its meaning and the values it allows, so the
+settings template, the override reader and the documentation all derive from this one declaration.
 """
 
 from __future__ import annotations
@@ -12,14 +12,77 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kis_batch.coerce import CoerceError, normalise_text, to_bool, to_date, to_number, to_time
+from kis_batch.schema import DAILY_CAP_RANGE, SERVICE_TYPES
 
 
-def _rule(default: Any, zh: str, help: str) -> Any:
-    """A settings field: its default, its Chinese name as staff type it, and what it means."""
+@dataclass(frozen=True)
+class Between:
+    """Numbers from low up to high (None: no limit that side); low itself is refused when low_open."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+
+    def admits(self, number: float) -> bool:
+        if self.low is not None and (number <= self.low if self.low_open else number < self.low):
+            return False
+        return self.high is None or number <= self.high
+
+    def words(self, whole: bool) -> str:
+        kind = "整数" if whole else "数"
+        if self.low is not None and self.high is not None and not self.low_open:
+            return f"{self.low:g}–{self.high:g} 的{kind}"
+        if self.low is not None and self.high is not None:
+            return f"大于 {self.low:g}、不大于 {self.high:g} 的{kind}"
+        if self.low is not None:
+            return f"{'大于' if self.low_open else '不小于'} {self.low:g} 的{kind}"
+        return f"不大于 {self.high:g} 的{kind}"
+
+
+@dataclass(frozen=True)
+class Share:
+    """A rate from 0 % to 100 %: 30%, 30％ and 0.3 all mean 30 %; a bare 30 too, with a warning."""
+
+    def admits(self, rate: float) -> bool:
+        return 0 <= rate <= 1
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Words from a fixed list (letter case aside); a list setting takes one or several."""
+
+    choices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AsTyped:
+    """No bound beyond what the type's reader accepts (是/否, a time of day, dates, free text)."""
+
+    words: str
+
+
+Allowed = Between | Share | OneOf | AsTyped
+FREE_TEXT = AsTyped("任意文字，可留空")
+SCORE_POINTS = Between(0, 100)
+YES_OR_NO = AsTyped("是 或 否")
+DATES = AsTyped("日期，如 2027-01-01")
+TIME_OF_DAY = AsTyped("一天中的时刻，如 17:00")
+COUNT = Between(0)
+POSITIVE_SIZE = Between(0, low_open=True)
+# A visit is timed by its arrival and leaving times within one day.
+VISIT_MINUTES = Between(0, 24 * 60, low_open=True)
+DAILY_CAP = Between(*DAILY_CAP_RANGE)
+# A bare number above 1 and up to this is a rate typed without its % sign.
+PERCENT_CEILING = 100
+
+
+def _rule(default: Any, zh: str, help: str, allowed: Allowed) -> Any:
+    """A settings field: its default, its Chinese name as staff type it, what it means, what it allows."""
+    metadata = {"zh": zh, "help": help, "allowed": allowed}
     if isinstance(default, (list, tuple)):
         value = tuple(default)
-        return field(default_factory=lambda: value, metadata={"zh": zh, "help": help})
-    return field(default=default, metadata={"zh": zh, "help": help})
+        return field(default_factory=lambda: value, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -27,57 +90,61 @@ class Settings:
     """The department's rules with SPEC.md's defaults; 规则设置 overrides any of them."""
 
     # dispatch
-    daily_cap: int = _rule(3, "每日派工上限", "一名工程师一天最多派几家客户；超过即强制改派（制度：超过3家以上强制重新分配）")
-    key_customers_first: bool = _rule(True, "重点客户优先", "派工时重点客户排在最前（制度：对于重点客户，要优先服务）")
+    daily_cap: int = _rule(3, "每日派工上限", "一名工程师一天最多派几家客户；超过即强制改派（制度：超过3家以上强制重新分配）", DAILY_CAP)
+    key_customers_first: bool = _rule(True, "重点客户优先", "派工时重点客户排在最前（制度：对于重点客户，要优先服务）", YES_OR_NO)
     priority_matrix: str = _rule(
         "",
         "优先级矩阵",
         "可选：用一个名次同时代替严重性和紧急性，格式如 高紧急=1,高一般=2,中紧急=3…（未列出的组合排在最后）；留空按严重性再紧急性排序",
+        FREE_TEXT,
     )
     # quotas
-    monthly_resolutions: int = _rule(45, "每月问题解决指标", "每名服务工程师每月至少解决的客户问题家次（制度：每月45家次以上）")
-    monthly_visits: int = _rule(15, "每月拜访指标", "每名服务工程师每月至少拜访的客户家次（制度：15家次以上的客户拜访）")
+    monthly_resolutions: int = _rule(45, "每月问题解决指标", "每名服务工程师每月至少解决的客户问题家次（制度：每月45家次以上）", COUNT)
+    monthly_visits: int = _rule(15, "每月拜访指标", "每名服务工程师每月至少拜访的客户家次（制度：15家次以上的客户拜访）", COUNT)
     # visits
-    max_visit_minutes: int = _rule(120, "上门最长分钟", "每家工作时间不得超过的分钟数（制度：不得超过2小时）")
+    max_visit_minutes: int = _rule(120, "上门最长分钟", "每家工作时间不得超过的分钟数（制度：不得超过2小时）", VISIT_MINUTES)
     visit_time_exempt_types: tuple[str, ...] = _rule(
-        ("安装系统",), "超时豁免服务类型", "不受上门时长限制的服务类型，多个用逗号分隔（制度：安装操作系统等费时的问题除外）"
+        ("安装系统",), "超时豁免服务类型", "不受上门时长限制的服务类型，多个用逗号分隔（制度：安装操作系统等费时的问题除外）",
+        OneOf(SERVICE_TYPES),
     )
-    phone_ahead_required: bool = _rule(True, "上门前电话预约", "上门前必须电话确认到达时间（制度：严禁不与确认，直接到客户处）")
+    phone_ahead_required: bool = _rule(True, "上门前电话预约", "上门前必须电话确认到达时间（制度：严禁不与确认，直接到客户处）", YES_OR_NO)
     # callbacks
-    callback_coverage: float = _rule(0.30, "回访覆盖率", "每月回访接通的客户数占客户总数的最低比例（制度：不少于30%）")
-    spot_checks_per_engineer: int = _rule(10, "每月抽查家数", "每月对每名服务代表的客户电话抽查的家数（制度：抽查10家）")
-    verification_call_time: dt.time = _rule(dt.time(17, 0), "当日核实时间", "每天对当日上门客户电话核实的时间（制度：每天下午5:00）")
+    callback_coverage: float = _rule(0.30, "回访覆盖率", "每月回访接通的客户数占客户总数的最低比例（制度：不少于30%）", Share())
+    spot_checks_per_engineer: int = _rule(10, "每月抽查家数", "每月对每名服务代表的客户电话抽查的家数（制度：抽查10家）", COUNT)
+    verification_call_time: dt.time = _rule(
+        dt.time(17, 0), "当日核实时间", "每天对当日上门客户电话核实的时间（制度：每天下午5:00）", TIME_OF_DAY
+    )
     # fees
-    fee_window_days: int = _rule(60, "年费到期提醒天数", "服务到期前多少天进入待续费")
-    chase_per_owner: int = _rule(5, "每人每日催收条数", "每名负责人次日催收清单的条数")
-    renewal_risk_days: int = _rule(90, "续费风险回看天数", "近多少天内有投诉或不满意评价的待续费客户标为续费风险")
+    fee_window_days: int = _rule(60, "年费到期提醒天数", "服务到期前多少天进入待续费", COUNT)
+    chase_per_owner: int = _rule(5, "每人每日催收条数", "每名负责人次日催收清单的条数", Between(1))
+    renewal_risk_days: int = _rule(90, "续费风险回看天数", "近多少天内有投诉或不满意评价的待续费客户标为续费风险", Between(1))
     # scores (100 points)
-    score_resolved: int = _rule(40, "评分_已解决", "处理结果为已解决的得分")
-    score_partial: int = _rule(20, "评分_部分解决", "处理结果为部分解决的得分")
-    score_unresolved: int = _rule(0, "评分_未解决", "处理结果为未解决的得分")
-    score_very_satisfied: int = _rule(30, "评分_非常满意", "客户满意度为非常满意的得分")
-    score_satisfied: int = _rule(24, "评分_满意", "客户满意度为满意的得分")
-    score_neutral: int = _rule(12, "评分_一般", "客户满意度为一般的得分")
-    score_unsatisfied: int = _rule(0, "评分_不满意", "客户满意度为不满意的得分")
-    score_phoned_ahead: int = _rule(10, "评分_电话预约", "上门前电话预约的得分")
-    score_within_time: int = _rule(10, "评分_时长达标", "上门时长不超过上限（或豁免类型）的得分")
-    score_on_time: int = _rule(10, "评分_及时", "来电后第一个工作日内完成服务的得分")
-    complaint_deduction: int = _rule(20, "评分_投诉扣分", "与该次服务相关的投诉扣分")
+    score_resolved: int = _rule(40, "评分_已解决", "处理结果为已解决的得分", SCORE_POINTS)
+    score_partial: int = _rule(20, "评分_部分解决", "处理结果为部分解决的得分", SCORE_POINTS)
+    score_unresolved: int = _rule(0, "评分_未解决", "处理结果为未解决的得分", SCORE_POINTS)
+    score_very_satisfied: int = _rule(30, "评分_非常满意", "客户满意度为非常满意的得分", SCORE_POINTS)
+    score_satisfied: int = _rule(24, "评分_满意", "客户满意度为满意的得分", SCORE_POINTS)
+    score_neutral: int = _rule(12, "评分_一般", "客户满意度为一般的得分", SCORE_POINTS)
+    score_unsatisfied: int = _rule(0, "评分_不满意", "客户满意度为不满意的得分", SCORE_POINTS)
+    score_phoned_ahead: int = _rule(10, "评分_电话预约", "上门前电话预约的得分", SCORE_POINTS)
+    score_within_time: int = _rule(10, "评分_时长达标", "上门时长不超过上限（或豁免类型）的得分", SCORE_POINTS)
+    score_on_time: int = _rule(10, "评分_及时", "来电后第一个工作日内完成服务的得分", SCORE_POINTS)
+    complaint_deduction: int = _rule(20, "评分_投诉扣分", "与该次服务相关的投诉扣分", SCORE_POINTS)
     # calendar
-    holidays: tuple[dt.date, ...] = _rule((), "节假日", "额外的放假日期（每行一个，或逗号分隔）；日历库没有数据的年份必须在此列出")
-    makeup_workdays: tuple[dt.date, ...] = _rule((), "调休上班", "周末调休上班的日期（每行一个，或逗号分隔）")
+    holidays: tuple[dt.date, ...] = _rule((), "节假日", "额外的放假日期（每行一个，或逗号分隔）；日历库没有数据的年份必须在此列出", DATES)
+    makeup_workdays: tuple[dt.date, ...] = _rule((), "调休上班", "周末调休上班的日期（每行一个，或逗号分隔）", DATES)
     # mail
-    smtp_host: str = _rule("", "邮件服务器", "SMTP 服务器地址，例如 smtp.exmail.qq.com")
-    smtp_port: int = _rule(465, "邮件端口", "SMTP 端口：SSL 通常 465，STARTTLS 通常 587")
-    smtp_security: str = _rule("ssl", "邮件加密", "ssl 或 starttls（不支持明文）")
-    smtp_sender: str = _rule("", "发件人", "发件邮箱地址")
-    smtp_user: str = _rule("", "邮件账号", "登录账号，留空则用发件人")
-    smtp_password_env: str = _rule("KIS_SMTP_PASSWORD", "邮件密码环境变量", "保存邮件密码的环境变量名（密码不写在表格里）")
-    attachment_limit_mb: float = _rule(20.0, "附件上限MB", "一封邮件编码后的最大大小（MB），超过不发送并报告")
+    smtp_host: str = _rule("", "邮件服务器", "SMTP 服务器地址，例如 smtp.exmail.qq.com", FREE_TEXT)
+    smtp_port: int = _rule(465, "邮件端口", "SMTP 端口：SSL 通常 465，STARTTLS 通常 587", Between(1, 65535))
+    smtp_security: str = _rule("ssl", "邮件加密", "ssl 或 starttls（不支持明文）", OneOf(("ssl", "starttls")))
+    smtp_sender: str = _rule("", "发件人", "发件邮箱地址", FREE_TEXT)
+    smtp_user: str = _rule("", "邮件账号", "登录账号，留空则用发件人", FREE_TEXT)
+    smtp_password_env: str = _rule("KIS_SMTP_PASSWORD", "邮件密码环境变量", "保存邮件密码的环境变量名（密码不写在表格里）", FREE_TEXT)
+    attachment_limit_mb: float = _rule(20.0, "附件上限MB", "一封邮件编码后的最大大小（MB），超过不发送并报告", POSITIVE_SIZE)
     # input safety
-    max_file_mb: float = _rule(50.0, "输入文件上限MB", "单个输入文件的最大大小（MB），超过的文件跳过并报告")
-    max_unzipped_mb: float = _rule(500.0, "解压上限MB", "一个工作簿解压后的最大大小（MB），防止压缩炸弹")
-    max_cells: int = _rule(20_000_000, "单表单元格上限", "一个工作表已用区域的最大单元格数，超过的工作表跳过并报告")
+    max_file_mb: float = _rule(50.0, "输入文件上限MB", "单个输入文件的最大大小（MB），超过的文件跳过并报告", POSITIVE_SIZE)
+    max_unzipped_mb: float = _rule(500.0, "解压上限MB", "一个工作簿解压后的最大大小（MB），防止压缩炸弹", POSITIVE_SIZE)
+    max_cells: int = _rule(20_000_000, "单表单元格上限", "一个工作表已用区域的最大单元格数，超过的工作表跳过并报告", Between(1))
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -85,6 +152,17 @@ class Settings:
 
 def setting_fields() -> tuple[dataclasses.Field, ...]:
     return dataclasses.fields(Settings)
+
+
+SETTING_FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in setting_fields()}
+
+
+def default_of(f: dataclasses.Field) -> Any:
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+
+
+def allowed_of(f: dataclasses.Field) -> Allowed:
+    return f.metadata["allowed"]
 
 
 def _field_by_name() -> dict[str, dataclasses.Field]:
@@ -95,18 +173,31 @@ def _field_by_name() -> dict[str, dataclasses.Field]:
     return by_name
 
 
-def format_setting(value: Any) -> str:
-    """How a setting's value is written into the 规则设置 sheet."""
+def allowed_text(f: dataclasses.Field) -> str:
+    """What a setting accepts, in the words of the 说明 column and of every message about a bad value."""
+    allowed, default = allowed_of(f), default_of(f)
+    if isinstance(allowed, Between):
+        return allowed.words(whole=isinstance(default, int))
+    if isinstance(allowed, Share):
+        return "0%–100%，如 30%（只填 30 也按 30% 理解）"
+    if isinstance(allowed, OneOf):
+        listed = " 或 ".join(allowed.choices) if len(allowed.choices) <= 2 else "、".join(allowed.choices)
+        return f"{listed} 中的一个或几个" if isinstance(default, tuple) else listed
+    return allowed.words
+
+
+def format_setting(f: dataclasses.Field, value: Any) -> str:
+    """How a setting's value is written into the 规则设置 sheet and into messages."""
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, tuple):
-        return ",".join(format_setting(v) for v in value)
+        return ",".join(format_setting(f, v) for v in value)
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, float) and value < 1 and value > 0:
-        return f"{value:.0%}"
+    if isinstance(allowed_of(f), Share):
+        return f"{value:.0%}" if round(value * 100, 6).is_integer() else f"{value:.2%}"
     return str(value)
 
 
@@ -117,30 +208,94 @@ def _split_list(raw: Any) -> list[Any]:
     return [raw]
 
 
-def parse_setting(f: dataclasses.Field, raw: Any, reference: dt.date) -> Any:
-    """Coerce one 值 cell to the type of the field's default; raises CoerceError."""
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-    if isinstance(default, bool):
-        return to_bool(raw)
-    if isinstance(default, int):
-        number = to_number(raw)
-        if number != int(number) or number < 0:
-            raise CoerceError("应为不小于0的整数")
-        return int(number)
-    if isinstance(default, float):
-        if isinstance(raw, str) and raw.strip().endswith(("%", "％")):
-            return to_number(raw.strip()[:-1]) / 100
-        number = to_number(raw)
-        if number < 0:
-            raise CoerceError("应为不小于0的数")
-        return number
-    if isinstance(default, dt.time):
-        return to_time(raw)
-    if isinstance(default, tuple) and f.name in ("holidays", "makeup_workdays"):
-        return tuple(to_date(p, reference) for p in _split_list(raw))
-    if isinstance(default, tuple):
-        return tuple(normalise_text(p) for p in _split_list(raw))
+@dataclass(frozen=True)
+class ReadSetting:
+    """One 值 cell read: the value to use, notes on how it was read (警告), and the items of a list
+    left out while the rest are kept (错误)."""
+
+    value: Any
+    notes: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
+
+
+def _shown(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
     return normalise_text(raw)
+
+
+def _number(raw: Any) -> float:
+    try:
+        return to_number(raw)
+    except CoerceError:
+        raise CoerceError(f"“{_shown(raw)}”不是数字") from None
+
+
+def _read_one(f: dataclasses.Field, default: Any, raw: Any, reference: dt.date) -> tuple[Any, str | None]:
+    """One value (or one item of a list) read and checked against the field's range; CoerceError
+    says what is wrong with it; the second part is a note on how it was read, if any."""
+    allowed = allowed_of(f)
+    if isinstance(default, bool):
+        try:
+            return to_bool(raw), None
+        except CoerceError:
+            raise CoerceError(f"“{_shown(raw)}”不是 是 或 否") from None
+    if isinstance(allowed, Share):
+        text = normalise_text(raw) if isinstance(raw, str) else None
+        note = None
+        if text and text.endswith("%"):
+            rate = _number(text[:-1]) / 100
+        else:
+            rate = _number(raw)
+            if 1 < rate <= PERCENT_CEILING:
+                note = f"填的是 {rate:g}，已按 {rate:g}% 理解；请写成 {rate:g}% 以免误会"
+                rate /= 100
+        if not allowed.admits(rate):
+            raise CoerceError(f"“{_shown(raw)}”超出允许范围")
+        return rate, note
+    if isinstance(allowed, Between):
+        number = _number(raw)
+        if isinstance(default, int) and not number.is_integer():
+            raise CoerceError(f"“{_shown(raw)}”不是整数")
+        if not allowed.admits(number):
+            raise CoerceError(f"“{_shown(raw)}”超出允许范围")
+        return (int(number) if isinstance(default, int) else number), None
+    if isinstance(default, dt.time):
+        try:
+            return to_time(raw), None
+        except CoerceError:
+            raise CoerceError(f"“{_shown(raw)}”不是有效的时刻") from None
+    if isinstance(default, tuple) and allowed is DATES:
+        try:
+            return to_date(raw, reference), None
+        except CoerceError:
+            raise CoerceError(f"“{_shown(raw)}”不是日期") from None
+    text = normalise_text(raw)
+    if isinstance(allowed, OneOf):
+        by_folded = {c.lower(): c for c in allowed.choices}
+        if text.lower() not in by_folded:
+            raise CoerceError(f"“{text}”不是可选值")
+        return by_folded[text.lower()], None
+    return text, None
+
+
+def parse_setting(f: dataclasses.Field, raw: Any, reference: dt.date) -> ReadSetting:
+    """One 值 cell read as the field's type and within its range; raises CoerceError when nothing
+    of it can be used. A list keeps its good items and names the others in left_out."""
+    default = default_of(f)
+    if not isinstance(default, tuple):
+        value, note = _read_one(f, default, raw, reference)
+        return ReadSetting(value, (note,) if note else ())
+    items: list[Any] = []
+    left_out: list[str] = []
+    for part in _split_list(raw):
+        try:
+            items.append(_read_one(f, default, part, reference)[0])
+        except CoerceError as error:
+            left_out.append(str(error))
+    if left_out and not items:
+        raise CoerceError("，".join(left_out))
+    return ReadSetting(tuple(items), left_out=tuple(left_out))
 
 
 def lookup_setting(name: Any) -> dataclasses.Field | None:
@@ -149,4 +304,4 @@ def lookup_setting(name: Any) -> dataclasses.Field | None:
 
 def accumulates(f: dataclasses.Field) -> bool:
     """Date lists may be given one date per row with the 参数 repeated; they add up."""
-    return f.name in ("holidays", "makeup_workdays")
+    return allowed_of(f) is DATES

@@ -39,7 +39,15 @@ from kis_batch.ingest.workbook import read_sheets
 from kis_batch.parallel import PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, column_letter
 from kis_batch.schema import BY_KEY, TEMPLATES
-from kis_batch.settings import Settings, accumulates, lookup_setting, parse_setting
+from kis_batch.settings import (
+    SETTING_FIELDS,
+    Settings,
+    accumulates,
+    allowed_text,
+    format_setting,
+    lookup_setting,
+    parse_setting,
+)
 
 # Told what is happening on long runs; per-file messages start with READING (a terminal shows them
 # on one updating line, a log skips them).
@@ -209,9 +217,9 @@ def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date
 
 
 def _settings_from(records: list[Row], base: Settings, today: dt.date, out: Collector) -> Settings:
-    """规则设置 rows override the defaults; repeated date lists add up, other repeats must agree."""
-    values: dict[str, list[tuple[Any, Row]]] = defaultdict(list)
-    fields: dict[str, Any] = {}
+    """规则设置 rows override the defaults. A value unreadable or out of its range is an 错误 at its
+    cell and the default stays; repeated date lists add up; other repeats must agree."""
+    given: dict[str, list[tuple[Any, Row]]] = defaultdict(list)
     for r in records:
         if not r[OK] or r["value"] is None:
             continue
@@ -220,23 +228,31 @@ def _settings_from(records: list[Row], base: Settings, today: dt.date, out: Coll
             out.at_cell(r, "name", Code.SETTING, Severity.WARNING,
                         f"不认识的参数“{r['name']}”，已忽略；参数名请照 kis-batch init 生成的规则设置填写")
             continue
+        name, allowed = f.metadata["zh"], allowed_text(f)
         try:
-            values[f.name].append((parse_setting(f, r["value"], today), r))
-            fields[f.name] = f
+            read = parse_setting(f, r["value"], today)
         except CoerceError as error:
-            reject(r, "value", out, Code.SETTING, f"参数“{r['name']}”的值{error}；本次按默认值执行")
-    changes: dict[str, Any] = {}
-    for name, given in values.items():
-        if accumulates(fields[name]):
-            changes[name] = tuple(sorted({d for value, _ in given for d in value}))
+            instead = "这一格未采用" if accumulates(f) else f"本次按默认值 {format_setting(f, getattr(base, f.name))} 执行"
+            reject(r, "value", out, Code.SETTING, f"参数“{name}”的值{error}；可填：{allowed}。{instead}，请改正")
             continue
-        distinct = {value for value, _ in given}
-        if len(distinct) > 1:
-            for _, r in given:
+        for note in read.notes:
+            warn(r, "value", out, Code.SETTING, f"参数“{name}”{note}")
+        if read.left_out:
+            out.at_cell(r, "value", Code.SETTING, Severity.ERROR,
+                        f"参数“{name}”中{'，'.join(read.left_out)}，未采用；同一格的 {format_setting(f, read.value)} "
+                        f"照常使用。可填：{allowed}，请改正")
+        given[f.name].append((read.value, r))
+    changes: dict[str, Any] = {}
+    for key, values in given.items():
+        if accumulates(SETTING_FIELDS[key]):
+            changes[key] = tuple(sorted({d for value, _ in values for d in value}))
+            continue
+        if len({value for value, _ in values}) > 1:
+            for _, r in values:
                 reject(r, "value", out, Code.CONFLICT,
                        f"参数“{r['name']}”在几处设置了不同的值；请只保留一处。本次按默认值执行")
             continue
-        changes[name] = given[0][0]
+        changes[key] = values[0][0]
     return base.replace(**changes)
 
 

@@ -146,7 +146,7 @@ def coerce_value(column: Column, raw: Any, reference: dt.date) -> Any:
     if kind is Kind.DATETIME:
         return coerce.to_datetime(raw, reference)
     if kind is Kind.BOOL:
-        return coerce.to_bool(raw)
+        return coerce.to_bool(dict(column.synonyms).get(raw, raw) if column.synonyms else raw)
     if kind is Kind.CHOICE:
         return coerce.to_choice(raw, column.choices, dict(column.synonyms))
     number = coerce.to_number(raw)

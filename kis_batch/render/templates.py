@@ -11,7 +11,7 @@ import pandas as pd
 
 from kis_batch.render.style import Book, Col, atomic_book, col_from_schema, write_table
 from kis_batch.schema import SETTINGS_SHEET, TEMPLATES, Kind, Template
-from kis_batch.settings import format_setting, setting_fields
+from kis_batch.settings import allowed_text, default_of, format_setting, setting_fields
 
 # Rows below the header that carry dropdowns and formats in a blank template.
 TEMPLATE_ROWS = 500
@@ -40,11 +40,11 @@ def template_cols(template: Template) -> list[Col]:
 
 
 def settings_frame() -> pd.DataFrame:
-    """规则设置 with every default filled in and explained."""
+    """规则设置 with every default filled in and explained, with the values each setting allows."""
     rows = []
     for f in setting_fields():
-        default = f.default if not callable(f.default_factory) else f.default_factory()  # type: ignore[misc]
-        rows.append({"name": f.metadata["zh"], "value": format_setting(default), "help": f.metadata["help"]})
+        rows.append({"name": f.metadata["zh"], "value": format_setting(f, default_of(f)),
+                     "help": f"{f.metadata['help']}。可填：{allowed_text(f)}"})
     return pd.DataFrame(rows)
 
 
