@@ -145,7 +145,7 @@ def test_a_bad_optional_cell_keeps_the_engineer_and_his_customers(tmp_path, clea
     _edit(folder / STAFF, bad_cap)
     inbox = load_folder(folder, TODAY)
     assert _where(inbox.problems) == [(STAFF, "员工名单", 6, "H", "每日上限", Severity.ERROR, Code.TYPE)]
-    assert "默认" in inbox.problems[0].message and "本行其余内容照常使用" in inbox.problems[0].message
+    assert "按留空处理" in inbox.problems[0].message and "本行其余内容照常使用" in inbox.problems[0].message
     _same_rows(inbox, clean, "staff", ["staff_id", "name", "active"])
     _same_rows(inbox, clean, "customers", ["customer_id", "owner"])
     _same_rows(inbox, clean, "fees", ["contract_id", "owner"])
@@ -186,7 +186,11 @@ def test_a_row_naming_a_rejected_master_row_says_which_row_and_why(tmp_path, cle
     staff = clean.tables["staff"]
     engineer = staff[staff["role"] == "服务工程师"].iloc[0]
     row = int(engineer["_row"])
-    _edit(folder / STAFF, lambda s: s.cell(row, _column_of(s, "岗位"), None))  # a required cell left blank
+
+    def blank_role(sheet) -> None:
+        sheet.cell(row, _column_of(sheet, "岗位")).value = None  # a required cell left blank
+
+    _edit(folder / STAFF, blank_role)
     inbox = load_folder(folder, TODAY)
     own = [p for p in inbox.problems if p.file == STAFF]
     assert _where(own) == [(STAFF, "员工名单", row, "C", "岗位", Severity.ERROR, Code.REQUIRED)]
@@ -233,7 +237,7 @@ def test_an_excel_error_value_is_named_not_reported_as_empty(tmp_path):
     folder = _copy(tmp_path)
 
     def broken(sheet) -> None:
-        for row, header in ((2, "客户编号"), (3, "联系人")):
+        for row, header in ((2, "客户编号"), (3, "来电人")):
             cell = sheet.cell(row, _column_of(sheet, header))
             cell.value, cell.data_type = "#REF!", "e"
 

@@ -294,7 +294,7 @@ def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> TypedRo
 
 def _as_default(column: Column) -> str:
     if column.default is None:
-        return "按空白处理"
+        return f"按留空处理（{column.help}）" if column.help else "按留空处理"
     shown = coerce.to_text(column.default) if not isinstance(column.default, float) else f"{column.default:g}"
     return f"按默认值“{shown}”处理"
 
