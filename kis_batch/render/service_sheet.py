@@ -72,7 +72,7 @@ class _Form:
                                **base)
         self.problem = book.fmt("svc-problem", font_size=BODY_PT, border=1, align="left", indent=1, text_wrap=True,
                                 valign="top")
-        self.band = book.fmt("svc-band", bold=True, font_size=LABEL_PT - 1, bg_color=WARNING_BG, border=1,
+        self.band = book.fmt("svc-band", bold=True, font_size=LABEL_PT, bg_color=WARNING_BG, border=1,
                              align="left", indent=1, valign="vcenter")
         self.fill_label = book.fmt("svc-fill-label", bold=True, font_size=LABEL_PT, bg_color=WARNING_BG, border=1,
                                    align="center", **base)
