@@ -18,7 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
 from kis_batch.ingest.tables import rows_of
-from kis_batch.render.style import FILL_BG, HEADER_BG, WARNING_BG, Book, shown_text, text_width, write_text
+from kis_batch.render.style import FILL_BG, HEADER_BG, WARNING_BG, WRAP_FILL, Book, shown_text, text_width, write_text
 from kis_batch.schema import RESULTS, SATISFACTION, SERVICE_SHEET
 from kis_batch.suggestions import SUGGESTED
 
@@ -40,14 +40,13 @@ NOTES_MIN_PT = 48
 CHECKBOX = "☐"
 TIME_GUIDE = "时　　　分"
 MARGIN_IN = 0.5
-WRAP_SHARE = 0.9  # a wrapped line fills this share of its width, leaving room for word breaks
 
 
 def _lines(text: str, width_units: float, font_pt: float) -> int:
     """Lines a text wraps to in merged cells width_units wide, at font_pt (widths are measured at 11 pt)."""
     if not text:
         return 1
-    return max(1, math.ceil(text_width(text) * font_pt / 11 / (width_units * WRAP_SHARE)))
+    return max(1, math.ceil(text_width(text) * font_pt / 11 / (width_units * WRAP_FILL)))
 
 
 def _choices(options: tuple[str, ...]) -> str:
