@@ -97,6 +97,9 @@ SATISFACTION = ("非常满意", "满意", "一般", "不满意")
 SATISFACTION_NUMBERS = (("5", "非常满意"), ("4", "满意"), ("3", "一般"), ("2", "不满意"), ("1", "不满意"))
 CALLBACK_KINDS = ("当日核实", "月度抽查", "满意度回访")
 VERIFIED = ("是", "否", "不适用")
+# The printable sheet of an engineer's dispatch workbook, one page per visit: written for paper
+# only, so the reader passes it over when the filled workbook comes back.
+SERVICE_SHEET = "服务单"
 
 _ROLE_SYNONYMS = (("服务监督/热线", "服务监督热线"), ("热线", "服务监督热线"), ("服务监督", "服务监督热线"),
                   ("服务工程", "服务工程师"), ("现场支持人员", "服务工程师"), ("KIS实施专员", "实施专员"),

@@ -38,7 +38,7 @@ from kis_batch.ingest.tables import (
 from kis_batch.ingest.workbook import read_sheets
 from kis_batch.parallel import PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, column_letter
-from kis_batch.schema import BY_KEY, TEMPLATES
+from kis_batch.schema import BY_KEY, SERVICE_SHEET, TEMPLATES
 from kis_batch.settings import (
     SETTING_FIELDS,
     Settings,
@@ -55,8 +55,9 @@ Progress = Callable[[str], None]
 READING = "读取 "
 
 
-# Guide sheets the tool writes for reading only; a returned workbook's copies are passed over.
-IGNORED_SHEETS = ("说明", "填写说明", "instructions", "未派")
+# Sheets the tool writes for reading only (guides, the backlog, the printable 服务单); a returned
+# workbook's copies are passed over.
+IGNORED_SHEETS = ("说明", "填写说明", "instructions", "未派", SERVICE_SHEET)
 
 
 @dataclass

@@ -21,6 +21,7 @@ import pandas as pd
 
 from kis_batch.calendar import day_label
 from kis_batch.dispatch import POOLS, DispatchResult, staff_order
+from kis_batch.render.service_sheet import write_service_sheet
 from kis_batch.render.style import GOOD_BG, WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
 from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
 from kis_batch.suggestions import SUGGESTED
@@ -167,9 +168,11 @@ def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: Dispa
 
 
 def write_person_sheets(out_dir: Path, sheets: DispatchSheets, written: list[Path]) -> None:
-    """One 派工单_P_姓名.xlsx per person who got work or a suggested visit, to print and to email."""
+    """One 派工单_P_姓名.xlsx per person who got work or a suggested visit, to email: the table sheet
+    first (it comes back as feedback), then the 服务单 to print, a page per visit."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for person in sheets.people:
         with atomic_book(out_dir / dispatch_file_name(sheets.plan_date.isoformat(), person.name), written) as book:
             write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
                         title=person.title, row_height=HANDWRITING_ROW_HEIGHT)
+            write_service_sheet(book, person.rows, sheets.plan_date, person.name)

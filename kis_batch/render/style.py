@@ -163,17 +163,39 @@ def write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, form
     elif kind in NUMBER_FORMATS and isinstance(value, (int, float)) and not isinstance(value, bool):
         sheet.write_number(row, col, float(value), formats.kind)
     else:
-        if isinstance(value, bool):
-            value = "是" if value else "否"
-        elif isinstance(value, dt.time):
-            value = value.strftime("%H:%M")
-        elif isinstance(value, dt.datetime):
-            value = value.strftime("%Y-%m-%d %H:%M")
-        elif isinstance(value, dt.date):
-            value = value.isoformat()
-        elif isinstance(value, float) and value.is_integer():
-            value = int(value)
-        sheet.write_string(row, col, _cell_text(value), formats.text)
+        sheet.write_string(row, col, shown_text(value), formats.text)
+
+
+def shown_text(value: Any) -> str:
+    """A value as a sheet shows it in words: 是/否, hh:mm, ISO dates, whole numbers without .0,
+    nothing for a missing value."""
+    if _is_missing(value):
+        return ""
+    if isinstance(value, bool):
+        value = "是" if value else "否"
+    elif isinstance(value, dt.time):
+        value = value.strftime("%H:%M")
+    elif isinstance(value, dt.datetime):
+        value = value.strftime("%Y-%m-%d %H:%M")
+    elif isinstance(value, dt.date):
+        value = value.isoformat()
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _cell_text(value)
+
+
+def write_text(sheet: Worksheet, row: int, col: int, value: Any, fmt: Any, *,
+               to_row: int | None = None, to_col: int | None = None) -> None:
+    """A value as text in one cell, or across the merged cells up to (to_row, to_col): a form's
+    field, never a formula or link; a blank field keeps its format (its borders)."""
+    last_row, last_col = to_row if to_row is not None else row, to_col if to_col is not None else col
+    if (last_row, last_col) != (row, col):
+        sheet.merge_range(row, col, last_row, last_col, None, fmt)
+    text = shown_text(value)
+    if text:
+        sheet.write_string(row, col, text, fmt)
+    else:
+        sheet.write_blank(row, col, None, fmt)
 
 
 LINE_HEIGHT = 15  # points per line of the default font
