@@ -42,7 +42,7 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.dispatch import DispatchResult, staff_order
 from kis_batch.ingest.tables import rows_of, table_of, table_rows
-from kis_batch.schema import CALLBACK_KINDS, COMPLAINT_CATEGORY, ENGINEER
+from kis_batch.schema import CALLBACK_KINDS, COMPLAINT_CATEGORY, ENGINEER, service_happened
 from kis_batch.settings import Settings
 
 VERIFICATION, SPOT_CHECK, SATISFACTION = CALLBACK_KINDS
@@ -125,7 +125,7 @@ class _History:
         for r in sorted(records["feedback"], key=lambda r: (day_of(r["service_date"]) or dt.date.min, r["ticket_id"] or "",
                                                             r["staff"] or "")):
             day = day_of(r["service_date"])
-            if r["result"] is None or day is None or day > upto:
+            if not service_happened(r) or day is None or day > upto:
                 continue
             self.latest[r["customer_id"]] = r
             if day >= self.start and r["staff"]:

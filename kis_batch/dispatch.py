@@ -94,6 +94,8 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
     """SPEC's open tickets on `today`: 需上门/远程处理 calls without an 已解决 feedback, plus every ticket
     whose latest filled feedback is 部分解决/未解决 (its customer from that feedback if the call is not
     in the folder). Only what happened up to today counts, so rerunning an old date gives its old plan.
+    Only a 处理结果 changes a ticket: a service that happened without one (schema.service_happened) is
+    not a resolution, so the ticket stays as its last result left it.
 
     Days waiting count working days from the call (or the first feedback) to today, so a ticket that
     comes back waits one more day each time.

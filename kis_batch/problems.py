@@ -30,6 +30,8 @@ class Code(StrEnum):
     REQUIRED = "required-value"
     TYPE = "type-error"
     CONSTRAINT = "constraint"
+    FUTURE_DATE = "future-date"
+    OTHER_MONTH = "other-month"
     UNKNOWN_REFERENCE = "unknown-reference"
     DUPLICATE_KEY = "duplicate-key"
     CONFLICT = "conflict"

@@ -25,8 +25,9 @@ Where SPEC is silent, decided here:
   though the rule binds the department as a whole.
 - Breaches, one row each: scoring's breaches of the month's scored rows; a 上门属实=否 callback that
   ties to no on-site feedback (of the callback's 服务代表, else the customer's); feedback missing =
-  a feedback row without 处理结果 dated in the month up to D, unless the same 工单号 (without one: the
-  same customer and engineer) has filled feedback dated on or after it up to D.
+  a feedback row not done yet (schema.service_happened: no 处理结果 and no times) dated in the month
+  up to D, unless the same 工单号 (without one: the same customer and engineer) has a service that
+  happened dated on or after it up to D.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from kis_batch.callbacks import coverage_target
 from kis_batch.coerce import day_of
 from kis_batch.dispatch import staff_order
 from kis_batch.ingest.tables import rows_of, table_rows
-from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE
+from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE, service_happened
 from kis_batch.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores
 from kis_batch.settings import Settings
 
@@ -331,7 +332,7 @@ def _unmatched_disproved(events: list[Event], people: _People, first: dt.date) -
 
 def _missing_feedback(feedback: list[dict[str, Any]], people: _People, first: dt.date,
                       today: dt.date) -> list[dict[str, Any]]:
-    """Feedback rows returned without 处理结果 in the month up to D, not followed by filled feedback.
+    """Feedback rows returned not done in the month up to D, not followed by a service that happened.
 
     A blank 客户拜访 row without a 工单号 is a suggested visit not taken (optional), not missing feedback."""
     def key(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -340,19 +341,19 @@ def _missing_feedback(feedback: list[dict[str, Any]], people: _People, first: dt
     filled: dict[tuple[Any, ...], list[dt.date]] = defaultdict(list)
     for r in feedback:
         day = day_of(r["service_date"])
-        if r["result"] is not None and day is not None and day <= today:
+        if service_happened(r) and day is not None and day <= today:
             filled[key(r)].append(day)
     rows = []
     for r in feedback:
         day = day_of(r["service_date"])
         suggested = r["service_type"] == VISIT_TYPE and not r["ticket_id"]
-        if r["result"] is None and not suggested and day is not None and first <= day <= today and not any(
+        if not service_happened(r) and not suggested and day is not None and first <= day <= today and not any(
                 later >= day for later in filled[key(r)]):
             rows.append({"service_date": day, "staff": r["staff"], "staff_name": people.name(r["staff"]),
                          "customer_id": r["customer_id"], "customer_name": people.customer_name(r["customer_id"]),
                          "ticket_id": r["ticket_id"], "service_type": r["service_type"], "mode": r["mode"],
                          "kind": FEEDBACK_MISSING,
-                         "reason": "服务反馈单交回但未填处理结果（未完成或漏填），之后也没有这张工单的反馈"})
+                         "reason": "服务反馈单交回但处理结果和到达/离开时间都没填（未完成或漏填），之后也没有这张工单的反馈"})
     return rows
 
 

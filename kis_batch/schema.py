@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Kind(StrEnum):
@@ -242,6 +242,21 @@ FEEDBACK = Template(
                        "等待工作日", "优先顺序", "上次结果", "原服务代表", "改派原因", "距离公里"),
     purpose="每次服务一行；派工单填好交回也算反馈单。",
 )
+
+
+class Cells(Protocol):
+    """A row read by column key: a dict of a table, or a typed row during ingest."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def service_happened(row: Cells) -> bool:
+    """Whether a feedback row records a service that took place: it has a 处理结果, or a 到达时间 or
+    离开时间 (someone was there). Neither means not done yet, such as a returned dispatch row left
+    blank: it counts for nothing and is listed as missing feedback (docs/rules.md § Inputs). Every
+    step that asks "was this service done?" asks here, so they never disagree; a 客户拜访 that
+    happened counts as a visit whatever its 处理结果."""
+    return row["result"] is not None or row["arrive"] is not None or row["leave"] is not None
 
 FEES = Template(
     "fees",

@@ -1,5 +1,5 @@
-"""Scores for returned feedback (SPEC: "Scores"): every filled feedback row of the month of D, up to
-D, scored by the rubric with each part shown, so an engineer sees where points went and the manager
+"""Scores for returned feedback (docs/rules.md § Scores): every service of the month of D that happened
+(schema.service_happened), up to D, scored by the rubric with each part shown, so an engineer sees where points went and the manager
 can overrule a total (经理评分) without hiding what the rubric said.
 
 Where SPEC is silent, decided here:
@@ -15,7 +15,10 @@ Where SPEC is silent, decided here:
   latest of that ticket or engineer); 上门属实 only ever concerns an on-site visit. Only events up to
   D count. One service loses the complaint deduction once, however many complaints name it (the
   hotline's record and the callback are usually the same complaint), and never goes below 0.
-- A blank 客户满意度 scores as 不满意 (0 by default): the form asks for it.
+- A blank 客户满意度 scores as 不满意 (0 by default): the form asks for it. Likewise a service that
+  happened (到达/离开时间 filled) without 处理结果 is scored like any other, its result part as 未解决
+  (0 by default): a 客户拜访 without a result still counts as a visit and is still checked for
+  phoning ahead, time and complaints, but earns no result points it did not claim.
 """
 
 from __future__ import annotations
@@ -34,7 +37,15 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.dispatch import UNFINISHED_RESULTS, staff_order
 from kis_batch.ingest.tables import rows_of, table_of
-from kis_batch.schema import COMPLAINT_CATEGORY, ENGINEER, FEEDBACK, RESULTS, SATISFACTION, SPECIALIST
+from kis_batch.schema import (
+    COMPLAINT_CATEGORY,
+    ENGINEER,
+    FEEDBACK,
+    RESULTS,
+    SATISFACTION,
+    SPECIALIST,
+    service_happened,
+)
 from kis_batch.settings import Settings
 
 ONSITE = FEEDBACK.fields["mode"].default  # 上门: the only mode that is a visit
@@ -93,7 +104,7 @@ class Event:
 
 @dataclass
 class EventLinks:
-    """Filled feedback up to D (every month, in scoring order) and the complaints and disproved
+    """Services that happened up to D (every month, in scoring order) and the complaints and disproved
     visits up to D, each tied to one of those services where one fits."""
 
     services: list[dict[str, Any]]
@@ -102,7 +113,7 @@ class EventLinks:
 
 
 class _Services:
-    """Filled feedback up to D, per customer, ordered by when each service began, for tying events."""
+    """Services that happened up to D, per customer, ordered by when each began, for tying events."""
 
     def __init__(self, services: list[dict[str, Any]]) -> None:
         self._by_customer: dict[str, list[tuple[dt.datetime, int]]] = defaultdict(list)
@@ -179,16 +190,17 @@ def _due_date(r: dict[str, Any], called: dict[str, dt.date], unfinished: dict[st
     return next_workday(max(references)) if references else None
 
 
-def _points(settings: Settings) -> tuple[dict[str, float], dict[str, float]]:
-    """The points of each 处理结果 and each 满意度."""
-    result_points = dict(zip(RESULTS, (settings.score_resolved, settings.score_partial, settings.score_unresolved),
-                             strict=True))
+def _points(settings: Settings) -> tuple[dict[str | None, float], dict[str, float]]:
+    """The points of each 处理结果 (none given: as 未解决) and each 满意度."""
+    result_points: dict[str | None, float] = dict(zip(
+        RESULTS, (settings.score_resolved, settings.score_partial, settings.score_unresolved), strict=True))
+    result_points[None] = settings.score_unresolved
     satisfaction_points = dict(zip(SATISFACTION, (settings.score_very_satisfied, settings.score_satisfied,
                                                   settings.score_neutral, settings.score_unsatisfied), strict=True))
     return result_points, satisfaction_points
 
 
-def _score_row(r: dict[str, Any], settings: Settings, points: tuple[dict[str, float], dict[str, float]],
+def _score_row(r: dict[str, Any], settings: Settings, points: tuple[dict[str | None, float], dict[str, float]],
                due: dt.date | None, complaints: list[str], disproved: list[str]) -> dict[str, Any]:
     """One row's breakdown, total and breaches."""
     result_points, satisfaction_points = points
@@ -257,7 +269,7 @@ def link_events(tables: dict[str, pd.DataFrame], today: dt.date) -> EventLinks:
     """Tie every complaint and disproved visit up to D to the service it is about, so the scores and
     the quality report blame the same visit."""
     services = [{**r, "service_date": day_of(r["service_date"])} for r in rows_of(table_of(tables, "feedback"))
-                if r["result"] is not None and r["service_date"] is not None and day_of(r["service_date"]) <= today]
+                if service_happened(r) and r["service_date"] is not None and day_of(r["service_date"]) <= today]
     services.sort(key=lambda r: (r["service_date"], staff_order(r["staff"]), r["customer_id"], r["ticket_id"] or ""))
     index = _Services(services)
     complaints, disproved = _events(table_of(tables, "calls"), table_of(tables, "callbacks"), today)
@@ -270,7 +282,7 @@ def link_events(tables: dict[str, pd.DataFrame], today: dt.date) -> EventLinks:
 
 def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
                    today: dt.date) -> Scores:
-    """Score every filled feedback row of D's month up to D; blank 处理结果 means not done yet."""
+    """Score every service of D's month up to D that happened; the rest are not done yet."""
     calls = table_of(tables, "calls")
     links = link_events(tables, today)
     services = links.services

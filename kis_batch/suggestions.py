@@ -9,10 +9,11 @@ Where SPEC and the issue are silent, decided here:
 - Room: the engineer's daily cap (每日上限, else the rule, as quota_gaps shows it) minus the tickets
   dispatched to them for P.
 - Candidates: the engineer's own customers (客户档案 服务代表) with no ticket dispatched for P (to
-  anyone), and no 客户拜访 feedback with a 处理结果 dated in D's month up to D. A returned row
-  without 处理结果 is a visit not done yet, so that customer may be suggested again.
+  anyone), and no 客户拜访 that happened (schema.service_happened) dated in D's month up to D. A
+  returned row without 处理结果 and without times is a visit not done yet, so that customer may be
+  suggested again.
 - Order: customers with a contract 待续费 first, sooner 服务到期 first (the visit is the moment to
-  renew); then the longest unvisited, never visited first, by the last 客户拜访 with a 处理结果 up to
+  renew); then the longest unvisited, never visited first, by the last 客户拜访 that happened up to
   D; ties by 客户编号. A lapsed contract (已过期未续) is the fee chase list's business, not a visit's.
 
 Pure: nothing here reads or writes a file.
@@ -30,7 +31,7 @@ from kis_batch.dispatch import ENGINEER_POOL, DispatchResult, staff_order
 from kis_batch.fees import DUE_RENEWAL, FeeReport
 from kis_batch.ingest.tables import rows_of, table_rows
 from kis_batch.quotas import BEHIND, OUT_OF_REACH
-from kis_batch.schema import VISIT_TYPE
+from kis_batch.schema import VISIT_TYPE, service_happened
 
 SUGGESTED = "建议拜访"
 BEHIND_ON_VISITS = (BEHIND, OUT_OF_REACH)
@@ -41,11 +42,11 @@ SUGGESTION_COLUMNS = (
 
 
 def last_visits(tables: dict[str, pd.DataFrame], today: dt.date) -> dict[str, dt.date]:
-    """Per customer, the day of the latest 客户拜访 with a 处理结果 up to D (by anyone)."""
+    """Per customer, the day of the latest 客户拜访 that happened up to D (by anyone)."""
     latest: dict[str, dt.date] = {}
     for r in table_rows(tables, "feedback"):
         day = r["service_date"]
-        if r["service_type"] == VISIT_TYPE and r["result"] is not None and day is not None and day <= today:
+        if r["service_type"] == VISIT_TYPE and service_happened(r) and day is not None and day <= today:
             latest[r["customer_id"]] = max(day, latest.get(r["customer_id"], day))
     return latest
 

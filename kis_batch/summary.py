@@ -16,10 +16,11 @@ from kis_batch.coerce import day_of
 from kis_batch.dispatch import DispatchResult, plan_dispatch, staff_order
 from kis_batch.fees import FeeReport
 from kis_batch.ingest import Inbox
+from kis_batch.ingest.tables import rows_of
 from kis_batch.problems import Severity, count
 from kis_batch.quality import QualityReport
 from kis_batch.quotas import STATUSES
-from kis_batch.schema import COMPLAINT_CATEGORY, ENGINEER, SATISFACTION, SPECIALIST
+from kis_batch.schema import COMPLAINT_CATEGORY, ENGINEER, SATISFACTION, SPECIALIST, service_happened
 from kis_batch.scoring import Scores
 
 # How far back to look for the working day before D (the longest holiday is 8 days).
@@ -46,7 +47,7 @@ def _previous_workday(calendar: WorkCalendar, day: dt.date) -> dt.date | None:
 
 
 def returned_feedback(inbox: Inbox, calendar: WorkCalendar, today: dt.date) -> tuple[int, int]:
-    """(tickets dispatched for D, of those with filled feedback dated D). The dispatch for D is
+    """(tickets dispatched for D, of those served on D: feedback dated D that happened). The dispatch for D is
     planned again from the folder as it stood the working day before: a pure function of the folder."""
     previous = _previous_workday(calendar, today) if calendar.is_workday(today) else None
     if previous is None:
@@ -54,8 +55,8 @@ def returned_feedback(inbox: Inbox, calendar: WorkCalendar, today: dt.date) -> t
     earlier: DispatchResult = plan_dispatch(inbox.tables, inbox.settings, calendar, previous)
     dispatched = set(earlier.assignments["ticket_id"])
     feedback = inbox.tables["feedback"]
-    done = {t for t, day, result in zip(feedback["ticket_id"], feedback["service_date"], feedback["result"], strict=True)
-            if t in dispatched and day == today and result is not None}
+    done = {r["ticket_id"] for r in rows_of(feedback[["ticket_id", "service_date", "result", "arrive", "leave"]])
+            if r["ticket_id"] in dispatched and r["service_date"] == today and service_happened(r)}
     return len(dispatched), len(done)
 
 

@@ -185,7 +185,7 @@ def test_every_breach_kind_is_one_row_with_its_reason(report: QualityReport) -> 
         (dt.date(2026, 11, 18), "王强", "C006", "T2", "未电话预约", "未电话预约"),
         (dt.date(2026, 11, 18), "王强", "C006", "T2", "上门超时", "上门150分钟，超过120分钟"),
         (dt.date(2026, 11, 19), "王强", "C007", "T3", "反馈缺失",
-         "服务反馈单交回但未填处理结果（未完成或漏填），之后也没有这张工单的反馈"),
+         "服务反馈单交回但处理结果和到达/离开时间都没填（未完成或漏填），之后也没有这张工单的反馈"),
         (dt.date(2026, 11, 20), "张伟", "C004", None, "上门不属实", "上门不属实（回访核实未上门 11-20）"),
     ]
     # A callback that disproves a visit nobody reported is a breach of the engineer it names.

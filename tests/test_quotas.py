@@ -73,8 +73,7 @@ def november_folder(folder: Path) -> Path:
         {**feedback_rows("王强", 0, 1, first=43)[0]},
         {**feedback_rows("王强", 1, 0, first=44)[0], "处理结果": "未解决"},
         {**feedback_rows("王强", 1, 0, first=45)[0], "处理结果": "部分解决"},
-        {**feedback_rows("王强", 0, 1, first=46)[0], "处理结果": None},  # not done yet
-        {**feedback_rows("王强", 1, 0, first=47)[0], "服务日期": "2026-11-23"},  # after D
+        {**feedback_rows("王强", 0, 1, first=46)[0], "处理结果": None, "到达时间": None, "离开时间": None},  # not done yet
         {**feedback_rows("王强", 1, 0, first=48)[0], "服务日期": "2026-10-30"},  # last month
         *feedback_rows("李娜", 20, 10),  # 落后: with 10 remote resolutions below, 30 and 10
         *remote,

@@ -170,7 +170,7 @@ def test_a_callback_saying_the_visit_did_not_happen_makes_it_0_and_a_breach() ->
 
 
 def test_only_filled_rows_of_the_month_up_to_d_are_scored() -> None:
-    rows = score([visit(result=None),  # not done yet
+    rows = score([visit(result=None, arrive=None, leave=None),  # not done yet
                   visit(ticket_id="T2", service_date=dt.date(2026, 11, 23)),  # after D
                   visit(ticket_id="T3", service_date=dt.date(2026, 10, 30)),  # last month
                   visit(ticket_id="T4", service_date=dt.date(2026, 11, 2))]).rows

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.coerce import CoerceError
+from kis_batch.coerce import CoerceError, day_of
 from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, ToolReport, UnreadableFile, check_safe, discover, sha256_of
 from kis_batch.ingest.recognise import NearMiss, Recognised, likely_column, recognise
 from kis_batch.ingest.tables import (
@@ -27,6 +27,7 @@ from kis_batch.ingest.tables import (
     assign_ticket_ids,
     check_rows,
     coerce_sheet,
+    is_placeholder,
     merge_repeats,
     reject,
     rejection_notes,
@@ -38,7 +39,7 @@ from kis_batch.ingest.tables import (
 from kis_batch.ingest.workbook import read_sheets
 from kis_batch.parallel import PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, column_letter
-from kis_batch.schema import BY_KEY, SERVICE_SHEET, TEMPLATES
+from kis_batch.schema import BY_KEY, SERVICE_SHEET, TEMPLATES, VISIT_TYPE, Kind, service_happened
 from kis_batch.settings import (
     SETTING_FIELDS,
     Settings,
@@ -286,15 +287,72 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
         else:
             out.add(Code.UNREADABLE, Severity.WARNING, "不是表格文件（只读取 .xlsx .xlsm .xls .ods），已跳过", file=name)
     rows = {key: typed.rows() for key, typed in raw.items()}
+    check_dates(raw, today, out)
     for template in TEMPLATES:
         check_rows(template, rows[template.key], out)
     settings = _settings_from(rows["settings"], base, today, out)
-    tables = _cross_check(rows, out)
+    tables = _cross_check(rows, today, out)
     _count_rows(files, raw, tables)
     return Inbox(folder, today, settings, tables, out.problems, files)
 
 
-def _cross_check(raw: dict[str, list[Row]], out: Collector) -> dict[str, pd.DataFrame]:
+# The date that places a row of these tables in time.
+DATED = {"feedback": "service_date", "calls": "call_time", "callbacks": "date"}
+
+
+def check_dates(raw: dict[str, TypedRows], today: dt.date, out: Collector) -> None:
+    """Rows a run would otherwise leave out without a word, for their date (docs/rules.md § Inputs):
+
+    - dated after D (a service, call or callback that cannot have happened yet: a typo): an 错误 at
+      the date cell, naming D; the row is rejected. A row not filled in yet (a returned dispatch or
+      callback list of a later day, still blank) is a plan, not a typo, and passes.
+    - feedback of an earlier month: kept (it counts for its own month), but where it sits in a file
+      that holds feedback of D's month, a 警告 at its date cell says it is not in this month's
+      figures. The folder accumulates, so last month's own files get no message.
+
+    Read down the columns: a month's call log is hundreds of thousands of rows, rarely one late.
+    """
+    tomorrow = today + dt.timedelta(days=1)
+    for key, column in DATED.items():
+        typed, template = raw[key], BY_KEY[key]
+        values = typed.columns[column]
+        # 来电时间 is a date-time: after D means from the next midnight on.
+        limit = dt.datetime.combine(tomorrow, dt.time.min) if template.fields[column].kind is Kind.DATETIME else tomorrow
+        latest = max(filter(None, values), default=None)  # a date is never falsy; a blank (None) is
+        if latest is None or latest < limit:
+            continue
+        header = template.fields[column].zh
+        for n in [n for n, value in enumerate(values) if value is not None and value >= limit]:
+            r = Row(typed, n)
+            if r[OK] and not is_placeholder(template, r):
+                reject(r, column, out, Code.FUTURE_DATE,
+                       f"{header} {day_of(values[n]):%Y-%m-%d} 晚于本次运行日期 {today:%Y-%m-%d}，不可能已经发生，"
+                       f"应是笔误；本行未采用，请改正{header}")
+    first = today.replace(day=1)
+    feedback = raw["feedback"]
+    days, files = feedback.columns["service_date"], feedback.columns[FILE]
+    files_of_month = {f for day, f in zip(days, files, strict=True) if day is not None and first <= day <= today}
+    for n, (day, f) in enumerate(zip(days, files, strict=True)):
+        if day is not None and day < first and f in files_of_month and feedback.ok[n]:
+            warn(Row(feedback, n), "service_date", out, Code.OTHER_MONTH,
+                 f"服务日期 {day:%Y-%m-%d} 不在本月（{today:%Y年%m月}），本行不计入本月的评分和指标，"
+                 f"只计入{day:%Y年%m月}；如果日期填错了，请改正")
+
+
+def _unresolved_services(feedback: list[Row], today: dt.date, out: Collector) -> None:
+    """A service with 到达时间/离开时间 but no 处理结果 happened and is not a resolution; say so at the
+    处理结果 cell (a 客户拜访 needs no result: it counts as a visit). Rows of D's month only: last
+    month's were told in their own month."""
+    first = today.replace(day=1)
+    for r in feedback:
+        if (r["result"] is None and r["service_type"] != VISIT_TYPE and service_happened(r)
+                and first <= r["service_date"] <= today):
+            warn(r, "result", out, Code.CONSTRAINT,
+                 "填了到达/离开时间但没有填处理结果：本次服务不计入问题解决数，评分的结果分按未解决计；"
+                 "请填写处理结果（已解决/部分解决/未解决）")
+
+
+def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> dict[str, pd.DataFrame]:
     """References between tables, in dependency order: staff, customers, then what names them."""
     kept: dict[str, list[Row]] = {}
     kept["staff"] = merge_repeats(BY_KEY["staff"], raw["staff"], out)
@@ -326,6 +384,7 @@ def _cross_check(raw: dict[str, list[Row]], out: Collector) -> dict[str, pd.Data
         if r["ticket_id"] and r["ticket_id"] not in tickets:
             out.at_cell(r, "ticket_id", Code.UNKNOWN_REFERENCE, Severity.WARNING,
                         f"工单号“{r['ticket_id']}”在文件夹的热线记录里找不到（来电可能早于本月记录）；已照常读取")
+    _unresolved_services(kept["feedback"], today, out)
 
     require_customer(raw["fees"], customers, out)
     resolve_staff(raw["fees"], "owner", staff, out, "负责人")

@@ -18,7 +18,7 @@ from kis_batch.coerce import CoerceError, is_blank
 from kis_batch.ingest.recognise import Recognised
 from kis_batch.ingest.workbook import MergedRange
 from kis_batch.problems import Code, Problem, Severity, column_letter, shown_value
-from kis_batch.schema import BY_KEY, Column, Kind, Template
+from kis_batch.schema import BY_KEY, Column, Kind, Template, service_happened
 
 # Provenance columns carried by every typed row, so later steps can point at the cell.
 FILE, SHEET, ROW = "_file", "_sheet", "_row"
@@ -488,10 +488,10 @@ def _content(template: Template, record: Row) -> tuple[Any, ...]:
     return tuple(record[c.key] for c in template.columns)
 
 
-def _is_placeholder(template: Template, record: Row) -> bool:
+def is_placeholder(template: Template, record: Row) -> bool:
     """A returned sheet's row nobody filled in yet: superseded by a filled row of the same key."""
     if template.key == "feedback":
-        return record["result"] is None
+        return not service_happened(record)
     if template.key == "callbacks":
         return record["reached"] is None
     return False
@@ -513,7 +513,7 @@ def merge_repeats(template: Template, records: list[Row], out: Collector) -> lis
         if len(rows) == 1:
             kept.append(rows[0])
             continue
-        filled = [r for r in rows if not _is_placeholder(template, r)]
+        filled = [r for r in rows if not is_placeholder(template, r)]
         rows = filled or rows
         distinct: dict[tuple[Any, ...], Row] = {}
         for r in rows:
