@@ -1,7 +1,7 @@
 """End-to-end cost of `kis-batch run` at department and HQ scale, beside the bare cost of reading
 the same files with python-calamine alone (the floor).
 
-Targets (issue 8): department month ≤ 2 s end to end; HQ month ≤ 2× the bare read and ≤ 1.5 GB
+Targets: department month ≤ 2 s end to end; HQ month ≤ 2× the bare read and ≤ 1.5 GB
 peak memory. Beside the read floor it prints a write floor: xlsxwriter writing the values of the
 run's output cells and nothing else, the least a run that writes those outputs spends. Each
 measurement is a separate process, as staff run it; peak memory is the child's maximum resident

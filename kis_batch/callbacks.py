@@ -1,10 +1,10 @@
-"""The hotline's calls for the plan date P (SPEC: "Callback samples"): the 17:00 verification of every
+"""The hotline's calls for the plan date P (docs/rules.md § Callbacks): the 17:00 verification of every
 customer visited on P, each engineer's monthly spot checks, and enough satisfaction calls that the
 month's callback coverage reaches the rule by its last working day, if every list is called on its day.
 
 Pure functions on the ingested tables and the dispatch; nothing here reads or writes a file.
 
-Where SPEC is silent, decided here:
+Decided here, where the rules are silent (docs/rules.md § Decisions):
 - The month is the month of P, since the calls happen on P. Only callbacks and feedback dated from
   the first of that month up to D count, so when D is the last working day of a month and P the first
   of the next, every count starts fresh at 0 (and a rerun of an old D gives its old lists).

@@ -1,4 +1,4 @@
-"""Turning what a clerk typed into typed values, accepting every form SPEC.md lists.
+"""Turning what a clerk typed into typed values, accepting every form docs/rules.md § Inputs lists.
 
 Each function takes one raw cell (as a reader returns it: str, float, int, bool, date, datetime,
 time or None) and returns a typed value or raises CoerceError with a plain-Chinese reason.

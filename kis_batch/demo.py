@@ -38,12 +38,12 @@ from kis_batch.schema import (
     FEES,
     HOTLINE,
     IMPLEMENTATION_CATEGORY,
+    IMPLEMENTER,
     LEAVE,
     MANAGER_ROLES,
     RESOLVED,
     SETTINGS_SHEET,
     SEVERITIES,
-    SPECIALIST,
     STAFF,
     URGENCIES,
     VISIT_TYPE,
@@ -212,7 +212,7 @@ MANAGER_SCORE_SHARE = 0.03
 MANAGER_SCORE = (60, 95)
 # 客户拜访 per engineer by month end, spread evenly over engineers so quota statuses differ.
 VISIT_TARGETS = (9, 21)
-PROJECTS_PER_SPECIALIST = 2
+PROJECTS_PER_IMPLEMENTER = 2
 PROJECT_TYPES = Mix({"实施": 70, "培训": 30})
 PROJECT_DAY_SHARE = 0.7  # of days with tickets, a specialist also goes to a project
 PROJECT_NOTE = "实施项目按计划推进"
@@ -354,7 +354,7 @@ def _staff(rng: random.Random, engineers: int, specialists: int) -> list[Person]
     """The department: a manager, an assistant, the engineers, the specialists and the hotline.
     Names never repeat (staff are referred to by name); the newest engineer has no e-mail address
     yet, so mail has a person to report."""
-    roles = [MANAGER_ROLES[0], MANAGER_ROLES[1], *[ENGINEER] * engineers, *[SPECIALIST] * specialists, HOTLINE]
+    roles = [MANAGER_ROLES[0], MANAGER_ROLES[1], *[ENGINEER] * engineers, *[IMPLEMENTER] * specialists, HOTLINE]
     width = max(2, len(str(len(roles))))
     last_engineer = 2 + engineers
     people: list[Person] = []
@@ -367,7 +367,7 @@ def _staff(rng: random.Random, engineers: int, specialists: int) -> list[Person]
         staff_id = f"E{number:0{width}d}"
         if role == ENGINEER:
             area = ENGINEER_AREAS[(number - 3) % len(ENGINEER_AREAS)]
-        elif role == SPECIALIST:
+        elif role == IMPLEMENTER:
             area = ENGINEER_AREAS[(number - 3 - engineers) * 3 % len(ENGINEER_AREAS)]
         else:
             area = OFFICE_AREA
@@ -432,14 +432,14 @@ _URGENCY_RANK = {u: rank for rank, u in enumerate(URGENCIES)}
 
 
 def _priority(ticket: Ticket) -> tuple[Any, ...]:
-    """SPEC's dispatch order: key customer, severity, urgency, longest waiting, call time, id."""
+    """The dispatch order (docs/rules.md § Dispatch): key customer, severity, urgency, longest waiting, call time, id."""
     return (not ticket.customer.key, _SEVERITY_RANK[ticket.severity], _URGENCY_RANK[ticket.urgency],
             ticket.since, ticket.call_time, ticket.ticket_id or "")
 
 
 def _pool(ticket: Ticket) -> str:
     """实施 tickets go to the implementation specialists, the rest to the service engineers."""
-    return SPECIALIST if ticket.category == IMPLEMENTATION_CATEGORY else ENGINEER
+    return IMPLEMENTER if ticket.category == IMPLEMENTATION_CATEGORY else ENGINEER
 
 
 def _nearest(people: Iterable[Person], place: tuple[float, float]) -> Person:
@@ -457,7 +457,7 @@ class Month:
         self.staff, self.customers, self.calls_per_day = staff, customers, calls_per_day
         self.handling = handling
         self.engineers = [p for p in staff if p.role == ENGINEER]
-        self.specialists = [p for p in staff if p.role == SPECIALIST]
+        self.specialists = [p for p in staff if p.role == IMPLEMENTER]
         self.hotline = next(p for p in staff if p.role == HOTLINE)
         self.assistant = next(p for p in staff if p.role == MANAGER_ROLES[1])
         self.id_width = max(3, len(str(calls_per_day[1])))
@@ -471,7 +471,7 @@ class Month:
         self.returned_today: set[str] = set()
         # the state carried from day to day
         self.absent: set[tuple[str, dt.date]] = set()
-        self.open: dict[str, list[Ticket]] = {ENGINEER: [], SPECIALIST: []}
+        self.open: dict[str, list[Ticket]] = {ENGINEER: [], IMPLEMENTER: []}
         self.waiting: dict[str, Ticket] = {}  # customer -> its ticket waiting for a visit
         self.remote_queue: list[Ticket] = []
         owned: dict[str, list[Customer]] = defaultdict(list)
@@ -484,7 +484,7 @@ class Month:
         by_load = sorted(self.engineers, key=lambda p: (len(owned[p.staff_id]), p.staff_id))
         self.visit_target = {p.staff_id: t for p, t in zip(by_load, targets, strict=True)}
         self.visits_done: dict[str, int] = defaultdict(int)
-        self.projects = {p.staff_id: rng.sample(customers, min(PROJECTS_PER_SPECIALIST, len(customers)))
+        self.projects = {p.staff_id: rng.sample(customers, min(PROJECTS_PER_IMPLEMENTER, len(customers)))
                          for p in self.specialists}
         self.served_by: dict[str, dict[str, Visit]] = defaultdict(dict)  # engineer -> customer -> last visit
         self.spot_checked: set[tuple[str, str]] = set()
@@ -561,7 +561,7 @@ class Month:
     def _visits(self, day: dt.date, index: int) -> list[Visit]:
         """Everyone's visits of the day: dispatched tickets first, then their own visits in the room left."""
         done: list[Visit] = []
-        for pool, people in ((ENGINEER, self.engineers), (SPECIALIST, self.specialists)):
+        for pool, people in ((ENGINEER, self.engineers), (IMPLEMENTER, self.specialists)):
             jobs = self._dispatch(day, pool, people)
             for person in self._present(people, day):
                 plan = [Visit(day, person, t.customer, SERVICE_TYPE_OF.get(t.category, "问题处理"), t)

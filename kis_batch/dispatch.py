@@ -1,4 +1,4 @@
-"""Tomorrow's assignments (SPEC: "Dispatch"): which tickets are open, who goes where on the plan
+"""Tomorrow's assignments (docs/rules.md § Dispatch): which tickets are open, who goes where on the plan
 date P, and why, in words, for every move and every ticket left for another day.
 
 Pure functions on the ingested tables; nothing here reads or writes a file.
@@ -27,16 +27,16 @@ from kis_batch.schema import (
     CALLS,
     ENGINEER,
     IMPLEMENTATION_CATEGORY,
+    IMPLEMENTER,
     RESOLVED,
     SEVERITIES,
-    SPECIALIST,
     URGENCIES,
 )
 from kis_batch.settings import Settings
 
-# SPEC: call-log tickets whose handling is 需上门 (or 远程处理 still unresolved) are dispatched.
+# docs/rules.md § Dispatch: call-log tickets whose handling is 需上门 (or 远程处理 still unresolved) are dispatched.
 DISPATCHED_HANDLINGS = ("需上门", "远程处理")
-# SPEC: a ticket whose latest feedback says one of these comes back.
+# docs/rules.md § Dispatch: a ticket whose latest feedback says one of these comes back.
 UNFINISHED_RESULTS = ("部分解决", "未解决")
 NO_CALL_PROBLEM = "（来电记录不在本文件夹，见上次反馈）"
 # Distances are compared to the metre: two plans within a metre of each other are a tie.
@@ -47,7 +47,7 @@ EXACT_FLOAT_LIMIT = 2.0**53
 
 @dataclass(frozen=True)
 class Pool:
-    """Who may take a ticket: SPEC's two pools, by category."""
+    """Who may take a ticket: the two pools, by category."""
 
     role: str
     work: str  # how a reason names the pool's tickets
@@ -55,13 +55,13 @@ class Pool:
 
 
 ENGINEER_POOL = Pool(ENGINEER, "问题处理工单", "问题处理")
-SPECIALIST_POOL = Pool(SPECIALIST, "实施类工单", IMPLEMENTATION_CATEGORY)
-POOLS: tuple[Pool, ...] = (ENGINEER_POOL, SPECIALIST_POOL)
+IMPLEMENTER_POOL = Pool(IMPLEMENTER, "实施类工单", IMPLEMENTATION_CATEGORY)
+POOLS: tuple[Pool, ...] = (ENGINEER_POOL, IMPLEMENTER_POOL)
 
 
 def pool_of(category: str | None) -> Pool:
-    """SPEC: category 实施 goes to implementation specialists, the rest to service engineers."""
-    return SPECIALIST_POOL if category == IMPLEMENTATION_CATEGORY else ENGINEER_POOL
+    """Category 实施 goes to implementation specialists, the rest to service engineers."""
+    return IMPLEMENTER_POOL if category == IMPLEMENTATION_CATEGORY else ENGINEER_POOL
 
 
 # What the assignment and backlog frames carry: everything the sheets show and the callbacks need.
@@ -91,7 +91,7 @@ class DispatchResult:
 
 
 def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCalendar, today: dt.date) -> pd.DataFrame:
-    """SPEC's open tickets on `today`: 需上门/远程处理 calls without an 已解决 feedback, plus every ticket
+    """The open tickets on `today`: 需上门/远程处理 calls without an 已解决 feedback, plus every ticket
     whose latest filled feedback is 部分解决/未解决 (its customer from that feedback if the call is not
     in the folder). Only what happened up to today counts, so rerunning an old date gives its old plan.
     Only a 处理结果 changes a ticket: a service that happened without one (schema.service_happened) is
@@ -177,7 +177,7 @@ def parse_priority_matrix(text: str) -> tuple[dict[tuple[str, str], float], list
 
 
 def _priority_key(row: dict[str, Any], settings: Settings, matrix: dict[tuple[str, str], float]) -> tuple[Any, ...]:
-    """SPEC's order: key customer, severity, urgency (or one matrix rank), more days waiting,
+    """The priority order (docs/rules.md § Dispatch): key customer, severity, urgency (or one matrix rank), more days waiting,
     earlier call time, ticket id. Smaller sorts first."""
     key_first = 0 if settings.key_customers_first and row["key_customer"] else 1
     if matrix:
@@ -242,7 +242,7 @@ class _Member:
 def _plan_pool(pool: Pool, tickets: list[dict[str, Any]], members: list[_Member], staff_places: Places,
                ticket_places: Places, names: dict[str, str], roles: dict[str, str],
                model: DistanceModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """SPEC steps 1–3 for one pool; tickets come sorted by priority, members by staff id."""
+    """Steps 1–3 of docs/rules.md § Dispatch for one pool; tickets come sorted by priority, members by staff id."""
     for rank, ticket in enumerate(tickets, start=1):
         ticket["priority"] = rank
     present = [m for m in members if m.absence is None]
@@ -324,7 +324,7 @@ def _routes(assignments: list[dict[str, Any]], members: dict[str, _Member], staf
 
 def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
                   today: dt.date) -> DispatchResult:
-    """SPEC "Dispatch" for the plan date P = the next working day after today."""
+    """docs/rules.md § Dispatch for the plan date P = the next working day after today."""
     plan = calendar.next_workday(today)
     matrix, warnings = parse_priority_matrix(settings.priority_matrix)
     shown = ("customer_name", "contact", "phone", "address", "area", "lat", "lon", "owner")

@@ -1,9 +1,9 @@
-"""Annual fees (SPEC: "Fees"): what each contract still owes and when it runs out, whom each owner
+"""Annual fees (docs/rules.md § Fees): what each contract still owes and when it runs out, whom each owner
 phones on the plan date P, and how much of what fell due has come in; plus the renewal risk of
-customers who complained or were unhappy lately (issue 6).
+customers who complained or were unhappy lately.
 
 The fee is paid in advance: it falls due on 服务开始, or on 应收日期 where that is filled.
-Where SPEC is silent:
+Decided here, where the rules are silent (docs/rules.md § Decisions):
 - a contract without 年费金额 has status 金额未填 and no balance, so it is never overdue and stays
   out of the collection rate; its renewal is still tracked (服务到期 is required);
 - a contract without 服务开始 and without 应收日期 has no due date, so it is never overdue and
@@ -36,7 +36,7 @@ DUE_RENEWAL, LAPSED = "待续费", "已过期未续"
 OVERDUE = "逾期欠款"
 UNASSIGNED = "未指定"
 TOTAL = "合计"
-# SPEC's scale runs 非常满意 > 满意 > 一般 > 不满意; the issue counts the bottom two as unhappy.
+# The scale runs 非常满意 > 满意 > 一般 > 不满意; the bottom two count as unhappy.
 UNHAPPY = SATISFACTION[2:]
 # A reason cell names the most recent events; more would not fit a printed row.
 REASON_EVENTS = 3
@@ -93,7 +93,7 @@ class FeeReport:
 
 
 def payment_status(amount: float | None, paid: float) -> str:
-    """SPEC: 已收清 / 部分收款 / 未收 (paid ≥ amount / 0 < paid < amount / paid = 0)."""
+    """docs/rules.md § Fees: 已收清 / 部分收款 / 未收 (paid ≥ amount / 0 < paid < amount / paid = 0)."""
     if amount is None:
         return NO_AMOUNT
     if paid >= amount:
@@ -206,7 +206,7 @@ def _action(c: dict[str, Any]) -> str:
 
 
 def chase_list(contracts: Iterable[dict[str, Any]], per_owner: int) -> list[dict[str, Any]]:
-    """SPEC: per owner, overdue balances first, then renewals; larger amount first (the balance of
+    """docs/rules.md § Fees: per owner, overdue balances first, then renewals; larger amount first (the balance of
     an overdue contract, the fee of a renewal), then the sooner date (due date, expiry); at most
     `per_owner` rows each."""
     candidates: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -275,7 +275,7 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame
 
 
 def fee_status(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, plan: dt.date) -> FeeReport:
-    """Every contract's state on D, the chase lists for P and the collection rates (SPEC: "Fees")."""
+    """Every contract's state on D, the chase lists for P and the collection rates (docs/rules.md § Fees)."""
     fees = table_rows(tables, "fees")
     customers = {r["customer_id"]: r for r in table_rows(tables, "customers")}
     names = {r["staff_id"]: r["name"] for r in table_rows(tables, "staff")}

@@ -1,6 +1,6 @@
 """Distance between customers and engineers, and the order of a day's visits.
 
-SPEC (区域距离): great-circle km where both sides have coordinates, else the 区域距离 table
+docs/rules.md § Inputs (区域距离): great-circle km where both sides have coordinates, else the 区域距离 table
 (symmetric), else 0 within the same area and 1 unit otherwise. Dispatch needs whole matrices
 (tickets × engineers), so everything here works on arrays of places at once.
 """
@@ -17,7 +17,7 @@ import pandas as pd
 
 # Mean Earth radius (IUGG), the usual constant for great-circle distances.
 EARTH_RADIUS_KM = 6371.0088
-# SPEC: "else 0 for the same area and 1 unit otherwise".
+# docs/rules.md § Inputs: else 0 for the same area and 1 unit otherwise.
 SAME_AREA_UNITS = 0.0
 OTHER_AREA_UNITS = 1.0
 
@@ -65,7 +65,7 @@ def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.
 
 
 class DistanceModel:
-    """SPEC's distance rule, with the 区域距离 table loaded once."""
+    """The distance rule (docs/rules.md § Inputs), with the 区域距离 table loaded once."""
 
     def __init__(self, area_distance: pd.DataFrame | None = None) -> None:
         self._table: dict[tuple[str, str], float] = {}

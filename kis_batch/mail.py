@@ -1,4 +1,4 @@
-"""Mailing the evening's workbooks (SPEC.md, Mail): one message per person on the staff roster,
+"""Mailing the evening's workbooks (docs/rules.md § Mail): one message per person on the staff roster,
 written as .eml files to OUT/D/outbox/ by default, or delivered over SMTP with TLS on request.
 
 A sent log in OUT/D (sent.json) records every delivered message by its identity (recipient plus
@@ -35,10 +35,10 @@ from kis_batch.ingest import Progress, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.render.dispatch import dispatch_file_name
 from kis_batch.render.style import replace_file, temporary_path
-from kis_batch.schema import ENGINEER, HOTLINE, MANAGER_ROLES, SPECIALIST
+from kis_batch.schema import ENGINEER, HOTLINE, IMPLEMENTER, MANAGER_ROLES
 from kis_batch.settings import Settings
 
-MAIL_ROLES = (ENGINEER, SPECIALIST, HOTLINE, *MANAGER_ROLES)
+MAIL_ROLES = (ENGINEER, IMPLEMENTER, HOTLINE, *MANAGER_ROLES)
 OUTBOX = "outbox"
 SENT_LOG = "sent.json"
 SMTP_TIMEOUT_S = 30.0
@@ -220,7 +220,7 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
     """The message a role gets, or the reason it gets none."""
     plan, today = run.plan_date.isoformat(), run.today.isoformat()
     plan_label, today_label = day_label(run.plan_date), day_label(run.today)
-    if role in (ENGINEER, SPECIALIST):
+    if role in (ENGINEER, IMPLEMENTER):
         own = dispatch_file_name(plan, name)
         if (out_dir / own).is_file():
             exempt = "、".join(settings.visit_time_exempt_types)
@@ -275,7 +275,7 @@ def _body(name: str, draft: _Draft, attached: list[Attachment], left_out: list[t
 
 
 def prepare_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings) -> MailPlan:
-    """One message per active person on the roster, with the workbooks their role gets (SPEC, Mail).
+    """One message per active person on the roster, with the workbooks their role gets (docs/rules.md § Mail).
 
     Engineers and implementation specialists without work get a short "无派工" note, so silence never
     means a lost message. A person without a usable address, and an attachment that would take a

@@ -57,7 +57,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """SPEC: 0 clean, 1 errors reported (2, a run that could not complete, is the CLI's)."""
+        """docs/rules.md § Bad input: 0 clean, 1 errors reported (2, a run that could not complete, is the CLI's)."""
         return 1 if self.errors else 0
 
 

@@ -1,11 +1,11 @@
-"""Service quality (SPEC Outputs: 质量_D): complaints, satisfaction, callback coverage and rule
+"""Service quality (docs/rules.md § Quality: 质量_D): complaints, satisfaction, callback coverage and rule
 breaches for the month of D up to D, so the manager sees each month whom customers complain about,
 how satisfied they are, whether the hotline reaches enough of them and where the rules were broken.
 
 Pure functions on the ingested tables and the day's scores; nothing here reads or writes a file.
 Breaches and the tying of a complaint to a visit come from scoring, so the two reports never disagree.
 
-Where SPEC is silent, decided here:
+Decided here, where the rules are silent (docs/rules.md § Decisions):
 - A complaint is a 投诉 call or a callback with 投诉=是, up to D. Records about the same visit (tied as
   scoring ties them) are one complaint: the hotline's record and the callback usually are the same
   one. A callback naming a 投诉 call's 工单号 is that call's complaint. Otherwise each call is one
@@ -49,7 +49,7 @@ from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_
 from kis_batch.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores
 from kis_batch.settings import Settings
 
-# A colour cue for the manager, not a department rule: SPEC sets no satisfaction target, so a CSAT
+# A colour cue for the manager, not a department rule: the rules set no satisfaction target, so a CSAT
 # under this share is marked for a look rather than judged against a number from 规则设置.
 CSAT_ALERT = 0.90
 SATISFIED = SATISFACTION[:2]  # 非常满意, 满意: CSAT counts these

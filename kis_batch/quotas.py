@@ -1,14 +1,14 @@
 """Quota gaps (docs/rules.md § Quota gaps): how far each service engineer is from the month's problem
 resolutions and customer visits, and whether the working days left can still close the gap.
 
-Where SPEC is silent, decided here:
-- Resolutions and visits each get a status by SPEC's rule; the engineer's overall status is the
+Decided here, where the rules are silent (docs/rules.md § Decisions):
+- Resolutions and visits each get a status by the rule of docs/rules.md § Quota gaps; the engineer's overall status is the
   worse of the two (无法达标 worst, then 落后, 正常, 已达标).
 - A service that a callback found did not happen (上门属实=否) scores 0 and counts towards neither
   quota. Counts come from the scored rows, so what counts is what happened (schema.service_happened):
   a 客户拜访 with 到达/离开时间 is a visit whatever its 处理结果; a row without 处理结果 and without
   times is not done yet and counts for nothing, 客户拜访 rows included.
-- Gap is quota − done as SPEC says, so a negative gap shows how far beyond the quota someone is.
+- Gap is quota − done as the rule says, so a negative gap shows how far beyond the quota someone is.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ GAP_COLUMNS = (
 
 
 def _metric(done: int, quota: int, cap: int, elapsed: int, total: int, left: int) -> dict[str, Any]:
-    """SPEC's figures and status for one metric of one engineer."""
+    """The figures and status for one metric of one engineer."""
     gap = quota - done
     needed = 0 if gap <= 0 else (-(-gap // left) if left else None)
     if gap <= 0:

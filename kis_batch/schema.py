@@ -1,4 +1,4 @@
-"""One declaration per input template (SPEC.md, Inputs): headers in Chinese and English, type,
+"""One declaration per input template (docs/rules.md § Inputs): headers in Chinese and English, type,
 required, allowed values, default and key. The template writer, the reader, the validator and
 the 说明 sheets all derive from these declarations and nothing else.
 """
@@ -78,7 +78,7 @@ CUSTOMER_REFERENCE = ("客户名称", "联系人", "联系电话", "地址", "�
 DAILY_CAP_RANGE = (1, 50)
 ROLES = ("服务部经理", "经理助理", "服务工程师", "实施专员", "服务监督热线")
 ENGINEER = "服务工程师"
-SPECIALIST = "实施专员"
+IMPLEMENTER = "实施专员"
 HOTLINE = "服务监督热线"
 MANAGER_ROLES = ("服务部经理", "经理助理")
 SEGMENTS = ("普通", "大客户", "集团客户", "异地客户")

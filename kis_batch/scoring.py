@@ -2,7 +2,7 @@
 (schema.service_happened), up to D, scored by the rubric with each part shown, so an engineer sees where points went and the manager
 can overrule a total (经理评分) without hiding what the rubric said.
 
-Where SPEC is silent, decided here:
+Decided here, where the rules are silent (docs/rules.md § Decisions):
 - Only an on-site visit (服务方式 上门) is bound by phoning ahead and the visit-length limit: a 远程
   or 电话 service gets both parts' points. An on-site visit without both times gets no time points
   and is a breach (the limit cannot be checked), unless its type is exempt. A blank 电话预约 on a
@@ -41,16 +41,16 @@ from kis_batch.schema import (
     COMPLAINT_CATEGORY,
     ENGINEER,
     FEEDBACK,
+    IMPLEMENTER,
     RESULTS,
     SATISFACTION,
-    SPECIALIST,
     service_happened,
 )
 from kis_batch.settings import Settings
 
 ONSITE = FEEDBACK.fields["mode"].default  # 上门: the only mode that is a visit
 NOT_VERIFIED = "否"
-SCORED_ROLES = (ENGINEER, SPECIALIST)
+SCORED_ROLES = (ENGINEER, IMPLEMENTER)
 # The kinds of breach a scored row can carry (the quality report counts them by kind).
 NO_PHONE_AHEAD, OVER_TIME, NOT_VISITED = "未电话预约", "上门超时", "上门不属实"
 

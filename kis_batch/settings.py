@@ -1,4 +1,4 @@
-"""Every rule's number lives here, once: the defaults from SPEC.md and the 规则设置 override.
+"""Every rule's number lives here, once: the defaults of docs/rules.md § Rules and the 规则设置 override.
 
 A field's metadata carries its Chinese 参数 name, its meaning and the values it allows, so the
 settings template, the override reader and the documentation all derive from this one declaration.
@@ -87,7 +87,7 @@ def _rule(default: Any, zh: str, help: str, allowed: Allowed) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
-    """The department's rules with SPEC.md's defaults; 规则设置 overrides any of them."""
+    """The department's rules with their defaults (docs/rules.md § Settings); 规则设置 overrides any of them."""
 
     # dispatch
     daily_cap: int = _rule(3, "每日派工上限", "一名工程师一天最多派几家客户；超过即强制改派（制度：超过3家以上强制重新分配）", DAILY_CAP)

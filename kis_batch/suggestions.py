@@ -1,9 +1,9 @@
-"""Suggested customer visits (issue 4, beyond SPEC's anchors): a service engineer behind on the
+"""Suggested customer visits (beyond the rulebook's anchors): a service engineer behind on the
 month's visits who still has room on P is offered some of their own customers to visit, marked
 建议拜访 on their dispatch sheet. Tickets always come first: a suggestion only fills room the
 dispatch left over, and the engineer may skip it.
 
-Where SPEC and the issue are silent, decided here:
+Decided here, where the rules are silent (docs/rules.md § Decisions):
 - Behind on visits: the visits status on D is 落后 or 无法达标 (quota_gaps, which lists the 在岗
   engineers); present: not on leave on P, as for dispatch.
 - Room: the engineer's daily cap (每日上限, else the rule, as quota_gaps shows it) minus the tickets

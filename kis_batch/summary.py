@@ -20,7 +20,7 @@ from kis_batch.ingest.tables import rows_of
 from kis_batch.problems import Severity, count
 from kis_batch.quality import QualityReport
 from kis_batch.quotas import STATUSES
-from kis_batch.schema import COMPLAINT_CATEGORY, ENGINEER, SATISFACTION, SPECIALIST, service_happened
+from kis_batch.schema import COMPLAINT_CATEGORY, ENGINEER, IMPLEMENTER, SATISFACTION, service_happened
 from kis_batch.scoring import Scores
 
 # How far back to look for the working day before D (the longest holiday is 8 days).
@@ -88,7 +88,7 @@ def _people(inbox: Inbox, dispatch: DispatchResult, scores: Scores, gaps: pd.Dat
                   if {"staff", "complaints"} <= set(complaints.columns) else {})
     rows = []
     for member in sorted(staff.to_dict("records"), key=lambda s: staff_order(s["staff_id"])):
-        if member["role"] not in (ENGINEER, SPECIALIST) or member["active"] is False:
+        if member["role"] not in (ENGINEER, IMPLEMENTER) or member["active"] is False:
             continue
         gap = by_gap.get(member["staff_id"], {})
         score = by_score.get(member["staff_id"], {})

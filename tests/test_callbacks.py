@@ -1,4 +1,4 @@
-"""Callback lists per SPEC "Callback samples": the 17:00 verification, the spot checks that reach each
+"""Callback lists per docs/rules.md § Callbacks: the 17:00 verification, the spot checks that reach each
 engineer's 10 by the month's last working day, the satisfaction calls that bring coverage to 30 %,
 a month simulated day by day (hypothesis), and the loop: the written 回访_P.xlsx, filled in and dropped
 back, is read as 回访记录 and moves coverage and scores."""
@@ -155,7 +155,7 @@ def test_satisfaction_calls_go_to_served_key_and_complaining_customers_first() -
     no_spot_checks = RULES.replace(spot_checks_per_engineer=0)  # keep C005 and C010 off the spot-check list
     plan = plan_callbacks(data, dispatched(dt.date(2026, 11, 27), []), no_spot_checks, CALENDAR, dt.date(2026, 11, 26))
     assert plan.figures["workdays_left"] == 2 and plan.figures["coverage_target"] == 9
-    # Two reasons (served + key) first; one reason each in SPEC's order; then a draw among the never called
+    # Two reasons (served + key) first; one reason each in the rule's order; then a draw among the never called
     # (C011's list was never called; C012 was called in October, so it comes after them).
     chosen = list(plan.satisfaction["customer_id"])
     assert chosen[:4] == ["C005", "C010", "C006", "C007"]

@@ -1,4 +1,4 @@
-"""Every form SPEC.md accepts for dates, times, yes/no, numbers and ids."""
+"""Every form docs/rules.md § Inputs accepts for dates, times, yes/no, numbers and ids."""
 
 import datetime as dt
 

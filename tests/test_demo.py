@@ -1,5 +1,5 @@
 """The example month (kis-batch demo): real workbooks written to disk and read back by the real
-reader; it must load clean, look like the department SPEC describes, and be reproducible."""
+reader; it must load clean, look like the department docs/rules.md describes, and be reproducible."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.demo import write_demo
 from kis_batch.ingest import Inbox, load_folder
 from kis_batch.problems import Severity
-from kis_batch.schema import ENGINEER, HOTLINE, MANAGER_ROLES, SPECIALIST, VISIT_TYPE
+from kis_batch.schema import ENGINEER, HOTLINE, IMPLEMENTER, MANAGER_ROLES, VISIT_TYPE
 from kis_batch.settings import Settings
 
 MONTH = dt.date(2026, 11, 1)
@@ -55,7 +55,7 @@ def test_the_department_has_spec_size_and_roles(demo: tuple[list[Path], Inbox]) 
     _, inbox = demo
     staff = inbox.tables["staff"]
     roles = Counter(staff["role"])
-    assert roles == {MANAGER_ROLES[0]: 1, MANAGER_ROLES[1]: 1, ENGINEER: 6, SPECIALIST: 3, HOTLINE: 1}
+    assert roles == {MANAGER_ROLES[0]: 1, MANAGER_ROLES[1]: 1, ENGINEER: 6, IMPLEMENTER: 3, HOTLINE: 1}
     assert list(staff["staff_id"]) == [f"E{n:02d}" for n in range(1, 13)]
     assert staff["email"].isna().sum() == 1  # one person to report as having no address
     customers = inbox.tables["customers"]
@@ -100,7 +100,7 @@ def test_feedback_respects_the_cap_and_quota_progress_varies(demo: tuple[list[Pa
     assert (feedback["phoned_ahead"] == False).any()  # noqa: E712 - a yes/no column
     assert feedback["manager_score"].notna().any()
     implementation = feedback[feedback["service_type"] == "实施"]
-    assert set(implementation["staff"]) <= set(staff.loc[staff["role"] == SPECIALIST, "staff_id"])
+    assert set(implementation["staff"]) <= set(staff.loc[staff["role"] == IMPLEMENTER, "staff_id"])
 
 
 def test_only_some_of_todays_feedback_is_back(demo: tuple[list[Path], Inbox]) -> None:

@@ -1,4 +1,4 @@
-"""Dispatch per SPEC: open tickets, pools, owners keep up to the cap, the optimal rest, reasons, routes,
+"""Dispatch per docs/rules.md § Dispatch: open tickets, pools, owners keep up to the cap, the optimal rest, reasons, routes,
 the written workbooks and the loop (a filled dispatch sheet comes back as feedback)."""
 
 from __future__ import annotations

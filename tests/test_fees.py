@@ -1,4 +1,4 @@
-"""Fees per SPEC ("Fees") and issue 6's renewal risk, on real workbooks: every expectation below is
+"""Fees per docs/rules.md § Fees and the renewal risk, on real workbooks: every expectation below is
 added up by hand from the ledger written here, with D = 2026-11-27 (a Friday) and P = 2026-11-30."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Distances per SPEC (coordinates, else 区域距离, else same area 0 / 1 unit) and route order."""
+"""Distances per docs/rules.md § Inputs (coordinates, else 区域距离, else same area 0 / 1 unit) and route order."""
 
 from __future__ import annotations
 

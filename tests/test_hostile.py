@@ -1,4 +1,4 @@
-"""Hostile and messy workbooks (issue 9): each case from a real failure report, with the
+"""Hostile and messy workbooks (docs/rules.md § Bad input): each case from a real failure report, with the
 expected behaviour. The run survives, names the bad file, and never loses a good row."""
 
 import datetime as dt

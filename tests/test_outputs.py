@@ -1,4 +1,4 @@
-"""Outputs people can trust (issue 9, cases 9-13): atomic, one run at a time, identical on rerun,
+"""Outputs people can trust (docs/rules.md § Outputs): atomic, one run at a time, identical on rerun,
 never silently truncated."""
 
 import datetime as dt

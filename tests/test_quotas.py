@@ -1,4 +1,4 @@
-"""Quota gaps per SPEC, worked out by hand on November 2026 (21 working days: no holiday, 9 weekend
+"""Quota gaps per docs/rules.md § Quota gaps, worked out by hand on November 2026 (21 working days: no holiday, 9 weekend
 days), the written 指标缺口_D.xlsx with its colours and charts, and both score workbooks opening in
 LibreOffice."""
 

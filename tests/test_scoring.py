@@ -1,4 +1,4 @@
-"""Scores per SPEC's rubric, worked out by hand: the issue's four anchors, on time, complaints,
+"""Scores per the rubric of docs/rules.md § Scores, worked out by hand: four anchor cases, on time, complaints,
 disproved visits, the month's scope, settings, and 评分_D.xlsx written from real workbooks."""
 
 from __future__ import annotations

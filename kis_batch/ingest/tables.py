@@ -355,7 +355,7 @@ def warn(record: Row, key: str, out: Collector, code: Code, message: str) -> Non
 
 
 def check_rows(template: Template, records: list[Row], out: Collector) -> None:
-    """Rules within one row (SPEC: both coordinates or neither, leave after arrive, end after start)."""
+    """Rules within one row (docs/rules.md § Inputs: both coordinates or neither, leave after arrive, end after start)."""
     for r in records:
         if template.key in ("customers", "staff") and (r["lat"] is None) != (r["lon"] is None):
             key = "lon" if r["lon"] is None else "lat"

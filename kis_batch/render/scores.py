@@ -104,7 +104,7 @@ def _rows_sheet(book: Book, name: str, rows: pd.DataFrame, title: str) -> None:
 
 def write_scores(out_dir: Path, today: dt.date, scores: Scores, tables: dict[str, pd.DataFrame],
                  written: list[Path]) -> None:
-    """评分_D.xlsx: 当日评分 and 本月汇总 (per engineer), as SPEC lists. Each day's rows stay in that
+    """评分_D.xlsx: 当日评分 and 本月汇总 (per engineer), as docs/rules.md § Outputs lists. Each day's rows stay in that
     day's workbook; the month's rows all again would dominate the run at a regional centre's scale."""
     out_dir.mkdir(parents=True, exist_ok=True)
     day = _named(scores.today_rows, tables)
