@@ -1,9 +1,8 @@
-"""Docs that cannot drift: the rulebook (docs/rules.md) names every setting with its default, every
-problem code, every template column, and exactly the files a real run writes; the staff guide
-(docs/使用说明.md) names every one of those files too; and code citing the rulebook cites a section
-it has."""
+"""Docs that cannot drift: the rulebook (docs/rules.md) names every setting with its default and
+the values it allows, every problem code, every template column, and exactly the files a real run
+writes; the staff guide (docs/使用说明.md) names every one of those files too; and code citing the
+rulebook cites a section it has."""
 
-import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -14,7 +13,7 @@ import pytest
 from kis_batch import pipeline
 from kis_batch.problems import Code
 from kis_batch.schema import TEMPLATES
-from kis_batch.settings import format_setting, setting_fields
+from kis_batch.settings import allowed_text, default_of, format_setting, setting_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "docs" / "rules.md"
@@ -79,14 +78,14 @@ def test_the_rulebook_has_the_cited_sections_in_order(rules):
     assert tuple(rules) == SECTIONS
 
 
-def test_every_setting_is_a_row_with_its_chinese_name_key_and_default(rules):
-    rows = {_unquoted(row[1]): row for row in _table_rows(rules["Settings"]) if len(row) == 4}
+def test_every_setting_is_a_row_with_its_chinese_name_key_default_and_range(rules):
+    rows = {_unquoted(row[1]): row for row in _table_rows(rules["Settings"]) if len(row) == 5}
     for f in setting_fields():
         assert f.name in rows, f"docs/rules.md § Settings lacks {f.metadata['zh']} ({f.name})"
-        zh, _, default, meaning = rows[f.name]
-        value = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        zh, _, default, allowed, meaning = rows[f.name]
         assert zh == f.metadata["zh"], f.name
-        assert default == (format_setting(value) or EMPTY_DEFAULT), f.name
+        assert default == (format_setting(f, default_of(f)) or EMPTY_DEFAULT), f.name
+        assert allowed == allowed_text(f), f.name
         assert meaning == f.metadata["help"], f.name
 
 
