@@ -214,7 +214,7 @@ def mail(out_dir: Path, deliver: bool) -> None:
     from kis_batch import mail as mailer  # here, not above: smtplib and email cost every other command 40 ms
 
     try:
-        staff, settings = mailer.load_roster(out_dir, progress=_progress)
+        staff, settings = mailer.load_roster(out_dir)
         plan = mailer.prepare_messages(out_dir, staff, settings)
         if deliver:
             report = mailer.send(plan, settings)

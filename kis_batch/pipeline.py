@@ -20,6 +20,7 @@ from kis_batch.dispatch import dispatch_figures, plan_dispatch
 from kis_batch.fees import fee_status
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
+from kis_batch.outputs import day_folder
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.quality import quality_report
@@ -27,6 +28,7 @@ from kis_batch.quotas import quota_gaps
 from kis_batch.render.callbacks import write_callbacks
 from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
 from kis_batch.render.fees import write_fees
+from kis_batch.render.mail_roster import write_mail_roster
 from kis_batch.render.manager import write_manager
 from kis_batch.render.manifest import write_manifest
 from kis_batch.render.quality import write_quality
@@ -140,7 +142,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     inbox = load_folder(folder, today, base, progress, out_root)
     calendar = WorkCalendar.from_settings(inbox.settings)
     plan = calendar.next_workday(today)
-    result = RunResult(today, plan, out_root / today.isoformat(), inbox)
+    result = RunResult(today, plan, day_folder(out_root, today), inbox)
 
     tables, settings = inbox.tables, inbox.settings
     input_bytes = sum(f.size for f in inbox.files)
@@ -200,6 +202,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=parallel):
             result.outputs.extend(written)
         _note_relocated(inbox, result.outputs)
+        write_mail_roster(out, tables["staff"], settings)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), result.figures,
                                              now or dt.datetime.now()))
     return result
