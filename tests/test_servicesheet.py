@@ -93,7 +93,7 @@ def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(month) -> No
             assert page["客户满意度"] == "☐ 非常满意　　☐ 满意　　☐ 一般　　☐ 不满意"
             for box in ("处理情况", "客户签字"):
                 assert box in page and page[box] is None
-    assert pages_in_all == result.figures["dispatch"]["assigned"]
+    assert pages_in_all == result.figures.dispatch.assigned
 
 
 def test_the_service_sheet_prints_a_page_per_visit_on_a4_portrait_one_page_wide(month) -> None:

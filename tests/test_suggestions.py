@@ -153,7 +153,7 @@ def test_the_loop_a_suggested_visit_filled_in_counts_the_next_day(tmp_path: Path
     folder, out = month_folder(tmp_path / "in"), tmp_path / "out"
     result = pipeline.run(folder, TODAY, out)
     assert result.errors == 0
-    assert result.figures["suggested_visits"] == {"count": 7, "per_person": {"张伟": 6, "陈静": 1}}
+    assert result.figures.suggested_visits.to_json() == {"count": 7, "per_person": {"张伟": 6, "陈静": 1}}
 
     day_dir = out / TODAY.isoformat()
     overview = openpyxl.load_workbook(day_dir / dispatch_file(PLAN))
