@@ -16,6 +16,7 @@ from kis_batch.coerce import CoerceError, to_date
 from kis_batch.demo import DEFAULT_SEED, write_demo
 from kis_batch.ingest import READING, Inbox
 from kis_batch.lock import RunLocked
+from kis_batch.parallel import SharingFailed
 from kis_batch.problems import Problem, Severity, count
 from kis_batch.render.style import OutputTooLarge
 from kis_batch.render.templates import write_templates
@@ -28,7 +29,7 @@ EXIT_FAILED = 2
 DEFAULT_OUT_ROOT = Path("output")
 
 # On the way out the interpreter searches every object still alive for reference cycles before it
-# frees them: with pandas loaded that is about 0.2 s, a tenth of a department's run. By then every
+# frees them: with pandas loaded that is a noticeable share of a department's run. By then every
 # output is closed (workbooks, run.json, the run lock), so the objects are frozen out of that search;
 # they are freed all the same.
 atexit.register(gc.freeze)
@@ -186,7 +187,7 @@ def run(folder: Path, today: dt.date | None, out_root: Path) -> None:
     """
     try:
         result = pipeline.run(folder, today or dt.date.today(), out_root, progress=_progress)
-    except (RunLocked, OutputTooLarge, OSError) as error:
+    except (RunLocked, OutputTooLarge, SharingFailed, OSError) as error:
         click.echo(f"运行未完成：{error}", err=True)
         sys.exit(EXIT_FAILED)
     _summary(result.inbox)
@@ -211,10 +212,10 @@ def mail(out_dir: Path, deliver: bool) -> None:
     示例:
       kis-batch mail output/2026-11-27 --send
     """
-    from kis_batch import mail as mailer  # here, not above: smtplib and email cost every other command 40 ms
+    from kis_batch import mail as mailer  # here, not above: smtplib and email would slow every other command's start
 
     try:
-        staff, settings = mailer.load_roster(out_dir, progress=_progress)
+        staff, settings = mailer.load_roster(out_dir)
         plan = mailer.prepare_messages(out_dir, staff, settings)
         if deliver:
             report = mailer.send(plan, settings)

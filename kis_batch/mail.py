@@ -30,37 +30,36 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from kis_batch import outputs
 from kis_batch.calendar import day_label
-from kis_batch.ingest import Progress, load_folder
 from kis_batch.lock import run_lock
-from kis_batch.render.dispatch import dispatch_file_name
+from kis_batch.outputs import MAIL_ROSTER, MANIFEST, OUTBOX, SENT_LOG, callbacks_file, dispatch_file
+from kis_batch.render.mail_roster import read_mail_roster
 from kis_batch.render.style import replace_file, temporary_path
 from kis_batch.schema import ENGINEER, HOTLINE, IMPLEMENTER, MANAGER_ROLES
 from kis_batch.settings import Settings
 
 MAIL_ROLES = (ENGINEER, IMPLEMENTER, HOTLINE, *MANAGER_ROLES)
-OUTBOX = "outbox"
-SENT_LOG = "sent.json"
 SMTP_TIMEOUT_S = 30.0
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 # 7bit: bodies go base64 so any server takes them; refold_source none: the attachment headers built
 # by hand below are written as built (one RFC 2231 line, no continuations some clients misread).
 MAIL_POLICY = policy.SMTP.clone(cte_type="7bit", refold_source="none")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_FILE_NAME_FORBIDDEN = re.compile(r'[\\/:*?"<>|\s]+')
-_DATED_NAME = re.compile(r"^(?:派工单|回访)_(\d{4}-\d{2}-\d{2})[_.]")
 
-# What each workbook is, for the manager's message; keyed by the part of the name before the date.
-DESCRIPTIONS = {
-    "经理日报": "一页汇总和图表，请先看这个",
-    "派工单": "全部派工、改派原因和未派工单",
-    "回访": "回访清单：当日核实、月度抽查、满意度回访",
-    "评分": "当天反馈的逐项评分和本月累计",
-    "指标缺口": "本月问题解决和拜访指标的完成情况与缺口",
-    "年费": "到期、逾期的年费和次日催收清单",
-    "质量": "投诉、满意度、回访覆盖和违规",
-    "校验报告": "输入表格里的问题；错误要改正后重新放入收件夹",
-}
+
+def manager_files(today: dt.date, plan: dt.date) -> dict[str, str]:
+    """The workbooks the manager's message carries, the day's report first, each with what it is."""
+    return {
+        outputs.manager_file(today): "一页汇总和图表，请先看这个",
+        dispatch_file(plan): "全部派工、改派原因和未派工单",
+        callbacks_file(plan): "回访清单：当日核实、月度抽查、满意度回访",
+        outputs.scores_file(today): "当天反馈的逐项评分和本月累计",
+        outputs.quotas_file(today): "本月问题解决和拜访指标的完成情况与缺口",
+        outputs.fees_file(today): "到期、逾期的年费和次日催收清单",
+        outputs.quality_file(today): "投诉、满意度、回访覆盖和违规",
+        outputs.report_file(today): "输入表格里的问题；错误要改正后重新放入收件夹",
+    }
 
 
 class MailError(Exception):
@@ -69,11 +68,10 @@ class MailError(Exception):
 
 @dataclass(frozen=True)
 class RunInfo:
-    """What mailing needs from run.json: the dates and the input folder that holds the roster."""
+    """What mailing needs from run.json: D and P."""
 
     today: dt.date
     plan_date: dt.date
-    folder: Path
 
 
 @dataclass(frozen=True)
@@ -178,31 +176,35 @@ def _iso(value: Any) -> dt.date | None:
 
 
 def read_run(out_dir: Path) -> RunInfo:
-    """The dates and input folder of the run that wrote OUT/D, from run.json (dates fall back to names)."""
+    """The dates of the run that wrote OUT/D, from run.json (P falls back to the file names)."""
     try:
-        manifest = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise MailError(f"{out_dir} 里没有 run.json：请指向 kis-batch run 写出的日期文件夹，如 output/2026-11-27") from None
+        raise MailError(f"{out_dir} 里没有 {MANIFEST}：请指向 kis-batch run 写出的日期文件夹，如 output/2026-11-27") from None
     except (OSError, ValueError) as error:
-        raise MailError(f"{out_dir / 'run.json'} 读不出来（{error}）；请重新运行 kis-batch run") from None
+        raise MailError(f"{out_dir / MANIFEST} 读不出来（{error}）；请重新运行 kis-batch run") from None
     today = _iso(manifest.get("today")) or _iso(out_dir.name)
     plan_date = _iso((manifest.get("figures") or {}).get("plan_date"))
     if plan_date is None:
-        dated = (_DATED_NAME.match(p.name) for p in sorted(out_dir.glob("*.xlsx")))
-        plan_date = next((_iso(m.group(1)) for m in dated if m), None)
-    folder = manifest.get("folder")
-    if today is None or plan_date is None or not folder:
-        raise MailError(f"{out_dir / 'run.json'} 缺少日期或输入文件夹；请重新运行 kis-batch run")
-    return RunInfo(today, plan_date, Path(folder))
+        dated = (outputs.plan_date_of(p.name) for p in sorted(out_dir.glob("*.xlsx")))
+        plan_date = next((day for day in dated if day), None)
+    if today is None or plan_date is None:
+        raise MailError(f"{out_dir / MANIFEST} 缺少日期；请重新运行 kis-batch run")
+    return RunInfo(today, plan_date)
 
 
-def load_roster(out_dir: Path, progress: Progress | None = None) -> tuple[pd.DataFrame, Settings]:
-    """The staff table and settings (SMTP included) from the input folder the run read."""
-    run = read_run(out_dir)
-    if not run.folder.is_dir():
-        raise MailError(f"run.json 记录的输入文件夹 {run.folder} 不存在；请在运行 kis-batch run 的同一目录下执行")
-    inbox = load_folder(run.folder, run.today, progress=progress, out_root=out_dir.parent)
-    return inbox.tables["staff"], inbox.settings
+def load_roster(out_dir: Path) -> tuple[pd.DataFrame, Settings]:
+    """The staff roster and mail settings (SMTP included) as the run that wrote OUT/D read them,
+    from its mail.json: the inbox may have moved on or away since."""
+    read_run(out_dir)
+    path = out_dir / MAIL_ROSTER
+    try:
+        return read_mail_roster(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MailError(f"{out_dir} 里没有 {MAIL_ROSTER}（可能是旧版 kis-batch 写出的结果）：请用当前版本对同一日期"
+                        "重新运行 kis-batch run，再发邮件") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise MailError(f"{path} 读不出来（{error}）；请重新运行 kis-batch run 后再发邮件") from None
 
 
 @dataclass
@@ -218,10 +220,9 @@ class _Draft:
 
 def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings) -> _Draft | str:
     """The message a role gets, or the reason it gets none."""
-    plan, today = run.plan_date.isoformat(), run.today.isoformat()
     plan_label, today_label = day_label(run.plan_date), day_label(run.today)
     if role in (ENGINEER, IMPLEMENTER):
-        own = dispatch_file_name(plan, name)
+        own = dispatch_file(run.plan_date, name)
         if (out_dir / own).is_file():
             exempt = "、".join(settings.visit_time_exempt_types)
             return _Draft(
@@ -232,12 +233,12 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
                 "服务后在派工单上填好处理结果、到达/离开时间、客户满意度、客户签字等反馈栏，交回收件夹。",
                 {own: "您的派工单，可打印带去现场"},
             )
-        if (out_dir / dispatch_file_name(plan)).is_file():
+        if (out_dir / dispatch_file(run.plan_date)).is_file():
             return _Draft(f"{plan_label} 无派工 {clean_text(name)}", f"{plan_label} 没有派给您的工单，本邮件没有附件。",
                           "如果您认为有遗漏，请联系经理。", {})
-        return f"没有找到 {dispatch_file_name(plan)}（本次运行没有生成派工单）"
+        return f"没有找到 {dispatch_file(run.plan_date)}（本次运行没有生成派工单）"
     if role == HOTLINE:
-        callbacks = f"回访_{plan}.xlsx"
+        callbacks = callbacks_file(run.plan_date)
         if not (out_dir / callbacks).is_file():
             return f"没有找到 {callbacks}（本次运行没有生成回访清单）"
         return _Draft(
@@ -248,8 +249,8 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
             {callbacks: "回访清单，填好后交回收件夹"},
         )
     # 服务部经理 and 经理助理: the day's report first, then every other workbook.
-    wanted = [f"经理日报_{today}.xlsx", dispatch_file_name(plan), f"回访_{plan}.xlsx",
-              *(f"{stem}_{today}.xlsx" for stem in ("评分", "指标缺口", "年费", "质量", "校验报告"))]
+    described = manager_files(run.today, run.plan_date)
+    wanted = list(described)
     present = [f for f in wanted if (out_dir / f).is_file()]
     if not present:
         return "输出文件夹里没有任何要发给经理的工作簿"
@@ -257,7 +258,7 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
         f"经理日报 {today_label}，派工日 {plan_label}",
         f"附件是 {today_label} 的批处理结果，派工日为 {plan_label}。",
         "请先看经理日报；校验报告里的错误请让相关员工改正后重新放入收件夹。",
-        {f: DESCRIPTIONS[f.split("_")[0]] for f in present},
+        {f: described[f] for f in present},
         [f for f in wanted if f not in present],
     )
 
@@ -357,7 +358,7 @@ def build_message(mail: Mail, sender: str, now: dt.datetime, *, draft: bool = Fa
 
 
 def eml_name(mail: Mail) -> str:
-    return _FILE_NAME_FORBIDDEN.sub("_", f"{mail.staff_id}_{mail.name}").strip("_.") + ".eml"
+    return outputs.outbox_file(mail.staff_id, mail.name)
 
 
 def write_outbox(plan: MailPlan) -> list[Path]:

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 # From these input sizes the work is shared with a worker; below them starting it costs more than
-# it saves. A department's month (1.8 MB) reads in 0.90 s shared against 1.07 s alone and writes in
-# 1.01 s against 1.11 s (medians of six); its computing is no faster shared.
+# it saves. Reading and writing gain from a department's month (about 2 MB) on; computing only from
+# far larger folders (benchmarks/bench_run.py measures a run at both scales).
 PARALLEL_FROM_BYTES = 2**20  # reading and writing
 PARALLEL_COMPUTE_FROM_BYTES = 20 * 2**20
 # How often the waiting process checks that the worker is still alive.
@@ -28,8 +28,16 @@ _WORKER_CHECK_S = 0.5
 _inherited_jobs: list[Callable[[], object]] = []
 
 
-class WorkerDied(RuntimeError):
+class SharingFailed(RuntimeError):
+    """The work shared with the worker could not be completed; the message says why, in Chinese."""
+
+
+class WorkerDied(SharingFailed):
     """The forked worker ended without handing back its results (killed, or out of memory)."""
+
+
+class ResultNotSent(SharingFailed):
+    """A job's result (or error) could not be pickled to come back from the worker."""
 
 
 def fork_context() -> BaseContext | None:
@@ -54,7 +62,8 @@ def _sent(index: int, ok: bool, value: Any) -> bytes:
         return pickle.dumps((index, ok, value), pickle.HIGHEST_PROTOCOL)
     except Exception as error:  # any object may refuse to pickle, in its own way
         failure = value if not ok else error
-        return pickle.dumps((index, False, RuntimeError(f"{type(failure).__name__}: {failure}")))
+        reason = f"{type(failure).__name__}: {failure}"
+        return pickle.dumps((index, False, ResultNotSent(f"工作进程的结果无法传回（{reason}），本次运行未完成")))
 
 
 def _work(counter: Synchronized, results: multiprocessing.Queue) -> None:

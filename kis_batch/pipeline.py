@@ -16,10 +16,19 @@ from typing import Any
 
 from kis_batch.calendar import WorkCalendar, fallback_message
 from kis_batch.callbacks import callback_figures, plan_callbacks
-from kis_batch.dispatch import dispatch_figures, plan_dispatch
+from kis_batch.dispatch import plan_dispatch
 from kis_batch.fees import fee_status
+from kis_batch.figures import (
+    CallbackFigures,
+    DispatchFigures,
+    FeeFigures,
+    QualityFigures,
+    RunFigures,
+    SuggestionFigures,
+)
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
+from kis_batch.outputs import day_folder
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.quality import quality_report
@@ -27,6 +36,7 @@ from kis_batch.quotas import quota_gaps
 from kis_batch.render.callbacks import write_callbacks
 from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
 from kis_batch.render.fees import write_fees
+from kis_batch.render.mail_roster import write_mail_roster
 from kis_batch.render.manager import write_manager
 from kis_batch.render.manifest import write_manifest
 from kis_batch.render.quality import write_quality
@@ -35,7 +45,7 @@ from kis_batch.render.report import write_report
 from kis_batch.render.scores import write_scores
 from kis_batch.scoring import score_feedback
 from kis_batch.settings import Settings
-from kis_batch.suggestions import suggest_visits, suggestion_figures
+from kis_batch.suggestions import suggest_visits
 from kis_batch.summary import manager_summary, returned_feedback
 
 # The name style.replace_file gives an output whose target was locked: 名称(1).xlsx
@@ -48,8 +58,8 @@ class RunResult:
     plan_date: dt.date
     out_dir: Path
     inbox: Inbox
+    figures: RunFigures
     outputs: list[Path] = field(default_factory=list)
-    figures: dict[str, Any] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -107,18 +117,54 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _with_calendar_years(step: Callable[[], Any], calendar: WorkCalendar) -> tuple[Any, tuple[int, ...]]:
-    return step(), calendar.fallback_years
+@dataclass(frozen=True)
+class Step:
+    """One pure computation of a run: the result it gives, the results it needs (passed to compute
+    as keyword arguments), and how."""
+
+    name: str
+    needs: tuple[str, ...]
+    compute: Callable[..., Any]
 
 
-def _independent_steps(steps: list[Callable[[], Any]], calendar: WorkCalendar, parallel: bool) -> list[Any]:
-    """Each step's result, in order; on a large run two processes share the steps. A worker's
-    calendar is a copy, so each step hands back the years it found the library lacks, for the
-    run report to name."""
-    found = run_jobs([partial(_with_calendar_years, step, calendar) for step in steps], parallel=parallel)
-    for _, years in found:
-        calendar.note_fallback_years(years)
-    return [value for value, _ in found]
+def step_rounds(steps: list[Step]) -> list[list[Step]]:
+    """The steps in rounds: each in the first round after every result it needs, so a round's steps
+    need nothing from each other; within a round, in the order given (put the longest first)."""
+    by_name = {step.name: step for step in steps}
+    round_of: dict[str, int] = {}
+
+    def place(step: Step, path: tuple[str, ...]) -> int:
+        if step.name in path:
+            raise ValueError(f"steps need each other in a cycle: {' → '.join((*path, step.name))}")
+        if step.name not in round_of:
+            unknown = [need for need in step.needs if need not in by_name]
+            if unknown:
+                raise ValueError(f"step {step.name} needs {unknown}, which no step gives")
+            round_of[step.name] = 1 + max((place(by_name[need], (*path, step.name)) for need in step.needs), default=-1)
+        return round_of[step.name]
+
+    rounds: list[list[Step]] = [[] for _ in range(1 + max((place(step, ()) for step in steps), default=-1))]
+    for step in steps:
+        rounds[round_of[step.name]].append(step)
+    return rounds
+
+
+def _with_calendar_years(compute: Callable[[], Any], calendar: WorkCalendar) -> tuple[Any, tuple[int, ...]]:
+    return compute(), calendar.fallback_years
+
+
+def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool) -> dict[str, Any]:
+    """Every step's result by name, round by round; on a large run two processes share each round.
+    A worker's calendar is a copy, so each step hands back the years it found the library lacks,
+    for the run report to name."""
+    results: dict[str, Any] = {}
+    for steps_now in step_rounds(steps):
+        jobs = [partial(_with_calendar_years, partial(step.compute, **{need: results[need] for need in step.needs}),
+                        calendar) for step in steps_now]
+        for step, (value, years) in zip(steps_now, run_jobs(jobs, parallel=parallel), strict=True):
+            calendar.note_fallback_years(years)
+            results[step.name] = value
+    return results
 
 
 def _written_by(writer: Callable[..., None]) -> list[Path]:
@@ -140,45 +186,45 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     inbox = load_folder(folder, today, base, progress, out_root)
     calendar = WorkCalendar.from_settings(inbox.settings)
     plan = calendar.next_workday(today)
-    result = RunResult(today, plan, out_root / today.isoformat(), inbox)
-
     tables, settings = inbox.tables, inbox.settings
     input_bytes = sum(f.size for f in inbox.files)
-    large = input_bytes >= PARALLEL_COMPUTE_FROM_BYTES
-    # Two rounds of steps that need nothing from each other, longest first; except that scores,
-    # the largest result, comes first, so this process computes it and it is never pickled. The
-    # month's callback figures need nothing from the first round but go in the second, which is
-    # otherwise the shorter by half.
-    scores, returned, dispatch, fees = _independent_steps([
-        partial(score_feedback, tables, settings, calendar, today),
-        partial(returned_feedback, inbox, calendar, today),
-        partial(plan_dispatch, tables, settings, calendar, today),
-        partial(fee_status, tables, settings, today, plan),
-    ], calendar, large)
-    gaps = quota_gaps(scores, tables, settings, calendar)
-    callbacks, quality, month_callbacks, suggestions = _independent_steps([
-        partial(plan_callbacks, tables, dispatch, settings, calendar, today),
-        partial(quality_report, tables, scores, settings, calendar, today),
-        partial(callback_figures, tables, settings, today, today),
-        partial(suggest_visits, tables, dispatch, gaps, fees, today),
-    ], calendar, large)
+    # Scores, the largest result, is declared first in its round, so this process computes it and
+    # it is never pickled; otherwise the longest first.
+    steps = [
+        Step("scores", (), partial(score_feedback, tables, settings, calendar, today)),
+        Step("returned", (), partial(returned_feedback, inbox, calendar, today)),
+        Step("dispatch", (), partial(plan_dispatch, tables, settings, calendar, today)),
+        Step("fees", (), partial(fee_status, tables, settings, today, plan)),
+        Step("month_callbacks", (), partial(callback_figures, tables, settings, today, today)),
+        Step("callbacks", ("dispatch",),
+             lambda dispatch: plan_callbacks(tables, dispatch, settings, calendar, today)),
+        Step("quality", ("scores",), lambda scores: quality_report(tables, scores, settings, calendar, today)),
+        Step("gaps", ("scores",), lambda scores: quota_gaps(scores, tables, settings, calendar)),
+        Step("suggestions", ("dispatch", "gaps", "fees"),
+             lambda dispatch, gaps, fees: suggest_visits(tables, dispatch, gaps, fees, today)),
+    ]
+    found = compute_steps(steps, calendar, parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES)
+    dispatch, fees, gaps, quality = found["dispatch"], found["fees"], found["gaps"], found["quality"]
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
-    summary = manager_summary(inbox, calendar, today, dispatch, returned, scores, gaps, fees, quality, month_callbacks)
-    result.figures.update({
-        "plan_date": plan.isoformat(),
-        "errors": result.errors,
-        "warnings": count(inbox.problems, Severity.WARNING),
-        "rows": {key: len(frame) for key, frame in inbox.tables.items()},
-        "calendar_fallback_years": list(calendar.fallback_years),
-        "dispatch": dispatch_figures(dispatch),
-        "suggested_visits": suggestion_figures(suggestions),
-        "fees": fees.figures(),
-        "callbacks": callbacks.figures,
-        "quality": quality.figures,
-    })
+    summary = manager_summary(inbox, calendar, today, dispatch, found["returned"], found["scores"], gaps, fees,
+                              quality, found["month_callbacks"])
+    figures = RunFigures(
+        plan_date=plan.isoformat(),
+        errors=count(inbox.problems, Severity.ERROR),
+        warnings=count(inbox.problems, Severity.WARNING),
+        rows={key: len(frame) for key, frame in inbox.tables.items()},
+        calendar_fallback_years=tuple(calendar.fallback_years),
+        dispatch=DispatchFigures.of(dispatch),
+        suggested_visits=SuggestionFigures.of(found["suggestions"]),
+        fees=FeeFigures.of(fees),
+        callbacks=CallbackFigures.of(found["callbacks"]),
+        quality=QualityFigures.of(quality),
+    )
+    result = RunResult(today, plan, day_folder(out_root, today), inbox, figures)
+    scores, callbacks, suggestions = found["scores"], found["callbacks"], found["suggestions"]
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
         if progress:
@@ -200,6 +246,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=parallel):
             result.outputs.extend(written)
         _note_relocated(inbox, result.outputs)
-        result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), result.figures,
+        write_mail_roster(out, tables["staff"], settings)
+        result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), figures.to_json(),
                                              now or dt.datetime.now()))
     return result

@@ -23,8 +23,9 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.callbacks import CallbackPlan, callback_figures, coverage_target, plan_callbacks
 from kis_batch.dispatch import ASSIGNMENT_COLUMNS, BACKLOG_COLUMNS, DispatchResult, plan_dispatch
 from kis_batch.ingest import load_folder
+from kis_batch.outputs import callbacks_file
 from kis_batch.problems import Severity
-from kis_batch.render.callbacks import callbacks_file_name, write_callbacks
+from kis_batch.render.callbacks import write_callbacks
 from kis_batch.schema import BY_KEY, CALLBACK_KINDS
 from kis_batch.scoring import score_feedback
 from kis_batch.settings import Settings
@@ -321,7 +322,7 @@ def written(tmp_path: Path) -> Written:
     assert not [p for p in problems if p.severity is Severity.ERROR]
     paths: list[Path] = []
     write_callbacks(tmp_path / "out", plan, paths)
-    assert paths == [tmp_path / "out" / callbacks_file_name(P.isoformat())]
+    assert paths == [tmp_path / "out" / callbacks_file(P)]
     return inbox, paths[0], plan
 
 

@@ -68,7 +68,7 @@ def output_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     people = set(result.inbox.tables["staff"]["name"])
     marks = {TODAY.isoformat(): TODAY_MARK, result.plan_date.isoformat(): PLAN_MARK, **dict.fromkeys(people, NAME_MARK)}
     names = set()
-    for path in result.outputs:
+    for path in (p for p in result.out_dir.iterdir() if p.is_file() and not p.name.startswith(".")):  # mail.json too
         stem, dot, suffix = path.name.partition(".")
         names.add("_".join(marks.get(part, part) for part in stem.split("_")) + dot + suffix)
     return names

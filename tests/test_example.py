@@ -23,4 +23,4 @@ def test_example_month_runs_clean(tmp_path):
     result = pipeline.run(EXAMPLE, TODAY, tmp_path)
     assert result.exit_code == 0
     assert result.inbox.problems == []
-    assert result.figures["dispatch"]["assigned"] > 0
+    assert result.figures.dispatch.assigned > 0

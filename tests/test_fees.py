@@ -15,8 +15,9 @@ import pytest
 
 from kis_batch.fees import FeeReport, fee_status
 from kis_batch.ingest import load_folder
+from kis_batch.outputs import fees_file
 from kis_batch.problems import Severity
-from kis_batch.render.fees import fees_file_name, write_fees
+from kis_batch.render.fees import write_fees
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, basic_department, write_records, write_workbook
 
@@ -279,7 +280,7 @@ def test_key_figures(report: FeeReport) -> None:
 def write(report: FeeReport, out: Path) -> Path:
     written: list[Path] = []
     write_fees(out, TODAY, report, written)
-    assert written == [out / fees_file_name("2026-11-27")]
+    assert written == [out / fees_file(dt.date(2026, 11, 27))]
     return written[0]
 
 

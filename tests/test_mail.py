@@ -27,6 +27,8 @@ from click.testing import CliRunner
 
 from kis_batch import mail
 from kis_batch.cli import main
+from kis_batch.ingest import load_folder
+from kis_batch.render.mail_roster import write_mail_roster
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_workbook
 
@@ -152,6 +154,9 @@ def department(tmp_path: Path, port: int = 25, security: str = "starttls", setti
         write_workbook(out_dir / name, {"表": (("文件",), [(name,)])})
     (out_dir / "run.json").write_text(json.dumps({"today": TODAY, "folder": str(folder),
                                                   "figures": {"plan_date": PLAN}}), encoding="utf-8")
+    # The roster as a run records it: read from the folder by the real reader, written by the real writer.
+    inbox = load_folder(folder, dt.date.fromisoformat(TODAY))
+    write_mail_roster(out_dir, inbox.tables["staff"], inbox.settings)
     return out_dir
 
 
@@ -362,3 +367,37 @@ def test_a_folder_that_is_not_a_run_output_exits_2(tmp_path: Path) -> None:
     result = invoke(tmp_path)
     assert result.exit_code == 2
     assert "run.json" in result.output
+
+
+# --- mail from the run's own output ---
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
+
+
+def test_mail_works_from_the_run_output_after_the_inbox_has_moved_away(tmp_path: Path) -> None:
+    inbox = tmp_path / "收件夹"
+    shutil.copytree(EXAMPLE, inbox)
+    ran = CliRunner().invoke(main, ["run", str(inbox), "--date", TODAY, "--out", str(tmp_path / "output")])
+    assert ran.exit_code == 0, ran.output
+    out_dir = tmp_path / "output" / TODAY
+    listed = {o["path"] for o in json.loads((out_dir / "run.json").read_text(encoding="utf-8"))["outputs"]}
+    assert (out_dir / "mail.json").is_file() and "mail.json" not in listed  # run.json lists the workbooks only
+    before = mail.prepare_messages(out_dir, *mail.load_roster(out_dir))
+    shutil.move(inbox, tmp_path / "已归档")  # the inbox is cleared or archived after the evening run
+
+    result = invoke(out_dir)
+    assert result.exit_code == (1 if before.skipped else 0), result.output
+    written = sorted(p.name for p in (out_dir / "outbox").glob("*.eml"))
+    assert written and written == sorted(mail.eml_name(m) for m in before.mails)
+    first = next(m for m in before.mails if m.role == "服务工程师" and m.attachments)
+    message = BytesParser(policy=policy.default).parsebytes((out_dir / "outbox" / mail.eml_name(first)).read_bytes())
+    assert attachment_names(message) == [a.name for a in first.attachments]
+
+
+def test_an_output_without_the_roster_a_run_records_exits_2_saying_to_rerun(tmp_path: Path) -> None:
+    out_dir = department(tmp_path)
+    (out_dir / "mail.json").unlink()
+    result = invoke(out_dir)
+    assert result.exit_code == 2
+    assert "mail.json" in result.output and "重新运行 kis-batch run" in result.output
+    assert not (out_dir / "outbox").exists()

@@ -62,7 +62,7 @@ def test_headline_figures_on_a_small_folder(tmp_path):
     lines = {row[0]: (row[1], row[2]) for row in sheet.iter_rows(min_row=4, max_col=3, values_only=True) if row[0]}
     assert lines["今日反馈回收"][0] == "1/2"
     assert lines["本月投诉"][0] == "1 起"
-    assert lines["明日派工"][0] == f"{result.figures['dispatch']['assigned']} 单"
+    assert lines["明日派工"][0] == f"{result.figures.dispatch.assigned} 单"
     # The small feedback sheet lacks four columns the rules use (电话预约, 到达/离开时间, 客户满意度): one 警告 each.
     assert lines["校验"][0] == "错误 0，警告 4"
 

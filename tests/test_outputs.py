@@ -60,7 +60,7 @@ def test_two_processes_compute_and_write_the_same_workbooks_in_the_same_order_as
     assert [p.name for p in shared.outputs] == [p.name for p in serial.outputs]
     assert _xlsx_bytes(shared.out_dir) == _xlsx_bytes(serial.out_dir)
     assert shared.figures == serial.figures
-    assert shared.figures["calendar_fallback_years"] == [2003]
+    assert shared.figures.calendar_fallback_years == (2003,)
     assert [p.code for p in shared.inbox.problems] == [p.code for p in serial.inbox.problems]
 
 
@@ -196,4 +196,4 @@ def test_outputs_dropped_back_into_the_folder_change_nothing_but_a_warning(tmp_p
     report_only = {p.name for p in first.outputs if p.suffix == ".xlsx" and not p.name.startswith(("派工单", "回访"))}
     assert notices == report_only and len(report_only) >= 4
     assert len(again.inbox.tables["calls"]) == len(first.inbox.tables["calls"])
-    assert again.figures["dispatch"] == first.figures["dispatch"]
+    assert again.figures.dispatch == first.figures.dispatch

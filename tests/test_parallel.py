@@ -3,15 +3,19 @@ and a worker's failure, an unpicklable result or a dead worker failing the run l
 
 import os
 import time
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from kis_batch import parallel
+from kis_batch import parallel, pipeline
+from kis_batch.cli import main
 from kis_batch.parallel import WorkerDied, run_jobs
 
 pytestmark = pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
 
 PARENT = os.getpid()
+EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
 
 
 def _job(number: int, pause: float = 0.05):
@@ -66,3 +70,31 @@ def _worker_killed() -> None:
 def test_a_worker_that_dies_fails_the_run() -> None:
     with pytest.raises(WorkerDied):
         run_jobs([_worker_killed] * 6, parallel=True)
+
+
+def test_an_unsendable_result_is_said_in_chinese() -> None:
+    with pytest.raises(parallel.ResultNotSent, match="工作进程的结果无法传回"):
+        run_jobs([_unpicklable_in_worker] * 6, parallel=True)
+
+
+def test_the_cli_exits_2_with_a_plain_message_when_a_worker_dies(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker takes a step of the run and is killed (as out of memory would): exit 2, no traceback."""
+    monkeypatch.setattr(pipeline, "PARALLEL_COMPUTE_FROM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
+    real_scores = pipeline.score_feedback
+
+    def slow_scores(*args, **kwargs):  # this process's first step, long enough for the worker to take one
+        time.sleep(0.5)
+        return real_scores(*args, **kwargs)
+
+    def killed_worker(counter, results) -> None:
+        parallel._claim(counter)
+        os._exit(9)
+
+    monkeypatch.setattr(pipeline, "score_feedback", slow_scores)
+    monkeypatch.setattr(parallel, "_work", killed_worker)
+    result = CliRunner().invoke(main, ["run", str(EXAMPLE), "--date", "2026-11-27", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "运行未完成：工作进程意外退出（退出码 9），本次运行未完成" in result.output
+    assert ("Traceback" not in result.output and result.exception is None) or isinstance(result.exception, SystemExit)
+    assert not list(tmp_path.rglob("*.xlsx"))

@@ -12,6 +12,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kis_batch.outputs import REPORT_MARK_XML
 from kis_batch.problems import column_letter
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -59,10 +60,6 @@ class UnreadableFile(Exception):
 
 class ToolReport(Exception):
     """One of the tool's own result workbooks (评分, 年费 …) dropped into the folder: not input."""
-
-
-# Mirrors render.style.REPORT_MARK (ingest does not import the writers).
-_REPORT_MARK = b'name="kis-batch-report"'
 
 
 @dataclass(frozen=True)
@@ -247,7 +244,7 @@ def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> dict[str, SheetS
     packed = sum(m.compress_size for m in members)
     if unzipped > RATIO_CHECK_FROM_BYTES and unzipped > MAX_COMPRESSION_RATIO * max(packed, 1):
         raise UnreadableFile(f"文件压缩比异常（{unzipped // max(packed, 1)} 倍，疑似压缩炸弹），未读取")
-    if "docProps/custom.xml" in archive.namelist() and _REPORT_MARK in archive.read("docProps/custom.xml"):
+    if "docProps/custom.xml" in archive.namelist() and REPORT_MARK_XML in archive.read("docProps/custom.xml"):
         raise ToolReport("这是 kis-batch 生成的结果工作簿，不作为输入读取（只有填好的派工单和回访清单会被读回）")
     names: dict[str, str] | None = None  # read only for a sheet with hidden rows or error cells
     notable: dict[str, SheetScan] = {}

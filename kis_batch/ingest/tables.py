@@ -190,10 +190,17 @@ def _coerce_one(column: Column, raw: Any, reference: dt.date) -> Any:
 _NUMERIC_TYPES = frozenset((bool, int, float))
 
 
-def _coerce_column(column: Column, raws: list[Any], reference: dt.date) -> tuple[list[Any], list[int]]:
-    """One column's cells typed, and the positions that failed. Each distinct cell is coerced once:
-    a month's call log repeats its customers, categories and dates thousands of times. Cells are
-    told apart by type as well as value where a column mixes numeric types."""
+def coerce_cells(column: Column, raws: list[Any], reference: dt.date) -> tuple[list[Any], list[int]]:
+    """The rule (docs/rules.md § Bad input): each cell of a column typed on its own by coerce_value
+    (a failure kept as its reason), and the positions that failed."""
+    typed = [_coerce_one(column, raw, reference) for raw in raws]
+    return typed, [n for n, value in enumerate(typed) if type(value) is _Failed]
+
+
+def coerce_cells_once_each(column: Column, raws: list[Any], reference: dt.date) -> tuple[list[Any], list[int]]:
+    """What coerce_cells gives, with each distinct cell coerced once: a month's call log repeats its
+    customers, categories and dates thousands of times. Cells are told apart by type as well as
+    value where a column mixes numeric types (True == 1 == 1.0 to Python, not to a sheet)."""
     keys: list[Any] = raws
     types = set(map(type, raws))
     if len(types & _NUMERIC_TYPES) > 1:
@@ -201,18 +208,17 @@ def _coerce_column(column: Column, raws: list[Any], reference: dt.date) -> tuple
     try:
         distinct = set(keys)
     except TypeError:  # an unhashable cell: coerce cell by cell
-        typed = [_coerce_one(column, raw, reference) for raw in raws]
+        return coerce_cells(column, raws, reference)
+    if types == {str} and column.kind in (Kind.TEXT, Kind.ID):  # the commonest column: text as typed
+        normalise, default = coerce.normalise_text, column.default
+        return list(map({raw: normalise(raw) or default for raw in distinct}.__getitem__, raws)), []
+    if keys is raws:
+        mapping = {raw: _coerce_one(column, raw, reference) for raw in distinct}
     else:
-        if types == {str} and column.kind in (Kind.TEXT, Kind.ID):  # the commonest column: text as typed
-            normalise, default = coerce.normalise_text, column.default
-            return list(map({raw: normalise(raw) or default for raw in distinct}.__getitem__, raws)), []
-        if keys is raws:
-            mapping = {raw: _coerce_one(column, raw, reference) for raw in distinct}
-        else:
-            mapping = {key: _coerce_one(column, key[1], reference) for key in distinct}
-        typed = list(map(mapping.__getitem__, keys))
-        if not any(type(value) is _Failed for value in mapping.values()):
-            return typed, []
+        mapping = {key: _coerce_one(column, key[1], reference) for key in distinct}
+    typed = list(map(mapping.__getitem__, keys))
+    if not any(type(value) is _Failed for value in mapping.values()):
+        return typed, []
     return typed, [n for n, value in enumerate(typed) if type(value) is _Failed]
 
 
@@ -254,7 +260,7 @@ def coerce_sheet(data: SheetData, reference: dt.date, out: Collector) -> TypedRo
             or _has_value(present, i)]
     if len(kept) < len(lead):
         raw_columns = {key: [values[i] for i in kept] for key, values in raw_columns.items()}
-    coerced = {c.key: _coerce_column(c, raw_columns[c.key], reference) if c.key in raw_columns
+    coerced = {c.key: coerce_cells_once_each(c, raw_columns[c.key], reference) if c.key in raw_columns
                else ([c.default] * len(kept), []) for c in template.columns}
     excel_rows = [first + i + 1 for i in kept]
     columns = {c.key: coerced[c.key][0] for c in template.columns}

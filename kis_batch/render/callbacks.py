@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from kis_batch.callbacks import CallbackPlan
+from kis_batch.outputs import callbacks_file
 from kis_batch.render.style import ERROR_BG, Col, Highlight, atomic_book, col_from_schema, write_table
 from kis_batch.schema import CALLBACKS, CUSTOMERS
 
@@ -36,10 +37,6 @@ FINDINGS = (Highlight("verified", "text", ("verified", "否"), ERROR_BG),
             Highlight("complaint", "text", ("complaint", "是"), ERROR_BG))
 
 
-def callbacks_file_name(plan: str) -> str:
-    return f"回访_{plan}.xlsx"
-
-
 def _titles(plan: CallbackPlan) -> tuple[str, str, str]:
     """Each sheet's first line: the day, how many calls, and the target it keeps on course."""
     day = plan.plan_date.isoformat()
@@ -59,7 +56,7 @@ def write_callbacks(out_dir: Path, plan: CallbackPlan, written: list[Path]) -> N
     """回访_P.xlsx with one sheet per list, each to fill in and drop back as 回访记录."""
     out_dir.mkdir(parents=True, exist_ok=True)
     verification, spot, satisfaction = _titles(plan)
-    with atomic_book(out_dir / callbacks_file_name(plan.plan_date.isoformat()), written) as book:
+    with atomic_book(out_dir / callbacks_file(plan.plan_date), written) as book:
         write_table(book, "当日核实", plan.verification, VERIFICATION_COLUMNS, title=verification, highlights=FINDINGS)
         write_table(book, "月度抽查", plan.spot_checks, SAMPLE_COLUMNS, title=spot, highlights=FINDINGS)
         write_table(book, "满意度回访", plan.satisfaction, SAMPLE_COLUMNS, title=satisfaction, highlights=FINDINGS)

@@ -13,7 +13,6 @@ a 客户拜访 feedback row.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,12 +20,11 @@ import pandas as pd
 
 from kis_batch.calendar import day_label
 from kis_batch.dispatch import POOLS, DispatchResult, staff_order
+from kis_batch.outputs import dispatch_file
 from kis_batch.render.service_sheet import write_service_sheet
 from kis_batch.render.style import GOOD_BG, WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
 from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
 from kis_batch.suggestions import SUGGESTED
-
-_FILE_NAME_FORBIDDEN = re.compile(r'[\\/:*?"<>|\s]+')
 
 ROUTE = Col("route", "路线顺序", 5, "int")
 # A dispatched ticket or a suggested visit (one the engineer may skip).
@@ -82,13 +80,6 @@ def _suggested_highlight(cols: tuple[Col, ...]) -> tuple[Highlight, ...]:
 
 PERSON_HIGHLIGHTS = KEY_HIGHLIGHT + _suggested_highlight(PERSON_COLUMNS)
 OVERVIEW_HIGHLIGHTS = KEY_HIGHLIGHT + _suggested_highlight(OVERVIEW_COLUMNS)
-
-
-def dispatch_file_name(plan: str, person: str | None = None) -> str:
-    """派工单_P.xlsx, or 派工单_P_姓名.xlsx with the name made safe for any file system."""
-    if person is None:
-        return f"派工单_{plan}.xlsx"
-    return f"派工单_{plan}_{_FILE_NAME_FORBIDDEN.sub('_', person).strip('_.') or 'staff'}.xlsx"
 
 
 def _sheet_rows(result: DispatchResult, suggestions: pd.DataFrame | None) -> pd.DataFrame:
@@ -154,7 +145,7 @@ def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: Dispa
     day = day_label(result.plan_date)
     frame = sheets.frame
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / dispatch_file_name(result.plan_date.isoformat()), written) as book:
+    with atomic_book(out_dir / dispatch_file(result.plan_date), written) as book:
         assigned = result.assignments
         moved = int(assigned["moved"].sum()) if len(assigned) else 0
         suggested = int((frame["kind"] == SUGGESTED).sum())
@@ -172,7 +163,7 @@ def write_person_sheets(out_dir: Path, sheets: DispatchSheets, written: list[Pat
     first (it comes back as feedback), then the 服务单 to print, a page per visit."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for person in sheets.people:
-        with atomic_book(out_dir / dispatch_file_name(sheets.plan_date.isoformat(), person.name), written) as book:
+        with atomic_book(out_dir / dispatch_file(sheets.plan_date, person.name), written) as book:
             write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
                         title=person.title, row_height=HANDWRITING_ROW_HEIGHT)
             write_service_sheet(book, person.rows, sheets.plan_date, person.name)

@@ -11,6 +11,7 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
+from kis_batch.outputs import manager_file
 from kis_batch.render.style import Book, Col, atomic_book, write_block
 from kis_batch.summary import ManagerSummary
 
@@ -27,10 +28,6 @@ CALL_COLS = (Col("day", "日期", 8), Col("calls", "来电", kind="int"), Col("c
 PEOPLE_LEFT = len(HEADLINE_COLS) + 1  # one empty column between the two tables
 CHART_ROW = 18
 CHART_SIZE = {"width": 400, "height": 250}
-
-
-def manager_file_name(today: str) -> str:
-    return f"经理日报_{today}.xlsx"
 
 
 def _data_sheet(book: Book, summary: ManagerSummary, quotas: pd.DataFrame) -> tuple[str, dict[str, tuple[int, int]]]:
@@ -89,7 +86,7 @@ def write_manager(out_dir: Path, summary: ManagerSummary, gaps: pd.DataFrame, wr
         "visits": gaps["visits_done"], "visit_quota": gaps["visits_quota"],
     }) if len(gaps) else pd.DataFrame(columns=[c.key for c in QUOTA_COLS])
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / manager_file_name(today.isoformat()), written, report_only=True) as book:
+    with atomic_book(out_dir / manager_file(today), written, report_only=True) as book:
         page = book.workbook.add_worksheet("日报")
         page.write_string(0, 0, f"服务部经理日报 {day_label(today)} · 派工日 {day_label(plan)}",
                           book.fmt("title", bold=True, font_size=14))

@@ -11,6 +11,7 @@ from typing import Any
 from kis_batch import __version__
 from kis_batch.ingest import Inbox
 from kis_batch.ingest.files import sha256_of
+from kis_batch.outputs import MANIFEST
 from kis_batch.problems import Severity, count
 from kis_batch.render.style import replace_file, temporary_path
 
@@ -41,7 +42,7 @@ def write_manifest(out_dir: Path, inbox: Inbox, outputs: list[Path], figures: di
         "settings_changed": changed,
         "figures": figures,
     }
-    target = out_dir / "run.json"
+    target = out_dir / MANIFEST
     temporary = temporary_path(target)
     temporary.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8")
     return replace_file(temporary, target)

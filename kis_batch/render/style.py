@@ -22,6 +22,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from kis_batch.outputs import REPORT_MARK
 from kis_batch.schema import Column, Kind
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -329,11 +330,6 @@ def _highlight(book: Book, sheet: Worksheet, cols: Sequence[Col], rules: list[Hi
                              {"type": "formula", "criteria": formula, "format": fmt, "multi_range": ranges})
 
 
-# A custom document property on output workbooks that are for reading only; the reader skips
-# such a workbook if it is dropped back into the folder (only 派工单 and 回访 come back as input).
-REPORT_MARK = "kis-batch-report"
-
-
 def open_book(path: Path, report_only: bool = False) -> Book:
     """A workbook with safe options and fixed properties, so reruns give identical bytes."""
     workbook = xlsxwriter.Workbook(
@@ -387,7 +383,7 @@ def atomic_book(target: Path, written: list[Path], *, report_only: bool = False)
     """Write a workbook beside its target and move it into place only when complete.
 
     The final path (the target, or another name if the target was locked) is appended to written.
-    report_only marks a workbook that must not be read back as input (see REPORT_MARK).
+    report_only marks a workbook that must not be read back as input (see outputs.REPORT_MARK).
     """
     temporary = temporary_path(target)
     book = open_book(temporary, report_only)

@@ -1,0 +1,84 @@
+"""Every name a run writes in OUT/D, once (docs/rules.md § Outputs): the writers, mail and the reader
+that refuses result workbooks dropped back into the inbox all take their names from here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+# A custom document property on output workbooks that are for reading only; the reader skips
+# such a workbook if it is dropped back into the folder (only 派工单 and 回访 come back as input).
+REPORT_MARK = "kis-batch-report"
+# How the mark reads inside the workbook's docProps/custom.xml.
+REPORT_MARK_XML = f'name="{REPORT_MARK}"'.encode()
+
+MANIFEST = "run.json"
+# What mailing needs from the run (the roster and the mail settings), so mail never rereads the inbox.
+MAIL_ROSTER = "mail.json"
+SENT_LOG = "sent.json"
+OUTBOX = "outbox"
+
+_FILE_NAME_FORBIDDEN = re.compile(r'[\\/:*?"<>|\s]+')
+_PLAN_DATED = re.compile(r"^(?:派工单|回访)_(\d{4}-\d{2}-\d{2})[_.]")
+
+
+def day_folder(out_root: Path, today: dt.date) -> Path:
+    """OUT/D: where one day's run writes."""
+    return out_root / today.isoformat()
+
+
+def safe_file_part(text: str) -> str:
+    """A person's name made safe for any file system (never empty)."""
+    return _FILE_NAME_FORBIDDEN.sub("_", text).strip("_.") or "staff"
+
+
+def dispatch_file(plan: dt.date, person: str | None = None) -> str:
+    """派工单_P.xlsx, or 派工单_P_姓名.xlsx for one person."""
+    if person is None:
+        return f"派工单_{plan.isoformat()}.xlsx"
+    return f"派工单_{plan.isoformat()}_{safe_file_part(person)}.xlsx"
+
+
+def callbacks_file(plan: dt.date) -> str:
+    return f"回访_{plan.isoformat()}.xlsx"
+
+
+def scores_file(today: dt.date) -> str:
+    return f"评分_{today.isoformat()}.xlsx"
+
+
+def quotas_file(today: dt.date) -> str:
+    return f"指标缺口_{today.isoformat()}.xlsx"
+
+
+def fees_file(today: dt.date) -> str:
+    return f"年费_{today.isoformat()}.xlsx"
+
+
+def quality_file(today: dt.date) -> str:
+    return f"质量_{today.isoformat()}.xlsx"
+
+
+def manager_file(today: dt.date) -> str:
+    return f"经理日报_{today.isoformat()}.xlsx"
+
+
+def report_file(today: dt.date) -> str:
+    return f"校验报告_{today.isoformat()}.xlsx"
+
+
+def outbox_file(staff_id: str, name: str) -> str:
+    """One person's message in OUT/D/outbox/: 工号_姓名.eml."""
+    return f"{safe_file_part(f'{staff_id}_{name}')}.eml"
+
+
+def plan_date_of(name: str) -> dt.date | None:
+    """P as a 派工单 or 回访 file name carries it, or None."""
+    match = _PLAN_DATED.match(name)
+    if match is None:
+        return None
+    try:
+        return dt.date.fromisoformat(match.group(1))
+    except ValueError:
+        return None

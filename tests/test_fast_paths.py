@@ -1,0 +1,131 @@
+"""Where a fast path stands in for a rule, the rule written out plainly as docs/rules.md states it
+and a property test that the two agree on every input drawn: the typing of a column's cells
+(docs/rules.md § Bad input) and the open tickets on D (docs/rules.md § Dispatch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kis_batch.calendar import WorkCalendar
+from kis_batch.dispatch import DISPATCHED_HANDLINGS, UNFINISHED_RESULTS, open_tickets
+from kis_batch.ingest import load_folder
+from kis_batch.ingest.tables import coerce_cells, coerce_cells_once_each, rows_of
+from kis_batch.schema import BY_KEY, HANDLINGS, RESOLVED, RESULTS
+from tests.builders import table
+from tests.test_example import EXAMPLE
+
+TODAY = dt.date(2026, 11, 27)  # a Friday
+
+# --- a column's cells ---
+
+COLUMNS = [column for template in BY_KEY.values() for column in template.columns]
+CELL = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 50_000),
+    st.floats(-5, 50_000, allow_nan=False),
+    st.text("0123456789-./: 　是否年月日%", max_size=12),
+    st.sampled_from(["需上门", "远程处理", "已解决", "高", "紧急", "服务工程师", " E01 ", "#REF!", "17:00", "2026-11-27"]),
+    st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31)),
+    st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2030, 12, 31)),
+    st.times(),
+)
+# Cells Python counts equal (True == 1 == 1.0) that a sheet does not.
+EQUAL_TO_PYTHON = st.lists(st.sampled_from([True, False, 1, 0, 1.0, 0.0]), min_size=2, max_size=4)
+# A column repeats a few values many times, as a month's sheets do.
+COLUMN_CELLS = st.one_of(st.lists(CELL, min_size=1, max_size=5), EQUAL_TO_PYTHON).flatmap(
+    lambda pool: st.lists(st.sampled_from(pool), max_size=15))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if hasattr(a, "error") or hasattr(b, "error"):  # a failure: the same reason
+        return hasattr(a, "error") and hasattr(b, "error") and str(a.error) == str(b.error)
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=400, deadline=None)
+@given(column=st.sampled_from(COLUMNS), raws=COLUMN_CELLS)
+def test_coercing_each_distinct_cell_once_gives_what_coercing_every_cell_gives(column, raws) -> None:
+    fast, fast_failed = coerce_cells_once_each(column, raws, TODAY)
+    rule, rule_failed = coerce_cells(column, raws, TODAY)
+    assert fast_failed == rule_failed
+    assert len(fast) == len(rule) and all(_same(a, b) for a, b in zip(fast, rule, strict=True)), (fast, rule)
+
+
+# --- open tickets ---
+
+def reference_open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, today: dt.date) -> Counter:
+    """docs/rules.md § Dispatch, read literally, one ticket at a time: a call up to D whose 处理方式
+    is 需上门 or 远程处理 and no feedback up to D says 已解决; plus every ticket whose latest filled
+    feedback up to D is 部分解决 or 未解决, its customer from that feedback if no call up to D has it.
+    Latest: the later service date; on one day an 已解决 outranks the others, then the later row."""
+    counted = [f for f in rows_of(feedback)
+               if f["ticket_id"] and f["result"] and f["service_date"] and f["service_date"] <= today]
+
+    def latest(ticket: str) -> dict[str, Any] | None:
+        mine = sorted((f for f in counted if f["ticket_id"] == ticket),
+                      key=lambda f: (f["service_date"], f["result"] == RESOLVED))
+        return mine[-1] if mine else None
+
+    def came_back(ticket: str) -> bool:
+        last = latest(ticket)
+        return last is not None and last["result"] in UNFINISHED_RESULTS
+
+    calls_by_d = [c for c in rows_of(calls) if c["call_time"] is not None and c["call_time"].date() <= today]
+    found: Counter = Counter()
+    for call in calls_by_d:
+        solved = any(f["ticket_id"] == call["ticket_id"] and f["result"] == RESOLVED for f in counted)
+        if (call["handling"] in DISPATCHED_HANDLINGS and not solved) or came_back(call["ticket_id"]):
+            last = latest(call["ticket_id"])
+            found[(call["ticket_id"], call["customer_id"], call["call_time"], call["call_time"].date(),
+                   last["result"] if last else None)] += 1
+    logged = {c["ticket_id"] for c in calls_by_d}
+    for ticket in {f["ticket_id"] for f in counted} - logged:
+        if came_back(ticket):
+            first = min(f["service_date"] for f in counted if f["ticket_id"] == ticket)
+            last = latest(ticket)
+            found[(ticket, last["customer_id"], None, first, last["result"])] += 1
+    return found
+
+
+TICKETS = st.sampled_from(["T1", "T2", "T3", "T4"])
+CUSTOMERS = st.sampled_from(["C1", "C2", "C3"])
+DAYS = st.integers(24, 30).map(lambda day: dt.date(2026, 11, day))
+CALL = st.fixed_dictionaries({
+    "ticket_id": TICKETS, "customer_id": CUSTOMERS, "handling": st.sampled_from(HANDLINGS), "problem": st.just("报错"),
+    "call_time": st.one_of(st.none(), st.builds(lambda day, hour: dt.datetime.combine(day, dt.time(hour)),
+                                                 DAYS, st.integers(0, 23))),
+})
+FEEDBACK = st.fixed_dictionaries({
+    "ticket_id": st.one_of(st.none(), TICKETS), "customer_id": CUSTOMERS, "staff": st.just("张伟"),
+    "result": st.one_of(st.none(), st.sampled_from(RESULTS)), "service_date": st.one_of(st.none(), DAYS),
+    "notes": st.sampled_from(["", "待补丁"]),
+})
+
+
+def _found(calls: pd.DataFrame, feedback: pd.DataFrame) -> Counter:
+    """open_tickets's rows as the reference counts them."""
+    found = open_tickets(calls, feedback, WorkCalendar(), TODAY)
+    call_times = [None if pd.isna(t) else t for t in found["call_time"]]
+    return Counter(zip(found["ticket_id"], found["customer_id"], call_times, found["since"], found["last_result"],
+                       strict=True))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calls=st.lists(CALL, max_size=8), feedback=st.lists(FEEDBACK, max_size=8))
+def test_the_open_tickets_fast_path_finds_what_the_rule_finds(calls, feedback) -> None:
+    calls_table, feedback_table = table("calls", calls), table("feedback", feedback)
+    assert _found(calls_table, feedback_table) == reference_open_tickets(calls_table, feedback_table, TODAY)
+
+
+def test_the_example_month_has_open_tickets_both_ways() -> None:
+    """The property above on a real month: the bundled example, as read."""
+    tables = load_folder(EXAMPLE, TODAY).tables
+    fast = _found(tables["calls"], tables["feedback"])
+    assert sum(fast.values()) > 0 and fast == reference_open_tickets(tables["calls"], tables["feedback"], TODAY)

@@ -1,0 +1,70 @@
+"""The run's sequencing: steps ordered into rounds by the results they name, the same workbooks
+whether the rounds run in one process or are shared with a worker, and run.json's figures exactly
+the typed figures the run returns."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from kis_batch import parallel, pipeline
+from kis_batch.figures import RunFigures
+from kis_batch.pipeline import Step, compute_steps, step_rounds
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
+TODAY = dt.date(2026, 11, 27)
+
+
+def _names(rounds: list[list[Step]]) -> list[list[str]]:
+    return [[step.name for step in steps] for steps in rounds]
+
+
+def test_each_step_runs_in_the_first_round_after_what_it_needs_in_the_order_given() -> None:
+    steps = [
+        Step("c", ("a", "b"), lambda a, b: a + b),
+        Step("a", (), lambda: 2),
+        Step("d", ("c",), lambda c: c * 10),
+        Step("b", (), lambda: 3),
+        Step("e", ("a",), lambda a: -a),
+    ]
+    assert _names(step_rounds(steps)) == [["a", "b"], ["c", "e"], ["d"]]
+    assert compute_steps(steps, pipeline.WorkCalendar(), parallel=False) == {"a": 2, "b": 3, "c": 5, "e": -2, "d": 50}
+
+
+def test_a_step_needing_a_missing_result_or_a_cycle_is_refused() -> None:
+    with pytest.raises(ValueError, match="no step gives"):
+        step_rounds([Step("a", ("nowhere",), lambda nowhere: nowhere)])
+    with pytest.raises(ValueError, match="cycle"):
+        step_rounds([Step("a", ("b",), lambda b: b), Step("b", ("a",), lambda a: a)])
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory: pytest.TempPathFactory) -> pipeline.RunResult:
+    return pipeline.run(EXAMPLE, TODAY, tmp_path_factory.mktemp("alone"))
+
+
+def test_run_json_figures_are_the_typed_figures_field_for_field(alone: pipeline.RunResult) -> None:
+    written = json.loads((alone.out_dir / "run.json").read_text(encoding="utf-8"))["figures"]
+    assert written == json.loads(json.dumps(alone.figures.to_json()))
+    assert list(written) == [f.name for f in dataclasses.fields(RunFigures)]
+    assert list(written["callbacks"]["spot_checks"][0]) == ["staff_id", "name", "done", "target", "served", "listed"]
+    assert written["dispatch"]["assigned"] == alone.figures.dispatch.assigned > 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        alone.figures.dispatch.assigned = 0  # type: ignore[misc]
+
+
+@pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
+def test_shared_with_a_worker_the_run_writes_the_same_bytes(alone: pipeline.RunResult, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "PARALLEL_COMPUTE_FROM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
+    shared = pipeline.run(EXAMPLE, TODAY, tmp_path, now=dt.datetime(2026, 11, 27, 20, 0))
+    assert shared.figures == alone.figures
+    assert [p.name for p in shared.outputs] == [p.name for p in alone.outputs]
+    for path in alone.outputs:
+        if path.suffix == ".xlsx":
+            assert (shared.out_dir / path.name).read_bytes() == path.read_bytes(), path.name
