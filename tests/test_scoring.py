@@ -15,7 +15,7 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
 from kis_batch.problems import Severity
 from kis_batch.render.scores import write_scores
-from kis_batch.scoring import Scores, score_feedback
+from kis_batch.rules.scoring import Scores, score_feedback
 from kis_batch.settings import Settings
 from tests.builders import basic_department, table, write_records
 

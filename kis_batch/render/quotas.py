@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.quotas import BEHIND, METRICS, OUT_OF_REACH, REACHED
 from kis_batch.render.style import (
     ERROR_BG,
     GOOD_BG,
@@ -21,6 +20,7 @@ from kis_batch.render.style import (
     col_from_schema,
     write_table,
 )
+from kis_batch.rules.quotas import BEHIND, METRICS, OUT_OF_REACH, REACHED
 from kis_batch.schema import STAFF
 
 METRIC_WORDS = {"resolutions": ("解决", "问题解决"), "visits": ("拜访", "客户拜访")}

@@ -19,10 +19,10 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.dispatch import staff_order
 from kis_batch.ingest.tables import table_of
+from kis_batch.rules.dispatch import staff_order
+from kis_batch.rules.scoring import Scores
 from kis_batch.schema import ENGINEER, RESOLVED, VISIT_TYPE
-from kis_batch.scoring import Scores
 from kis_batch.settings import Settings
 
 REACHED, ON_TRACK, BEHIND, OUT_OF_REACH = "已达标", "正常", "落后", "无法达标"

@@ -40,8 +40,8 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.dispatch import DispatchResult, staff_order
 from kis_batch.ingest.tables import rows_of, table_of, table_rows
+from kis_batch.rules.dispatch import DispatchResult, staff_order
 from kis_batch.schema import CALLBACK_KINDS, COMPLAINT_CATEGORY, ENGINEER, service_happened
 from kis_batch.settings import Settings
 

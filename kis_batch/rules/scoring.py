@@ -35,8 +35,8 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.dispatch import UNFINISHED_RESULTS, staff_order
 from kis_batch.ingest.tables import rows_of, table_of
+from kis_batch.rules.dispatch import UNFINISHED_RESULTS, staff_order
 from kis_batch.schema import (
     COMPLAINT_CATEGORY,
     ENGINEER,

@@ -13,15 +13,15 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.dispatch import DispatchResult, plan_dispatch, staff_order
-from kis_batch.fees import FeeReport
 from kis_batch.ingest import Inbox
 from kis_batch.ingest.tables import rows_of
 from kis_batch.problems import Severity, count
-from kis_batch.quality import QualityReport
-from kis_batch.quotas import STATUSES
+from kis_batch.rules.dispatch import DispatchResult, plan_dispatch, staff_order
+from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.quality import QualityReport
+from kis_batch.rules.quotas import STATUSES
+from kis_batch.rules.scoring import Scores
 from kis_batch.schema import COMPLAINT_CATEGORY, ENGINEER, IMPLEMENTER, SATISFACTION, service_happened
-from kis_batch.scoring import Scores
 
 # How far back to look for the working day before D (the longest holiday is 8 days).
 LOOKBACK_DAYS = 31

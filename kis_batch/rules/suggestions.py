@@ -27,10 +27,10 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.dispatch import ENGINEER_POOL, DispatchResult, staff_order
-from kis_batch.fees import DUE_RENEWAL, FeeReport
 from kis_batch.ingest.tables import rows_of, table_rows
-from kis_batch.quotas import BEHIND, OUT_OF_REACH
+from kis_batch.rules.dispatch import ENGINEER_POOL, DispatchResult, staff_order
+from kis_batch.rules.fees import DUE_RENEWAL, FeeReport
+from kis_batch.rules.quotas import BEHIND, OUT_OF_REACH
 from kis_batch.schema import VISIT_TYPE, service_happened
 
 SUGGESTED = "建议拜访"

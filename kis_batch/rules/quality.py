@@ -41,12 +41,12 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.callbacks import coverage_target
 from kis_batch.coerce import day_of
-from kis_batch.dispatch import staff_order
 from kis_batch.ingest.tables import rows_of, table_rows
+from kis_batch.rules.callbacks import coverage_target
+from kis_batch.rules.dispatch import staff_order
+from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE, service_happened
-from kis_batch.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores
 from kis_batch.settings import Settings
 
 # A colour cue for the manager, not a department rule: the rules set no satisfaction target, so a CSAT
