@@ -22,7 +22,8 @@ import pandas as pd
 from kis_batch.calendar import day_label
 from kis_batch.render.service_sheet import write_service_sheet
 from kis_batch.render.style import GOOD_BG, WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
-from kis_batch.rules.dispatch import POOLS, DispatchResult, staff_order
+from kis_batch.rules.common import staff_order
+from kis_batch.rules.dispatch import POOLS, DispatchResult
 from kis_batch.rules.suggestions import SUGGESTED
 from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
 

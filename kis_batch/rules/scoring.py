@@ -35,10 +35,20 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.ingest.tables import rows_of, table_of
-from kis_batch.rules.dispatch import UNFINISHED_RESULTS, staff_order
+from kis_batch.rules.common import (
+    CALLBACKS_SOURCE,
+    CALLS_SOURCE,
+    active_members,
+    callback_time,
+    complaint_records,
+    month_start,
+    rows_of,
+    staff_order,
+    table_of,
+    table_rows,
+)
+from kis_batch.rules.dispatch import UNFINISHED_RESULTS
 from kis_batch.schema import (
-    COMPLAINT_CATEGORY,
     ENGINEER,
     FEEDBACK,
     IMPLEMENTER,
@@ -139,27 +149,22 @@ class _Services:
         return None
 
 
-def _events(calls: pd.DataFrame, callbacks: pd.DataFrame, today: dt.date) -> tuple[list[Event], list[Event]]:
-    """Complaints (投诉 calls, callbacks with 投诉=是) and disproved visits (上门属实=否), up to D."""
+def _events(tables: dict[str, pd.DataFrame], today: dt.date) -> tuple[list[Event], list[Event]]:
+    """Complaints (common.complaint_records) and disproved visits (上门属实=否), up to D."""
     complaints: list[Event] = []
     disproved: list[Event] = []
-    for call in rows_of(calls[calls["category"] == COMPLAINT_CATEGORY]):
-        when = call["call_time"]
-        if when is not None and day_of(when) <= today:
-            complaints.append(Event(call["customer_id"], pd.Timestamp(when).to_pydatetime(),
-                                    f"热线投诉 {day_of(when):%m-%d} {call['ticket_id']}", "calls", call))
-    for callback in rows_of(callbacks):
+    for c in complaint_records(tables, today):
+        if c.source == CALLS_SOURCE:
+            complaints.append(Event(c.customer_id, c.when, f"热线投诉 {c.day:%m-%d} {c.record['ticket_id']}", c.source,
+                                    c.record))
+        else:
+            complaints.append(Event(c.customer_id, c.when, f"回访投诉 {c.day:%m-%d}", c.source, c.record,
+                                    c.record["ticket_id"], c.record["staff"]))
+    for callback in table_rows(tables, "callbacks"):
         day = day_of(callback["date"])
-        if day is None or day > today:
-            continue
-        # A callback has a date only: it is about services up to the end of that day.
-        when = dt.datetime.combine(day, dt.time.max)
-        where = {"source": "callbacks", "record": callback, "ticket_id": callback["ticket_id"],
-                 "staff": callback["staff"]}
-        if callback["complaint"] is True:
-            complaints.append(Event(callback["customer_id"], when, f"回访投诉 {day:%m-%d}", **where))
-        if callback["verified"] == NOT_VERIFIED:
-            disproved.append(Event(callback["customer_id"], when, f"回访核实未上门 {day:%m-%d}", **where))
+        if callback["verified"] == NOT_VERIFIED and day is not None and day <= today:
+            disproved.append(Event(callback["customer_id"], callback_time(day), f"回访核实未上门 {day:%m-%d}",
+                                   CALLBACKS_SOURCE, callback, callback["ticket_id"], callback["staff"]))
     return complaints, disproved
 
 
@@ -248,7 +253,7 @@ def _score_row(r: dict[str, Any], settings: Settings, points: tuple[dict[str | N
 
 def _by_engineer(rows: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
     """Month to date per engineer: everyone who has feedback, and every engineer on duty (0 so far)."""
-    on_duty = [s["staff_id"] for s in rows_of(staff) if s["role"] in SCORED_ROLES and s["active"] is not False]
+    on_duty = [s["staff_id"] for s in active_members(rows_of(staff), SCORED_ROLES)]
     people = sorted(set(on_duty) | set(rows["staff"]), key=staff_order)
     summary = []
     by_person = dict(list(rows.groupby("staff", sort=False))) if len(rows) else {}
@@ -272,7 +277,7 @@ def link_events(tables: dict[str, pd.DataFrame], today: dt.date) -> EventLinks:
                 if service_happened(r) and r["service_date"] is not None and day_of(r["service_date"]) <= today]
     services.sort(key=lambda r: (r["service_date"], staff_order(r["staff"]), r["customer_id"], r["ticket_id"] or ""))
     index = _Services(services)
-    complaints, disproved = _events(table_of(tables, "calls"), table_of(tables, "callbacks"), today)
+    complaints, disproved = _events(tables, today)
     for event in complaints:
         event.service = index.tie(event)
     for event in disproved:
@@ -296,7 +301,7 @@ def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar
             disproved[event.service].append(event.text)
 
     called, unfinished = _on_time_references(calls, services)
-    first = today.replace(day=1)
+    first = month_start(today)
     points = _points(settings)
     next_workday = functools.lru_cache(maxsize=None)(calendar.next_workday)  # a month's rows share a few days
     scored = [
