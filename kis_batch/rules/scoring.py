@@ -52,8 +52,6 @@ from kis_batch.schema import (
     ENGINEER,
     FEEDBACK,
     IMPLEMENTER,
-    RESULTS,
-    SATISFACTION,
     service_happened,
 )
 from kis_batch.settings import Settings
@@ -195,20 +193,41 @@ def _due_date(r: dict[str, Any], called: dict[str, dt.date], unfinished: dict[st
     return next_workday(max(references)) if references else None
 
 
-def _points(settings: Settings) -> tuple[dict[str | None, float], dict[str, float]]:
-    """The points of each 处理结果 (none given: as 未解决) and each 满意度."""
-    result_points: dict[str | None, float] = dict(zip(
-        RESULTS, (settings.score_resolved, settings.score_partial, settings.score_unresolved), strict=True))
-    result_points[None] = settings.score_unresolved
-    satisfaction_points = dict(zip(SATISFACTION, (settings.score_very_satisfied, settings.score_satisfied,
-                                                  settings.score_neutral, settings.score_unsatisfied), strict=True))
-    return result_points, satisfaction_points
+@dataclass(frozen=True)
+class ChoicePart:
+    """A part of the rubric scored by the choice made in one feedback column: each choice word's points
+    are the setting named beside it (评分_<word> in 规则设置)."""
+
+    column: str  # the feedback column holding the choice
+    settings: dict[str, str]  # choice word -> the Settings field holding its points
+    blank: str  # the choice word a blank (or unknown) cell scores as
+
+    def points(self, settings: Settings) -> dict[str, float]:
+        return {choice: getattr(settings, key) for choice, key in self.settings.items()}
+
+    def score(self, row: dict[str, Any], points: dict[str, float]) -> float:
+        return points.get(row[self.column], points[self.blank])
 
 
-def _score_row(r: dict[str, Any], settings: Settings, points: tuple[dict[str | None, float], dict[str, float]],
+# The rubric's choice parts by their column in the scored rows (docs/rules.md § Scores). A blank 处理结果
+# (a service that happened without one) scores as 未解决, a blank 客户满意度 as 不满意: the form asks for both.
+CHOICE_PARTS = {
+    "result_points": ChoicePart("result", {"已解决": "score_resolved", "部分解决": "score_partial",
+                                           "未解决": "score_unresolved"}, blank="未解决"),
+    "satisfaction_points": ChoicePart("satisfaction", {"非常满意": "score_very_satisfied", "满意": "score_satisfied",
+                                                       "一般": "score_neutral", "不满意": "score_unsatisfied"},
+                                      blank="不满意"),
+}
+
+
+def _choice_points(settings: Settings) -> dict[str, dict[str, float]]:
+    """Each choice part's points per choice word under these settings."""
+    return {name: part.points(settings) for name, part in CHOICE_PARTS.items()}
+
+
+def _score_row(r: dict[str, Any], settings: Settings, points: dict[str, dict[str, float]],
                due: dt.date | None, complaints: list[str], disproved: list[str]) -> dict[str, Any]:
     """One row's breakdown, total and breaches."""
-    result_points, satisfaction_points = points
     onsite = r["mode"] == ONSITE
     minutes = _minutes(r["arrive"], r["leave"]) if onsite else None
     exempt = r["service_type"] in settings.visit_time_exempt_types
@@ -225,8 +244,7 @@ def _score_row(r: dict[str, Any], settings: Settings, points: tuple[dict[str | N
         breaches.append((NOT_VISITED, "上门不属实（" + "；".join(disproved) + "）"))
 
     parts = {
-        "result_points": result_points[r["result"]],
-        "satisfaction_points": satisfaction_points.get(r["satisfaction"], settings.score_unsatisfied),
+        **{name: part.score(r, points[name]) for name, part in CHOICE_PARTS.items()},
         "phoned_points": settings.score_phoned_ahead if phoned else 0,
         "time_points": settings.score_within_time if within else 0,
         "on_time_points": settings.score_on_time if due is None or r["service_date"] <= due else 0,
@@ -302,7 +320,7 @@ def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar
 
     called, unfinished = _on_time_references(calls, services)
     first = month_start(today)
-    points = _points(settings)
+    points = _choice_points(settings)
     next_workday = functools.lru_cache(maxsize=None)(calendar.next_workday)  # a month's rows share a few days
     scored = [
         _score_row(r, settings, points, _due_date(r, called, unfinished, next_workday), complaints[i], disproved[i])
