@@ -36,6 +36,7 @@ def table_of(tables: dict[str, pd.DataFrame], key: str) -> pd.DataFrame:
 
 
 def table_rows(tables: dict[str, pd.DataFrame], key: str) -> list[dict[str, Any]]:
+    """A table of the run as rows (empty where the folder had none)."""
     return rows_of(table_of(tables, key))
 
 
