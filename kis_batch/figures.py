@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.callbacks import CallbackPlan
-from kis_batch.dispatch import DispatchResult, dispatch_figures
-from kis_batch.fees import FeeReport
-from kis_batch.quality import QualityReport
-from kis_batch.suggestions import suggestion_figures
+from kis_batch.rules.callbacks import CallbackPlan
+from kis_batch.rules.dispatch import DispatchResult, dispatch_figures
+from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.quality import QualityReport
+from kis_batch.rules.suggestions import suggestion_figures
 
 
 class _Figures:

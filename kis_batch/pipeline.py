@@ -15,9 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from kis_batch.calendar import WorkCalendar, fallback_message
-from kis_batch.callbacks import callback_figures, plan_callbacks
-from kis_batch.dispatch import plan_dispatch
-from kis_batch.fees import fee_status
 from kis_batch.figures import (
     CallbackFigures,
     DispatchFigures,
@@ -31,8 +28,6 @@ from kis_batch.lock import run_lock
 from kis_batch.outputs import day_folder
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
-from kis_batch.quality import quality_report
-from kis_batch.quotas import quota_gaps
 from kis_batch.render.callbacks import write_callbacks
 from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
 from kis_batch.render.fees import write_fees
@@ -43,10 +38,15 @@ from kis_batch.render.quality import write_quality
 from kis_batch.render.quotas import write_quotas
 from kis_batch.render.report import write_report
 from kis_batch.render.scores import write_scores
-from kis_batch.scoring import score_feedback
+from kis_batch.rules.callbacks import callback_figures, plan_callbacks
+from kis_batch.rules.dispatch import plan_dispatch
+from kis_batch.rules.fees import fee_status
+from kis_batch.rules.quality import quality_report
+from kis_batch.rules.quotas import quota_gaps
+from kis_batch.rules.scoring import score_feedback
+from kis_batch.rules.suggestions import suggest_visits
+from kis_batch.rules.summary import manager_summary, returned_feedback
 from kis_batch.settings import Settings
-from kis_batch.suggestions import suggest_visits
-from kis_batch.summary import manager_summary, returned_feedback
 
 # The name style.replace_file gives an output whose target was locked: 名称(1).xlsx
 RELOCATED = re.compile(r"\(\d+\)(\.\w+)$")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kis_batch.assignment import least_cost_transport
-from kis_batch.dispatch import optimal_assignment
+from kis_batch.rules.dispatch import optimal_assignment
 
 
 @st.composite

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.dispatch import plan_dispatch
+from kis_batch.rules.dispatch import plan_dispatch
 from kis_batch.settings import Settings
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"

@@ -20,14 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.callbacks import CallbackPlan, callback_figures, coverage_target, plan_callbacks
-from kis_batch.dispatch import ASSIGNMENT_COLUMNS, BACKLOG_COLUMNS, DispatchResult, plan_dispatch
 from kis_batch.ingest import load_folder
 from kis_batch.outputs import callbacks_file
 from kis_batch.problems import Severity
 from kis_batch.render.callbacks import write_callbacks
+from kis_batch.rules.callbacks import CallbackPlan, callback_figures, coverage_target, plan_callbacks
+from kis_batch.rules.dispatch import ASSIGNMENT_COLUMNS, BACKLOG_COLUMNS, DispatchResult, plan_dispatch
+from kis_batch.rules.scoring import score_feedback
 from kis_batch.schema import BY_KEY, CALLBACK_KINDS
-from kis_batch.scoring import score_feedback
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_records, write_workbook
 

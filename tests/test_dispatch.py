@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.dispatch import DispatchResult, open_tickets, optimal_assignment, plan_dispatch
 from kis_batch.geo import DistanceModel, Places
 from kis_batch.ingest import load_folder
 from kis_batch.outputs import dispatch_file
 from kis_batch.problems import Severity
+from kis_batch.rules.dispatch import DispatchResult, open_tickets, optimal_assignment, plan_dispatch
 from kis_batch.settings import Settings
 from tests.builders import header_row, table, write_dispatch_books, write_records
 

@@ -13,11 +13,11 @@ from typing import Any
 import openpyxl
 import pytest
 
-from kis_batch.fees import FeeReport, fee_status
 from kis_batch.ingest import load_folder
 from kis_batch.outputs import fees_file
 from kis_batch.problems import Severity
 from kis_batch.render.fees import write_fees
+from kis_batch.rules.fees import FeeReport, fee_status
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, basic_department, write_records, write_workbook
 

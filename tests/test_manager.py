@@ -14,7 +14,7 @@ import pytest
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
-from kis_batch.summary import daily_calls, returned_feedback
+from kis_batch.rules.summary import daily_calls, returned_feedback
 from tests.builders import basic_department, write_workbook
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"

@@ -18,9 +18,9 @@ import pytest
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
 from kis_batch.problems import Severity
-from kis_batch.quality import QualityReport, quality_report
 from kis_batch.render.quality import write_quality
-from kis_batch.scoring import score_feedback
+from kis_batch.rules.quality import QualityReport, quality_report
+from kis_batch.rules.scoring import score_feedback
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_records, write_workbook
 

@@ -18,10 +18,10 @@ import pytest
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
 from kis_batch.problems import Severity
-from kis_batch.quotas import quota_gaps
 from kis_batch.render.quotas import write_quotas
 from kis_batch.render.scores import write_scores
-from kis_batch.scoring import score_feedback
+from kis_batch.rules.quotas import quota_gaps
+from kis_batch.rules.scoring import score_feedback
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_records, write_workbook
 

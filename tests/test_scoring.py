@@ -3,6 +3,7 @@ disproved visits, the month's scope, settings, and 评分_D.xlsx written from re
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zipfile
 from pathlib import Path
@@ -15,7 +16,8 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
 from kis_batch.problems import Severity
 from kis_batch.render.scores import write_scores
-from kis_batch.scoring import Scores, score_feedback
+from kis_batch.rules.scoring import CHOICE_PARTS, Scores, score_feedback
+from kis_batch.schema import FEEDBACK
 from kis_batch.settings import Settings
 from tests.builders import basic_department, table, write_records
 
@@ -186,6 +188,20 @@ def test_every_weight_and_limit_comes_from_settings() -> None:
     assert parts(row) == (25, 15, 10, 10, 5, 30) and row["computed"] == 35 and row["breach_count"] == 0
     long_install = only(score([visit(service_type="安装系统", leave=dt.time(13, 0))], settings=settings))
     assert long_install["time_points"] == 0  # 240 min: 安装系统 is no longer exempt
+
+
+@pytest.mark.parametrize("name", CHOICE_PARTS)
+def test_each_choice_scores_the_setting_of_its_own_name(name: str) -> None:
+    part = CHOICE_PARTS[name]
+    assert set(part.settings) == set(FEEDBACK.fields[part.column].choices)  # every word the form offers
+    named = {f.name: f.metadata["zh"] for f in dataclasses.fields(Settings)}
+    assert {word: named[key] for word, key in part.settings.items()} == {w: f"评分_{w}" for w in part.settings}
+    # Distinct points per word, so a word paired with another's setting would show.
+    settings = Settings(**{key: 50 + i for i, key in enumerate(part.settings.values())})
+    for word, key in part.settings.items():
+        assert only(score([visit(**{part.column: word})], settings=settings))[name] == getattr(settings, key), word
+    assert only(score([visit(**{part.column: None})], settings=settings))[name] == getattr(
+        settings, part.settings[part.blank])
 
 
 def test_month_to_date_per_engineer() -> None:

@@ -19,14 +19,14 @@ import pytest
 
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
-from kis_batch.dispatch import DispatchResult, plan_dispatch
-from kis_batch.fees import fee_status
 from kis_batch.ingest import Inbox, load_folder
 from kis_batch.outputs import dispatch_file
 from kis_batch.problems import Severity
-from kis_batch.quotas import quota_gaps
-from kis_batch.scoring import score_feedback
-from kis_batch.suggestions import SUGGESTED, suggest_visits
+from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
+from kis_batch.rules.fees import fee_status
+from kis_batch.rules.quotas import quota_gaps
+from kis_batch.rules.scoring import score_feedback
+from kis_batch.rules.suggestions import SUGGESTED, suggest_visits
 from tests.builders import header_row, write_dispatch_books, write_records
 
 CALENDAR = WorkCalendar()

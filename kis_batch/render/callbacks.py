@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from kis_batch.callbacks import CallbackPlan
 from kis_batch.outputs import callbacks_file
 from kis_batch.render.style import ERROR_BG, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.rules.callbacks import CallbackPlan
 from kis_batch.schema import CALLBACKS, CUSTOMERS
 
 DATE = replace(col_from_schema(CALLBACKS.fields["date"]), width=12)

@@ -5,7 +5,7 @@ A filled sheet dropped back into the folder is read as 服务反馈单 (the loop
 feedback template's required headers, prefilled (服务日期 = P, 派给 = the person), and none that would
 make it also look like a call log (来电时间, 问题描述) or a callback list (回访日期, 回访类型).
 
-Suggested visits (kis_batch.suggestions) follow each engineer's tickets, marked 建议拜访 in the 类别
+Suggested visits (kis_batch.rules.suggestions) follow each engineer's tickets, marked 建议拜访 in the 类别
 column and tinted; their reason stands in 报修问题 and, without a 工单号, a filled one comes back as
 a 客户拜访 feedback row.
 """
@@ -19,12 +19,13 @@ from pathlib import Path
 import pandas as pd
 
 from kis_batch.calendar import day_label
-from kis_batch.dispatch import POOLS, DispatchResult, staff_order
 from kis_batch.outputs import dispatch_file
 from kis_batch.render.service_sheet import write_service_sheet
 from kis_batch.render.style import GOOD_BG, WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.rules.common import staff_order
+from kis_batch.rules.dispatch import POOLS, DispatchResult
+from kis_batch.rules.suggestions import SUGGESTED
 from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
-from kis_batch.suggestions import SUGGESTED
 
 ROUTE = Col("route", "路线顺序", 5, "int")
 # A dispatched ticket or a suggested visit (one the engineer may skip).

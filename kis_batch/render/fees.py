@@ -13,9 +13,9 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
-from kis_batch.fees import LAPSED, FeeReport
 from kis_batch.outputs import fees_file
 from kis_batch.render.style import ERROR_BG, WARNING_BG, Book, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.rules.fees import LAPSED, FeeReport
 from kis_batch.schema import CUSTOMERS, FEES
 
 RISK_BG = "#F4B6D2"

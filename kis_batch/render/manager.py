@@ -13,7 +13,7 @@ from xlsxwriter.worksheet import Worksheet
 from kis_batch.calendar import day_label
 from kis_batch.outputs import manager_file
 from kis_batch.render.style import Book, Col, atomic_book, write_block
-from kis_batch.summary import ManagerSummary
+from kis_batch.rules.summary import ManagerSummary
 
 HEADLINE_COLS = (Col("item", "项目", 12), Col("value", "今日数字", 26, wrap=True), Col("note", "说明", 40, wrap=True))
 PEOPLE_COLS = (

@@ -18,7 +18,20 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import quality_file
-from kis_batch.quality import (
+from kis_batch.render.style import (
+    ERROR_BG,
+    GOOD_BG,
+    HEADER_BG,
+    WARNING_BG,
+    Book,
+    Col,
+    Highlight,
+    atomic_book,
+    col_from_schema,
+    write_block,
+    write_table,
+)
+from kis_batch.rules.quality import (
     BEHIND,
     BREACH_KINDS,
     BROKEN,
@@ -36,21 +49,8 @@ from kis_batch.quality import (
     TOTAL,
     QualityReport,
 )
-from kis_batch.render.style import (
-    ERROR_BG,
-    GOOD_BG,
-    HEADER_BG,
-    WARNING_BG,
-    Book,
-    Col,
-    Highlight,
-    atomic_book,
-    col_from_schema,
-    write_block,
-    write_table,
-)
+from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME
 from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK, STAFF, Template
-from kis_batch.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME
 
 
 def _input_col(template: Template, key: str, width: float, header: str | None = None) -> Col:

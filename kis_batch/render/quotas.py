@@ -10,7 +10,6 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import quotas_file
-from kis_batch.quotas import BEHIND, METRICS, OUT_OF_REACH, REACHED
 from kis_batch.render.style import (
     ERROR_BG,
     GOOD_BG,
@@ -22,6 +21,7 @@ from kis_batch.render.style import (
     col_from_schema,
     write_table,
 )
+from kis_batch.rules.quotas import BEHIND, METRICS, OUT_OF_REACH, REACHED
 from kis_batch.schema import STAFF
 
 METRIC_WORDS = {"resolutions": ("解决", "问题解决"), "visits": ("拜访", "客户拜访")}

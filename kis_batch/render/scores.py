@@ -21,8 +21,8 @@ from kis_batch.render.style import (
     col_from_schema,
     write_table,
 )
+from kis_batch.rules.scoring import Scores
 from kis_batch.schema import CUSTOMERS, FEEDBACK, STAFF, Template
-from kis_batch.scoring import Scores
 
 
 def _input_col(template: Template, key: str, width: float) -> Col:

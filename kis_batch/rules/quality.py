@@ -41,12 +41,11 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.callbacks import coverage_target
 from kis_batch.coerce import day_of
-from kis_batch.dispatch import staff_order
-from kis_batch.ingest.tables import rows_of, table_rows
+from kis_batch.rules.callbacks import coverage_target
+from kis_batch.rules.common import active_members, month_start, rows_of, staff_order, table_rows
+from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE, service_happened
-from kis_batch.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores
 from kis_batch.settings import Settings
 
 # A colour cue for the manager, not a department rule: the rules set no satisfaction target, so a CSAT
@@ -122,7 +121,7 @@ class _People:
     def __init__(self, tables: dict[str, pd.DataFrame]) -> None:
         staff = table_rows(tables, "staff")
         self.names = {s["staff_id"]: s["name"] for s in staff}
-        self.on_duty = [s["staff_id"] for s in staff if s["role"] in SCORED_ROLES and s["active"] is not False]
+        self.on_duty = [s["staff_id"] for s in active_members(staff, SCORED_ROLES)]
         self.customers = {c["customer_id"]: c for c in table_rows(tables, "customers")}
 
     def name(self, staff: str | None) -> str | None:
@@ -297,7 +296,7 @@ def _coverage(callbacks: list[dict[str, Any]], people: _People, settings: Settin
 
     target = coverage_target(settings, len(people.customers))
     workdays = calendar.month_workdays(today)
-    elapsed = calendar.count_workdays(today.replace(day=1), today)
+    elapsed = calendar.count_workdays(month_start(today), today)
     pace = target * elapsed / len(workdays) if workdays else target
     status = REACHED if len(reached) >= target else ON_TRACK if len(reached) >= pace else BEHIND
     figures = {"customers": len(people.customers), "customers_reached": len(reached),
@@ -409,7 +408,7 @@ def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Se
     """Complaints, satisfaction, callback coverage and breaches of D's month up to D (complaints per
     month also for the year to date)."""
     people = _People(tables)
-    first = today.replace(day=1)
+    first = month_start(today)
     links = scores.links
 
     complaints = [_complaint_row(group, links.services, people) for group in _complaint_groups(links.complaints)]

@@ -27,10 +27,10 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.dispatch import ENGINEER_POOL, DispatchResult, staff_order
-from kis_batch.fees import DUE_RENEWAL, FeeReport
-from kis_batch.ingest.tables import rows_of, table_rows
-from kis_batch.quotas import BEHIND, OUT_OF_REACH
+from kis_batch.rules.common import month_start, on_duty, rows_of, staff_order, table_rows
+from kis_batch.rules.dispatch import ENGINEER_POOL, DispatchResult
+from kis_batch.rules.fees import DUE_RENEWAL, FeeReport
+from kis_batch.rules.quotas import BEHIND, OUT_OF_REACH
 from kis_batch.schema import VISIT_TYPE, service_happened
 
 SUGGESTED = "建议拜访"
@@ -70,11 +70,12 @@ def suggest_visits(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, ga
                    today: dt.date) -> pd.DataFrame:
     """SUGGESTION_COLUMNS, one row per suggested visit on P, by engineer (staff id) then rank."""
     plan = dispatch.plan_date
-    on_leave = {r["staff_id"] for r in table_rows(tables, "leave") if r["start"] <= plan <= r["end"]}
+    leaves = table_rows(tables, "leave")
+    present = {s["staff_id"] for s in table_rows(tables, "staff") if on_duty(s, leaves, plan)}
     assigned = dispatch.assignments["assignee"].value_counts()
     dispatched = set(dispatch.assignments["customer_id"])
     latest = last_visits(tables, today)
-    visited = {customer for customer, day in latest.items() if day >= today.replace(day=1)}
+    visited = {customer for customer, day in latest.items() if day >= month_start(today)}
     renewal = renewals_due(fees)
     owned: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for c in table_rows(tables, "customers"):
@@ -90,7 +91,7 @@ def suggest_visits(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, ga
     rows: list[dict[str, Any]] = []
     for g in sorted(rows_of(gaps), key=lambda g: staff_order(g["staff_id"])):
         room = g["daily_cap"] - int(assigned.get(g["staff_id"], 0))
-        if g["visits_status"] not in BEHIND_ON_VISITS or g["staff_id"] in on_leave or room <= 0:
+        if g["visits_status"] not in BEHIND_ON_VISITS or g["staff_id"] not in present or room <= 0:
             continue
         pace = f"本月拜访 {g['visits_done']}/{g['visits_quota']} {g['visits_status']}"
         for rank, c in enumerate(sorted(owned[g["staff_id"]], key=order)[:room], start=1):

@@ -13,16 +13,14 @@ Decided here, where the rules are silent (docs/rules.md § Decisions):
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.dispatch import staff_order
-from kis_batch.ingest.tables import table_of
+from kis_batch.rules.common import active_members, daily_cap, month_end, month_start, rows_of, table_of
+from kis_batch.rules.scoring import Scores
 from kis_batch.schema import ENGINEER, RESOLVED, VISIT_TYPE
-from kis_batch.scoring import Scores
 from kis_batch.settings import Settings
 
 REACHED, ON_TRACK, BEHIND, OUT_OF_REACH = "已达标", "正常", "落后", "无法达标"
@@ -65,15 +63,12 @@ def quota_gaps(scores: Scores, tables: dict[str, pd.DataFrame], settings: Settin
     visits = counted[visit]["staff"].value_counts()
 
     total = len(calendar.month_workdays(today))
-    elapsed = calendar.count_workdays(today.replace(day=1), today)
-    month_end = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    left = calendar.count_workdays(calendar.next_workday(today), month_end)
+    elapsed = calendar.count_workdays(month_start(today), today)
+    left = calendar.count_workdays(calendar.next_workday(today), month_end(today))
 
-    staff = table_of(tables, "staff")
-    engineers = [s for s in staff.to_dict("records") if s["role"] == ENGINEER and s["active"] is not False]
     gaps = []
-    for s in sorted(engineers, key=lambda s: staff_order(s["staff_id"])):
-        cap = settings.daily_cap if s["daily_cap"] is None else int(s["daily_cap"])
+    for s in active_members(rows_of(table_of(tables, "staff")), (ENGINEER,)):
+        cap = daily_cap(s, settings)
         row: dict[str, Any] = {"staff_id": s["staff_id"], "name": s["name"], "area": s["area"], "daily_cap": cap,
                                "month_workdays": total, "elapsed_workdays": elapsed, "workdays_left": left}
         for metric, counts, quota in (("resolutions", resolved, settings.monthly_resolutions),

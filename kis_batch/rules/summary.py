@@ -6,6 +6,7 @@ each working day of the month.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,15 +14,15 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.dispatch import DispatchResult, plan_dispatch, staff_order
-from kis_batch.fees import FeeReport
 from kis_batch.ingest import Inbox
-from kis_batch.ingest.tables import rows_of
 from kis_batch.problems import Severity, count
-from kis_batch.quality import QualityReport
-from kis_batch.quotas import STATUSES
-from kis_batch.schema import COMPLAINT_CATEGORY, ENGINEER, IMPLEMENTER, SATISFACTION, service_happened
-from kis_batch.scoring import Scores
+from kis_batch.rules.common import active_members, complaint_calls, month_start, rows_of
+from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
+from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.quality import QualityReport
+from kis_batch.rules.quotas import STATUSES
+from kis_batch.rules.scoring import Scores
+from kis_batch.schema import ENGINEER, IMPLEMENTER, SATISFACTION, service_happened
 
 # How far back to look for the working day before D (the longest holiday is 8 days).
 LOOKBACK_DAYS = 31
@@ -62,15 +63,11 @@ def returned_feedback(inbox: Inbox, calendar: WorkCalendar, today: dt.date) -> t
 
 def daily_calls(inbox: Inbox, calendar: WorkCalendar, today: dt.date) -> pd.DataFrame:
     calls = inbox.tables["calls"]
-    days = calendar.workdays(today.replace(day=1), today)
-    per_day: dict[dt.date, list[int]] = {day: [0, 0] for day in days}
-    for when, category in zip(calls["call_time"], calls["category"], strict=True):
-        counts = per_day.get(day_of(when))
-        if counts is not None:
-            counts[0] += 1
-            counts[1] += category == COMPLAINT_CATEGORY
-    return pd.DataFrame([{"date": day, "day": f"{day:%m-%d}", "calls": c, "complaints": k}
-                         for day, (c, k) in per_day.items()], columns=["date", "day", "calls", "complaints"])
+    called = Counter(day_of(when) for when in calls["call_time"])
+    complained = Counter(day_of(when) for when in complaint_calls(calls)["call_time"])
+    return pd.DataFrame([{"date": day, "day": f"{day:%m-%d}", "calls": called[day], "complaints": complained[day]}
+                         for day in calendar.workdays(month_start(today), today)],
+                        columns=["date", "day", "calls", "complaints"])
 
 
 def _percent(value: float | None) -> str:
@@ -87,9 +84,7 @@ def _people(inbox: Inbox, dispatch: DispatchResult, scores: Scores, gaps: pd.Dat
     complained = (dict(zip(complaints["staff"], complaints["complaints"], strict=True))
                   if {"staff", "complaints"} <= set(complaints.columns) else {})
     rows = []
-    for member in sorted(staff.to_dict("records"), key=lambda s: staff_order(s["staff_id"])):
-        if member["role"] not in (ENGINEER, IMPLEMENTER) or member["active"] is False:
-            continue
+    for member in active_members(rows_of(staff), (ENGINEER, IMPLEMENTER)):
         gap = by_gap.get(member["staff_id"], {})
         score = by_score.get(member["staff_id"], {})
         rows.append({

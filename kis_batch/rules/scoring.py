@@ -35,15 +35,23 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.dispatch import UNFINISHED_RESULTS, staff_order
-from kis_batch.ingest.tables import rows_of, table_of
+from kis_batch.rules.common import (
+    CALLBACKS_SOURCE,
+    CALLS_SOURCE,
+    active_members,
+    callback_time,
+    complaint_records,
+    month_start,
+    rows_of,
+    staff_order,
+    table_of,
+    table_rows,
+)
+from kis_batch.rules.dispatch import UNFINISHED_RESULTS
 from kis_batch.schema import (
-    COMPLAINT_CATEGORY,
     ENGINEER,
     FEEDBACK,
     IMPLEMENTER,
-    RESULTS,
-    SATISFACTION,
     service_happened,
 )
 from kis_batch.settings import Settings
@@ -139,27 +147,22 @@ class _Services:
         return None
 
 
-def _events(calls: pd.DataFrame, callbacks: pd.DataFrame, today: dt.date) -> tuple[list[Event], list[Event]]:
-    """Complaints (投诉 calls, callbacks with 投诉=是) and disproved visits (上门属实=否), up to D."""
+def _events(tables: dict[str, pd.DataFrame], today: dt.date) -> tuple[list[Event], list[Event]]:
+    """Complaints (common.complaint_records) and disproved visits (上门属实=否), up to D."""
     complaints: list[Event] = []
     disproved: list[Event] = []
-    for call in rows_of(calls[calls["category"] == COMPLAINT_CATEGORY]):
-        when = call["call_time"]
-        if when is not None and day_of(when) <= today:
-            complaints.append(Event(call["customer_id"], pd.Timestamp(when).to_pydatetime(),
-                                    f"热线投诉 {day_of(when):%m-%d} {call['ticket_id']}", "calls", call))
-    for callback in rows_of(callbacks):
+    for c in complaint_records(tables, today):
+        if c.source == CALLS_SOURCE:
+            complaints.append(Event(c.customer_id, c.when, f"热线投诉 {c.day:%m-%d} {c.record['ticket_id']}", c.source,
+                                    c.record))
+        else:
+            complaints.append(Event(c.customer_id, c.when, f"回访投诉 {c.day:%m-%d}", c.source, c.record,
+                                    c.record["ticket_id"], c.record["staff"]))
+    for callback in table_rows(tables, "callbacks"):
         day = day_of(callback["date"])
-        if day is None or day > today:
-            continue
-        # A callback has a date only: it is about services up to the end of that day.
-        when = dt.datetime.combine(day, dt.time.max)
-        where = {"source": "callbacks", "record": callback, "ticket_id": callback["ticket_id"],
-                 "staff": callback["staff"]}
-        if callback["complaint"] is True:
-            complaints.append(Event(callback["customer_id"], when, f"回访投诉 {day:%m-%d}", **where))
-        if callback["verified"] == NOT_VERIFIED:
-            disproved.append(Event(callback["customer_id"], when, f"回访核实未上门 {day:%m-%d}", **where))
+        if callback["verified"] == NOT_VERIFIED and day is not None and day <= today:
+            disproved.append(Event(callback["customer_id"], callback_time(day), f"回访核实未上门 {day:%m-%d}",
+                                   CALLBACKS_SOURCE, callback, callback["ticket_id"], callback["staff"]))
     return complaints, disproved
 
 
@@ -190,20 +193,41 @@ def _due_date(r: dict[str, Any], called: dict[str, dt.date], unfinished: dict[st
     return next_workday(max(references)) if references else None
 
 
-def _points(settings: Settings) -> tuple[dict[str | None, float], dict[str, float]]:
-    """The points of each 处理结果 (none given: as 未解决) and each 满意度."""
-    result_points: dict[str | None, float] = dict(zip(
-        RESULTS, (settings.score_resolved, settings.score_partial, settings.score_unresolved), strict=True))
-    result_points[None] = settings.score_unresolved
-    satisfaction_points = dict(zip(SATISFACTION, (settings.score_very_satisfied, settings.score_satisfied,
-                                                  settings.score_neutral, settings.score_unsatisfied), strict=True))
-    return result_points, satisfaction_points
+@dataclass(frozen=True)
+class ChoicePart:
+    """A part of the rubric scored by the choice made in one feedback column: each choice word's points
+    are the setting named beside it (评分_<word> in 规则设置)."""
+
+    column: str  # the feedback column holding the choice
+    settings: dict[str, str]  # choice word -> the Settings field holding its points
+    blank: str  # the choice word a blank (or unknown) cell scores as
+
+    def points(self, settings: Settings) -> dict[str, float]:
+        return {choice: getattr(settings, key) for choice, key in self.settings.items()}
+
+    def score(self, row: dict[str, Any], points: dict[str, float]) -> float:
+        return points.get(row[self.column], points[self.blank])
 
 
-def _score_row(r: dict[str, Any], settings: Settings, points: tuple[dict[str | None, float], dict[str, float]],
+# The rubric's choice parts by their column in the scored rows (docs/rules.md § Scores). A blank 处理结果
+# (a service that happened without one) scores as 未解决, a blank 客户满意度 as 不满意: the form asks for both.
+CHOICE_PARTS = {
+    "result_points": ChoicePart("result", {"已解决": "score_resolved", "部分解决": "score_partial",
+                                           "未解决": "score_unresolved"}, blank="未解决"),
+    "satisfaction_points": ChoicePart("satisfaction", {"非常满意": "score_very_satisfied", "满意": "score_satisfied",
+                                                       "一般": "score_neutral", "不满意": "score_unsatisfied"},
+                                      blank="不满意"),
+}
+
+
+def _choice_points(settings: Settings) -> dict[str, dict[str, float]]:
+    """Each choice part's points per choice word under these settings."""
+    return {name: part.points(settings) for name, part in CHOICE_PARTS.items()}
+
+
+def _score_row(r: dict[str, Any], settings: Settings, points: dict[str, dict[str, float]],
                due: dt.date | None, complaints: list[str], disproved: list[str]) -> dict[str, Any]:
     """One row's breakdown, total and breaches."""
-    result_points, satisfaction_points = points
     onsite = r["mode"] == ONSITE
     minutes = _minutes(r["arrive"], r["leave"]) if onsite else None
     exempt = r["service_type"] in settings.visit_time_exempt_types
@@ -220,8 +244,7 @@ def _score_row(r: dict[str, Any], settings: Settings, points: tuple[dict[str | N
         breaches.append((NOT_VISITED, "上门不属实（" + "；".join(disproved) + "）"))
 
     parts = {
-        "result_points": result_points[r["result"]],
-        "satisfaction_points": satisfaction_points.get(r["satisfaction"], settings.score_unsatisfied),
+        **{name: part.score(r, points[name]) for name, part in CHOICE_PARTS.items()},
         "phoned_points": settings.score_phoned_ahead if phoned else 0,
         "time_points": settings.score_within_time if within else 0,
         "on_time_points": settings.score_on_time if due is None or r["service_date"] <= due else 0,
@@ -248,7 +271,7 @@ def _score_row(r: dict[str, Any], settings: Settings, points: tuple[dict[str | N
 
 def _by_engineer(rows: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
     """Month to date per engineer: everyone who has feedback, and every engineer on duty (0 so far)."""
-    on_duty = [s["staff_id"] for s in rows_of(staff) if s["role"] in SCORED_ROLES and s["active"] is not False]
+    on_duty = [s["staff_id"] for s in active_members(rows_of(staff), SCORED_ROLES)]
     people = sorted(set(on_duty) | set(rows["staff"]), key=staff_order)
     summary = []
     by_person = dict(list(rows.groupby("staff", sort=False))) if len(rows) else {}
@@ -272,7 +295,7 @@ def link_events(tables: dict[str, pd.DataFrame], today: dt.date) -> EventLinks:
                 if service_happened(r) and r["service_date"] is not None and day_of(r["service_date"]) <= today]
     services.sort(key=lambda r: (r["service_date"], staff_order(r["staff"]), r["customer_id"], r["ticket_id"] or ""))
     index = _Services(services)
-    complaints, disproved = _events(table_of(tables, "calls"), table_of(tables, "callbacks"), today)
+    complaints, disproved = _events(tables, today)
     for event in complaints:
         event.service = index.tie(event)
     for event in disproved:
@@ -296,8 +319,8 @@ def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar
             disproved[event.service].append(event.text)
 
     called, unfinished = _on_time_references(calls, services)
-    first = today.replace(day=1)
-    points = _points(settings)
+    first = month_start(today)
+    points = _choice_points(settings)
     next_workday = functools.lru_cache(maxsize=None)(calendar.next_workday)  # a month's rows share a few days
     scored = [
         _score_row(r, settings, points, _due_date(r, called, unfinished, next_workday), complaints[i], disproved[i])

@@ -40,9 +40,19 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.dispatch import DispatchResult, staff_order
-from kis_batch.ingest.tables import rows_of, table_of, table_rows
-from kis_batch.schema import CALLBACK_KINDS, COMPLAINT_CATEGORY, ENGINEER, service_happened
+from kis_batch.rules.common import (
+    ComplaintRecord,
+    complaint_records,
+    is_active,
+    month_end,
+    month_start,
+    rows_of,
+    staff_order,
+    table_of,
+    table_rows,
+)
+from kis_batch.rules.dispatch import DispatchResult
+from kis_batch.schema import CALLBACK_KINDS, ENGINEER, service_happened
 from kis_batch.settings import Settings
 
 VERIFICATION, SPOT_CHECK, SATISFACTION = CALLBACK_KINDS
@@ -76,12 +86,6 @@ def _records(tables: dict[str, pd.DataFrame]) -> Records:
     return {key: table_rows(tables, key) for key in _USED_TABLES}
 
 
-def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
-    first = day.replace(day=1)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    return first, following - dt.timedelta(days=1)
-
-
 def coverage_target(settings: Settings, customers: int) -> int:
     """ceil(coverage × customers): the distinct customers to reach in a month."""
     return math.ceil(round(settings.callback_coverage * customers, _ROUND_DIGITS))
@@ -90,8 +94,9 @@ def coverage_target(settings: Settings, customers: int) -> int:
 class _History:
     """What the folder says about one month up to D: who was reached, checked, served, complained."""
 
-    def __init__(self, records: Records, calls: pd.DataFrame, month_of: dt.date, upto: dt.date) -> None:
-        self.start, _ = _month_bounds(month_of)
+    def __init__(self, records: Records, calls: pd.DataFrame, complaints: list[ComplaintRecord], month_of: dt.date,
+                 upto: dt.date) -> None:
+        self.start = month_start(month_of)
         self.reached: set[str] = set()
         self.spot_done: dict[str, set[str]] = defaultdict(set)  # engineer -> customers
         self.spot_checked: set[str] = set()
@@ -136,24 +141,18 @@ class _History:
         self.problems = {ticket: problem for ticket, problem in
                          zip(calls["ticket_id"].tolist(), calls["problem"].tolist(), strict=True) if ticket and problem}
 
-        # A complaint stays open until a reached callback follows it on a later day.
-        complaints: dict[str, dt.date] = {}
-        complained = calls[calls["category"] == COMPLAINT_CATEGORY]
-        events = [(customer, day_of(when)) for customer, when in
-                  zip(complained["customer_id"].tolist(), complained["call_time"].tolist(), strict=True)
-                  if when is not None]
-        events += [(r["customer_id"], day_of(r["date"])) for r in records["callbacks"] if r["complaint"] is True]
-        for customer, day in events:
-            if day is not None and day <= upto and day >= complaints.get(customer, day):
-                complaints[customer] = day
-        self.open_complaints = {c: day for c, day in complaints.items()
+        # A complaint (its latest record up to D) stays open until a reached callback follows it on a later day.
+        latest_complaint: dict[str, dt.date] = {}
+        for c in complaints:
+            latest_complaint[c.customer_id] = max(c.day, latest_complaint.get(c.customer_id, c.day))
+        self.open_complaints = {c: day for c, day in latest_complaint.items()
                                 if not any(called > day for called in reached_on.get(c, ()))}
 
 
 def _engineers(records: Records, history: _History) -> list[dict[str, Any]]:
     """Service engineers on duty, and any other who served or was checked this month."""
     return sorted((s for s in records["staff"] if s["role"] == ENGINEER and (
-        s["active"] is not False or history.served.get(s["staff_id"]) or history.spot_done.get(s["staff_id"]))),
+        is_active(s) or history.served.get(s["staff_id"]) or history.spot_done.get(s["staff_id"]))),
         key=lambda s: staff_order(s["staff_id"]))
 
 
@@ -162,7 +161,8 @@ def callback_figures(tables: dict[str, pd.DataFrame], settings: Settings, month_
     """Coverage and spot checks of the month holding `month_of`, counted up to `upto`; the report of
     D may want D's month while the lists for P count P's."""
     records = _records(tables)
-    return _figures(records, settings, _History(records, table_of(tables, "calls"), month_of, upto), month_of)
+    history = _History(records, table_of(tables, "calls"), complaint_records(tables, upto), month_of, upto)
+    return _figures(records, settings, history, month_of)
 
 
 def _figures(records: Records, settings: Settings, history: _History, month_of: dt.date) -> dict[str, Any]:
@@ -299,10 +299,9 @@ def plan_callbacks(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, se
                    calendar: WorkCalendar, today: dt.date) -> CallbackPlan:
     """The three callback lists for P = dispatch.plan_date, with the month's progress as of D = today."""
     plan = dispatch.plan_date
-    _, month_end = _month_bounds(plan)
-    days_left = max(1, calendar.count_workdays(plan, month_end))
+    days_left = max(1, calendar.count_workdays(plan, month_end(plan)))
     records = _records(tables)
-    history = _History(records, table_of(tables, "calls"), plan, today)
+    history = _History(records, table_of(tables, "calls"), complaint_records(tables, today), plan, today)
     customers = {r["customer_id"]: r for r in records["customers"]}
     names = {s["staff_id"]: s["name"] for s in records["staff"]}
     rank = _random_rank(customers, plan)

@@ -27,8 +27,8 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
-from kis_batch.ingest.tables import rows_of, table_of, table_rows
-from kis_batch.schema import COMPLAINT_CATEGORY, SATISFACTION
+from kis_batch.rules.common import CALLS_SOURCE, complaint_records, month_start, rows_of, table_of, table_rows
+from kis_batch.schema import SATISFACTION
 from kis_batch.settings import Settings
 
 PAID, PARTIAL, UNPAID, NO_AMOUNT = "已收清", "部分收款", "未收", "金额未填"
@@ -111,12 +111,12 @@ def unhappy_events(tables: dict[str, pd.DataFrame], today: dt.date, days: int) -
         if when is not None and since <= day_of(when) <= today:
             events[customer].add((day_of(when), f"{day_of(when).isoformat()} {text}"))
 
-    calls = table_of(tables, "calls")
-    for r in rows_of(calls[calls["category"] == COMPLAINT_CATEGORY]):
-        add(r["customer_id"], r["call_time"], f"来电投诉（{r['problem']}）" if r["problem"] else "来电投诉")
+    for c in complaint_records(tables, today):
+        if c.source == CALLS_SOURCE:
+            add(c.customer_id, c.day, f"来电投诉（{c.record['problem']}）" if c.record["problem"] else "来电投诉")
+        else:
+            add(c.customer_id, c.day, "回访时投诉")
     for r in table_rows(tables, "callbacks"):
-        if r["complaint"] is True:
-            add(r["customer_id"], r["date"], "回访时投诉")
         if r["satisfaction"] in UNHAPPY:
             add(r["customer_id"], r["date"], f"回访满意度“{r['satisfaction']}”")
     feedback = table_of(tables, "feedback")
@@ -241,7 +241,7 @@ def collection_rates(contracts: Iterable[dict[str, Any]], today: dt.date) -> lis
     due date are left out. Owners with nothing due this year are not listed; the last row is the
     whole department (owner_name 合计).
     """
-    periods = {"month": today.replace(day=1), "year": today.replace(month=1, day=1)}
+    periods = {"month": month_start(today), "year": today.replace(month=1, day=1)}
     per_owner: dict[str | None, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     overall: dict[str, float] = defaultdict(float)
     names: dict[str | None, str] = {}

@@ -7,7 +7,6 @@ Pure functions on the ingested tables; nothing here reads or writes a file.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import re
 from collections import defaultdict
@@ -22,7 +21,7 @@ from kis_batch.assignment import least_cost_transport
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.geo import DistanceModel, Places, describe, route_order, shown_km
-from kis_batch.ingest.tables import rows_of, table_of
+from kis_batch.rules.common import daily_cap, is_active, leave_on, rows_of, staff_order, table_of
 from kis_batch.schema import (
     CALLS,
     ENGINEER,
@@ -188,21 +187,12 @@ def _priority_key(row: dict[str, Any], settings: Settings, matrix: dict[tuple[st
     return (key_first, *level, -row["days_waiting"], called, row["ticket_id"])
 
 
-@functools.lru_cache(maxsize=4096)
-def staff_order(staff_id: str) -> tuple[tuple[int, Any], ...]:
-    """Staff ids in the order people read them (E2 before E10): "the lower staff id" wins ties.
-    Cached: a month's rows sort by a few hundred ids."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", staff_id) if part)
-
-
 def _absence(member: dict[str, Any], leaves: list[dict[str, Any]], plan: dt.date) -> str | None:
     """Why a member gets nothing on P (请假 covering P, or 在岗=否), or None if present."""
-    if member["active"] is False:
+    if not is_active(member):
         return "不在岗"
-    for leave in leaves:
-        if leave["staff_id"] == member["staff_id"] and leave["start"] <= plan <= leave["end"]:
-            return f"请假（{leave['start']:%m-%d}至{leave['end']:%m-%d}）"
-    return None
+    leave = leave_on(member["staff_id"], leaves, plan)
+    return None if leave is None else f"请假（{leave['start']:%m-%d}至{leave['end']:%m-%d}）"
 
 
 def optimal_assignment(distance: np.ndarray, room: np.ndarray) -> np.ndarray:
@@ -353,9 +343,7 @@ def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar:
     backlog: list[dict[str, Any]] = []
     for pool in POOLS:
         in_pool = [
-            _Member(s["staff_id"], s["name"],
-                    settings.daily_cap if s["daily_cap"] is None else int(s["daily_cap"]),
-                    _absence(s, leaves, plan), index)
+            _Member(s["staff_id"], s["name"], daily_cap(s, settings), _absence(s, leaves, plan), index)
             for index, s in enumerate(staff) if s["role"] == pool.role
         ]
         members.update({m.staff_id: m for m in in_pool})

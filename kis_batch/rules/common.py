@@ -1,0 +1,133 @@
+"""What several rules share, kept in one place so they never disagree: the tables as rows, the order
+of staff ids, who is on duty and with what daily cap, the bounds of a month, and the records that
+make a complaint.
+
+Pure functions; nothing here reads or writes a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kis_batch.coerce import day_of
+from kis_batch.ingest.tables import empty_frame
+from kis_batch.schema import COMPLAINT_CATEGORY
+from kis_batch.settings import Settings
+
+# Tables ----------------------------------------------------------------------------------------------
+
+def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as dicts. The tables hold object columns, so this is to_dict("records")
+    without its per-cell boxing: several times faster on a month of rows."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, values, strict=True)) for values in zip(*(frame[c].tolist() for c in columns), strict=True)]
+
+
+def table_of(tables: dict[str, pd.DataFrame], key: str) -> pd.DataFrame:
+    """A table of the run, or its empty frame where the folder had none (steps run on any subset)."""
+    return tables[key] if key in tables else empty_frame(key)
+
+
+def table_rows(tables: dict[str, pd.DataFrame], key: str) -> list[dict[str, Any]]:
+    """A table of the run as rows (empty where the folder had none)."""
+    return rows_of(table_of(tables, key))
+
+
+# Staff -----------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4096)
+def staff_order(staff_id: str) -> tuple[tuple[int, Any], ...]:
+    """Staff ids in the order people read them (E2 before E10): "the lower staff id" wins ties.
+    Cached: a month's rows sort by a few hundred ids."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", staff_id) if part)
+
+
+def daily_cap(member: dict[str, Any], settings: Settings) -> int:
+    """How many customers a member may be sent to in a day: their own 每日上限, else the rule's."""
+    return settings.daily_cap if member["daily_cap"] is None else int(member["daily_cap"])
+
+
+def is_active(member: dict[str, Any]) -> bool:
+    """在岗: only 否 takes someone off the roster (a blank counts as 是)."""
+    return member["active"] is not False
+
+
+def leave_on(staff_id: str, leaves: Iterable[dict[str, Any]], day: dt.date) -> dict[str, Any] | None:
+    """The 请假 row that covers `day` for this member, or None."""
+    return next((leave for leave in leaves if leave["staff_id"] == staff_id and leave["start"] <= day <= leave["end"]),
+                None)
+
+
+def on_duty(member: dict[str, Any], leaves: Iterable[dict[str, Any]], day: dt.date) -> bool:
+    """Active and not on leave on `day`: someone who can be sent out that day."""
+    return is_active(member) and leave_on(member["staff_id"], leaves, day) is None
+
+
+def active_members(staff: Iterable[dict[str, Any]], roles: Iterable[str]) -> list[dict[str, Any]]:
+    """The active members of the given roles, in staff-id order."""
+    wanted = set(roles)
+    return sorted((s for s in staff if s["role"] in wanted and is_active(s)), key=lambda s: staff_order(s["staff_id"]))
+
+
+# Months ----------------------------------------------------------------------------------------------
+
+def month_start(day: dt.date) -> dt.date:
+    """The first day of `day`'s month."""
+    return day.replace(day=1)
+
+
+def month_end(day: dt.date) -> dt.date:
+    """The last day of `day`'s month."""
+    following = (month_start(day) + dt.timedelta(days=32)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+# Complaints ------------------------------------------------------------------------------------------
+
+CALLS_SOURCE, CALLBACKS_SOURCE = "calls", "callbacks"
+
+
+@dataclass(frozen=True)
+class ComplaintRecord:
+    """One record that makes a complaint (docs/rules.md § Quality): a call filed under 投诉, or a
+    callback with 投诉=是. Records about the same visit may be one complaint; the rules that count
+    complaints decide that."""
+
+    source: str  # the table it comes from: CALLS_SOURCE or CALLBACKS_SOURCE
+    customer_id: str
+    day: dt.date
+    when: dt.datetime  # a call's time; a callback's is callback_time
+    record: dict[str, Any]
+
+
+def callback_time(day: dt.date) -> dt.datetime:
+    """A callback has a date only: it is about services up to the end of that day."""
+    return dt.datetime.combine(day, dt.time.max)
+
+
+def complaint_records(tables: dict[str, pd.DataFrame], upto: dt.date) -> list[ComplaintRecord]:
+    """Every complaint record dated up to `upto`: the calls first, then the callbacks, each in table order."""
+    found: list[ComplaintRecord] = []
+    for call in rows_of(complaint_calls(table_of(tables, "calls"))):
+        when = call["call_time"]
+        if when is not None and day_of(when) <= upto:
+            found.append(ComplaintRecord(CALLS_SOURCE, call["customer_id"], day_of(when),
+                                         pd.Timestamp(when).to_pydatetime(), call))
+    for callback in table_rows(tables, "callbacks"):
+        day = day_of(callback["date"])
+        if callback["complaint"] is True and day is not None and day <= upto:
+            found.append(ComplaintRecord(CALLBACKS_SOURCE, callback["customer_id"], day,
+                                         callback_time(day), callback))
+    return found
+
+
+def complaint_calls(calls: pd.DataFrame) -> pd.DataFrame:
+    """The calls the hotline filed under 投诉."""
+    return calls[calls["category"] == COMPLAINT_CATEGORY]
