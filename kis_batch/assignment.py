@@ -3,7 +3,7 @@ number: the "optimal assignment" step of dispatch, a small transportation proble
 
 Our own successive-shortest-path solver on numpy vectors (the method behind scipy's
 linear_sum_assignment, Crouse 2016, run on receivers instead of one column per free place):
-importing scipy.optimize alone took 0.6 s of the department's 2 s budget, and a receiver taking
+importing scipy.optimize alone costs a large share of a department run, and a receiver taking
 twenty tickets is one node here instead of twenty identical columns.
 """
 
