@@ -3,7 +3,7 @@ with 重点客户=是 or 客户类别 大客户/集团客户/异地客户, when 
 them, whether that is longer ago than their contact interval allows, and what is open for them:
 tickets, complaints, unhappy ratings and the annual fee. 集团客户 roll up per 所属集团.
 
-Decided here, where the rules are silent (docs/rules.md § Decisions):
+Decided here, where the rules are silent (docs/rules.md § Tracked customers):
 - A contact is a call (any category), a service that happened (schema.service_happened) or a
   callback with 接通=是, dated up to D. 未联系天数 counts calendar days from the latest to D; with none
   in the folder, from the first day of D's month (the folder's month is all it knows).
