@@ -7,7 +7,8 @@ the pipeline derives from the folder is consistent: the hotline logs calls; tick
 visit are served the next working day by the customer's engineer, or by the nearest colleague with
 room when the engineer is full or on leave; 部分解决/未解决 visits come back later; engineers fill
 spare room with customer visits at their own pace; the hotline verifies each day's visits at 17:00,
-spot-checks every engineer and calls other customers about satisfaction.
+spot-checks every engineer and calls other customers about satisfaction. The folder also keeps the
+last earlier call of each tracked customer the month did not reach, and the 集团客户 belong to two groups.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ from kis_batch.schema import (
     ENGINEER,
     FEEDBACK,
     FEES,
+    GROUP_SEGMENT,
     HOTLINE,
     IMPLEMENTATION_CATEGORY,
     IMPLEMENTER,
     LEAVE,
     MANAGER_ROLES,
     RESOLVED,
+    SEGMENTS,
     SETTINGS_SHEET,
     SEVERITIES,
     STAFF,
@@ -838,6 +841,46 @@ def _payment(rng: random.Random, amount: float, due: dt.date, today: dt.date) ->
 # --- workbooks ----------------------------------------------------------------------------------
 
 
+# --- tracked customers ----------------------------------------------------------------------------
+# The 集团客户 belong to two groups, alternately in 客户编号 order.
+GROUP_NAMES = ("浙江恒信控股集团", "杭州万象实业集团")
+# Tracked customers not heard from this month last called this many days before D (plus their
+# place in line, so the days differ): past the 30-day interval, and for half the 异地客户 past 60.
+EARLIER_CALL_DAYS = 45
+REMOTE_EARLIER_CALL_DAYS = (75, 40)
+EARLIER_CALL_TIME = dt.time(10, 0)
+EARLIER_CALL_PROBLEMS = PROBLEMS["操作咨询"]
+
+
+def _groups(customers: list[Customer]) -> dict[str, str]:
+    """客户编号 -> 所属集团 for every 集团客户."""
+    members = [c.customer_id for c in customers if c.segment == GROUP_SEGMENT]
+    return {cid: GROUP_NAMES[index % len(GROUP_NAMES)] for index, cid in enumerate(members)}
+
+
+def _earlier_calls(month: Month) -> list[Ticket]:
+    """The last call before this month of each tracked customer (重点客户, 大客户, 集团客户, 异地客户) the
+    month did not reach by call, visit or callback: the folder keeps that part of the earlier log, so
+    客户跟踪 has customers 久未联系. Settled on the phone, so nothing else in the month changes."""
+    contacted = ({t.customer.customer_id for tickets in month.calls.values() for t in tickets}
+                 | {v.customer.customer_id for v in month.visits}
+                 | {c.customer.customer_id for c in month.callbacks if c.reached})
+    quiet = [c for c in month.customers if (c.key or c.segment != SEGMENTS[0]) and c.customer_id not in contacted]
+    calls: list[Ticket] = []
+    numbers: dict[dt.date, int] = defaultdict(int)
+    for index, customer in enumerate(quiet):
+        back = (REMOTE_EARLIER_CALL_DAYS[index % 2] if customer.segment == SEGMENTS[3] else EARLIER_CALL_DAYS) + index
+        day = month.today - dt.timedelta(days=back)
+        while not month.calendar.is_workday(day):
+            day -= ONE_DAY
+        numbers[day] += 1
+        calls.append(Ticket(f"T{day:%Y%m%d}-{numbers[day]:0{month.id_width}d}",
+                            dt.datetime.combine(day, EARLIER_CALL_TIME) + dt.timedelta(minutes=7 * numbers[day]),
+                            customer, "操作咨询", EARLIER_CALL_PROBLEMS[index % len(EARLIER_CALL_PROBLEMS)], "低", "一般",
+                            "电话已解决", customer.contact, month.hotline.name))
+    return sorted(calls, key=lambda t: t.call_time)
+
+
 def _staff_rows(staff: list[Person]) -> list[dict[str, Any]]:
     return [{"staff_id": p.staff_id, "name": p.name, "role": p.role, "area": p.area, "lat": p.place[0],
              "lon": p.place[1], "email": p.email, "active": "是"} for p in staff]
@@ -851,11 +894,12 @@ def _distance_rows() -> list[dict[str, Any]]:
 
 
 def _customer_rows(customers: list[Customer]) -> list[dict[str, Any]]:
+    groups = _groups(customers)
     return [{
         "customer_id": c.customer_id, "customer_name": c.name, "contact": c.contact, "phone": c.phone,
         "address": c.address, "area": c.area, "lat": c.place[0] if c.has_coordinates else None,
         "lon": c.place[1] if c.has_coordinates else None, "owner": c.owner.name, "key_customer": _yes(c.key),
-        "segment": c.segment, "product": c.product,
+        "segment": c.segment, "group": groups.get(c.customer_id), "product": c.product,
     } for c in customers]
 
 
@@ -959,6 +1003,9 @@ def write_demo(folder: Path, month: dt.date, today: dt.date, seed: int = DEFAULT
     _write(folder, "客户档案.xlsx", [(CUSTOMERS, _customer_rows(people))], written)
     for day, tickets in simulation.calls.items():
         _write(folder, f"热线记录_{day.isoformat()}.xlsx", [(CALLS, _call_rows(tickets))], written)
+    earlier = _earlier_calls(simulation)
+    if earlier:
+        _write(folder, "热线记录_往月摘录.xlsx", [(CALLS, _call_rows(earlier))], written)
     for (name, period), visits in sorted(_feedback_books(simulation, engineers > FEEDBACK_WEEKLY_ABOVE).items()):
         _write(folder, f"服务反馈单_{name}_{period.isoformat()}.xlsx", [(FEEDBACK, _feedback_rows(visits))], written,
                title=f"服务反馈单  {name}  {period.isoformat()}")

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.rules.callbacks import CallbackPlan
+from kis_batch.rules.customers import CustomerTracking
 from kis_batch.rules.dispatch import DispatchResult, dispatch_figures
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.quality import QualityReport
@@ -130,6 +131,22 @@ class QualityFigures(_Figures):
 
 
 @dataclass(frozen=True)
+class CustomerFigures(_Figures):
+    """Tracked customers (重点客户, 大客户, 集团客户, 异地客户) and how many are 久未联系; by segment keyed
+    key, large, group, remote (a customer in two counts in both)."""
+
+    tracked: int
+    not_contacted: int
+    tracked_by_segment: Mapping[str, int]
+    not_contacted_by_segment: Mapping[str, int]
+    groups: int
+
+    @classmethod
+    def of(cls, tracking: CustomerTracking) -> CustomerFigures:
+        return cls(**tracking.figures)
+
+
+@dataclass(frozen=True)
 class RunFigures(_Figures):
     """run.json's "figures": the day's counts and each part's key figures."""
 
@@ -143,3 +160,4 @@ class RunFigures(_Figures):
     fees: FeeFigures
     callbacks: CallbackFigures
     quality: QualityFigures
+    customers: CustomerFigures

@@ -60,6 +60,10 @@ def quality_file(today: dt.date) -> str:
     return f"质量_{today.isoformat()}.xlsx"
 
 
+def customers_file(today: dt.date) -> str:
+    return f"客户跟踪_{today.isoformat()}.xlsx"
+
+
 def manager_file(today: dt.date) -> str:
     return f"经理日报_{today.isoformat()}.xlsx"
 

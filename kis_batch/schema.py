@@ -82,6 +82,8 @@ IMPLEMENTER = "实施专员"
 HOTLINE = "服务监督热线"
 MANAGER_ROLES = ("服务部经理", "经理助理")
 SEGMENTS = ("普通", "大客户", "集团客户", "异地客户")
+# The 客户类别 whose members roll up per 所属集团 (docs/rules.md § Inputs).
+GROUP_SEGMENT = SEGMENTS[2]
 CATEGORIES = ("安装", "操作咨询", "数据问题", "软件故障", "升级", "实施", "培训", "年费", "投诉", "其他")
 IMPLEMENTATION_CATEGORY = "实施"
 COMPLAINT_CATEGORY = "投诉"
@@ -125,6 +127,8 @@ CUSTOMERS = Template(
         Column("owner", "服务代表", required=True, help="负责该客户的员工工号或姓名", example="E01"),
         _yes_no("key_customer", "重点客户", default=False, help="重点客户派工优先，默认否"),
         Column("segment", "客户类别", Kind.CHOICE, choices=SEGMENTS, default="普通", help="默认普通", example="普通"),
+        Column("group", "所属集团", help="集团客户所属的集团，同一集团的成员在客户跟踪表里汇总；其他客户可留空",
+               example="", width=18),
         Column("product", "产品版本", help="所用金蝶KIS版本", example="KIS专业版 V15"),
     ),
     key_columns=("customer_id",),

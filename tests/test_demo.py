@@ -71,6 +71,7 @@ def test_the_department_has_spec_size_and_roles(demo: tuple[list[Path], Inbox]) 
 def test_calls_come_every_working_day_within_the_range(demo: tuple[list[Path], Inbox]) -> None:
     _, inbox = demo
     calls = inbox.tables["calls"]
+    calls = calls[pd.to_datetime(calls["call_time"]).dt.date >= MONTH]  # the month's, not the earlier calls kept
     per_day = calls.groupby(pd.to_datetime(calls["call_time"]).dt.date).size()
     assert list(per_day.index) == CALENDAR.workdays(MONTH, TODAY)
     assert per_day.between(40, 80).all()
@@ -124,6 +125,19 @@ def test_complaints_leave_and_callbacks(demo: tuple[list[Path], Inbox]) -> None:
     engineers = set(inbox.tables["staff"].query("role == @ENGINEER")["staff_id"])
     assert set(covering["staff_id"]) & engineers
     assert len(leave) >= 3
+
+
+def test_group_customers_have_two_groups_and_some_tracked_calls_are_older(demo: tuple[list[Path], Inbox]) -> None:
+    _, inbox = demo
+    customers = inbox.tables["customers"]
+    groups = customers.loc[customers["segment"] == "集团客户", "group"]
+    assert groups.notna().all() and groups.nunique() == 2
+    assert customers.loc[customers["segment"] != "集团客户", "group"].isna().all()
+    calls = inbox.tables["calls"]
+    earlier = calls[pd.to_datetime(calls["call_time"]).dt.date < MONTH]
+    tracked = customers[(customers["key_customer"] == True) | (customers["segment"] != "普通")]  # noqa: E712
+    assert len(earlier) > 0 and set(earlier["customer_id"]) <= set(tracked["customer_id"])
+    assert set(earlier["handling"]) == {"电话已解决"}
 
 
 def test_fees_mix_every_state(demo: tuple[list[Path], Inbox]) -> None:

@@ -18,7 +18,7 @@ from kis_batch.coerce import CoerceError, is_blank
 from kis_batch.ingest.recognise import Recognised
 from kis_batch.ingest.workbook import MergedRange
 from kis_batch.problems import Code, Problem, Severity, column_letter, shown_value
-from kis_batch.schema import BY_KEY, Column, Kind, Template, service_happened
+from kis_batch.schema import BY_KEY, GROUP_SEGMENT, Column, Kind, Template, service_happened
 
 # Provenance columns carried by every typed row, so later steps can point at the cell.
 FILE, SHEET, ROW = "_file", "_sheet", "_row"
@@ -376,6 +376,10 @@ def check_rows(template: Template, records: list[Row], out: Collector) -> None:
             reject(r, "end", out, Code.CONSTRAINT, "结束日期早于开始日期，请更正")
         if template.key == "fees" and r[OK] and r["amount"] is not None and (r["paid"] or 0) > r["amount"]:
             warn(r, "paid", out, Code.CONSTRAINT, "已收金额大于年费金额，请核对")
+        if template.key == "customers" and r[OK] and r["segment"] == GROUP_SEGMENT and r["group"] is None:
+            warn(r, "group", out, Code.CONSTRAINT,
+                 f"客户类别是{GROUP_SEGMENT}，但没有填所属集团：客户跟踪表无法把它和同集团的成员汇总在一起"
+                 "（暂归入“未填所属集团”）；请填写所属集团")
 
 
 def assign_ticket_ids(records: list[Row]) -> None:

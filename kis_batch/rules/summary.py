@@ -17,6 +17,7 @@ from kis_batch.coerce import day_of
 from kis_batch.ingest import Inbox
 from kis_batch.problems import Severity, count
 from kis_batch.rules.common import active_members, complaint_calls, month_start, rows_of
+from kis_batch.rules.customers import TRACKED, CustomerTracking
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.quality import QualityReport
@@ -97,10 +98,18 @@ def _people(inbox: Inbox, dispatch: DispatchResult, scores: Scores, gaps: pd.Dat
                                        "breaches", "complaints"])
 
 
+def _not_contacted_line(tracking: CustomerTracking) -> tuple[str, str, str]:
+    """Tracked customers 久未联系, by segment, on one line."""
+    figures = tracking.figures
+    by_segment = figures["not_contacted_by_segment"]
+    return ("客户久未联系", f"{figures['not_contacted']} 家",
+            "，".join(f"{label} {by_segment[key]}" for label, key in TRACKED.items()) + "（见客户跟踪表）")
+
+
 def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispatch: DispatchResult,
                     returned_today: tuple[int, int],
                     scores: Scores, gaps: pd.DataFrame, fees: FeeReport, quality: QualityReport,
-                    callbacks: dict[str, Any]) -> ManagerSummary:
+                    callbacks: dict[str, Any], tracking: CustomerTracking) -> ManagerSummary:
     """Everything the manager reads in a minute, as (item, value, note) lines and small tables.
     returned_today is returned_feedback for D; callbacks, callback_figures for D's month up to D."""
     settings = inbox.settings
@@ -133,6 +142,7 @@ def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispat
         ("年费逾期", f"{fee_figures['overdue']} 份", f"欠款 {fee_figures['overdue_balance']:,.0f} 元"),
         ("续费", f"待续费 {fee_figures['due_for_renewal']}，已过期未续 {fee_figures['lapsed']}",
          f"续费风险 {fee_figures['renewal_risk']}，未核准 {fee_figures['unapproved']}"),
+        _not_contacted_line(tracking),
         ("校验", f"错误 {count(inbox.problems, Severity.ERROR)}，警告 {count(inbox.problems, Severity.WARNING)}",
          "见校验报告"),
     ]

@@ -1,0 +1,249 @@
+"""Key, group and remote customers (docs/rules.md § Tracked customers: 客户跟踪_D): for every customer
+with 重点客户=是 or 客户类别 大客户/集团客户/异地客户, when the department last heard from or served
+them, whether that is longer ago than their contact interval allows, and what is open for them:
+tickets, complaints, unhappy ratings and the annual fee. 集团客户 roll up per 所属集团.
+
+Decided here, where the rules are silent (docs/rules.md § Tracked customers):
+- A contact is a call (any category), a service that happened (schema.service_happened) or a
+  callback with 接通=是, dated up to D. 未联系天数 counts calendar days from the latest to D; with none
+  in the folder, from the first day of D's month (the folder's month is all it knows).
+- A customer in two tracked groups (a 重点客户 that is also 异地客户) is listed on both sheets and
+  held to the shorter interval on both.
+- Complaints in the look-back are complaint records (a 投诉 call, a callback with 投诉=是); a
+  callback naming a 投诉 call's 工单号 is that call's complaint, and one customer's complaining
+  callbacks of one day are one. Ratings are 一般/不满意 in feedback or callbacks.
+- A 集团客户 without 所属集团 rolls up under 未填所属集团 (the reader warns at that cell). A group is
+  久未联系 when any member is; its least recent contact is its members' largest 未联系天数.
+
+Pure functions on the ingested tables and the fee report; nothing here reads or writes a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kis_batch.calendar import WorkCalendar
+from kis_batch.coerce import day_of
+from kis_batch.rules.common import (
+    CALLS_SOURCE,
+    complaint_records,
+    month_start,
+    rows_of,
+    table_of,
+    table_rows,
+)
+from kis_batch.rules.dispatch import open_tickets
+from kis_batch.rules.fees import OVERDUE, UNHAPPY, FeeReport
+from kis_batch.schema import GROUP_SEGMENT, SEGMENTS, service_happened
+from kis_batch.settings import Settings
+
+KEY = "重点客户"
+LARGE, REMOTE = SEGMENTS[1], SEGMENTS[3]
+# The sheets of 客户跟踪, in order; each tracked group with its run.json key.
+TRACKED = {KEY: "key", LARGE: "large", GROUP_SEGMENT: "group", REMOTE: "remote"}
+NO_GROUP = "未填所属集团"
+NO_CONTRACT = "无年费合同"
+
+CUSTOMER_COLUMNS = (
+    "customer_id", "customer_name", "owner", "owner_name", "key_customer", "segment", "group", "interval",
+    "last_call", "last_service", "last_callback", "days_since", "overdue", "open_tickets", "services_month",
+    "complaints", "low_ratings", "fee_status",
+)
+# A group's roll-up row carries the member columns it sums or takes the extreme of, and members.
+GROUP_COLUMNS = (
+    "group", "members", "overdue_members", "last_call", "last_service", "last_callback", "days_since", "overdue",
+    "open_tickets", "services_month", "complaints", "low_ratings",
+)
+
+
+@dataclass(frozen=True)
+class CustomerTracking:
+    """Everything 客户跟踪_D.xlsx shows, with the numbers it was computed under."""
+
+    today: dt.date
+    intervals: dict[str, int]  # tracked group -> contact interval in days
+    lookback_days: int
+    customers: pd.DataFrame  # one row per tracked customer, CUSTOMER_COLUMNS, least recently contacted first
+    groups: pd.DataFrame  # one row per 所属集团, GROUP_COLUMNS
+
+    def tracked_in(self, label: str) -> pd.DataFrame:
+        """The customers one sheet lists: 重点客户=是, or of that 客户类别."""
+        c = self.customers
+        return c[c["key_customer"] == True] if label == KEY else c[c["segment"] == label]  # noqa: E712
+
+    def members_of(self, group: str) -> pd.DataFrame:
+        c = self.tracked_in(GROUP_SEGMENT)
+        return c[c["group"] == group]
+
+    @property
+    def figures(self) -> dict[str, Any]:
+        """The key figures for run.json and the manager's page: tracked and 久未联系, overall and per group."""
+        c = self.customers
+        return {
+            "tracked": len(c),
+            "not_contacted": int(c["overdue"].sum()) if len(c) else 0,
+            "tracked_by_segment": {key: len(self.tracked_in(label)) for label, key in TRACKED.items()},
+            "not_contacted_by_segment": {key: int(self.tracked_in(label)["overdue"].sum())
+                                         for label, key in TRACKED.items()},
+            "groups": len(self.groups),
+        }
+
+
+def contact_intervals(settings: Settings) -> dict[str, int]:
+    """Each tracked group's contact interval in days (docs/rules.md § Settings)."""
+    return {KEY: settings.key_contact_days, LARGE: settings.large_contact_days,
+            GROUP_SEGMENT: settings.group_contact_days, REMOTE: settings.remote_contact_days}
+
+
+def tracked_groups(customer: dict[str, Any]) -> list[str]:
+    """The tracked groups a customer belongs to: 重点客户 and its 客户类别 where tracked."""
+    groups = [KEY] if customer["key_customer"] is True else []
+    return [*groups, customer["segment"]] if customer["segment"] in TRACKED else groups
+
+
+def interval_of(groups: Iterable[str], intervals: dict[str, int]) -> int:
+    """The shortest interval of the groups that apply."""
+    return min(intervals[g] for g in groups)
+
+
+def days_without_contact(last: dt.date | None, today: dt.date) -> int:
+    """Days from the latest contact to D; no contact in the folder: from the first of D's month."""
+    return (today - (last if last is not None else month_start(today))).days
+
+
+def latest_contacts(tables: dict[str, pd.DataFrame], today: dt.date) -> dict[str, dict[str, dt.date]]:
+    """Per kind (call, service, callback), each customer's latest contact of that kind up to D."""
+    latest: dict[str, dict[str, dt.date]] = {"call": {}, "service": {}, "callback": {}}
+
+    def note(kind: str, customer: str, when: Any) -> None:
+        day = day_of(when)
+        if day is not None and day <= today:
+            seen = latest[kind].get(customer)
+            latest[kind][customer] = day if seen is None else max(seen, day)
+
+    calls = table_of(tables, "calls")
+    for customer, when in zip(calls["customer_id"].tolist(), calls["call_time"].tolist(), strict=True):
+        note("call", customer, when)
+    for r in table_rows(tables, "feedback"):
+        if service_happened(r):
+            note("service", r["customer_id"], r["service_date"])
+    for r in table_rows(tables, "callbacks"):
+        if r["reached"] is True:
+            note("callback", r["customer_id"], r["date"])
+    return latest
+
+
+def complaint_counts(tables: dict[str, pd.DataFrame], since: dt.date, today: dt.date) -> Counter[str]:
+    """Per customer, complaints from `since` to D: each 投诉 call, plus complaining callbacks that
+    name none of those calls' 工单号, one per customer and day."""
+    records = [c for c in complaint_records(tables, today) if c.day >= since]
+    called = {c.record["ticket_id"] for c in records if c.source == CALLS_SOURCE}
+    counts = Counter(c.customer_id for c in records if c.source == CALLS_SOURCE)
+    counts.update(customer for customer, _ in {(c.customer_id, c.day) for c in records
+                                                if c.source != CALLS_SOURCE and c.record["ticket_id"] not in called})
+    return counts
+
+
+def low_rating_counts(tables: dict[str, pd.DataFrame], since: dt.date, today: dt.date) -> Counter[str]:
+    """Per customer, 一般/不满意 ratings from `since` to D, in feedback and in callbacks."""
+    counts: Counter[str] = Counter()
+    for key, date in (("feedback", "service_date"), ("callbacks", "date")):
+        for r in table_rows(tables, key):
+            day = day_of(r[date])
+            if r["satisfaction"] in UNHAPPY and day is not None and since <= day <= today:
+                counts[r["customer_id"]] += 1
+    return counts
+
+
+def services_this_month(tables: dict[str, pd.DataFrame], today: dt.date) -> Counter[str]:
+    """Per customer, services that happened in D's month up to D."""
+    first = month_start(today)
+    return Counter(r["customer_id"] for r in table_rows(tables, "feedback")
+                   if service_happened(r) and r["service_date"] is not None and first <= r["service_date"] <= today)
+
+
+def fee_words(contracts: list[dict[str, Any]]) -> str:
+    """A customer's annual fee in a few words, from the fee rule's per-contract status: overdue
+    arrears first, else the latest contract's payment status; then its renewal state."""
+    if not contracts:
+        return NO_CONTRACT
+    latest = max(contracts, key=lambda c: (c["end"], c["contract_id"]))
+    overdue = [c for c in contracts if c["overdue_days"] is not None]
+    if overdue:
+        balance = sum(c["balance"] for c in overdue)
+        words = [f"{OVERDUE}{balance:,.0f}元（{max(c['overdue_days'] for c in overdue)}天）"]
+    else:
+        words = [latest["status"]]
+    if latest["renewal"]:
+        words.append(latest["renewal"])
+    return "，".join(words)
+
+
+def _group_row(group: str, members: list[dict[str, Any]]) -> dict[str, Any]:
+    def latest(key: str) -> dt.date | None:
+        return max((m[key] for m in members if m[key] is not None), default=None)
+
+    return {
+        "group": group, "members": len(members), "overdue_members": sum(m["overdue"] for m in members),
+        "last_call": latest("last_call"), "last_service": latest("last_service"),
+        "last_callback": latest("last_callback"), "days_since": max(m["days_since"] for m in members),
+        "overdue": any(m["overdue"] for m in members),
+        **{key: sum(m[key] for m in members) for key in ("open_tickets", "services_month", "complaints", "low_ratings")},
+    }
+
+
+def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Object columns, so values stay what they were (int days, bool flags, None), not NaN floats."""
+    return pd.DataFrame({key: pd.Series([r[key] for r in rows], dtype=object) for key in columns})
+
+
+def track_customers(tables: dict[str, pd.DataFrame], fees: FeeReport, settings: Settings, calendar: WorkCalendar,
+                    today: dt.date) -> CustomerTracking:
+    """docs/rules.md § Tracked customers, as of D."""
+    intervals = contact_intervals(settings)
+    since = today - dt.timedelta(days=settings.tracking_lookback_days)
+    latest = latest_contacts(tables, today)
+    tickets = Counter(open_tickets(table_of(tables, "calls"), table_of(tables, "feedback"), calendar,
+                                   today)["customer_id"].tolist())
+    complaints = complaint_counts(tables, since, today)
+    ratings = low_rating_counts(tables, since, today)
+    services = services_this_month(tables, today)
+    contracts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in rows_of(fees.contracts):
+        contracts[c["customer_id"]].append(c)
+    names = {r["staff_id"]: r["name"] for r in table_rows(tables, "staff")}
+
+    rows: list[dict[str, Any]] = []
+    for customer in table_rows(tables, "customers"):
+        groups = tracked_groups(customer)
+        if not groups:
+            continue
+        cid = customer["customer_id"]
+        seen = {kind: latest[kind].get(cid) for kind in latest}
+        last = max((day for day in seen.values() if day is not None), default=None)
+        interval = interval_of(groups, intervals)
+        days = days_without_contact(last, today)
+        rows.append({
+            "customer_id": cid, "customer_name": customer["customer_name"], "owner": customer["owner"],
+            "owner_name": names.get(customer["owner"], customer["owner"]),
+            "key_customer": customer["key_customer"] is True, "segment": customer["segment"],
+            "group": (customer["group"] or NO_GROUP) if customer["segment"] == GROUP_SEGMENT else customer["group"],
+            "interval": interval, "last_call": seen["call"], "last_service": seen["service"],
+            "last_callback": seen["callback"], "days_since": days, "overdue": days > interval,
+            "open_tickets": tickets[cid], "services_month": services[cid], "complaints": complaints[cid],
+            "low_ratings": ratings[cid], "fee_status": fee_words(contracts[cid]),
+        })
+    rows.sort(key=lambda r: (not r["overdue"], -r["days_since"], r["customer_id"]))
+    members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["segment"] == GROUP_SEGMENT:
+            members[r["group"]].append(r)
+    group_rows = [_group_row(group, members[group]) for group in sorted(members, key=lambda g: (g == NO_GROUP, g))]
+    return CustomerTracking(today, intervals, settings.tracking_lookback_days, _frame(rows, CUSTOMER_COLUMNS),
+                            _frame(group_rows, GROUP_COLUMNS))
