@@ -143,3 +143,4 @@ class RunFigures(_Figures):
     fees: FeeFigures
     callbacks: CallbackFigures
     quality: QualityFigures
+    closed_month: str | None = None  # YYYY-MM when this run closed the month before (docs/rules.md § Monthly close)
