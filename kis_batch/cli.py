@@ -194,6 +194,9 @@ def run(folder: Path, today: dt.date | None, out_root: Path) -> None:
     click.echo(f"派工日期 {result.plan_date.isoformat()}；结果在 {result.out_dir}")
     for path in result.outputs:
         click.echo(f"  {path.name}")
+    if result.closed_month:
+        click.echo(f"今天是本月第一个工作日，已结算上月 {result.closed_month} 的月度考核：" +
+                   "、".join(str(path) for path in result.closed_outputs))
     sys.exit(result.exit_code)
 
 
@@ -244,3 +247,39 @@ def mail(out_dir: Path, deliver: bool) -> None:
         click.echo(report.aborted, err=True)
         sys.exit(EXIT_FAILED)
     sys.exit(1 if plan.skipped or (deliver and report.failed) else 0)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--month", type=MonthParam(), required=True, help="要结算的月份，如 2026-11")
+@click.option("--date", "today", type=DateParam(), default=None, help="截止日期 D（默认：该月最后一天）；按月底和 D 中较早的一天计算")
+@click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT_ROOT,
+              show_default=True, help="输出根目录；月度考核写到 OUT/YYYY-MM/，并记入 OUT/history.sqlite")
+def report(folder: Path, month: dt.date, today: dt.date | None, out_root: Path) -> None:
+    """月度结算：按 FOLDER 里的表格计算该月每名服务工程师和实施专员的月度考核，写出 月度考核_YYYY-MM.xlsx 并记入历史。
+
+    每月第一个工作日晚上的 run 会自动结算上个月；需要重算或补算时用本命令。
+
+    退出码：0 没有错误；1 表格里有错误（正确的行照常使用）；2 未能完成。
+
+    \b
+    示例:
+      kis-batch report 收件夹 --month 2026-11
+      kis-batch report 收件夹 --month 2026-11 --date 2026-11-27 --out output
+    """
+    from kis_batch.close import report_month
+    from kis_batch.rules.evaluation import as_of_day
+
+    day = today or as_of_day(month, dt.date.max)
+    try:
+        result = report_month(folder, month, day, out_root, progress=_progress)
+    except (RunLocked, OutputTooLarge, OSError) as error:
+        click.echo(f"运行未完成：{error}", err=True)
+        sys.exit(EXIT_FAILED)
+    _summary(result.inbox)
+    click.echo(f"{result.month} 月度考核（截至 {result.as_of.isoformat()}）：")
+    for p in result.closed.evaluation.people:
+        click.echo(f"  {p.rank:>2}. {p.name}（{p.role}）总分 {p.total:g} 等级 {p.grade}")
+    for path in result.outputs:
+        click.echo(f"已写出 {path}")
+    sys.exit(1 if count(result.inbox.problems, Severity.ERROR) else 0)

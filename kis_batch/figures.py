@@ -161,3 +161,4 @@ class RunFigures(_Figures):
     callbacks: CallbackFigures
     quality: QualityFigures
     customers: CustomerFigures
+    closed_month: str | None = None  # YYYY-MM when this run closed the month before (docs/rules.md § Monthly close)

@@ -73,6 +73,7 @@ class RunInfo:
 
     today: dt.date
     plan_date: dt.date
+    closed_month: str | None = None  # the month this run closed: its 月度考核 goes to the manager
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def read_run(out_dir: Path) -> RunInfo:
         plan_date = next((day for day in dated if day), None)
     if today is None or plan_date is None:
         raise MailError(f"{out_dir / MANIFEST} 缺少日期；请重新运行 kis-batch run")
-    return RunInfo(today, plan_date)
+    return RunInfo(today, plan_date, (manifest.get("figures") or {}).get("closed_month"))
 
 
 def load_roster(out_dir: Path) -> tuple[pd.DataFrame, Settings]:
@@ -254,6 +255,8 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
         )
     # 服务部经理 and 经理助理: the day's report first, then every other workbook.
     described = manager_files(run.today, run.plan_date)
+    if run.closed_month:  # the month closed tonight: its 考核, from OUT/YYYY-MM beside OUT/D
+        described[f"../{run.closed_month}/{outputs.evaluation_file(run.closed_month)}"] = "上月月度考核（今晚结算）"
     wanted = list(described)
     present = [f for f in wanted if (out_dir / f).is_file()]
     if not present:
@@ -271,7 +274,8 @@ def _body(name: str, draft: _Draft, attached: list[Attachment], left_out: list[t
     lines = [f"{name}，您好：", "", draft.intro]
     if attached:
         lines += ["", "附件："]
-        lines += [f"  · {a.name}：{draft.files[a.name]}" for a in attached]
+        by_name = {Path(file).name: words for file, words in draft.files.items()}
+        lines += [f"  · {a.name}：{by_name[a.name]}" for a in attached]
     if left_out:
         lines += ["", "未附（请到批处理输出文件夹取用）："]
         lines += [f"  · {file}：{reason}" for file, reason in left_out]

@@ -72,6 +72,20 @@ def report_file(today: dt.date) -> str:
     return f"校验报告_{today.isoformat()}.xlsx"
 
 
+# The month's close (docs/rules.md § Monthly close): OUT/YYYY-MM/ and the history beside the day folders.
+HISTORY = "history.sqlite"
+
+
+def month_folder(out_root: Path, month: str) -> Path:
+    """OUT/YYYY-MM: where a month's close writes."""
+    return out_root / month
+
+
+def evaluation_file(month: str) -> str:
+    """月度考核_YYYY-MM.xlsx."""
+    return f"月度考核_{month}.xlsx"
+
+
 def outbox_file(staff_id: str, name: str) -> str:
     """One person's message in OUT/D/outbox/: 工号_姓名.eml."""
     return f"{safe_file_part(f'{staff_id}_{name}')}.eml"

@@ -14,7 +14,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from kis_batch import history
 from kis_batch.calendar import WorkCalendar, fallback_message
+from kis_batch.close import ClosedMonth, evaluate_as_of, month_cases, month_to_close, record_history, write_close
 from kis_batch.figures import (
     CallbackFigures,
     CustomerFigures,
@@ -43,6 +45,7 @@ from kis_batch.render.scores import write_scores
 from kis_batch.rules.callbacks import callback_figures, plan_callbacks
 from kis_batch.rules.customers import track_customers
 from kis_batch.rules.dispatch import plan_dispatch
+from kis_batch.rules.evaluation import as_of_day, evaluate_month
 from kis_batch.rules.fees import fee_status
 from kis_batch.rules.quality import quality_report
 from kis_batch.rules.quotas import quota_gaps
@@ -63,6 +66,8 @@ class RunResult:
     inbox: Inbox
     figures: RunFigures
     outputs: list[Path] = field(default_factory=list)
+    closed_month: str | None = None  # the month before, when this run closed it (docs/rules.md § Monthly close)
+    closed_outputs: list[Path] = field(default_factory=list)  # its 月度考核, in OUT/YYYY-MM/
 
     @property
     def errors(self) -> int:
@@ -206,11 +211,17 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         Step("suggestions", ("dispatch", "gaps", "fees"),
              lambda dispatch, gaps, fees: suggest_visits(tables, dispatch, gaps, fees, today)),
         Step("customers", ("fees",), lambda fees: track_customers(tables, fees, settings, calendar, today)),
+        Step("cases", ("quality",), month_cases),
+        Step("evaluation", ("scores", "gaps", "quality", "fees", "cases"),
+             partial(evaluate_month, tables, settings=settings)),
     ]
     found = compute_steps(steps, calendar, parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES)
     dispatch, fees, gaps, quality = found["dispatch"], found["fees"], found["gaps"], found["quality"]
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
+    # The first working day of a month closes the month before (its 考核 as of its last day).
+    closing = month_to_close(tables, calendar, today)
+    closed = evaluate_as_of(tables, settings, calendar, as_of_day(closing, today)) if closing else None
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
     summary = manager_summary(inbox, calendar, today, dispatch, found["returned"], found["scores"], gaps, fees,
@@ -227,6 +238,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         callbacks=CallbackFigures.of(found["callbacks"]),
         quality=QualityFigures.of(quality),
         customers=CustomerFigures.of(found["customers"]),
+        closed_month=closed.evaluation.month if closed else None,
     )
     result = RunResult(today, plan, day_folder(out_root, today), inbox, figures)
     scores, callbacks, suggestions = found["scores"], found["callbacks"], found["suggestions"]
@@ -246,13 +258,41 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             partial(write_quality, out, today, quality),
             partial(write_customers, out, found["customers"]),
             partial(write_manager, out, summary, gaps),
-            partial(write_report, out, today, inbox),
         ]
         parallel = input_bytes >= PARALLEL_FROM_BYTES
         for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=parallel):
             result.outputs.extend(written)
+        _close_and_record(result, found, closed, out_root, progress, now)
+        write_report(out, today, inbox, result.outputs)
         _note_relocated(inbox, result.outputs)
         write_mail_roster(out, tables["staff"], settings)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), figures.to_json(),
                                              now or dt.datetime.now()))
     return result
+
+
+def _close_and_record(result: RunResult, found: dict[str, Any], closed: ClosedMonth | None, out_root: Path,
+                      progress: Progress | None, now: dt.datetime | None) -> None:
+    """After the day's workbooks: the month before's 考核 when this run closes it, then the history in
+    one transaction (the day, this month so far, the closed month); a history that cannot be written
+    is a 警告 in the run report."""
+    months = []
+    if closed is not None:
+        write_close(out_root, closed, result.closed_outputs)
+        result.closed_month = closed.evaluation.month
+        months.append(closed.record(final=True))
+        if progress:
+            progress(f"今天是本月第一个工作日：已结算上月 {closed.evaluation.month} 的月度考核（截至 "
+                     f"{closed.evaluation.as_of.isoformat()}），见 {result.closed_outputs[0]}")
+    evaluation = found["evaluation"]
+    figures = history.month_figures(result.inbox.tables, found["scores"], found["gaps"], found["quality"],
+                                    found["fees"], evaluation)
+    months.append(history.month_record(evaluation, figures, final=False))
+    figures_now = result.figures
+    day = history.DayRecord(
+        result.today, result.plan_date, now or dt.datetime.now(), figures_now.errors, figures_now.warnings,
+        tuple({"path": f.path, "sha256": f.sha256, "rows_accepted": f.rows_accepted} for f in result.inbox.files),
+        history.flatten(figures_now.to_json()))
+    problem = record_history(out_root, day, months)
+    if problem:
+        result.inbox.problems.append(problem)

@@ -39,6 +39,7 @@ class Code(StrEnum):
     SETTING = "setting"
     CALENDAR = "calendar-fallback"
     OUTPUT_LOCKED = "output-locked"
+    HISTORY = "history"
 
 
 @dataclass(frozen=True)

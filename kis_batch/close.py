@@ -1,0 +1,109 @@
+"""The month's close (docs/rules.md § Monthly close): the 考核 of a month as of its last day (or D if
+earlier) from the folder, written to OUT/YYYY-MM/月度考核_YYYY-MM.xlsx and recorded in the history
+as final. `kis-batch report --month` does it on request; the evening run on the first working day
+of a month does it for the month before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from kis_batch import history
+from kis_batch.calendar import WorkCalendar
+from kis_batch.coerce import day_of
+from kis_batch.ingest import Inbox, Progress, load_folder
+from kis_batch.lock import run_lock
+from kis_batch.outputs import HISTORY, month_folder
+from kis_batch.problems import Code, Problem, Severity
+from kis_batch.render.evaluation import write_evaluation
+from kis_batch.rules.common import month_start, table_of
+from kis_batch.rules.evaluation import MonthEvaluation, as_of_day, cases_from_quality, evaluate_month
+from kis_batch.rules.fees import fee_status
+from kis_batch.rules.quality import QualityReport, quality_report
+from kis_batch.rules.quotas import quota_gaps
+from kis_batch.rules.scoring import score_feedback
+from kis_batch.settings import Settings
+
+
+def month_cases(quality: QualityReport) -> pd.DataFrame:
+    """The month's complaint cases the 考核 deducts for: today the quality report's complaints, each
+    本部门 until judged. The one line to change when the complaint cases carry their 责任判定."""
+    return cases_from_quality(quality)
+
+
+@dataclass(frozen=True)
+class ClosedMonth:
+    """A month's 考核 and its department figures, as the history records them."""
+
+    evaluation: MonthEvaluation
+    figures: dict[str, float]
+
+    def record(self, final: bool) -> history.MonthRecord:
+        return history.month_record(self.evaluation, self.figures, final)
+
+
+def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
+                   as_of: dt.date) -> ClosedMonth:
+    """The 考核 of as_of's month standing on as_of: every rule it reads computed for that day."""
+    scores = score_feedback(tables, settings, calendar, as_of)
+    gaps = quota_gaps(scores, tables, settings, calendar)
+    quality = quality_report(tables, scores, settings, calendar, as_of)
+    fees = fee_status(tables, settings, as_of, calendar.next_workday(as_of))
+    evaluation = evaluate_month(tables, scores, gaps, quality, fees, month_cases(quality), settings)
+    return ClosedMonth(evaluation, history.month_figures(tables, scores, gaps, quality, fees, evaluation))
+
+
+def month_to_close(tables: dict[str, pd.DataFrame], calendar: WorkCalendar, today: dt.date) -> dt.date | None:
+    """The month before D's (its first day) when D is its month's first working day and the folder
+    holds feedback of that month; else None."""
+    if calendar.month_workdays(today)[:1] != [today]:
+        return None
+    previous = month_start(month_start(today) - dt.timedelta(days=1))
+    dates = [day_of(value) for value in table_of(tables, "feedback")["service_date"].tolist()]
+    return previous if any(d is not None and month_start(d) == previous for d in dates) else None
+
+
+def write_close(out_root: Path, closed: ClosedMonth, written: list[Path]) -> None:
+    """月度考核_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock."""
+    folder = month_folder(out_root, closed.evaluation.month)
+    with run_lock(folder):
+        write_evaluation(folder, closed.evaluation, written)
+
+
+def record_history(out_root: Path, day: history.DayRecord | None, months: list[history.MonthRecord]) -> Problem | None:
+    """Write to OUT/history.sqlite; a locked or damaged database is a 警告 for the run report, never a stop."""
+    try:
+        history.record(out_root / HISTORY, day, months)
+    except history.HistoryError as error:
+        return Problem(Code.HISTORY, Severity.WARNING, str(error), file=HISTORY)
+    return None
+
+
+@dataclass
+class ReportResult:
+    month: str
+    as_of: dt.date
+    inbox: Inbox
+    closed: ClosedMonth
+    outputs: list[Path] = field(default_factory=list)
+
+
+def report_month(folder: Path, month: dt.date, today: dt.date, out_root: Path,
+                 progress: Progress | None = None) -> ReportResult:
+    """`kis-batch report --month`: read the folder as of D, close the month as of min(its end, D)."""
+    inbox = load_folder(folder, today, None, progress, out_root)
+    calendar = WorkCalendar.from_settings(inbox.settings)
+    as_of = as_of_day(month, today)
+    closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of)
+    result = ReportResult(closed.evaluation.month, as_of, inbox, closed)
+    if progress:
+        progress(f"写出 {closed.evaluation.month} 月度考核并记入历史")
+    write_close(out_root, closed, result.outputs)
+    problem = record_history(out_root, None, [closed.record(final=True)])
+    if problem:
+        inbox.problems.append(problem)
+    return result

@@ -1,0 +1,265 @@
+"""The history database OUT/history.sqlite (docs/rules.md § Monthly close): every evening run's key
+figures and each person's month-to-date 考核, and each closed month's final 考核 and department
+figures, so the monthly summary and the quarterly review read months from one place.
+
+Tables (query them by hand with any SQLite tool):
+- meta(schema_version): one row, the version of the tables below.
+- runs(day, plan_date, run_at, errors, warnings, inputs): one row per day D run; inputs is JSON
+  (path, sha256, rows accepted of every input file).
+- day_figures(day, figure, value): the run's key figures, flattened to dotted names, numbers only.
+- person_months(month, staff_id, …, final): one row per person and month: the month-to-date 考核 of
+  the latest evening run (final 0), or the month's close (final 1), which an evening run never replaces.
+- month_figures(month, figure, value, final): the month's department figures, likewise.
+
+Writes are one transaction each, so a run killed midway leaves the database as it was; a rerun of
+the same D replaces that day's rows. A locked or damaged database raises HistoryError, which the
+caller reports; it never stops the day's workbooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kis_batch.figures import FeeFigures, QualityFigures
+from kis_batch.rules.common import month_start
+from kis_batch.rules.evaluation import MonthEvaluation
+from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.quality import QualityReport
+from kis_batch.rules.scoring import Scores
+
+# Another process writing (a second run's history): wait this long, then report and go on.
+LOCK_TIMEOUT_S = 2.0
+
+PERSON_COLUMNS = ("month", "staff_id", "name", "role", "as_of", "task", "service", "callbacks", "discipline", "fees",
+                  "complaints", "total", "grade", "rank", "final")
+
+
+class HistoryError(Exception):
+    """The history could not be read or written; the message says why and what to do, in Chinese."""
+
+
+def _to_v1(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE runs (day TEXT PRIMARY KEY, plan_date TEXT NOT NULL, run_at TEXT NOT NULL,"
+               " errors INTEGER NOT NULL, warnings INTEGER NOT NULL, inputs TEXT NOT NULL)")
+    db.execute("CREATE TABLE day_figures (day TEXT NOT NULL REFERENCES runs(day), figure TEXT NOT NULL,"
+               " value REAL NOT NULL, PRIMARY KEY (day, figure))")
+    db.execute("CREATE TABLE person_months (month TEXT NOT NULL, staff_id TEXT NOT NULL, name TEXT NOT NULL,"
+               " role TEXT NOT NULL, as_of TEXT NOT NULL, task REAL, service REAL, callbacks REAL, discipline REAL,"
+               " fees REAL, complaints REAL, total REAL NOT NULL, grade TEXT NOT NULL, rank INTEGER NOT NULL,"
+               " final INTEGER NOT NULL, PRIMARY KEY (month, staff_id))")
+    db.execute("CREATE TABLE month_figures (month TEXT NOT NULL, figure TEXT NOT NULL, value REAL NOT NULL,"
+               " as_of TEXT NOT NULL, final INTEGER NOT NULL, PRIMARY KEY (month, figure))")
+
+
+# MIGRATIONS[n] takes the tables from version n to n + 1; SCHEMA_VERSION is where they end.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class DayRecord:
+    """What an evening run records about its day D."""
+
+    day: dt.date
+    plan_date: dt.date
+    run_at: dt.datetime
+    errors: int
+    warnings: int
+    inputs: tuple[Mapping[str, Any], ...]
+    figures: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class MonthRecord:
+    """A month's 考核 and department figures as of a day; final when the month's close made it."""
+
+    month: str
+    as_of: dt.date
+    final: bool
+    people: tuple[Mapping[str, Any], ...]
+    figures: Mapping[str, float]
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Nested figures as dotted names with their numbers (text, None and flags left out); a list of
+    per-person dicts is keyed by staff_id, any other list by position."""
+    flat: dict[str, float] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                label = item.get("staff_id", index) if isinstance(item, Mapping) else index
+                flat.update(flatten(item, f"{name}.{label}.") if isinstance(item, Mapping)
+                            else flatten({str(label): item}, f"{name}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[name] = float(value)
+    return flat
+
+
+def month_figures(tables: dict[str, pd.DataFrame], scores: Scores, gaps: pd.DataFrame, quality: QualityReport,
+                  fees: FeeReport, evaluation: MonthEvaluation) -> dict[str, float]:
+    """The department's month up to the 考核's day: calls by category and handling, services by type,
+    quota counts, scores, the quality and fee figures, and the 考核 in brief."""
+    as_of = evaluation.as_of
+    calls = tables.get("calls")
+    figures: dict[str, float] = {}
+    if calls is not None and len(calls):
+        days = pd.to_datetime(calls["call_time"]).dt.date
+        month_calls = calls[(days >= month_start(as_of)) & (days <= as_of)]
+        figures["calls"] = float(len(month_calls))
+        for column in ("category", "handling"):
+            figures.update({f"calls.{column}.{key}": float(n) for key, n in month_calls[column].value_counts().items()})
+    rows = scores.rows
+    figures["services"] = float(len(rows))
+    figures.update({f"services.type.{key}": float(n) for key, n in rows["service_type"].value_counts().items()})
+    if len(rows):
+        figures["services.mean_score"] = float(pd.to_numeric(rows["final"]).mean())
+    figures["quota.resolutions"] = float(gaps["resolutions_done"].sum()) if len(gaps) else 0.0
+    figures["quota.visits"] = float(gaps["visits_done"].sum()) if len(gaps) else 0.0
+    figures.update(flatten(QualityFigures.of(quality).to_json(), "quality."))
+    figures.update(flatten(FeeFigures.of(fees).to_json(), "fees."))
+    people = evaluation.people
+    figures["evaluation.people"] = float(len(people))
+    if people:
+        figures["evaluation.mean_total"] = round(sum(p.total for p in people) / len(people), 2)
+    for grade in ("A", "B", "C", "D"):
+        figures[f"evaluation.grade.{grade}"] = float(sum(p.grade == grade for p in people))
+    return figures
+
+
+def month_record(evaluation: MonthEvaluation, figures: Mapping[str, float], final: bool) -> MonthRecord:
+    people = tuple({"staff_id": p.staff_id, "name": p.name, "role": p.role, **p.parts(), "total": p.total,
+                    "grade": p.grade, "rank": p.rank} for p in evaluation.people)
+    return MonthRecord(evaluation.month, evaluation.as_of, final, people, dict(figures))
+
+
+def _explain(error: sqlite3.Error, path: Path) -> HistoryError:
+    text = str(error)
+    if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return HistoryError(f"历史数据库 {path} 正被另一个程序占用（{text}），本次未记入历史；"
+                            "等另一个 kis-batch 结束、关闭打开它的工具后重新运行即可")
+    return HistoryError(f"历史数据库 {path} 无法读写，可能已损坏（{text}），本次未记入历史；"
+                        "请把它移到别处保留备份，重新运行会建一个新的")
+
+
+def _version(db: sqlite3.Connection) -> int:
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
+        return 0
+    row = db.execute("SELECT schema_version FROM meta").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the tables to SCHEMA_VERSION, one version step per transaction."""
+    while (version := _version(db)) < SCHEMA_VERSION:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if _version(db) == version:  # another process may have migrated meanwhile
+                MIGRATIONS[version](db)
+                db.execute("CREATE TABLE IF NOT EXISTS meta (schema_version INTEGER NOT NULL)")
+                db.execute("DELETE FROM meta")
+                db.execute("INSERT INTO meta VALUES (?)", (version + 1,))
+            db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+    if version > SCHEMA_VERSION:
+        raise HistoryError(f"历史数据库 {path} 是更新版本的 kis-batch 写的（表结构第 {version} 版），本次未记入历史；"
+                           "请升级 kis-batch")
+
+
+def open_history(path: Path) -> sqlite3.Connection:
+    """The database, created or migrated to the current tables; transactions are the caller's
+    (autocommit mode, so BEGIN IMMEDIATE takes the write lock at once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
+    try:
+        _migrate(db, path)
+    except sqlite3.Error as error:
+        db.close()
+        raise _explain(error, path) from error
+    except HistoryError:
+        db.close()
+        raise
+    return db
+
+
+def write_records(db: sqlite3.Connection, day: DayRecord | None, months: Sequence[MonthRecord]) -> None:
+    """The statements of one record, inside the caller's transaction."""
+    if day is not None:
+        key = day.day.isoformat()
+        db.execute("DELETE FROM day_figures WHERE day = ?", (key,))
+        db.execute("DELETE FROM runs WHERE day = ?", (key,))
+        db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                   (key, day.plan_date.isoformat(), day.run_at.isoformat(timespec="seconds"), day.errors,
+                    day.warnings, json.dumps(list(day.inputs), ensure_ascii=False)))
+        db.executemany("INSERT INTO day_figures VALUES (?, ?, ?)",
+                       [(key, figure, value) for figure, value in day.figures.items()])
+    for month in months:
+        _write_month(db, month)
+
+
+def _write_month(db: sqlite3.Connection, month: MonthRecord) -> None:
+    """A close replaces the month's rows; a month-to-date record replaces only month-to-date rows
+    no later than itself, so neither a close nor a later day is ever overwritten by an older day."""
+    as_of = month.as_of.isoformat()
+    if month.final:
+        db.execute("DELETE FROM person_months WHERE month = ?", (month.month,))
+        db.execute("DELETE FROM month_figures WHERE month = ?", (month.month,))
+    else:
+        if db.execute("SELECT 1 FROM person_months WHERE month = ? AND (final = 1 OR as_of > ?) UNION "
+                      "SELECT 1 FROM month_figures WHERE month = ? AND (final = 1 OR as_of > ?)",
+                      (month.month, as_of, month.month, as_of)).fetchone():
+            return
+        db.execute("DELETE FROM person_months WHERE month = ?", (month.month,))
+        db.execute("DELETE FROM month_figures WHERE month = ?", (month.month,))
+    db.executemany(f"INSERT INTO person_months ({', '.join(PERSON_COLUMNS)}) VALUES "
+                   f"({', '.join('?' * len(PERSON_COLUMNS))})",
+                   [(month.month, p["staff_id"], p["name"], p["role"], as_of, p["task"], p["service"], p["callbacks"],
+                     p["discipline"], p["fees"], p["complaints"], p["total"], p["grade"], p["rank"], int(month.final))
+                    for p in month.people])
+    db.executemany("INSERT INTO month_figures VALUES (?, ?, ?, ?, ?)",
+                   [(month.month, figure, value, as_of, int(month.final)) for figure, value in month.figures.items()])
+
+
+def record(path: Path, day: DayRecord | None, months: Iterable[MonthRecord] = ()) -> None:
+    """Write a day and months in one transaction; HistoryError if the database is locked or damaged."""
+    db = open_history(path)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            write_records(db, day, list(months))
+            db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as error:
+        raise _explain(error, path) from error
+    finally:
+        db.close()
+
+
+def read_table(path: Path, table: str) -> pd.DataFrame:
+    """One table of the history as a frame, in its key order (for the readers that build on it)."""
+    if table not in ("meta", "runs", "day_figures", "person_months", "month_figures"):
+        raise ValueError(f"no table {table}")
+    db = open_history(path)
+    try:
+        return pd.read_sql_query(f"SELECT * FROM {table} ORDER BY 1, 2" if table != "meta" else "SELECT * FROM meta", db)
+    except sqlite3.Error as error:
+        raise _explain(error, path) from error
+    finally:
+        db.close()
