@@ -17,6 +17,7 @@ import pandas as pd
 from kis_batch.rules.callbacks import CallbackPlan
 from kis_batch.rules.dispatch import DispatchResult, dispatch_figures
 from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.projects import ProjectReport
 from kis_batch.rules.quality import QualityReport
 from kis_batch.rules.suggestions import suggestion_figures
 
@@ -130,6 +131,22 @@ class QualityFigures(_Figures):
 
 
 @dataclass(frozen=True)
+class ProjectFigures(_Figures):
+    projects: int
+    by_stage: Mapping[str, int]  # 未开始 … 已交接, each stage in order
+    live_this_month: int
+    awaiting_acceptance: int
+    rework: int
+    live_overdue: int
+    acceptance_overdue: int
+    handover_overdue: int
+
+    @classmethod
+    def of(cls, report: ProjectReport) -> ProjectFigures:
+        return cls(**report.figures)
+
+
+@dataclass(frozen=True)
 class RunFigures(_Figures):
     """run.json's "figures": the day's counts and each part's key figures."""
 
@@ -143,3 +160,4 @@ class RunFigures(_Figures):
     fees: FeeFigures
     callbacks: CallbackFigures
     quality: QualityFigures
+    projects: ProjectFigures

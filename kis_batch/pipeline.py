@@ -19,6 +19,7 @@ from kis_batch.figures import (
     CallbackFigures,
     DispatchFigures,
     FeeFigures,
+    ProjectFigures,
     QualityFigures,
     RunFigures,
     SuggestionFigures,
@@ -34,6 +35,7 @@ from kis_batch.render.fees import write_fees
 from kis_batch.render.mail_roster import write_mail_roster
 from kis_batch.render.manager import write_manager
 from kis_batch.render.manifest import write_manifest
+from kis_batch.render.projects import write_projects
 from kis_batch.render.quality import write_quality
 from kis_batch.render.quotas import write_quotas
 from kis_batch.render.report import write_report
@@ -41,6 +43,7 @@ from kis_batch.render.scores import write_scores
 from kis_batch.rules.callbacks import callback_figures, plan_callbacks
 from kis_batch.rules.dispatch import plan_dispatch
 from kis_batch.rules.fees import fee_status
+from kis_batch.rules.projects import project_report
 from kis_batch.rules.quality import quality_report
 from kis_batch.rules.quotas import quota_gaps
 from kis_batch.rules.scoring import score_feedback
@@ -196,6 +199,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         Step("dispatch", (), partial(plan_dispatch, tables, settings, calendar, today)),
         Step("fees", (), partial(fee_status, tables, settings, today, plan)),
         Step("month_callbacks", (), partial(callback_figures, tables, settings, today, today)),
+        Step("projects", (), partial(project_report, tables, settings, calendar, today)),
         Step("callbacks", ("dispatch",),
              lambda dispatch: plan_callbacks(tables, dispatch, settings, calendar, today)),
         Step("quality", ("scores",), lambda scores: quality_report(tables, scores, settings, calendar, today)),
@@ -210,7 +214,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
     summary = manager_summary(inbox, calendar, today, dispatch, found["returned"], found["scores"], gaps, fees,
-                              quality, found["month_callbacks"])
+                              quality, found["month_callbacks"], projects=found["projects"])
     figures = RunFigures(
         plan_date=plan.isoformat(),
         errors=count(inbox.problems, Severity.ERROR),
@@ -222,6 +226,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         fees=FeeFigures.of(fees),
         callbacks=CallbackFigures.of(found["callbacks"]),
         quality=QualityFigures.of(quality),
+        projects=ProjectFigures.of(found["projects"]),
     )
     result = RunResult(today, plan, day_folder(out_root, today), inbox, figures)
     scores, callbacks, suggestions = found["scores"], found["callbacks"], found["suggestions"]
@@ -239,6 +244,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             partial(write_fees, out, today, fees),
             partial(write_callbacks, out, callbacks),
             partial(write_quality, out, today, quality),
+            partial(write_projects, out, found["projects"], settings),
             partial(write_manager, out, summary, gaps),
             partial(write_report, out, today, inbox),
         ]

@@ -19,6 +19,7 @@ from kis_batch.problems import Severity, count
 from kis_batch.rules.common import active_members, complaint_calls, month_start, rows_of
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
 from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.projects import ProjectReport
 from kis_batch.rules.quality import QualityReport
 from kis_batch.rules.quotas import STATUSES
 from kis_batch.rules.scoring import Scores
@@ -97,12 +98,19 @@ def _people(inbox: Inbox, dispatch: DispatchResult, scores: Scores, gaps: pd.Dat
                                        "breaches", "complaints"])
 
 
+def _projects_line(report: ProjectReport) -> tuple[str, str, str]:
+    f = report.figures
+    return ("实施项目", f"本月上线 {f['live_this_month']}，待验收 {f['awaiting_acceptance']}，整改中 {f['rework']}",
+            f"上线逾期 {f['live_overdue']}，验收逾期 {f['acceptance_overdue']}，交接逾期 {f['handover_overdue']}")
+
+
 def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispatch: DispatchResult,
                     returned_today: tuple[int, int],
                     scores: Scores, gaps: pd.DataFrame, fees: FeeReport, quality: QualityReport,
-                    callbacks: dict[str, Any]) -> ManagerSummary:
+                    callbacks: dict[str, Any], projects: ProjectReport | None = None) -> ManagerSummary:
     """Everything the manager reads in a minute, as (item, value, note) lines and small tables.
-    returned_today is returned_feedback for D; callbacks, callback_figures for D's month up to D."""
+    returned_today is returned_feedback for D; callbacks, callback_figures for D's month up to D;
+    projects, the implementation projects (a line of their own where given)."""
     settings = inbox.settings
     dispatched, returned = returned_today
     quality_figures, fee_figures = quality.figures, fees.figures()
@@ -133,6 +141,7 @@ def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispat
         ("年费逾期", f"{fee_figures['overdue']} 份", f"欠款 {fee_figures['overdue_balance']:,.0f} 元"),
         ("续费", f"待续费 {fee_figures['due_for_renewal']}，已过期未续 {fee_figures['lapsed']}",
          f"续费风险 {fee_figures['renewal_risk']}，未核准 {fee_figures['unapproved']}"),
+        *([_projects_line(projects)] if projects is not None else []),
         ("校验", f"错误 {count(inbox.problems, Severity.ERROR)}，警告 {count(inbox.problems, Severity.WARNING)}",
          "见校验报告"),
     ]
