@@ -860,7 +860,7 @@ PROJECT_SHAPES: tuple[ProjectShape, ...] = (
 )
 CHECKED_DAYS_BEFORE = {FAILED_ROUND: 3, PASSED_ROUND: 9}
 FAILED_ITEM, FAILED_NOTE = "数据备份策略", "未设置每日自动备份，备份只存在本机；整改后重新检查"
-NOT_APPLICABLE_ITEM = "业务流程（供应链/生产，如适用）"
+NOT_APPLICABLE_ITEM = RULES.acceptance_items[3]  # 业务流程（供应链/生产，如适用）
 PROJECT_MODULES = ("总账、报表", "总账、报表、出纳", "总账、报表、供应链", "总账、报表、固定资产", "总账、报表、工资")
 PROJECT_MANAGER_NAME = "周经理"
 

@@ -82,8 +82,10 @@ POSITIVE_SIZE = Between(0, low_open=True)
 VISIT_MINUTES = Between(0, 24 * 60, low_open=True)
 DAILY_CAP = Between(*DAILY_CAP_RANGE)
 # The 验收单 checklist: a manager's full technical check of an implementation.
-ACCEPTANCE_ITEMS = ("账套与参数设置", "期初数据与余额核对", "凭证与报表", "业务流程（供应链/生产，如适用）", "用户与权限",
-                    "数据备份策略", "客户操作培训", "资料交付（操作手册）")
+# Held as 规则设置 cells read back (full-width brackets and commas in their half-width forms), so
+# the default written by init reads back as the default.
+ACCEPTANCE_ITEMS = tuple(map(normalise_text, ("账套与参数设置", "期初数据与余额核对", "凭证与报表", "业务流程（供应链/生产，如适用）",
+                                              "用户与权限", "数据备份策略", "客户操作培训", "资料交付（操作手册）")))
 CHECKLIST = Phrases("检查项文字，多项用分号“；”分隔（检查项里可以有逗号、斜杠和括号）")
 # A bare number above 1 and up to this is a rate typed without its % sign.
 PERCENT_CEILING = 100

@@ -97,10 +97,10 @@ def _latest_rounds(rows: list[Row]) -> list[Row]:
     latest: dict[tuple[str, str], dt.date] = {}
     for r in rows:
         if r[OK] and r["outcome"] is not None and r["date"] is not None:
-            key = (r["project_id"], item_key(r["item"]))
+            key = (r["project_id"], r["item"])
             latest[key] = max(latest.get(key, r["date"]), r["date"])
     return [r for r in rows if not (r[OK] and r["outcome"] is not None and r["date"] is not None
-                                    and r["date"] < latest[(r["project_id"], item_key(r["item"]))])]
+                                    and r["date"] < latest[(r["project_id"], r["item"])])]
 
 
 def cross_check_projects(raw: dict[str, list[Row]], staff_rows: list[Row], staff: StaffIndex | None,
@@ -116,10 +116,13 @@ def cross_check_projects(raw: dict[str, list[Row]], staff_rows: list[Row], staff
             _person(r, "handover_to", ENGINEER, staff, roles, out)
             _dates_in_order(r, today, out)
     kept = merge_repeats(PROJECTS, projects, out)
-    known = KeyIndex([r["project_id"] for r in kept], rejection_notes(projects, ("project_id",), out))
     checks = raw["acceptance"]
+    known = KeyIndex([r["project_id"] for r in kept], rejection_notes(projects, ("project_id",), out)) if projects else None
+    if known is None and checks:
+        out.add(Code.MISSING_TABLE, Severity.ERROR,
+                "文件夹里有验收单，但没有实施项目，验收单无从对照；请放入实施项目（kis-batch init 生成模板）")
     for r in checks:
-        if not r[OK]:
+        if not r[OK] or known is None:
             continue
         found = known.find(r["project_id"])
         if found is None:
