@@ -29,6 +29,7 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.render.style import atomic_book, write_table
 from kis_batch.render.templates import template_cols, write_template
 from kis_batch.schema import (
+    ACCEPTANCE,
     AREA_DISTANCE,
     CALLBACKS,
     CALLS,
@@ -43,6 +44,7 @@ from kis_batch.schema import (
     IMPLEMENTER,
     LEAVE,
     MANAGER_ROLES,
+    PROJECTS,
     RESOLVED,
     SEGMENTS,
     SETTINGS_SHEET,
@@ -838,6 +840,80 @@ def _payment(rng: random.Random, amount: float, due: dt.date, today: dt.date) ->
     return paid, when
 
 
+# --- implementation projects ---------------------------------------------------------------------
+
+# A dozen projects across every stage (docs/rules.md § Implementation projects), dated in working days
+# back from D (negative: ahead). Each: (start, planned_live, live, accepted_on, acceptance, handed_over,
+# checklist), where checklist is a returned 验收单: FAILED_ROUND (one item 不合格) or PASSED_ROUND.
+FAILED_ROUND, PASSED_ROUND = "failed", "passed"
+ProjectShape = tuple[int, int, int | None, int | None, str | None, int | None, str | None]
+PROJECT_SHAPES: tuple[ProjectShape, ...] = (
+    (-3, -20, None, None, None, None, None),  # 未开始
+    (-25, -45, None, None, None, None, None),  # 未开始, next month
+    (15, -8, None, None, None, None, None),  # 实施中
+    (30, 3, None, None, None, None, None),  # 实施中, 上线逾期
+    (8, -12, None, None, None, None, None),  # 实施中
+    (20, 3, 2, None, None, None, None),  # 待验收
+    (25, 9, 8, None, None, None, None),  # 待验收, 验收逾期
+    (30, 11, 10, None, None, None, FAILED_ROUND),  # 整改中: the returned checklist failed an item
+    (28, 10, 9, 1, "通过", None, None),  # 待交接
+    (35, 16, 15, 6, "通过", None, None),  # 待交接, 交接逾期
+    (32, 15, 14, None, None, 7, PASSED_ROUND),  # 已交接: the returned checklist passed
+    (50, 30, 28, 24, "通过", 20, None),  # 已交接
+)
+CHECKED_DAYS_BEFORE = {FAILED_ROUND: 3, PASSED_ROUND: 9}
+FAILED_ITEM, FAILED_NOTE = "数据备份策略", "未设置每日自动备份，备份只存在本机；整改后重新检查"
+NOT_APPLICABLE_ITEM = RULES.acceptance_items[3]  # 业务流程（供应链/生产，如适用）
+PROJECT_MODULES = ("总账、报表", "总账、报表、出纳", "总账、报表、供应链", "总账、报表、固定资产", "总账、报表、工资")
+PROJECT_MANAGER_NAME = "周经理"
+
+
+def _workday_offset(calendar: WorkCalendar, today: dt.date, back: int) -> dt.date:
+    """The working day `back` working days before today (after it, for a negative back)."""
+    day, step = today, (-ONE_DAY if back > 0 else ONE_DAY)
+    for _ in range(abs(back)):
+        day += step
+        while not calendar.is_workday(day):
+            day += step
+    return day
+
+
+def _projects(seed: int, calendar: WorkCalendar, today: dt.date, staff: list[Person],
+              customers: list[Customer]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """实施项目 rows and the returned 验收单 rows. A generator of its own, so the rest of the month is
+    the same with or without the projects."""
+    rng = random.Random(f"{seed}-projects")
+    specialists = [p for p in staff if p.role == IMPLEMENTER]
+    chosen = rng.sample(customers, min(len(PROJECT_SHAPES), len(customers)))
+    projects: list[dict[str, Any]] = []
+    checks: list[dict[str, Any]] = []
+    for n, (shape, customer) in enumerate(zip(PROJECT_SHAPES, chosen, strict=False), 1):
+        start, planned, live, accepted, acceptance, handed, checklist = shape
+
+        def day(back: int | None) -> dt.date | None:
+            return None if back is None else _workday_offset(calendar, today, back)
+
+        project_id = f"SS{today.year}-{n:03d}"
+        projects.append({
+            "project_id": project_id, "customer_id": customer.customer_id,
+            "specialist": specialists[n % len(specialists)].name,
+            "scope": f"{customer.product.split()[0]}：{rng.choice(PROJECT_MODULES)}",
+            "start": day(start), "planned_live": day(planned), "live": day(live), "accepted_on": day(accepted),
+            "acceptance": acceptance, "accepted_by": PROJECT_MANAGER_NAME if acceptance else None,
+            "handover_to": customer.owner.name if handed is not None else None, "handed_over": day(handed),
+            "notes": None,
+        })
+        if checklist is not None:
+            checked = day(CHECKED_DAYS_BEFORE[checklist])
+            for item in RULES.acceptance_items:
+                failed = checklist == FAILED_ROUND and item == FAILED_ITEM
+                outcome = "不合格" if failed else ("不适用" if item == NOT_APPLICABLE_ITEM else "合格")
+                checks.append({"project_id": project_id, "item": item, "outcome": outcome,
+                               "notes": FAILED_NOTE if failed else None, "date": checked,
+                               "checked_by": PROJECT_MANAGER_NAME})
+    return projects, checks
+
+
 # --- workbooks ----------------------------------------------------------------------------------
 
 
@@ -1011,6 +1087,9 @@ def write_demo(folder: Path, month: dt.date, today: dt.date, seed: int = DEFAULT
                title=f"服务反馈单  {name}  {period.isoformat()}")
     _write(folder, "年费台账.xlsx", [(FEES, _fees(rng, people, today, simulation.assistant, contract_share))], written)
     _write(folder, "回访记录.xlsx", [(CALLBACKS, _callback_rows(simulation.callbacks))], written)
+    projects, checks = _projects(seed, calendar, today, staff, people)
+    _write(folder, "实施项目.xlsx", [(PROJECTS, projects)], written)
+    _write(folder, "验收单.xlsx", [(ACCEPTANCE, checks)], written)
     with atomic_book(folder / "规则设置.xlsx", written) as book:
         write_template(book, [SETTINGS_SHEET])
     return written

@@ -18,6 +18,7 @@ from kis_batch.rules.callbacks import CallbackPlan
 from kis_batch.rules.customers import CustomerTracking
 from kis_batch.rules.dispatch import DispatchResult, dispatch_figures
 from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.projects import ProjectReport
 from kis_batch.rules.quality import QualityReport
 from kis_batch.rules.suggestions import suggestion_figures
 
@@ -147,6 +148,22 @@ class CustomerFigures(_Figures):
 
 
 @dataclass(frozen=True)
+class ProjectFigures(_Figures):
+    projects: int
+    by_stage: Mapping[str, int]  # 未开始 … 已交接, each stage in order
+    live_this_month: int
+    awaiting_acceptance: int
+    rework: int
+    live_overdue: int
+    acceptance_overdue: int
+    handover_overdue: int
+
+    @classmethod
+    def of(cls, report: ProjectReport) -> ProjectFigures:
+        return cls(**report.figures)
+
+
+@dataclass(frozen=True)
 class RunFigures(_Figures):
     """run.json's "figures": the day's counts and each part's key figures."""
 
@@ -161,4 +178,5 @@ class RunFigures(_Figures):
     callbacks: CallbackFigures
     quality: QualityFigures
     customers: CustomerFigures
+    projects: ProjectFigures
     closed_month: str | None = None  # YYYY-MM when this run closed the month before (docs/rules.md § Monthly close)

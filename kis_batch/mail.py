@@ -59,6 +59,7 @@ def manager_files(today: dt.date, plan: dt.date) -> dict[str, str]:
         outputs.fees_file(today): "到期、逾期的年费和次日催收清单",
         outputs.quality_file(today): "投诉、满意度、回访覆盖和违规",
         outputs.customers_file(today): "重点客户、大客户、集团客户、异地客户的联系和服务跟踪",
+        outputs.projects_file(today): "实施项目的阶段和逾期；待验收项目的验收单，填好后交回收件夹",
         outputs.report_file(today): "输入表格里的问题；错误要改正后重新放入收件夹",
     }
 
@@ -270,6 +271,17 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
     )
 
 
+def _with_projects(draft: _Draft, name: str, out_dir: Path, run: RunInfo) -> _Draft:
+    """An implementation specialist's message also carries their own projects' rows (实施_D_姓名.xlsx)."""
+    own = outputs.projects_file(run.today, name)
+    if not (out_dir / own).is_file():
+        return draft
+    if not draft.files:
+        draft.intro = f"{day_label(run.plan_date)} 没有派给您的工单；附件是您负责的实施项目。"
+    draft.files[own] = "您负责的实施项目：阶段、上线/验收/交接是否逾期"
+    return draft
+
+
 def _body(name: str, draft: _Draft, attached: list[Attachment], left_out: list[tuple[str, str]], today: dt.date) -> str:
     lines = [f"{name}，您好：", "", draft.intro]
     if attached:
@@ -300,6 +312,8 @@ def prepare_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings) -> 
         name, staff_id = clean_text(person["name"]), clean_text(person["staff_id"])
         who = f"{name}（{staff_id}，{role}）"
         draft = _draft(role, person["name"], out_dir, run, settings)
+        if role == IMPLEMENTER and not isinstance(draft, str):
+            draft = _with_projects(draft, person["name"], out_dir, run)
         if isinstance(draft, str):
             plan.skipped.append(Skipped(who, draft))
             continue

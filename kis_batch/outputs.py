@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 # A custom document property on output workbooks that are for reading only; the reader skips
-# such a workbook if it is dropped back into the folder (only 派工单 and 回访 come back as input).
+# such a workbook if it is dropped back into the folder (only 派工单, 回访 and 实施 come back as input).
 REPORT_MARK = "kis-batch-report"
 # How the mark reads inside the workbook's docProps/custom.xml.
 REPORT_MARK_XML = f'name="{REPORT_MARK}"'.encode()
@@ -62,6 +62,13 @@ def quality_file(today: dt.date) -> str:
 
 def customers_file(today: dt.date) -> str:
     return f"客户跟踪_{today.isoformat()}.xlsx"
+
+
+def projects_file(today: dt.date, person: str | None = None) -> str:
+    """实施_D.xlsx (comes back with its 验收 sheets filled in), or 实施_D_姓名.xlsx, one specialist's rows."""
+    if person is None:
+        return f"实施_{today.isoformat()}.xlsx"
+    return f"实施_{today.isoformat()}_{safe_file_part(person)}.xlsx"
 
 
 def manager_file(today: dt.date) -> str:

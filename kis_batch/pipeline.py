@@ -22,6 +22,7 @@ from kis_batch.figures import (
     CustomerFigures,
     DispatchFigures,
     FeeFigures,
+    ProjectFigures,
     QualityFigures,
     RunFigures,
     SuggestionFigures,
@@ -38,6 +39,7 @@ from kis_batch.render.fees import write_fees
 from kis_batch.render.mail_roster import write_mail_roster
 from kis_batch.render.manager import write_manager
 from kis_batch.render.manifest import write_manifest
+from kis_batch.render.projects import write_projects
 from kis_batch.render.quality import write_quality
 from kis_batch.render.quotas import write_quotas
 from kis_batch.render.report import write_report
@@ -47,6 +49,7 @@ from kis_batch.rules.customers import track_customers
 from kis_batch.rules.dispatch import plan_dispatch
 from kis_batch.rules.evaluation import as_of_day, evaluate_month
 from kis_batch.rules.fees import fee_status
+from kis_batch.rules.projects import project_report
 from kis_batch.rules.quality import quality_report
 from kis_batch.rules.quotas import quota_gaps
 from kis_batch.rules.scoring import score_feedback
@@ -204,6 +207,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         Step("dispatch", (), partial(plan_dispatch, tables, settings, calendar, today)),
         Step("fees", (), partial(fee_status, tables, settings, today, plan)),
         Step("month_callbacks", (), partial(callback_figures, tables, settings, today, today)),
+        Step("projects", (), partial(project_report, tables, settings, calendar, today)),
         Step("callbacks", ("dispatch",),
              lambda dispatch: plan_callbacks(tables, dispatch, settings, calendar, today)),
         Step("quality", ("scores",), lambda scores: quality_report(tables, scores, settings, calendar, today)),
@@ -225,7 +229,8 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
     summary = manager_summary(inbox, calendar, today, dispatch, found["returned"], found["scores"], gaps, fees,
-                              quality, found["month_callbacks"], found["customers"])
+                              quality, found["month_callbacks"], found["customers"],
+                              projects=found["projects"])
     figures = RunFigures(
         plan_date=plan.isoformat(),
         errors=count(inbox.problems, Severity.ERROR),
@@ -238,6 +243,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         callbacks=CallbackFigures.of(found["callbacks"]),
         quality=QualityFigures.of(quality),
         customers=CustomerFigures.of(found["customers"]),
+        projects=ProjectFigures.of(found["projects"]),
         closed_month=closed.evaluation.month if closed else None,
     )
     result = RunResult(today, plan, day_folder(out_root, today), inbox, figures)
@@ -257,6 +263,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             partial(write_callbacks, out, callbacks),
             partial(write_quality, out, today, quality),
             partial(write_customers, out, found["customers"]),
+            partial(write_projects, out, found["projects"], settings),
             partial(write_manager, out, summary, gaps),
         ]
         parallel = input_bytes >= PARALLEL_FROM_BYTES

@@ -313,6 +313,58 @@ CALLBACKS = Template(
     purpose="热线/服务监督的回访结果；回访清单填好交回也算回访记录。",
 )
 
+# Implementation projects (docs/rules.md § Implementation projects).
+ACCEPTANCE_CONCLUSIONS = ("通过", "不通过")
+ACCEPTED, NOT_ACCEPTED = ACCEPTANCE_CONCLUSIONS
+CHECK_OUTCOMES = ("合格", "不合格", "不适用")
+FAILED_CHECK = "不合格"
+# The overview sheet of 实施_D.xlsx: for reading only (its columns are 实施项目's), passed over when
+# the workbook comes back with its 验收 sheets filled in.
+PROJECT_OVERVIEW = "项目总览"
+
+PROJECTS = Template(
+    "projects",
+    "实施项目",
+    (
+        Column("project_id", "项目编号", Kind.ID, required=True, help="实施项目的唯一编号", example="SS2026-001"),
+        Column("customer_id", "客户编号", Kind.ID, required=True, help="必须是客户档案里的编号", example="C0001"),
+        Column("specialist", "实施专员", required=True, help="负责实施的实施专员的工号或姓名（岗位须为实施专员）", example="E07"),
+        Column("scope", "实施内容", help="产品与模块", example="KIS专业版：总账、报表、供应链", width=28),
+        Column("start", "开始日期", Kind.DATE, required=True, help="实施开始的日期", example="2026-11-02"),
+        Column("planned_live", "计划上线", Kind.DATE, required=True, help="计划上线日期，不能早于开始日期", example="2026-11-20"),
+        Column("live", "实际上线", Kind.DATE, help="实际上线日期；未上线留空，不能晚于今天", example="2026-11-19"),
+        Column("accepted_on", "验收日期", Kind.DATE, help="经理验收的日期，不能早于实际上线", example="2026-11-24"),
+        Column("acceptance", "验收结论", Kind.CHOICE, choices=ACCEPTANCE_CONCLUSIONS,
+               help="通过/不通过；留空则按交回的验收单判断", example="通过", width=9),
+        Column("accepted_by", "验收人", help="做技术检查的人（服务部经理）", example="周经理", width=9),
+        Column("handover_to", "交接服务代表", help="验收通过后接手的服务工程师的工号或姓名", example="张伟", width=12),
+        Column("handed_over", "交接日期", Kind.DATE, help="交接给服务代表的日期，不能早于验收日期", example="2026-11-26"),
+        Column("notes", "备注", help="其他说明", example="", width=24),
+    ),
+    key_columns=("project_id",),
+    workbook="实施项目",
+    purpose="每个实施项目一行：谁实施、何时上线、验收和交接。",
+)
+
+ACCEPTANCE = Template(
+    "acceptance",
+    "验收单",
+    (
+        Column("project_id", "项目编号", Kind.ID, required=True, help="实施项目的编号", example="SS2026-001"),
+        Column("item", "检查项", required=True, help="规则设置“验收检查项”中的一项", example="凭证与报表", width=30),
+        Column("outcome", "结果", Kind.CHOICE, choices=CHECK_OUTCOMES, help="合格/不合格/不适用；留空表示还没检查",
+               example="合格", width=8),
+        Column("notes", "说明", help="检查发现的问题、整改要求", example="", width=30),
+        Column("date", "验收日期", Kind.DATE, help="检查的日期；填了结果就必须填", example="2026-11-24"),
+        Column("checked_by", "验收人", help="做检查的人", example="周经理", width=9),
+    ),
+    key_columns=("project_id", "item"),
+    workbook="实施项目",
+    # The 验收 sheets of 实施_D.xlsx carry a row number and the last round's result for reading.
+    reference_headers=("序号", "上次结果"),
+    purpose="经理对实施项目的逐项技术检查；实施_D.xlsx 的验收表填好交回也算验收单。",
+)
+
 SETTINGS_SHEET = Template(
     "settings",
     "规则设置",
@@ -325,5 +377,6 @@ SETTINGS_SHEET = Template(
     purpose="部门规则的数字；改这里即可，不用改程序。",
 )
 
-TEMPLATES: tuple[Template, ...] = (CUSTOMERS, STAFF, LEAVE, AREA_DISTANCE, CALLS, FEEDBACK, FEES, CALLBACKS, SETTINGS_SHEET)
+TEMPLATES: tuple[Template, ...] = (CUSTOMERS, STAFF, LEAVE, AREA_DISTANCE, CALLS, FEEDBACK, FEES, CALLBACKS, PROJECTS, ACCEPTANCE,
+                                  SETTINGS_SHEET)
 BY_KEY: dict[str, Template] = {t.key: t for t in TEMPLATES}

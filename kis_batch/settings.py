@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +62,15 @@ class AsTyped:
     words: str
 
 
-Allowed = Between | Share | OneOf | AsTyped
+@dataclass(frozen=True)
+class Phrases:
+    """Items of free text that may hold commas, slashes and brackets themselves (业务流程（供应链/生产，如适用）):
+    a list of them is split only at semicolons (；or ;) and line breaks."""
+
+    words: str
+
+
+Allowed = Between | Share | OneOf | AsTyped | Phrases
 FREE_TEXT = AsTyped("任意文字，可留空")
 SCORE_POINTS = Between(0, 100)
 YES_OR_NO = AsTyped("是 或 否")
@@ -72,6 +81,12 @@ POSITIVE_SIZE = Between(0, low_open=True)
 # A visit is timed by its arrival and leaving times within one day.
 VISIT_MINUTES = Between(0, 24 * 60, low_open=True)
 DAILY_CAP = Between(*DAILY_CAP_RANGE)
+# The 验收单 checklist: a manager's full technical check of an implementation.
+# Held as 规则设置 cells read back (full-width brackets and commas in their half-width forms), so
+# the default written by init reads back as the default.
+ACCEPTANCE_ITEMS = tuple(map(normalise_text, ("账套与参数设置", "期初数据与余额核对", "凭证与报表", "业务流程（供应链/生产，如适用）",
+                                              "用户与权限", "数据备份策略", "客户操作培训", "资料交付（操作手册）")))
+CHECKLIST = Phrases("检查项文字，多项用分号“；”分隔（检查项里可以有逗号、斜杠和括号）")
 # A bare number above 1 and up to this is a rate typed without its % sign.
 PERCENT_CEILING = 100
 
@@ -147,6 +162,13 @@ class Settings:
     eval_grade_a: int = _rule(90, "考核_A", "总分不低于此为A", SCORE_POINTS)
     eval_grade_b: int = _rule(80, "考核_B", "总分不低于此为B", SCORE_POINTS)
     eval_grade_c: int = _rule(60, "考核_C", "总分不低于此为C；更低为D", SCORE_POINTS)
+    # implementation projects
+    acceptance_workdays: int = _rule(5, "验收期限工作日", "实施项目实际上线后多少个工作日内须完成验收，超过即验收逾期"
+                                     "（制度：负责实施部的客户验收及交接工作）", Between(1))
+    handover_workdays: int = _rule(3, "交接期限工作日", "验收通过后多少个工作日内须交接给服务代表，超过即交接逾期", Between(1))
+    acceptance_items: tuple[str, ...] = _rule(
+        ACCEPTANCE_ITEMS, "验收检查项", "验收单逐项检查的内容（制度：对实施的客户进行全面的技术检查，保证实施质量）", CHECKLIST,
+    )
     # calendar
     holidays: tuple[dt.date, ...] = _rule((), "节假日", "额外的放假日期（每行一个，或逗号分隔）；日历库没有数据的年份必须在此列出", DATES)
     makeup_workdays: tuple[dt.date, ...] = _rule((), "调休上班", "周末调休上班的日期（每行一个，或逗号分隔）", DATES)
@@ -208,7 +230,7 @@ def format_setting(f: dataclasses.Field, value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, tuple):
-        return ",".join(format_setting(f, v) for v in value)
+        return ("；" if isinstance(allowed_of(f), Phrases) else ",").join(format_setting(f, v) for v in value)
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
     if isinstance(value, dt.date):
@@ -218,7 +240,12 @@ def format_setting(f: dataclasses.Field, value: Any) -> str:
     return str(value)
 
 
-def _split_list(raw: Any) -> list[Any]:
+_PHRASE_SEPARATORS = re.compile(r"[;；\r\n]+")
+
+
+def _split_list(raw: Any, allowed: Allowed) -> list[Any]:
+    if isinstance(raw, str) and isinstance(allowed, Phrases):
+        return [p.strip() for p in _PHRASE_SEPARATORS.split(raw) if p.strip()]
     if isinstance(raw, str):
         parts = [p.strip() for p in raw.replace("，", ",").replace("、", ",").replace(";", ",").split(",")]
         return [p for p in parts if p]
@@ -305,7 +332,7 @@ def parse_setting(f: dataclasses.Field, raw: Any, reference: dt.date) -> ReadSet
         return ReadSetting(value, (note,) if note else ())
     items: list[Any] = []
     left_out: list[str] = []
-    for part in _split_list(raw):
+    for part in _split_list(raw, allowed_of(f)):
         try:
             items.append(_read_one(f, default, part, reference)[0])
         except CoerceError as error:

@@ -36,11 +36,12 @@ TODAY, PLAN = "2026-11-27", "2026-11-30"
 SENDER, PASSWORD = "kis@example.com", "s3cret-pw"
 MANAGER_FILES = [f"经理日报_{TODAY}.xlsx", f"派工单_{PLAN}.xlsx", f"回访_{PLAN}.xlsx", f"评分_{TODAY}.xlsx",
                  f"指标缺口_{TODAY}.xlsx", f"年费_{TODAY}.xlsx", f"质量_{TODAY}.xlsx", f"客户跟踪_{TODAY}.xlsx",
+                 f"实施_{TODAY}.xlsx",
                  f"校验报告_{TODAY}.xlsx"]
 EXPECTED = {
     "e01@example.com": [f"派工单_{PLAN}_张伟.xlsx"],
     "e02@example.com": [],  # an engineer without work gets the 无派工 note
-    "e03@example.com": [f"派工单_{PLAN}_赵敏.xlsx"],
+    "e03@example.com": [f"派工单_{PLAN}_赵敏.xlsx", f"实施_{TODAY}_赵敏.xlsx"],  # a specialist: their projects too
     "h01@example.com": [f"回访_{PLAN}.xlsx", f"客户跟踪_{TODAY}.xlsx"],
     "m01@example.com": MANAGER_FILES,
     "m02@example.com": MANAGER_FILES,
@@ -151,7 +152,7 @@ def department(tmp_path: Path, port: int = 25, security: str = "starttls", setti
         ])
     write_workbook(folder / "员工名单.xlsx", sheets)
     out_dir = tmp_path / "output" / TODAY
-    for name in {*MANAGER_FILES, f"派工单_{PLAN}_张伟.xlsx", f"派工单_{PLAN}_赵敏.xlsx"}:
+    for name in {*MANAGER_FILES, f"派工单_{PLAN}_张伟.xlsx", f"派工单_{PLAN}_赵敏.xlsx", f"实施_{TODAY}_赵敏.xlsx"}:
         write_workbook(out_dir / name, {"表": (("文件",), [(name,)])})
     (out_dir / "run.json").write_text(json.dumps({"today": TODAY, "folder": str(folder),
                                                   "figures": {"plan_date": PLAN}}), encoding="utf-8")

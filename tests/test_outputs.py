@@ -14,6 +14,7 @@ import pytest
 
 from kis_batch import pipeline
 from kis_batch.lock import RunLocked, run_lock
+from kis_batch.outputs import projects_file
 from kis_batch.problems import Code, Severity
 from kis_batch.render import style
 from kis_batch.render.style import Col, OutputTooLarge, atomic_book, write_table
@@ -186,6 +187,8 @@ def test_written_workbooks_have_fixed_properties(tmp_path):
 
 def test_outputs_dropped_back_into_the_folder_change_nothing_but_a_warning(tmp_path):
     folder = _folder(tmp_path)
+    write_workbook(folder / "实施.xlsx", {"实施项目": (("项目编号", "客户编号", "实施专员", "开始日期", "计划上线", "实际上线"), [
+        ("SS1", "C001", "赵敏", "2026-11-02", "2026-11-20", "2026-11-19")])})  # 待验收: its 验收 sheet comes back blank
     first = pipeline.run(folder, TODAY, tmp_path / "out")
     for output in first.outputs:
         if output.suffix == ".xlsx":
@@ -193,7 +196,10 @@ def test_outputs_dropped_back_into_the_folder_change_nothing_but_a_warning(tmp_p
     again = pipeline.run(folder, TODAY, tmp_path / "out2")
     assert again.errors == 0
     notices = {p.file for p in again.inbox.problems if p.severity is Severity.WARNING}
-    report_only = {p.name for p in first.outputs if p.suffix == ".xlsx" and not p.name.startswith(("派工单", "回访"))}
+    # 派工单, 回访 and 实施_D.xlsx come back as input; 实施_D.xlsx's unfilled 验收 sheets change nothing.
+    report_only = {p.name for p in first.outputs if p.suffix == ".xlsx" and not p.name.startswith(("派工单", "回访"))
+                   and p.name != projects_file(TODAY)}
     assert notices == report_only and len(report_only) >= 4
     assert len(again.inbox.tables["calls"]) == len(first.inbox.tables["calls"])
     assert again.figures.dispatch == first.figures.dispatch
+    assert again.figures.projects == first.figures.projects

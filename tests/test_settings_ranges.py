@@ -24,6 +24,7 @@ from kis_batch.settings import (
     AsTyped,
     Between,
     OneOf,
+    Phrases,
     Settings,
     Share,
     allowed_of,
@@ -232,7 +233,7 @@ def test_a_list_keeps_its_good_items_and_names_the_bad_ones():
 @pytest.mark.parametrize("f", setting_fields(), ids=lambda f: f.name)
 def test_every_setting_declares_a_range_that_holds_its_default(f):
     allowed, default = allowed_of(f), default_of(f)
-    assert isinstance(allowed, (Between, Share, OneOf, AsTyped))
+    assert isinstance(allowed, (Between, Share, OneOf, AsTyped, Phrases))
     if isinstance(default, (int, float)) and not isinstance(default, bool):
         assert isinstance(allowed, (Between, Share)), "a number needs a range"
         assert allowed.admits(default)

@@ -128,6 +128,12 @@ def _valid(template: Template, r: dict) -> bool:
         return False
     if template.key in DATED and day_of(r[DATED[template.key]]) > RUN_DAY:
         return False  # a service, call or callback after the run's day is an error
+    if template.key == "projects":
+        dates = [r[k] for k in ("start", "live", "accepted_on", "handed_over") if r[k] is not None]
+        if r["planned_live"] < r["start"] or dates != sorted(dates) or dates[-1] > RUN_DAY:
+            return False  # out of order or after the run's day: an error at the cell
+    if template.key == "acceptance" and r["outcome"] is not None and (r["date"] is None or r["date"] > RUN_DAY):
+        return False  # a result needs its 验收日期, not after the run's day
     return not (template.key == "fees" and r["amount"] is not None and (r["paid"] or 0) > r["amount"])
 
 
@@ -163,4 +169,4 @@ def test_any_valid_table_round_trips_through_its_template(tmp_path_factory, tabl
 
 
 def test_every_template_group_is_written():
-    assert set(workbook_groups()) == {"客户档案", "员工名单", "热线记录", "服务反馈单", "年费台账", "回访记录", "规则设置"}
+    assert set(workbook_groups()) == {"客户档案", "员工名单", "热线记录", "服务反馈单", "年费台账", "回访记录", "实施项目", "规则设置"}

@@ -14,6 +14,7 @@ import pandas as pd
 
 from kis_batch.coerce import CoerceError, day_of
 from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, ToolReport, UnreadableFile, check_safe, discover, sha256_of
+from kis_batch.ingest.projects import check_projects, cross_check_projects
 from kis_batch.ingest.recognise import NearMiss, Recognised, likely_column, recognise
 from kis_batch.ingest.tables import (
     FILE,
@@ -39,7 +40,7 @@ from kis_batch.ingest.tables import (
 from kis_batch.ingest.workbook import read_sheets
 from kis_batch.parallel import PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, column_letter
-from kis_batch.schema import BY_KEY, SERVICE_SHEET, TEMPLATES, VISIT_TYPE, Kind, service_happened
+from kis_batch.schema import BY_KEY, PROJECT_OVERVIEW, SERVICE_SHEET, TEMPLATES, VISIT_TYPE, Kind, service_happened
 from kis_batch.settings import (
     SETTING_FIELDS,
     Settings,
@@ -58,7 +59,7 @@ READING = "读取 "
 
 # Sheets the tool writes for reading only (guides, the backlog, the printable 服务单); a returned
 # workbook's copies are passed over.
-IGNORED_SHEETS = ("说明", "填写说明", "instructions", "未派", SERVICE_SHEET)
+IGNORED_SHEETS = ("说明", "填写说明", "instructions", "未派", SERVICE_SHEET, PROJECT_OVERVIEW)
 
 
 @dataclass
@@ -292,6 +293,7 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
         check_rows(template, rows[template.key], out)
     settings = _settings_from(rows["settings"], base, today, out)
     tables = _cross_check(rows, today, out)
+    check_projects(tables, settings, today, out)
     _count_rows(files, raw, tables)
     return Inbox(folder, today, settings, tables, out.problems, files)
 
@@ -397,6 +399,8 @@ def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> d
     require_customer(raw["callbacks"], customers, out)
     resolve_staff(raw["callbacks"], "staff", staff, out, "服务代表")
     kept["callbacks"] = merge_repeats(BY_KEY["callbacks"], raw["callbacks"], out)
+
+    kept.update(cross_check_projects(raw, kept["staff"], staff, customers, today, out))
     return {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}
 
 

@@ -504,6 +504,8 @@ def is_placeholder(template: Template, record: Row) -> bool:
         return not service_happened(record)
     if template.key == "callbacks":
         return record["reached"] is None
+    if template.key == "acceptance":
+        return record["outcome"] is None
     return False
 
 

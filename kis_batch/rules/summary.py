@@ -20,6 +20,7 @@ from kis_batch.rules.common import active_members, complaint_calls, month_start,
 from kis_batch.rules.customers import TRACKED, CustomerTracking
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
 from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.projects import ProjectReport
 from kis_batch.rules.quality import QualityReport
 from kis_batch.rules.quotas import STATUSES
 from kis_batch.rules.scoring import Scores
@@ -106,12 +107,20 @@ def _not_contacted_line(tracking: CustomerTracking) -> tuple[str, str, str]:
             "，".join(f"{label} {by_segment[key]}" for label, key in TRACKED.items()) + "（见客户跟踪表）")
 
 
+def _projects_line(report: ProjectReport) -> tuple[str, str, str]:
+    f = report.figures
+    return ("实施项目", f"本月上线 {f['live_this_month']}，待验收 {f['awaiting_acceptance']}，整改中 {f['rework']}",
+            f"上线逾期 {f['live_overdue']}，验收逾期 {f['acceptance_overdue']}，交接逾期 {f['handover_overdue']}")
+
+
 def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispatch: DispatchResult,
                     returned_today: tuple[int, int],
                     scores: Scores, gaps: pd.DataFrame, fees: FeeReport, quality: QualityReport,
-                    callbacks: dict[str, Any], tracking: CustomerTracking) -> ManagerSummary:
+                    callbacks: dict[str, Any], tracking: CustomerTracking,
+                    projects: ProjectReport | None = None) -> ManagerSummary:
     """Everything the manager reads in a minute, as (item, value, note) lines and small tables.
-    returned_today is returned_feedback for D; callbacks, callback_figures for D's month up to D."""
+    returned_today is returned_feedback for D; callbacks, callback_figures for D's month up to D;
+    projects, the implementation projects (a line of their own where given)."""
     settings = inbox.settings
     dispatched, returned = returned_today
     quality_figures, fee_figures = quality.figures, fees.figures()
@@ -143,6 +152,7 @@ def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispat
         ("续费", f"待续费 {fee_figures['due_for_renewal']}，已过期未续 {fee_figures['lapsed']}",
          f"续费风险 {fee_figures['renewal_risk']}，未核准 {fee_figures['unapproved']}"),
         _not_contacted_line(tracking),
+        *([_projects_line(projects)] if projects is not None else []),
         ("校验", f"错误 {count(inbox.problems, Severity.ERROR)}，警告 {count(inbox.problems, Severity.WARNING)}",
          "见校验报告"),
     ]
