@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.rules.callbacks import CallbackPlan
+from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.dispatch import DispatchResult, dispatch_figures
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.quality import QualityReport
@@ -130,6 +131,28 @@ class QualityFigures(_Figures):
 
 
 @dataclass(frozen=True)
+class ComplaintFigures(_Figures):
+    """Complaint cases up to D: open, overdue (by 投诉编号), closed this month, this month's by responsibility."""
+
+    month: str
+    overdue_after_workdays: int
+    cases: int
+    filed_month: int
+    open: int
+    pending: int
+    in_progress: int
+    overdue: int
+    closed_month: int
+    by_responsibility: Mapping[str, int]  # department, headquarters, customer, other (blank counts as department)
+    unjudged_month: int
+    overdue_cases: tuple[str, ...]
+
+    @classmethod
+    def of(cls, cases: ComplaintCases) -> ComplaintFigures:
+        return cls(**cases.figures)
+
+
+@dataclass(frozen=True)
 class RunFigures(_Figures):
     """run.json's "figures": the day's counts and each part's key figures."""
 
@@ -143,3 +166,4 @@ class RunFigures(_Figures):
     fees: FeeFigures
     callbacks: CallbackFigures
     quality: QualityFigures
+    complaints: ComplaintFigures

@@ -58,6 +58,7 @@ def manager_files(today: dt.date, plan: dt.date) -> dict[str, str]:
         outputs.quotas_file(today): "本月问题解决和拜访指标的完成情况与缺口",
         outputs.fees_file(today): "到期、逾期的年费和次日催收清单",
         outputs.quality_file(today): "投诉、满意度、回访覆盖和违规",
+        outputs.complaints_file(today): "投诉案件跟踪：未结案（超期的上报总经理）、本月已结案、按责任",
         outputs.report_file(today): "输入表格里的问题；错误要改正后重新放入收件夹",
     }
 
@@ -241,12 +242,17 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
         callbacks = callbacks_file(run.plan_date)
         if not (out_dir / callbacks).is_file():
             return f"没有找到 {callbacks}（本次运行没有生成回访清单）"
+        files = {callbacks: "回访清单，填好后交回收件夹"}
+        # The hotline follows complaint cases too (docs/rules.md § Mail): 投诉跟踪 where the run wrote it.
+        complaints = outputs.complaints_file(run.today)
+        if (out_dir / complaints).is_file():
+            files[complaints] = "投诉案件跟踪，填好处理措施、结案日期等黄色列后交回收件夹"
         return _Draft(
             f"回访清单 {plan_label}",
-            f"附件是 {plan_label} 的回访清单。",
+            f"附件是 {plan_label} 的回访清单" + ("和投诉跟踪表。" if len(files) > 1 else "。"),
             f"当日核实：{settings.verification_call_time:%H:%M} 前后给当天上门的客户逐一打电话核实；"
             "月度抽查和满意度回访按清单拨打。\n请填好接通、上门属实、客户满意度、投诉等栏，交回收件夹。",
-            {callbacks: "回访清单，填好后交回收件夹"},
+            files,
         )
     # 服务部经理 and 经理助理: the day's report first, then every other workbook.
     described = manager_files(run.today, run.plan_date)

@@ -17,6 +17,7 @@ from typing import Any
 from kis_batch.calendar import WorkCalendar, fallback_message
 from kis_batch.figures import (
     CallbackFigures,
+    ComplaintFigures,
     DispatchFigures,
     FeeFigures,
     QualityFigures,
@@ -29,6 +30,7 @@ from kis_batch.outputs import day_folder
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.render.callbacks import write_callbacks
+from kis_batch.render.complaints import write_complaints
 from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
 from kis_batch.render.fees import write_fees
 from kis_batch.render.mail_roster import write_mail_roster
@@ -39,6 +41,7 @@ from kis_batch.render.quotas import write_quotas
 from kis_batch.render.report import write_report
 from kis_batch.render.scores import write_scores
 from kis_batch.rules.callbacks import callback_figures, plan_callbacks
+from kis_batch.rules.complaints import complaint_cases
 from kis_batch.rules.dispatch import plan_dispatch
 from kis_batch.rules.fees import fee_status
 from kis_batch.rules.quality import quality_report
@@ -202,6 +205,8 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         Step("gaps", ("scores",), lambda scores: quota_gaps(scores, tables, settings, calendar)),
         Step("suggestions", ("dispatch", "gaps", "fees"),
              lambda dispatch, gaps, fees: suggest_visits(tables, dispatch, gaps, fees, today)),
+        Step("complaints", ("scores",),
+             lambda scores: complaint_cases(tables, scores.links, settings, calendar, today)),
     ]
     found = compute_steps(steps, calendar, parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES)
     dispatch, fees, gaps, quality = found["dispatch"], found["fees"], found["gaps"], found["quality"]
@@ -210,7 +215,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
     summary = manager_summary(inbox, calendar, today, dispatch, found["returned"], found["scores"], gaps, fees,
-                              quality, found["month_callbacks"])
+                              quality, found["month_callbacks"], found["complaints"])
     figures = RunFigures(
         plan_date=plan.isoformat(),
         errors=count(inbox.problems, Severity.ERROR),
@@ -222,13 +227,14 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         fees=FeeFigures.of(fees),
         callbacks=CallbackFigures.of(found["callbacks"]),
         quality=QualityFigures.of(quality),
+        complaints=ComplaintFigures.of(found["complaints"]),
     )
     result = RunResult(today, plan, day_folder(out_root, today), inbox, figures)
     scores, callbacks, suggestions = found["scores"], found["callbacks"], found["suggestions"]
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
         if progress:
-            progress("写出派工单、评分、指标缺口、年费、回访、质量、经理日报和校验报告")
+            progress("写出派工单、评分、指标缺口、年费、回访、质量、投诉跟踪、经理日报和校验报告")
         out = result.out_dir
         sheets = dispatch_sheets(dispatch, tables, suggestions)
         writers = [
@@ -239,6 +245,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             partial(write_fees, out, today, fees),
             partial(write_callbacks, out, callbacks),
             partial(write_quality, out, today, quality),
+            partial(write_complaints, out, found["complaints"]),
             partial(write_manager, out, summary, gaps),
             partial(write_report, out, today, inbox),
         ]

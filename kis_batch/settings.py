@@ -130,6 +130,11 @@ class Settings:
     score_within_time: int = _rule(10, "评分_时长达标", "上门时长不超过上限（或豁免类型）的得分", SCORE_POINTS)
     score_on_time: int = _rule(10, "评分_及时", "来电后第一个工作日内完成服务的得分", SCORE_POINTS)
     complaint_deduction: int = _rule(20, "评分_投诉扣分", "与该次服务相关的投诉扣分", SCORE_POINTS)
+    # complaint cases
+    complaint_overdue_workdays: int = _rule(
+        3, "投诉超期工作日", "投诉立案后超过多少个工作日仍未结案即为超期，列入上报总经理（制度：对客户投诉进行立案跟踪，并向总经理汇报）",
+        Between(1),
+    )
     # calendar
     holidays: tuple[dt.date, ...] = _rule((), "节假日", "额外的放假日期（每行一个，或逗号分隔）；日历库没有数据的年份必须在此列出", DATES)
     makeup_workdays: tuple[dt.date, ...] = _rule((), "调休上班", "周末调休上班的日期（每行一个，或逗号分隔）", DATES)
