@@ -409,7 +409,7 @@ def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> d
     tables = {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}
 
     # 投诉处理 names complaint cases, which are found from the tables above.
-    handling = handling_rows(raw["complaint_handling"], tables, staff, today, out)
+    handling = handling_rows(raw["complaint_handling"], tables, staff, customers, today, out)
     tables["complaint_handling"] = to_frame(BY_KEY["complaint_handling"], handling)
     return tables
 
