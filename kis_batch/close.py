@@ -21,18 +21,18 @@ from kis_batch.outputs import HISTORY, month_folder
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.render.evaluation import write_evaluation
 from kis_batch.rules.common import month_start, table_of
-from kis_batch.rules.evaluation import MonthEvaluation, as_of_day, cases_from_quality, evaluate_month
+from kis_batch.rules.complaints import ComplaintCases, complaint_cases
+from kis_batch.rules.evaluation import MonthEvaluation, as_of_day, cases_from_complaints, evaluate_month
 from kis_batch.rules.fees import fee_status
-from kis_batch.rules.quality import QualityReport, quality_report
+from kis_batch.rules.quality import quality_report
 from kis_batch.rules.quotas import quota_gaps
 from kis_batch.rules.scoring import score_feedback
 from kis_batch.settings import Settings
 
 
-def month_cases(quality: QualityReport) -> pd.DataFrame:
-    """The month's complaint cases the 考核 deducts for: today the quality report's complaints, each
-    本部门 until judged. The one line to change when the complaint cases carry their 责任判定."""
-    return cases_from_quality(quality)
+def month_cases(complaints: ComplaintCases) -> pd.DataFrame:
+    """The complaint cases the 考核 deducts for, with their 责任判定 (本部门 until judged)."""
+    return cases_from_complaints(complaints)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar
     gaps = quota_gaps(scores, tables, settings, calendar)
     quality = quality_report(tables, scores, settings, calendar, as_of)
     fees = fee_status(tables, settings, as_of, calendar.next_workday(as_of))
-    evaluation = evaluate_month(tables, scores, gaps, quality, fees, month_cases(quality), settings)
+    complaints = complaint_cases(tables, scores.links, settings, calendar, as_of)
+    evaluation = evaluate_month(tables, scores, gaps, quality, fees, month_cases(complaints), settings)
     return ClosedMonth(evaluation, history.month_figures(tables, scores, gaps, quality, fees, evaluation))
 
 

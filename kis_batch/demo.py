@@ -28,13 +28,17 @@ import pandas as pd
 from kis_batch.calendar import WorkCalendar
 from kis_batch.render.style import atomic_book, write_table
 from kis_batch.render.templates import template_cols, write_template
+from kis_batch.rules.complaints import numbered_complaints
+from kis_batch.rules.scoring import link_events
 from kis_batch.schema import (
     ACCEPTANCE,
     AREA_DISTANCE,
     CALLBACKS,
     CALLS,
     COMPLAINT_CATEGORY,
+    COMPLAINT_HANDLING,
     CUSTOMERS,
+    DEPARTMENT_RESPONSIBLE,
     ENGINEER,
     FEEDBACK,
     FEES,
@@ -1030,6 +1034,50 @@ def _feedback_books(month: Month, weekly: bool) -> dict[tuple[str, dt.date], lis
     return books
 
 
+# --- complaint handling ---------------------------------------------------------------------------
+# Most complaints are judged, handled and closed within a working day or two; the newest are still
+# open, and one older case is left in progress past the limit, for the general manager.
+COMPLAINT_ACTIONS = ("经理致电客户道歉，安排原工程师次日上门复查", "更换服务工程师重新上门处理，问题已解决",
+                     "热线回访说明原因，赠送一次上门培训", "与总部技术支持联合远程排查，问题已解决")
+COMPLAINT_RESPONSIBILITY_EVERY = {3: "客户原因", 5: "总部"}  # every n-th closed case (by index) is judged so
+CLOSE_AFTER_WORKDAYS = (1, 2)
+STILL_NEW_WORKDAYS = 1  # cases this recent are not handled yet
+LEFT_OVERDUE_WORKDAYS = 5  # the newest case at least this old stays open: overdue
+
+
+def _complaint_handling(month: Month, calendar: WorkCalendar,
+                        books: dict[tuple[str, dt.date], list[Visit]]) -> list[dict[str, Any]]:
+    """The 投诉处理 the manager recorded this month, for the cases the pipeline files from the
+    month's calls, feedback and callbacks (the same rules find them here, from the same rows)."""
+    callbacks = pd.DataFrame(_callback_rows(month.callbacks), dtype=object)
+    callbacks["complaint"] = callbacks["complaint"] == "是"
+    tables = {"calls": pd.DataFrame(_call_rows([t for day in month.calls.values() for t in day]), dtype=object),
+              "feedback": pd.DataFrame(_feedback_rows([v for visits in books.values() for v in visits]), dtype=object),
+              "callbacks": callbacks}
+    cases = numbered_complaints(tables, link_events(tables, month.today))
+    ages = [calendar.workdays_waiting(c["date"], month.today) for c in cases]
+    left_open = max((i for i, age in enumerate(ages) if age >= LEFT_OVERDUE_WORKDAYS), default=None)
+    manager = next(p for p in month.staff if p.role == MANAGER_ROLES[0])
+    rows = []
+    for index, (case, age) in enumerate(zip(cases, ages, strict=True)):
+        if age <= STILL_NEW_WORKDAYS:
+            continue
+        action = COMPLAINT_ACTIONS[index % len(COMPLAINT_ACTIONS)]
+        if index == left_open:
+            rows.append({"complaint_id": case["complaint_id"], "action": action, "handler": manager.name,
+                         "notes": "客户要求总部出具书面说明，等待中"})
+            continue
+        closed = case["date"]
+        for _ in range(CLOSE_AFTER_WORKDAYS[index % len(CLOSE_AFTER_WORKDAYS)]):
+            closed = calendar.next_workday(closed)
+        responsibility = next((r for n, r in COMPLAINT_RESPONSIBILITY_EVERY.items() if index % n == n - 1),
+                              DEPARTMENT_RESPONSIBLE)
+        rows.append({"complaint_id": case["complaint_id"], "responsibility": responsibility, "action": action,
+                     "handler": month.assistant.name if index % 2 else manager.name,
+                     "closed_on": min(closed, month.today), "confirmed": "是"})
+    return rows
+
+
 def _handling_mix(remote_percent: int) -> Mix:
     """How calls of most categories are handled, with remote_percent of them handled remotely: the
     share moves from (or to) the calls settled on the phone."""
@@ -1082,7 +1130,8 @@ def write_demo(folder: Path, month: dt.date, today: dt.date, seed: int = DEFAULT
     earlier = _earlier_calls(simulation)
     if earlier:
         _write(folder, "热线记录_往月摘录.xlsx", [(CALLS, _call_rows(earlier))], written)
-    for (name, period), visits in sorted(_feedback_books(simulation, engineers > FEEDBACK_WEEKLY_ABOVE).items()):
+    feedback_books = _feedback_books(simulation, engineers > FEEDBACK_WEEKLY_ABOVE)
+    for (name, period), visits in sorted(feedback_books.items()):
         _write(folder, f"服务反馈单_{name}_{period.isoformat()}.xlsx", [(FEEDBACK, _feedback_rows(visits))], written,
                title=f"服务反馈单  {name}  {period.isoformat()}")
     _write(folder, "年费台账.xlsx", [(FEES, _fees(rng, people, today, simulation.assistant, contract_share))], written)
@@ -1090,6 +1139,8 @@ def write_demo(folder: Path, month: dt.date, today: dt.date, seed: int = DEFAULT
     projects, checks = _projects(seed, calendar, today, staff, people)
     _write(folder, "实施项目.xlsx", [(PROJECTS, projects)], written)
     _write(folder, "验收单.xlsx", [(ACCEPTANCE, checks)], written)
+    _write(folder, "投诉处理.xlsx", [(COMPLAINT_HANDLING, _complaint_handling(simulation, calendar, feedback_books))],
+           written)
     with atomic_book(folder / "规则设置.xlsx", written) as book:
         write_template(book, [SETTINGS_SHEET])
     return written

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.rules.callbacks import CallbackPlan
+from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.customers import CustomerTracking
 from kis_batch.rules.dispatch import DispatchResult, dispatch_figures
 from kis_batch.rules.fees import FeeReport
@@ -164,6 +165,28 @@ class ProjectFigures(_Figures):
 
 
 @dataclass(frozen=True)
+class ComplaintFigures(_Figures):
+    """Complaint cases up to D: open, overdue (by 投诉编号), closed this month, this month's by responsibility."""
+
+    month: str
+    overdue_after_workdays: int
+    cases: int
+    filed_month: int
+    open: int
+    pending: int
+    in_progress: int
+    overdue: int
+    closed_month: int
+    by_responsibility: Mapping[str, int]  # department, headquarters, customer, other (blank counts as department)
+    unjudged_month: int
+    overdue_cases: tuple[str, ...]
+
+    @classmethod
+    def of(cls, cases: ComplaintCases) -> ComplaintFigures:
+        return cls(**cases.figures)
+
+
+@dataclass(frozen=True)
 class RunFigures(_Figures):
     """run.json's "figures": the day's counts and each part's key figures."""
 
@@ -179,4 +202,5 @@ class RunFigures(_Figures):
     quality: QualityFigures
     customers: CustomerFigures
     projects: ProjectFigures
+    complaints: ComplaintFigures
     closed_month: str | None = None  # YYYY-MM when this run closed the month before (docs/rules.md § Monthly close)

@@ -60,6 +60,7 @@ def manager_files(today: dt.date, plan: dt.date) -> dict[str, str]:
         outputs.quality_file(today): "投诉、满意度、回访覆盖和违规",
         outputs.customers_file(today): "重点客户、大客户、集团客户、异地客户的联系和服务跟踪",
         outputs.projects_file(today): "实施项目的阶段和逾期；待验收项目的验收单，填好后交回收件夹",
+        outputs.complaints_file(today): "投诉案件跟踪：未结案（超期的上报总经理）、本月已结案、按责任",
         outputs.report_file(today): "输入表格里的问题；错误要改正后重新放入收件夹",
     }
 
@@ -245,14 +246,20 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
         if not (out_dir / callbacks).is_file():
             return f"没有找到 {callbacks}（本次运行没有生成回访清单）"
         tracked = outputs.customers_file(run.today)
+        files = {callbacks: "回访清单，填好后交回收件夹"}
+        if (out_dir / tracked).is_file():
+            files[tracked] = "重点、大客户、集团、异地客户的跟踪，久未联系的标红"
+        # The hotline follows complaint cases too (docs/rules.md § Mail): 投诉跟踪 where the run wrote it.
+        complaints = outputs.complaints_file(run.today)
+        if (out_dir / complaints).is_file():
+            files[complaints] = "投诉案件跟踪，填好处理措施、结案日期等黄色列后交回收件夹"
         return _Draft(
             f"回访清单 {plan_label}",
-            f"附件是 {plan_label} 的回访清单。",
+            f"附件是 {plan_label} 的回访清单" + ("和投诉跟踪表。" if len(files) > 1 else "。"),
             f"当日核实：{settings.verification_call_time:%H:%M} 前后给当天上门的客户逐一打电话核实；"
             "月度抽查和满意度回访按清单拨打。\n请填好接通、上门属实、客户满意度、投诉等栏，交回收件夹。"
-            + ("\n客户跟踪表里标红的久未联系客户，请安排回访。" if (out_dir / tracked).is_file() else ""),
-            {callbacks: "回访清单，填好后交回收件夹",
-             **({tracked: "重点、大客户、集团、异地客户的跟踪，久未联系的标红"} if (out_dir / tracked).is_file() else {})},
+            + ("\n客户跟踪表里标红的久未联系客户，请安排回访。" if tracked in files else ""),
+            files,
         )
     # 服务部经理 and 经理助理: the day's report first, then every other workbook.
     described = manager_files(run.today, run.plan_date)

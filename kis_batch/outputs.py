@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 # A custom document property on output workbooks that are for reading only; the reader skips
-# such a workbook if it is dropped back into the folder (only 派工单, 回访 and 实施 come back as input).
+# such a workbook if it is dropped back into the folder (only 派工单, 回访, 实施 and 投诉跟踪 come back as input).
 REPORT_MARK = "kis-batch-report"
 # How the mark reads inside the workbook's docProps/custom.xml.
 REPORT_MARK_XML = f'name="{REPORT_MARK}"'.encode()
@@ -73,6 +73,11 @@ def projects_file(today: dt.date, person: str | None = None) -> str:
 
 def manager_file(today: dt.date) -> str:
     return f"经理日报_{today.isoformat()}.xlsx"
+
+
+def complaints_file(today: dt.date) -> str:
+    """投诉跟踪_D.xlsx: not marked as a report, since its case rows come back filled in as 投诉处理."""
+    return f"投诉跟踪_{today.isoformat()}.xlsx"
 
 
 def report_file(today: dt.date) -> str:

@@ -19,6 +19,7 @@ from kis_batch.calendar import WorkCalendar, fallback_message
 from kis_batch.close import ClosedMonth, evaluate_as_of, month_cases, month_to_close, record_history, write_close
 from kis_batch.figures import (
     CallbackFigures,
+    ComplaintFigures,
     CustomerFigures,
     DispatchFigures,
     FeeFigures,
@@ -33,6 +34,7 @@ from kis_batch.outputs import day_folder
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.render.callbacks import write_callbacks
+from kis_batch.render.complaints import write_complaints
 from kis_batch.render.customers import write_customers
 from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
 from kis_batch.render.fees import write_fees
@@ -45,6 +47,7 @@ from kis_batch.render.quotas import write_quotas
 from kis_batch.render.report import write_report
 from kis_batch.render.scores import write_scores
 from kis_batch.rules.callbacks import callback_figures, plan_callbacks
+from kis_batch.rules.complaints import complaint_cases
 from kis_batch.rules.customers import track_customers
 from kis_batch.rules.dispatch import plan_dispatch
 from kis_batch.rules.evaluation import as_of_day, evaluate_month
@@ -215,9 +218,11 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         Step("suggestions", ("dispatch", "gaps", "fees"),
              lambda dispatch, gaps, fees: suggest_visits(tables, dispatch, gaps, fees, today)),
         Step("customers", ("fees",), lambda fees: track_customers(tables, fees, settings, calendar, today)),
-        Step("cases", ("quality",), month_cases),
+        Step("cases", ("complaints",), month_cases),
         Step("evaluation", ("scores", "gaps", "quality", "fees", "cases"),
              partial(evaluate_month, tables, settings=settings)),
+        Step("complaints", ("scores",),
+             lambda scores: complaint_cases(tables, scores.links, settings, calendar, today)),
     ]
     found = compute_steps(steps, calendar, parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES)
     dispatch, fees, gaps, quality = found["dispatch"], found["fees"], found["gaps"], found["quality"]
@@ -229,7 +234,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
     summary = manager_summary(inbox, calendar, today, dispatch, found["returned"], found["scores"], gaps, fees,
-                              quality, found["month_callbacks"], found["customers"],
+                              quality, found["month_callbacks"], found["customers"], found["complaints"],
                               projects=found["projects"])
     figures = RunFigures(
         plan_date=plan.isoformat(),
@@ -244,6 +249,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         quality=QualityFigures.of(quality),
         customers=CustomerFigures.of(found["customers"]),
         projects=ProjectFigures.of(found["projects"]),
+        complaints=ComplaintFigures.of(found["complaints"]),
         closed_month=closed.evaluation.month if closed else None,
     )
     result = RunResult(today, plan, day_folder(out_root, today), inbox, figures)
@@ -251,7 +257,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
         if progress:
-            progress("写出派工单、评分、指标缺口、年费、回访、质量、客户跟踪、经理日报和校验报告")
+            progress("写出派工单、评分、指标缺口、年费、回访、质量、投诉跟踪、客户跟踪、实施、经理日报和校验报告")
         out = result.out_dir
         sheets = dispatch_sheets(dispatch, tables, suggestions)
         writers = [
@@ -264,6 +270,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             partial(write_quality, out, today, quality),
             partial(write_customers, out, found["customers"]),
             partial(write_projects, out, found["projects"], settings),
+            partial(write_complaints, out, found["complaints"]),
             partial(write_manager, out, summary, gaps),
         ]
         parallel = input_bytes >= PARALLEL_FROM_BYTES

@@ -365,6 +365,34 @@ ACCEPTANCE = Template(
     purpose="经理对实施项目的逐项技术检查；实施_D.xlsx 的验收表填好交回也算验收单。",
 )
 
+# 投诉处理: how a complaint case is handled and closed (docs/rules.md § Complaint cases). The case rows
+# of 投诉跟踪_D.xlsx carry these columns to fill in, so a filled sheet dropped back is this template.
+RESPONSIBILITIES = ("本部门", "总部", "客户原因", "其他")
+DEPARTMENT_RESPONSIBLE = RESPONSIBILITIES[0]
+# 投诉跟踪's sheet of counts by responsibility and engineer: for reading, passed over when returned.
+COMPLAINT_COUNTS_SHEET = "按责任"
+COMPLAINT_HANDLING = Template(
+    "complaint_handling",
+    "投诉处理",
+    (
+        Column("complaint_id", "投诉编号", Kind.ID, required=True, help="投诉跟踪表里的投诉编号，如 TS20261120-C0012",
+               example="TS20261120-C0012", width=20),
+        Column("responsibility", "责任判定", Kind.CHOICE, choices=RESPONSIBILITIES,
+               help="未判定前按本部门责任计（本部门能力范围内可解决的问题，应付全部责任）", example="本部门", width=10),
+        Column("action", "处理措施", help="对客户采取的处理措施；填了即为处理中", example="经理致电道歉，次日安排上门复查",
+               width=30),
+        Column("handler", "处理人", help="负责处理的员工工号或姓名", example="张伟"),
+        Column("closed_on", "结案日期", Kind.DATE, help="结案的日期，不能晚于运行日期；填了即为已结案", example="2026-11-24"),
+        _yes_no("confirmed", "客户确认", help="客户是否认可处理结果"),
+        Column("notes", "备注", help="其他说明", example="", width=24),
+    ),
+    key_columns=("complaint_id",),
+    workbook="投诉处理",
+    # The case columns of the returned 投诉跟踪 sheet (kis_batch/render/complaints.py).
+    reference_headers=("状态", "立案日期", "已过工作日", "超期", "客户编号", "客户名称", "被投诉人", "投诉内容", "来源"),
+    purpose="投诉案件的责任判定、处理措施和结案；投诉跟踪表填好交回也算投诉处理。",
+)
+
 SETTINGS_SHEET = Template(
     "settings",
     "规则设置",
@@ -377,6 +405,6 @@ SETTINGS_SHEET = Template(
     purpose="部门规则的数字；改这里即可，不用改程序。",
 )
 
-TEMPLATES: tuple[Template, ...] = (CUSTOMERS, STAFF, LEAVE, AREA_DISTANCE, CALLS, FEEDBACK, FEES, CALLBACKS, PROJECTS, ACCEPTANCE,
-                                  SETTINGS_SHEET)
+TEMPLATES: tuple[Template, ...] = (CUSTOMERS, STAFF, LEAVE, AREA_DISTANCE, CALLS, FEEDBACK, FEES, CALLBACKS,
+                                   COMPLAINT_HANDLING, PROJECTS, ACCEPTANCE, SETTINGS_SHEET)
 BY_KEY: dict[str, Template] = {t.key: t for t in TEMPLATES}

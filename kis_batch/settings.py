@@ -169,6 +169,11 @@ class Settings:
     acceptance_items: tuple[str, ...] = _rule(
         ACCEPTANCE_ITEMS, "验收检查项", "验收单逐项检查的内容（制度：对实施的客户进行全面的技术检查，保证实施质量）", CHECKLIST,
     )
+    # complaint cases
+    complaint_overdue_workdays: int = _rule(
+        3, "投诉超期工作日", "投诉立案后超过多少个工作日仍未结案即为超期，列入上报总经理（制度：对客户投诉进行立案跟踪，并向总经理汇报）",
+        Between(1),
+    )
     # calendar
     holidays: tuple[dt.date, ...] = _rule((), "节假日", "额外的放假日期（每行一个，或逗号分隔）；日历库没有数据的年份必须在此列出", DATES)
     makeup_workdays: tuple[dt.date, ...] = _rule((), "调休上班", "周末调休上班的日期（每行一个，或逗号分隔）", DATES)

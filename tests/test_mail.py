@@ -36,13 +36,13 @@ TODAY, PLAN = "2026-11-27", "2026-11-30"
 SENDER, PASSWORD = "kis@example.com", "s3cret-pw"
 MANAGER_FILES = [f"经理日报_{TODAY}.xlsx", f"派工单_{PLAN}.xlsx", f"回访_{PLAN}.xlsx", f"评分_{TODAY}.xlsx",
                  f"指标缺口_{TODAY}.xlsx", f"年费_{TODAY}.xlsx", f"质量_{TODAY}.xlsx", f"客户跟踪_{TODAY}.xlsx",
-                 f"实施_{TODAY}.xlsx",
+                 f"实施_{TODAY}.xlsx", f"投诉跟踪_{TODAY}.xlsx",
                  f"校验报告_{TODAY}.xlsx"]
 EXPECTED = {
     "e01@example.com": [f"派工单_{PLAN}_张伟.xlsx"],
     "e02@example.com": [],  # an engineer without work gets the 无派工 note
     "e03@example.com": [f"派工单_{PLAN}_赵敏.xlsx", f"实施_{TODAY}_赵敏.xlsx"],  # a specialist: their projects too
-    "h01@example.com": [f"回访_{PLAN}.xlsx", f"客户跟踪_{TODAY}.xlsx"],
+    "h01@example.com": [f"回访_{PLAN}.xlsx", f"客户跟踪_{TODAY}.xlsx", f"投诉跟踪_{TODAY}.xlsx"],
     "m01@example.com": MANAGER_FILES,
     "m02@example.com": MANAGER_FILES,
 }

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import CoerceError, day_of
+from kis_batch.ingest.complaints import handling_rows
 from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, ToolReport, UnreadableFile, check_safe, discover, sha256_of
 from kis_batch.ingest.projects import check_projects, cross_check_projects
 from kis_batch.ingest.recognise import NearMiss, Recognised, likely_column, recognise
@@ -40,7 +41,16 @@ from kis_batch.ingest.tables import (
 from kis_batch.ingest.workbook import read_sheets
 from kis_batch.parallel import PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, column_letter
-from kis_batch.schema import BY_KEY, PROJECT_OVERVIEW, SERVICE_SHEET, TEMPLATES, VISIT_TYPE, Kind, service_happened
+from kis_batch.schema import (
+    BY_KEY,
+    COMPLAINT_COUNTS_SHEET,
+    PROJECT_OVERVIEW,
+    SERVICE_SHEET,
+    TEMPLATES,
+    VISIT_TYPE,
+    Kind,
+    service_happened,
+)
 from kis_batch.settings import (
     SETTING_FIELDS,
     Settings,
@@ -59,7 +69,7 @@ READING = "读取 "
 
 # Sheets the tool writes for reading only (guides, the backlog, the printable 服务单); a returned
 # workbook's copies are passed over.
-IGNORED_SHEETS = ("说明", "填写说明", "instructions", "未派", SERVICE_SHEET, PROJECT_OVERVIEW)
+IGNORED_SHEETS = ("说明", "填写说明", "instructions", "未派", SERVICE_SHEET, PROJECT_OVERVIEW, COMPLAINT_COUNTS_SHEET)
 
 
 @dataclass
@@ -401,7 +411,12 @@ def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> d
     kept["callbacks"] = merge_repeats(BY_KEY["callbacks"], raw["callbacks"], out)
 
     kept.update(cross_check_projects(raw, kept["staff"], staff, customers, today, out))
-    return {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}
+    tables = {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}
+
+    # 投诉处理 names complaint cases, which are found from the tables above.
+    handling = handling_rows(raw["complaint_handling"], tables, staff, customers, today, out)
+    tables["complaint_handling"] = to_frame(BY_KEY["complaint_handling"], handling)
+    return tables
 
 
 def _shared_names(staff: list[Row], out: Collector) -> None:

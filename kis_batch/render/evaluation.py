@@ -31,8 +31,8 @@ from kis_batch.render.style import (
     write_block,
     write_table,
 )
-from kis_batch.rules.evaluation import DEPARTMENT_FAULT, MonthEvaluation, PersonEvaluation
-from kis_batch.schema import CALLBACKS, CUSTOMERS, FEEDBACK, STAFF, Template
+from kis_batch.rules.evaluation import MonthEvaluation, PersonEvaluation
+from kis_batch.schema import CALLBACKS, CUSTOMERS, DEPARTMENT_RESPONSIBLE, FEEDBACK, STAFF, Template
 from kis_batch.settings import SETTING_FIELDS, format_setting
 
 GRADE_COLOURS = {"A": GOOD_BG, "B": HEADER_BG, "C": WARNING_BG, "D": ERROR_BG}
@@ -226,7 +226,7 @@ def _person_sheet(book: Book, evaluation: MonthEvaluation, p: PersonEvaluation) 
         top = _section(book, sheet, top, heading, frame, cols)
         if cols is COMPLAINT_COLS and len(frame):
             sheet.conditional_format(start + 2, 0, start + 1 + len(frame), len(cols) - 1, {
-                "type": "formula", "criteria": f'=${responsibility}{start + 3}="{DEPARTMENT_FAULT}"',
+                "type": "formula", "criteria": f'=${responsibility}{start + 3}="{DEPARTMENT_RESPONSIBLE}"',
                 "format": book.fmt("hl" + ERROR_BG, bg_color=ERROR_BG)})
     every = (PART_COLS[:3], *(cols for _, _, cols in sections))
     for index in range(max(len(cols) for cols in every)):

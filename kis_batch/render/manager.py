@@ -26,7 +26,7 @@ QUOTA_COLS = (Col("name", "姓名"), Col("resolutions", "本月解决", kind="in
 MIX_COLS = (Col("level", "满意度"), Col("count", "条数", kind="int"))
 CALL_COLS = (Col("day", "日期", 8), Col("calls", "来电", kind="int"), Col("complaints", "投诉", kind="int"))
 PEOPLE_LEFT = len(HEADLINE_COLS) + 1  # one empty column between the two tables
-CHART_ROW = 18
+HEADLINE_TOP = 2
 CHART_SIZE = {"width": 400, "height": 250}
 
 
@@ -44,7 +44,8 @@ def _data_sheet(book: Book, summary: ManagerSummary, quotas: pd.DataFrame) -> tu
     return sheet.get_name(), spans
 
 
-def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, int]]) -> None:
+def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, int]], row: int) -> None:
+    """The three charts side by side from `row`, under the headline."""
     first, last = spans["quotas"]
     quota = book.workbook.add_chart({"type": "column"})
     for column, colour in ((1, "#5B9BD5"), (2, "#BDD7EE"), (3, "#ED7D31"), (4, "#F8CBAD")):
@@ -53,7 +54,7 @@ def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, 
     quota.set_title({"name": "本月解决与拜访 vs 指标", "name_font": {"size": 11}})
     quota.set_legend({"position": "bottom"})
     quota.set_size(CHART_SIZE)
-    page.insert_chart(CHART_ROW, 0, quota, {"x_offset": 5, "y_offset": 5})
+    page.insert_chart(row, 0, quota, {"x_offset": 5, "y_offset": 5})
 
     first, last = spans["mix"]
     mix = book.workbook.add_chart({"type": "pie"})
@@ -63,7 +64,7 @@ def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, 
     mix.set_title({"name": "本月满意度构成", "name_font": {"size": 11}})
     mix.set_legend({"none": True})
     mix.set_size({"width": 300, "height": CHART_SIZE["height"]})
-    page.insert_chart(CHART_ROW, 2, mix, {"x_offset": 150, "y_offset": 5})
+    page.insert_chart(row, 2, mix, {"x_offset": 150, "y_offset": 5})
 
     first, last = spans["calls"]
     calls = book.workbook.add_chart({"type": "line"})
@@ -75,7 +76,7 @@ def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, 
     calls.set_x_axis({"num_font": {"rotation": -45}})
     calls.set_legend({"position": "bottom"})
     calls.set_size(CHART_SIZE)
-    page.insert_chart(CHART_ROW, PEOPLE_LEFT + 1, calls, {"x_offset": 60, "y_offset": 5})
+    page.insert_chart(row, PEOPLE_LEFT + 1, calls, {"x_offset": 60, "y_offset": 5})
 
 
 def write_manager(out_dir: Path, summary: ManagerSummary, gaps: pd.DataFrame, written: list[Path]) -> None:
@@ -90,14 +91,14 @@ def write_manager(out_dir: Path, summary: ManagerSummary, gaps: pd.DataFrame, wr
         page = book.workbook.add_worksheet("日报")
         page.write_string(0, 0, f"服务部经理日报 {day_label(today)} · 派工日 {day_label(plan)}",
                           book.fmt("title", bold=True, font_size=14))
-        write_block(book, page, 2, 0, summary.headline, HEADLINE_COLS)
+        chart_row = write_block(book, page, HEADLINE_TOP, 0, summary.headline, HEADLINE_COLS) + 2
         page.write_string(1, PEOPLE_LEFT, "人员一览", book.fmt("block_heading", bold=True, font_size=12))
         write_block(book, page, 2, PEOPLE_LEFT, summary.people, PEOPLE_COLS)
         data, spans = _data_sheet(book, summary, quotas)
-        _charts(book, page, data, spans)
+        _charts(book, page, data, spans, chart_row)
         page.set_paper(9)
         page.set_landscape()
         page.fit_to_pages(1, 1)
         page.set_margins(left=0.3, right=0.3, top=0.4, bottom=0.4)
-        page.print_area(0, 0, CHART_ROW + 13, PEOPLE_LEFT + len(PEOPLE_COLS) - 1)
+        page.print_area(0, 0, chart_row + 13, PEOPLE_LEFT + len(PEOPLE_COLS) - 1)
         page.activate()

@@ -28,14 +28,14 @@ import pandas as pd
 
 from kis_batch.coerce import day_of
 from kis_batch.rules.common import active_members, month_start, rows_of, staff_order, table_rows
+from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.quality import SATISFIED, QualityReport
 from kis_batch.rules.scoring import Scores
-from kis_batch.schema import ENGINEER, IMPLEMENTER, RESOLVED, RESULTS
+from kis_batch.schema import DEPARTMENT_RESPONSIBLE, ENGINEER, IMPLEMENTER, RESOLVED, RESULTS
 from kis_batch.settings import Settings
 
 EVALUATED_ROLES = (ENGINEER, IMPLEMENTER)
-DEPARTMENT_FAULT = "本部门"  # 责任判定: the department's own responsibility (and a case not yet judged)
 GRADES = ("A", "B", "C", "D")
 CASE_COLUMNS = ("staff", "responsibility", "filed_on")
 PART_KEYS = ("task", "service", "callbacks", "discipline", "fees", "complaints")
@@ -129,15 +129,15 @@ def _ratio(done: int, quota: int) -> float:
     return 1.0 if quota <= 0 else min(1.0, done / quota)
 
 
-def cases_from_quality(quality: QualityReport) -> pd.DataFrame:
-    """The month's complaints as cases, each counted 本部门 until judged: what the evaluation takes
-    while no 责任判定 is recorded (the quality report's complaint rows)."""
-    complaints = quality.complaints
+def cases_from_complaints(complaints: ComplaintCases) -> pd.DataFrame:
+    """The complaint cases as the evaluation takes them: 被投诉人, the 责任判定 they count under (本部门
+    until judged, docs/rules.md § Complaint cases) and the day filed, with what the evidence shows."""
+    cases = complaints.cases
     return pd.DataFrame({
-        "staff": complaints["staff"], "responsibility": DEPARTMENT_FAULT, "filed_on": complaints["date"],
-        "customer_id": complaints["customer_id"], "customer_name": complaints["customer_name"],
-        "ticket_id": complaints["ticket_id"], "content": complaints["content"],
-    }, columns=[*CASE_COLUMNS, "customer_id", "customer_name", "ticket_id", "content"], dtype=object)
+        "staff": cases["staff"], "responsibility": cases["counted_responsibility"], "filed_on": cases["filed"],
+        "complaint_id": cases["complaint_id"], "customer_id": cases["customer_id"],
+        "customer_name": cases["customer_name"], "content": cases["content"],
+    }, columns=[*CASE_COLUMNS, "complaint_id", "customer_id", "customer_name", "content"], dtype=object)
 
 
 def _callbacks_about(tables: dict[str, pd.DataFrame], first: dt.date, as_of: dt.date) -> list[dict[str, Any]]:
@@ -174,7 +174,7 @@ def evaluate_month(tables: dict[str, pd.DataFrame], scores: Scores, gaps: pd.Dat
     month_cases = [{**c, "filed_on": day_of(c["filed_on"])} for c in rows_of(cases)
                    if c["filed_on"] is not None and first <= day_of(c["filed_on"]) <= as_of]
     for case in month_cases:
-        case["deduction"] = s.eval_complaint_deduction if case["responsibility"] == DEPARTMENT_FAULT else 0
+        case["deduction"] = s.eval_complaint_deduction if case["responsibility"] == DEPARTMENT_RESPONSIBLE else 0
     complaints = _by_staff(month_cases, "staff")
     callbacks = _callbacks_about(tables, first, as_of)
     department_rate = (sum(c["satisfied"] for c in callbacks) / len(callbacks)) if callbacks else None

@@ -44,7 +44,7 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.rules.callbacks import coverage_target
 from kis_batch.rules.common import active_members, month_start, rows_of, staff_order, table_rows
-from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, Scores
+from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, EventLinks, Scores
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE, service_happened
 from kis_batch.settings import Settings
 
@@ -198,6 +198,13 @@ def _complaint_row(group: list[Event], services: list[dict[str, Any]], people: _
         "result": visit["result"] if visit else None,
         "content": "；".join(_content(e) for e in group),
     }
+
+
+def complaint_rows(tables: dict[str, pd.DataFrame], links: EventLinks) -> list[dict[str, Any]]:
+    """Every complaint up to D, one row each (COMPLAINT_COLUMNS), in order of first record: the
+    complaint cases (rules/complaints.py) are these same complaints, so the two reports never disagree."""
+    people = _People(tables)
+    return [_complaint_row(group, links.services, people) for group in _complaint_groups(links.complaints)]
 
 
 def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -411,7 +418,7 @@ def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Se
     first = month_start(today)
     links = scores.links
 
-    complaints = [_complaint_row(group, links.services, people) for group in _complaint_groups(links.complaints)]
+    complaints = complaint_rows(tables, links)
     year = [r for r in complaints if r["date"].year == today.year]
     month = [r for r in year if r["date"] >= first]
     by_engineer, by_type, by_month = _complaint_tables(year, month, today, people)

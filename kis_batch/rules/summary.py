@@ -17,6 +17,7 @@ from kis_batch.coerce import day_of
 from kis_batch.ingest import Inbox
 from kis_batch.problems import Severity, count
 from kis_batch.rules.common import active_members, complaint_calls, month_start, rows_of
+from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.customers import TRACKED, CustomerTracking
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
 from kis_batch.rules.fees import FeeReport
@@ -113,10 +114,25 @@ def _projects_line(report: ProjectReport) -> tuple[str, str, str]:
             f"上线逾期 {f['live_overdue']}，验收逾期 {f['acceptance_overdue']}，交接逾期 {f['handover_overdue']}")
 
 
+def _complaint_lines(complaints: ComplaintCases) -> list[tuple[str, str, str]]:
+    """Open cases and those closed this month; the overdue ones by name, to report to the general
+    manager (docs/rules.md § Complaint cases)."""
+    f = complaints.figures
+    overdue = complaints.open[complaints.open["overdue"].astype(bool)] if len(complaints.open) else complaints.open
+    named = "；".join(f"{r['complaint_id']} {r['customer_name'] or r['customer_id']}（被投诉人 {r['staff_name'] or '—'}，"
+                     f"已过 {r['workdays']} 个工作日，{r['status']}）" for r in rows_of(overdue))
+    return [
+        ("投诉案件", f"未结案 {f['open']} 起，超期 {f['overdue']} 起",
+         f"本月已结案 {f['closed_month']} 起；立案后超过 {f['overdue_after_workdays']} 个工作日未结案即超期，见投诉跟踪表"),
+        ("上报总经理", f"{f['overdue']} 起超期投诉", named or "没有超期未结案的投诉"),
+    ]
+
+
 def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispatch: DispatchResult,
                     returned_today: tuple[int, int],
                     scores: Scores, gaps: pd.DataFrame, fees: FeeReport, quality: QualityReport,
                     callbacks: dict[str, Any], tracking: CustomerTracking,
+                    complaints: ComplaintCases,
                     projects: ProjectReport | None = None) -> ManagerSummary:
     """Everything the manager reads in a minute, as (item, value, note) lines and small tables.
     returned_today is returned_feedback for D; callbacks, callback_figures for D's month up to D;
@@ -142,6 +158,7 @@ def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispat
          f"本月接通客户 {_percent(callbacks['coverage'])}，目标 {_percent(settings.callback_coverage)}"),
         ("月度抽查", f"{spot_done}/{spot_target}", f"每人每月 {settings.spot_checks_per_engineer} 家"),
         ("本月投诉", f"{quality_figures['complaints']} 起", "来电与回访合并计"),
+        *_complaint_lines(complaints),
         ("客户满意度", _percent(quality_figures["csat"]), "满意+非常满意的比例"),
         ("违规", f"{quality_figures['breaches']} 次",
          f"未电话预约 {breaches['no_phone_ahead']}，超时 {breaches['over_time']}，"
