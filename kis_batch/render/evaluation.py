@@ -26,28 +26,26 @@ from kis_batch.render.style import (
     Col,
     Highlight,
     atomic_book,
-    col_from_schema,
+    input_col,
     sheet_name,
     write_block,
     write_table,
 )
 from kis_batch.rules.evaluation import MonthEvaluation, PersonEvaluation
-from kis_batch.schema import CALLBACKS, CUSTOMERS, DEPARTMENT_RESPONSIBLE, FEEDBACK, STAFF, Template
+from kis_batch.schema import CALLBACKS, CUSTOMERS, DEPARTMENT_RESPONSIBLE, FEEDBACK, STAFF
 from kis_batch.settings import SETTING_FIELDS, format_setting
 
 GRADE_COLOURS = {"A": GOOD_BG, "B": HEADER_BG, "C": WARNING_BG, "D": ERROR_BG}
 CHART_COLOUR = "#4472C4"
 
 
-def _input_col(template: Template, key: str, width: float, header: str | None = None) -> Col:
-    return dataclasses.replace(col_from_schema(template.fields[key], header=header), width=width)
 
 
 SUMMARY_COLS = (
     Col("rank", "名次", 5, "int"),
-    _input_col(STAFF, "staff_id", 7),
-    _input_col(STAFF, "name", 8),
-    _input_col(STAFF, "role", 10),
+    input_col(STAFF, "staff_id", 7),
+    input_col(STAFF, "name", 8),
+    input_col(STAFF, "role", 10),
     Col("task", "任务", 7, "km"),
     Col("service", "服务评分", 7, "km"),
     Col("callbacks", "回访满意", 7, "km"),
@@ -77,26 +75,26 @@ GRADE_HIGHLIGHTS = tuple(Highlight(key, "text", ("grade", grade), colour)
 PART_COLS = (Col("part", "项目", 10), Col("points", "得分", 7, "km"), Col("full", "满分", 6, "km"),
              Col("basis", "依据", 70, wrap=True))
 FEEDBACK_COLS = (
-    _input_col(FEEDBACK, "service_date", 10), _input_col(FEEDBACK, "ticket_id", 14),
-    _input_col(FEEDBACK, "customer_id", 9), _input_col(FEEDBACK, "service_type", 8), _input_col(FEEDBACK, "mode", 7),
-    _input_col(FEEDBACK, "result", 8), _input_col(FEEDBACK, "satisfaction", 9), Col("computed", "计算得分", 7, "score"),
-    _input_col(FEEDBACK, "manager_score", 7), Col("final", "最终得分", 7, "score"), Col("breaches", "违规", 30, wrap=True),
+    input_col(FEEDBACK, "service_date", 10), input_col(FEEDBACK, "ticket_id", 14),
+    input_col(FEEDBACK, "customer_id", 9), input_col(FEEDBACK, "service_type", 8), input_col(FEEDBACK, "mode", 7),
+    input_col(FEEDBACK, "result", 8), input_col(FEEDBACK, "satisfaction", 9), Col("computed", "计算得分", 7, "score"),
+    input_col(FEEDBACK, "manager_score", 7), Col("final", "最终得分", 7, "score"), Col("breaches", "违规", 30, wrap=True),
 )
 BREACH_COLS = (
-    _input_col(FEEDBACK, "service_date", 10), _input_col(FEEDBACK, "ticket_id", 14),
-    _input_col(FEEDBACK, "customer_id", 9), _input_col(CUSTOMERS, "customer_name", 16), _input_col(FEEDBACK, "mode", 7),
+    input_col(FEEDBACK, "service_date", 10), input_col(FEEDBACK, "ticket_id", 14),
+    input_col(FEEDBACK, "customer_id", 9), input_col(CUSTOMERS, "customer_name", 16), input_col(FEEDBACK, "mode", 7),
     Col("kind", "违规类型", 10), Col("reason", "原因", 44, wrap=True),
 )
 COMPLAINT_COLS = (
     Col("filed_on", "立案日期", 10, "date"), Col("complaint_id", "投诉编号", 14),
-    _input_col(FEEDBACK, "customer_id", 9), _input_col(CUSTOMERS, "customer_name", 16),
+    input_col(FEEDBACK, "customer_id", 9), input_col(CUSTOMERS, "customer_name", 16),
     Col("responsibility", "责任判定", 8), Col("deduction", "扣分", 6, "km"), Col("content", "投诉内容", 44, wrap=True),
 )
 CALLBACK_COLS = (
-    _input_col(CALLBACKS, "date", 10), _input_col(CALLBACKS, "kind", 9), _input_col(CALLBACKS, "customer_id", 9),
-    _input_col(CALLBACKS, "ticket_id", 14), _input_col(CALLBACKS, "staff", 8),
-    _input_col(CALLBACKS, "satisfaction", 9), Col("satisfied", "计为满意", 7, "bool"),
-    dataclasses.replace(_input_col(CALLBACKS, "notes", 16), wrap=True),
+    input_col(CALLBACKS, "date", 10), input_col(CALLBACKS, "kind", 9), input_col(CALLBACKS, "customer_id", 9),
+    input_col(CALLBACKS, "ticket_id", 14), input_col(CALLBACKS, "staff", 8),
+    input_col(CALLBACKS, "satisfaction", 9), Col("satisfied", "计为满意", 7, "bool"),
+    dataclasses.replace(input_col(CALLBACKS, "notes", 16), wrap=True),
 )
 BASIS_LAST = 9  # the 依据 text spans the columns from 3 up to this one
 SETTING_COLS = (Col("name", "参数", 18), Col("value", "值", 6), Col("help", "说明", 80, wrap=True))

@@ -9,7 +9,6 @@ Colours: a breach row by its kind; CSAT under the alert line red; statuses red (
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +26,7 @@ from kis_batch.render.style import (
     Col,
     Highlight,
     atomic_book,
-    col_from_schema,
+    input_col,
     write_block,
     write_table,
 )
@@ -50,13 +49,7 @@ from kis_batch.rules.quality import (
     QualityReport,
 )
 from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME
-from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK, STAFF, Template
-
-
-def _input_col(template: Template, key: str, width: float, header: str | None = None) -> Col:
-    """An input column's header and type, at the width this sheet can spare."""
-    return dataclasses.replace(col_from_schema(template.fields[key], header=header), width=width)
-
+from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK, STAFF
 
 STAFF_ID = Col("staff", STAFF.fields["staff_id"].zh, 8)  # the tables key an engineer as "staff"
 STAFF_NAME = Col("staff_name", FEEDBACK.fields["staff"].zh, 9)
@@ -74,24 +67,24 @@ OVERVIEW_COLS = (
     Col("target", "目标", 8, "percent"), Col("status", "状态", 8), Col("note", "说明", 62, wrap=True),
 )
 MIX_COLS = (
-    _input_col(FEEDBACK, "satisfaction", 13), Col("feedback", "服务反馈单", 8, "int"),
+    input_col(FEEDBACK, "satisfaction", 13), Col("feedback", "服务反馈单", 8, "int"),
     Col("callbacks", "回访记录", 8, "int"), Col("all", TOTAL, 8, "int"),
 )
 COMPLAINT_COLS = (
     Col("date", "投诉日期", 10, "date"),
     Col("source", "来源", 9),
-    _input_col(CALLS, "ticket_id", 14),
-    _input_col(CALLS, "customer_id", 8),
-    _input_col(CUSTOMERS, "customer_name", 20),
+    input_col(CALLS, "ticket_id", 14),
+    input_col(CALLS, "customer_id", 8),
+    input_col(CUSTOMERS, "customer_name", 20),
     STAFF_NAME,
     Col("basis", "认定依据", 14),
-    _input_col(FEEDBACK, "service_date", 10),
+    input_col(FEEDBACK, "service_date", 10),
     Col("visit_ticket", "关联工单号", 14),
-    _input_col(FEEDBACK, "service_type", 8),
-    _input_col(FEEDBACK, "result", 8),
+    input_col(FEEDBACK, "service_type", 8),
+    input_col(FEEDBACK, "result", 8),
     Col("content", "投诉内容", 36, wrap=True),
 )
-TYPE_COLS = (_input_col(FEEDBACK, "service_type", 10), *COUNT_COLS)
+TYPE_COLS = (input_col(FEEDBACK, "service_type", 10), *COUNT_COLS)
 MONTH_COLS = (Col("month", "月份", 10), *COUNT_COLS)
 LEVEL_WORDS = tuple(LEVEL_KEYS.items())
 SATISFACTION_COLS = (
@@ -111,13 +104,13 @@ COVERAGE_COLS = (
     Col("unanswered", "拨打未接通", 9, "int"),
 )
 BREACH_COLS = (
-    _input_col(FEEDBACK, "service_date", 10),
+    input_col(FEEDBACK, "service_date", 10),
     STAFF_NAME,
-    _input_col(FEEDBACK, "customer_id", 8),
-    _input_col(CUSTOMERS, "customer_name", 20),
-    _input_col(FEEDBACK, "ticket_id", 14),
-    _input_col(FEEDBACK, "service_type", 8),
-    _input_col(FEEDBACK, "mode", 6),
+    input_col(FEEDBACK, "customer_id", 8),
+    input_col(CUSTOMERS, "customer_name", 20),
+    input_col(FEEDBACK, "ticket_id", 14),
+    input_col(FEEDBACK, "service_type", 8),
+    input_col(FEEDBACK, "mode", 6),
     Col("kind", "违规类型", 10),
     Col("reason", "原因", 44, wrap=True),
 )

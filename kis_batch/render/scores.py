@@ -3,7 +3,6 @@ the month's scored rows; breaches coloured, complaints and manager overrides mar
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -18,29 +17,23 @@ from kis_batch.render.style import (
     Col,
     Highlight,
     atomic_book,
-    col_from_schema,
+    input_col,
     write_table,
 )
 from kis_batch.rules.scoring import Scores
-from kis_batch.schema import CUSTOMERS, FEEDBACK, STAFF, Template
-
-
-def _input_col(template: Template, key: str, width: float) -> Col:
-    """An input column's header and type, narrower than on the input form: the sheet has many columns."""
-    return dataclasses.replace(col_from_schema(template.fields[key]), width=width)
-
+from kis_batch.schema import CUSTOMERS, FEEDBACK, STAFF
 
 ROW_COLS = (
-    _input_col(FEEDBACK, "ticket_id", 12),
-    _input_col(FEEDBACK, "service_date", 10),
+    input_col(FEEDBACK, "ticket_id", 12),
+    input_col(FEEDBACK, "service_date", 10),
     Col("staff_name", FEEDBACK.fields["staff"].zh, 7),
-    _input_col(FEEDBACK, "customer_id", 8),
-    _input_col(CUSTOMERS, "customer_name", 16),
-    _input_col(FEEDBACK, "service_type", 8),
-    _input_col(FEEDBACK, "mode", 5),
-    _input_col(FEEDBACK, "result", 8),
-    _input_col(FEEDBACK, "satisfaction", 8),
-    _input_col(FEEDBACK, "phoned_ahead", 5),
+    input_col(FEEDBACK, "customer_id", 8),
+    input_col(CUSTOMERS, "customer_name", 16),
+    input_col(FEEDBACK, "service_type", 8),
+    input_col(FEEDBACK, "mode", 5),
+    input_col(FEEDBACK, "result", 8),
+    input_col(FEEDBACK, "satisfaction", 8),
+    input_col(FEEDBACK, "phoned_ahead", 5),
     Col("minutes", "上门分钟", 5, "int"),
     Col("result_points", "结果分", 5, "score"),
     Col("satisfaction_points", "满意度分", 5, "score"),

@@ -13,7 +13,7 @@ import os
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import REPORT_MARK
-from kis_batch.schema import Column, Kind
+from kis_batch.schema import Column, Kind, Template
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767
@@ -70,6 +70,11 @@ def col_from_schema(column: Column, *, fill: bool = False, header: str | None = 
     kind = {Kind.DATE: "date", Kind.TIME: "time", Kind.DATETIME: "datetime", Kind.INT: "int",
             Kind.NUMBER: "number", Kind.BOOL: "bool"}.get(column.kind, "text")
     return Col(column.key, header or column.zh, column.width, kind, column.choices if fill else (), fill)
+
+
+def input_col(template: Template, key: str, width: float, header: str | None = None) -> Col:
+    """A template column shown read-only, at the width the sheet can spare."""
+    return replace(col_from_schema(template.fields[key], header=header), width=width)
 
 
 @dataclass(frozen=True)
