@@ -17,11 +17,12 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
-from kis_batch.outputs import HISTORY, month_folder
+from kis_batch.outputs import HISTORY, month_folder, quarter_folder
 from kis_batch.problems import Code, Problem, Severity
+from kis_batch.render.deck import write_deck
 from kis_batch.render.evaluation import write_evaluation
 from kis_batch.render.monthly_summary import write_monthly_summary
-from kis_batch.rules.common import month_start, table_of
+from kis_batch.rules.common import month_end, month_start, table_of
 from kis_batch.rules.complaints import ComplaintCases, complaint_cases
 from kis_batch.rules.customers import track_customers
 from kis_batch.rules.evaluation import MonthEvaluation, as_of_day, cases_from_complaints, evaluate_month
@@ -29,6 +30,7 @@ from kis_batch.rules.fees import fee_status
 from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, summary_figures, trend_of
 from kis_batch.rules.projects import project_report
 from kis_batch.rules.quality import quality_report
+from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_review
 from kis_batch.rules.quotas import quota_gaps
 from kis_batch.rules.scoring import score_feedback
 from kis_batch.settings import Settings
@@ -131,4 +133,60 @@ def report_month(folder: Path, month: dt.date, today: dt.date, out_root: Path,
     problem = record_history(out_root, None, [closed.record(final=True)])
     if problem:
         inbox.problems.append(problem)
+    return result
+
+
+@dataclass
+class QuarterResult:
+    quarter: str
+    as_of: dt.date
+    inbox: Inbox
+    review: QuarterReview
+    closed_months: list[str] = field(default_factory=list)  # closed first, as the history lacked them
+    outputs: list[Path] = field(default_factory=list)
+
+
+def months_with_feedback(tables: dict[str, pd.DataFrame]) -> set[dt.date]:
+    """The months (first days) the folder holds feedback of."""
+    dates = (day_of(value) for value in table_of(tables, "feedback")["service_date"].tolist())
+    return {month_start(d) for d in dates if d is not None}
+
+
+def closed_months(out_root: Path) -> set[str]:
+    """The months the history holds a close of (final 1)."""
+    figures = history.read_table(out_root / HISTORY, "month_figures")
+    return set(figures.loc[figures["final"] == 1, "month"])
+
+
+def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_root: Path,
+                   progress: Progress | None = None) -> QuarterResult:
+    """`kis-batch report --quarter`: first close the quarter's months that ended by D, that the history
+    has no close of and whose feedback the folder holds (each written and recorded like `report --month`);
+    then build 季度述职 from the history alone. HistoryError when the history cannot be read."""
+    inbox = load_folder(folder, today, None, progress, out_root)
+    calendar = WorkCalendar.from_settings(inbox.settings)
+    result_months: list[str] = []
+    outputs: list[Path] = []
+    held = months_with_feedback(inbox.tables)
+    already = closed_months(out_root)
+    for month in quarter_months(year, quarter):
+        name = f"{month:%Y-%m}"
+        if as_of_day(month, today) < month_end(month) or name in already or month not in held:
+            continue
+        if progress:
+            progress(f"历史里没有 {name} 的月度结算，先结算该月")
+        closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, month_end(month))
+        write_close(out_root, closed, outputs)
+        problem = record_history(out_root, None, [closed.record(final=True)])
+        if problem:
+            raise history.HistoryError(problem.message)
+        result_months.append(name)
+    review = quarter_review(year, quarter, history.read_table(out_root / HISTORY, "month_figures"),
+                            history.read_table(out_root / HISTORY, "person_months"))
+    result = QuarterResult(review.quarter, today, inbox, review, result_months, outputs)
+    if progress:
+        progress(f"写出 {review.quarter} 季度述职")
+    folder_out = quarter_folder(out_root, review.quarter)
+    with run_lock(folder_out):
+        write_deck(folder_out, review, result.outputs)
     return result

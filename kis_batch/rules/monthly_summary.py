@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
+from kis_batch.history import flatten
 from kis_batch.rules.common import month_start, rows_of, table_of, table_rows
 from kis_batch.rules.complaints import CLOSED, ComplaintCases
 from kis_batch.rules.customers import CustomerTracking
@@ -215,7 +216,7 @@ def summary_figures(tables: dict[str, pd.DataFrame], settings: Settings, as_of: 
     figures.update({f"projects.{key}": float(p[key]) for key in (
         "projects", "live_this_month", "awaiting_acceptance", "rework", "live_overdue", "acceptance_overdue",
         "handover_overdue")})
-    figures.update({f"customers.{key}": float(n) for key, n in tracking.figures.items() if isinstance(n, int)})
+    figures.update(flatten(tracking.figures, "customers."))
     figures["calls.solved_without_visit"] = solved_without_visit(month_calls(tables, as_of)) or 0.0
     figures["training.customers"] = float(len(training_candidates(tables, settings, as_of)))
     return figures
