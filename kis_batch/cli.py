@@ -143,15 +143,34 @@ def init(folder: Path) -> None:
 @click.option("--month", type=MonthParam(), default="2026-11", show_default=True, help="示例数据的月份，如 2026-11")
 @click.option("--date", "today", type=DateParam(), default=None, help="示例数据截止到哪天（默认：该月27日）")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="随机种子；同样的种子生成同样的文件")
-def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int) -> None:
+@click.option("--months", type=click.IntRange(1, 3), default=1, show_default=True,
+              help="连续几个月（到 --month 为止）；多于 1 个月时每月写到 FOLDER/YYYY-MM/，之前的月份写满整月，用来试季度述职")
+def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int, months: int) -> None:
     """把一个月的示例输入（12人的服务部）写到 FOLDER，用来试用和培训。
 
     \b
     示例:
       kis-batch demo 示例 --month 2026-11 --date 2026-11-27
+      kis-batch demo 示例 --month 2026-11 --months 2
     """
-    paths = write_demo(folder, month, today or month.replace(day=27), seed)
-    click.echo(f"已写出 {len(paths)} 个文件到 {folder}")
+    last_day = today or month.replace(day=27)
+    if months == 1:
+        paths = write_demo(folder, month, last_day, seed)
+        click.echo(f"已写出 {len(paths)} 个文件到 {folder}")
+        return
+    from kis_batch.rules.common import month_end, month_start
+
+    firsts = [month]
+    while len(firsts) < months:
+        firsts.insert(0, month_start(firsts[0] - dt.timedelta(days=1)))
+    for first in firsts:
+        target = folder / f"{first:%Y-%m}"
+        paths = write_demo(target, first, last_day if first == month else month_end(first), seed)
+        click.echo(f"已写出 {len(paths)} 个文件到 {target}")
+    quarter = f"{month.year}-Q{(month.month - 1) // 3 + 1}"
+    click.echo("试季度述职：先逐月结算，再做述职，例如\n" + "".join(
+        f"  kis-batch report {folder / f'{first:%Y-%m}'} --month {first:%Y-%m} --out {folder / 'output'}\n"
+        for first in firsts) + f"  kis-batch report {folder / f'{month:%Y-%m}'} --quarter {quarter} --out {folder / 'output'}")
 
 
 @main.command()

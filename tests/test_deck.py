@@ -146,3 +146,24 @@ def test_the_deck_opens_in_impress_and_every_slide_converts(deck, tmp_path):
     info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
     pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
     assert pages == len(Presentation(str(path)).slides) == len(TITLES)
+
+
+def test_the_demo_writes_two_months_for_a_deck_with_one_month_missing(tmp_path):
+    example = Path(__file__).resolve().parent.parent / "input_templates" / "example"
+    demo = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", str(demo), "--months", "2"])
+    assert result.exit_code == 0, result.output
+    november_files = sorted(p.name for p in (demo / "2026-11").iterdir())
+    assert november_files == sorted(p.name for p in example.iterdir())  # the last month is the example month
+    assert all((demo / "2026-11" / name).read_bytes() == (example / name).read_bytes() for name in november_files)
+    out = tmp_path / "out"
+    for month in ("2026-10", "2026-11"):
+        closed = CliRunner().invoke(main, ["report", str(demo / month), "--month", month, "--out", str(out)])
+        assert closed.exit_code == 0, closed.output
+    built = CliRunner().invoke(main, ["report", str(demo / "2026-11"), "--quarter", "2026-Q4", "--date",
+                                      "2026-12-05", "--out", str(out)])
+    assert built.exit_code == 0, built.output
+    slides = list(Presentation(str(out / "2026-Q4" / "季度述职_2026-Q4.pptx")).slides)
+    calls = next(s for s in slides[2].shapes if s.has_chart).chart.plots[0].series[0]
+    assert list(calls.values) == [_figure(out, "2026-10", "calls"), _figure(out, "2026-11", "calls"), None]
+    assert all(value and value > 500 for value in list(calls.values)[:2])

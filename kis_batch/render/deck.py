@@ -191,7 +191,10 @@ def _title_slide(deck: Presentation, review: QuarterReview) -> None:
     year, quarter = review.quarter.split("-Q")
     months = review.months
     slide = _slide(deck, f"服务部季度述职 {year}年第{quarter}季度")
-    box = slide.shapes.add_textbox(MARGIN, Inches(2.4), BODY_WIDTH, Inches(3))
+    heading = slide.shapes.title
+    heading.top, heading.height = Inches(1.6), Inches(1.2)
+    _write(heading.text_frame, heading.text_frame.text, 40, True, TITLE_COLOUR, PP_ALIGN.LEFT)
+    box = slide.shapes.add_textbox(MARGIN, Inches(3.2), BODY_WIDTH, Inches(3))
     missing = f"；{'、'.join(review.missing)} {NO_DATA}" if review.missing else ""
     held = [m for m in months if m.present and not m.final]
     partial = f"；{'、'.join(m.label for m in held)} 为月中数据" if held else ""
