@@ -18,7 +18,7 @@ from kis_batch.render import fees as fee_view
 from kis_batch.render import projects as project_view
 from kis_batch.render import quality as quality_view
 from kis_batch.render import quotas as quota_view
-from kis_batch.render.evaluation import GRADE_HIGHLIGHTS, SUMMARY_COLS, _summary_frame
+from kis_batch.render.evaluation import GRADE_HIGHLIGHTS, SUMMARY_COLS, summary_frame
 from kis_batch.render.style import Book, Col, Highlight, atomic_book, write_block, write_table
 from kis_batch.rules.monthly_summary import TRAINING_CATEGORIES, MonthlySummary
 from kis_batch.schema import CALLS, COMPLAINT_HANDLING, CUSTOMERS
@@ -126,22 +126,20 @@ def write_monthly_summary(folder: Path, summary: MonthlySummary, written: list[P
         _table(book, "年费", summary.fees, fee_view.RATE_COLUMNS, title=f"{month} 年费收款率（本月和本年）")
         _table(book, "实施", summary.projects, project_view.OVERVIEW_COLS, title=f"{month} 实施项目",
                highlights=project_view.OVERDUE)
-        _table(book, "久未联系", summary.not_contacted, customer_view._columns(summary.lookback_days), title=f"{month} 重点客户久未联系")
+        _table(book, "久未联系", summary.not_contacted, customer_view.customer_columns(summary.lookback_days),
+               title=f"{month} 重点客户久未联系")
         write_table(book, "培训建议", summary.training, TRAINING_COLS,
                     title=f"{month} 培训建议：操作咨询和数据问题来电多的客户，建议安排深层应用培训")
         report = write_table(book, "质量上报", summary.quality_report, REPORT_COLS,
                              title=f"质量上报 {month}（报服务运管部）")
         report.write_string(len(summary.quality_report) + 3, 0, REPORT_LEGEND)
-        write_table(book, "考核", _summary_frame(summary.evaluation), SUMMARY_COLS[:12], title=f"{month} 月度考核",
+        write_table(book, "考核", summary_frame(summary.evaluation), SUMMARY_COLS[:12], title=f"{month} 月度考核",
                     highlights=GRADE_HIGHLIGHTS)
         trend = write_table(book, "趋势", summary.trend, TREND_COLS, title="历史各月趋势（来自 history.sqlite）")
         if len(summary.trend):
-            keys = [c.key for c in TREND_COLS]
+            index = {c.key: (n, c.header) for n, c in enumerate(TREND_COLS)}
             rows = len(summary.trend)
-            below = rows + 3
             _chart(book, trend, "line", "来电、服务与投诉", rows, 0,
-                   [(keys.index(k), c.header) for c in TREND_COLS for k in ("calls", "services", "complaints")
-                    if c.key == k], (below, 0))
+                   [index[key] for key in ("calls", "services", "complaints")], (rows + 3, 0))
             _chart(book, trend, "line", "满意率、回访覆盖与收款率", rows, 0,
-                   [(keys.index(k), c.header) for c in TREND_COLS for k in ("csat", "coverage", "collection_month")
-                    if c.key == k], (below, 8), percent=True)
+                   [index[key] for key in ("csat", "coverage", "collection_month")], (rows + 3, 8), percent=True)
