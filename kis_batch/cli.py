@@ -143,15 +143,34 @@ def init(folder: Path) -> None:
 @click.option("--month", type=MonthParam(), default="2026-11", show_default=True, help="示例数据的月份，如 2026-11")
 @click.option("--date", "today", type=DateParam(), default=None, help="示例数据截止到哪天（默认：该月27日）")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="随机种子；同样的种子生成同样的文件")
-def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int) -> None:
+@click.option("--months", type=click.IntRange(1, 3), default=1, show_default=True,
+              help="连续几个月（到 --month 为止）；多于 1 个月时每月写到 FOLDER/YYYY-MM/，之前的月份写满整月，用来试季度述职")
+def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int, months: int) -> None:
     """把一个月的示例输入（12人的服务部）写到 FOLDER，用来试用和培训。
 
     \b
     示例:
       kis-batch demo 示例 --month 2026-11 --date 2026-11-27
+      kis-batch demo 示例 --month 2026-11 --months 2
     """
-    paths = write_demo(folder, month, today or month.replace(day=27), seed)
-    click.echo(f"已写出 {len(paths)} 个文件到 {folder}")
+    last_day = today or month.replace(day=27)
+    if months == 1:
+        paths = write_demo(folder, month, last_day, seed)
+        click.echo(f"已写出 {len(paths)} 个文件到 {folder}")
+        return
+    from kis_batch.rules.common import month_end, month_start
+
+    firsts = [month]
+    while len(firsts) < months:
+        firsts.insert(0, month_start(firsts[0] - dt.timedelta(days=1)))
+    for first in firsts:
+        target = folder / f"{first:%Y-%m}"
+        paths = write_demo(target, first, last_day if first == month else month_end(first), seed)
+        click.echo(f"已写出 {len(paths)} 个文件到 {target}")
+    quarter = f"{month.year}-Q{(month.month - 1) // 3 + 1}"
+    click.echo("试季度述职：先逐月结算，再做述职，例如\n" + "".join(
+        f"  kis-batch report {folder / f'{first:%Y-%m}'} --month {first:%Y-%m} --out {folder / 'output'}\n"
+        for first in firsts) + f"  kis-batch report {folder / f'{month:%Y-%m}'} --quarter {quarter} --out {folder / 'output'}")
 
 
 @main.command()
@@ -249,16 +268,40 @@ def mail(out_dir: Path, deliver: bool) -> None:
     sys.exit(1 if plan.skipped or (deliver and report.failed) else 0)
 
 
+class QuarterParam(click.ParamType):
+    """A quarter as 2026-Q4: (year, quarter)."""
+
+    name = "quarter"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value
+        from kis_batch.rules.quarter import parse_quarter
+
+        try:
+            return parse_quarter(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--month", type=MonthParam(), required=True, help="要结算的月份，如 2026-11")
-@click.option("--date", "today", type=DateParam(), default=None, help="截止日期 D（默认：该月最后一天）；按月底和 D 中较早的一天计算")
+@click.option("--month", type=MonthParam(), default=None, help="要结算的月份，如 2026-11")
+@click.option("--quarter", type=QuarterParam(), default=None, help="要做季度述职的季度，如 2026-Q4")
+@click.option("--date", "today", type=DateParam(), default=None,
+              help="截止日期 D（--month 默认该月最后一天，按月底和 D 中较早的一天计算；--quarter 默认今天）")
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT_ROOT,
-              show_default=True, help="输出根目录；月度考核写到 OUT/YYYY-MM/，并记入 OUT/history.sqlite")
-def report(folder: Path, month: dt.date, today: dt.date | None, out_root: Path) -> None:
-    """月度结算：按 FOLDER 里的表格计算该月每名服务工程师和实施专员的月度考核，写出 月度考核_YYYY-MM.xlsx 并记入历史。
+              show_default=True, help="输出根目录；月度考核和月度总结写到 OUT/YYYY-MM/，季度述职写到 OUT/YYYY-Qn/，"
+                                      "历史在 OUT/history.sqlite")
+def report(folder: Path, month: dt.date | None, quarter: tuple[int, int] | None, today: dt.date | None,
+           out_root: Path) -> None:
+    """月度结算或季度述职。
 
-    每月第一个工作日晚上的 run 会自动结算上个月；需要重算或补算时用本命令。
+    --month：按 FOLDER 里的表格计算该月每名服务工程师和实施专员的月度考核，写出 月度考核_YYYY-MM.xlsx 和
+    月度总结_YYYY-MM.xlsx 并记入历史。每月第一个工作日晚上的 run 会自动结算上个月；需要重算或补算时用本命令。
+
+    --quarter：从历史数据库里该季度各月的记录做 季度述职_YYYY-Qn.pptx；历史里没有结算、已经过完、
+    FOLDER 里又有其服务反馈单的月份先结算；历史里没有的月份显示为无数据。
 
     退出码：0 没有错误；1 表格里有错误（正确的行照常使用）；2 未能完成。
 
@@ -266,7 +309,13 @@ def report(folder: Path, month: dt.date, today: dt.date | None, out_root: Path) 
     示例:
       kis-batch report 收件夹 --month 2026-11
       kis-batch report 收件夹 --month 2026-11 --date 2026-11-27 --out output
+      kis-batch report 收件夹 --quarter 2026-Q4 --out output
     """
+    if (month is None) == (quarter is None):
+        click.echo("请指定 --month 或 --quarter 其中一个，例如 --month 2026-11 或 --quarter 2026-Q4", err=True)
+        sys.exit(EXIT_FAILED)
+    if quarter is not None:
+        _report_quarter(folder, quarter, today or dt.date.today(), out_root)
     from kis_batch.close import report_month
     from kis_batch.rules.evaluation import as_of_day
 
@@ -280,6 +329,26 @@ def report(folder: Path, month: dt.date, today: dt.date | None, out_root: Path) 
     click.echo(f"{result.month} 月度考核（截至 {result.as_of.isoformat()}）：")
     for p in result.closed.evaluation.people:
         click.echo(f"  {p.rank:>2}. {p.name}（{p.role}）总分 {p.total:g} 等级 {p.grade}")
+    for path in result.outputs:
+        click.echo(f"已写出 {path}")
+    sys.exit(1 if count(result.inbox.problems, Severity.ERROR) else 0)
+
+
+def _report_quarter(folder: Path, quarter: tuple[int, int], today: dt.date, out_root: Path) -> None:
+    from kis_batch.close import report_quarter
+    from kis_batch.history import HistoryError
+
+    try:
+        result = report_quarter(folder, *quarter, today, out_root, progress=_progress)
+    except (RunLocked, OutputTooLarge, OSError, HistoryError) as error:
+        click.echo(f"运行未完成：{error}", err=True)
+        sys.exit(EXIT_FAILED)
+    _summary(result.inbox)
+    for name in result.closed_months:
+        click.echo(f"历史里没有 {name} 的月度结算，已先结算（月度考核、月度总结）")
+    for m in result.review.months:
+        state = "无数据" if not m.present else ("已结算" if m.final else f"月中数据，截至 {m.as_of}")
+        click.echo(f"  {m.month}：{state}")
     for path in result.outputs:
         click.echo(f"已写出 {path}")
     sys.exit(1 if count(result.inbox.problems, Severity.ERROR) else 0)

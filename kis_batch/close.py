@@ -1,13 +1,13 @@
-"""The month's close (docs/rules.md § Monthly close): the 考核 of a month as of its last day (or D if
-earlier) from the folder, written to OUT/YYYY-MM/月度考核_YYYY-MM.xlsx and recorded in the history
-as final. `kis-batch report --month` does it on request; the evening run on the first working day
-of a month does it for the month before.
+"""The month's close (docs/rules.md § Monthly close): the 考核 and the 月度总结 of a month as of its last
+day (or D if earlier) from the folder, written to OUT/YYYY-MM/ (月度考核_YYYY-MM.xlsx,
+月度总结_YYYY-MM.xlsx) and recorded in the history as final. `kis-batch report --month` does it on
+request; the evening run on the first working day of a month does it for the month before.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -17,14 +17,20 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
-from kis_batch.outputs import HISTORY, month_folder
+from kis_batch.outputs import HISTORY, month_folder, quarter_folder
 from kis_batch.problems import Code, Problem, Severity
+from kis_batch.render.deck import write_deck
 from kis_batch.render.evaluation import write_evaluation
-from kis_batch.rules.common import month_start, table_of
+from kis_batch.render.monthly_summary import write_monthly_summary
+from kis_batch.rules.common import month_end, month_start, table_of
 from kis_batch.rules.complaints import ComplaintCases, complaint_cases
+from kis_batch.rules.customers import track_customers
 from kis_batch.rules.evaluation import MonthEvaluation, as_of_day, cases_from_complaints, evaluate_month
 from kis_batch.rules.fees import fee_status
+from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, summary_figures, trend_of
+from kis_batch.rules.projects import project_report
 from kis_batch.rules.quality import quality_report
+from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_review
 from kis_batch.rules.quotas import quota_gaps
 from kis_batch.rules.scoring import score_feedback
 from kis_batch.settings import Settings
@@ -37,10 +43,11 @@ def month_cases(complaints: ComplaintCases) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ClosedMonth:
-    """A month's 考核 and its department figures, as the history records them."""
+    """A month's 考核, its 月度总结 and its department figures, as the history records them."""
 
     evaluation: MonthEvaluation
     figures: dict[str, float]
+    summary: MonthlySummary
 
     def record(self, final: bool) -> history.MonthRecord:
         return history.month_record(self.evaluation, self.figures, final)
@@ -54,8 +61,13 @@ def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar
     quality = quality_report(tables, scores, settings, calendar, as_of)
     fees = fee_status(tables, settings, as_of, calendar.next_workday(as_of))
     complaints = complaint_cases(tables, scores.links, settings, calendar, as_of)
+    projects = project_report(tables, settings, calendar, as_of)
+    tracking = track_customers(tables, fees, settings, calendar, as_of)
     evaluation = evaluate_month(tables, scores, gaps, quality, fees, month_cases(complaints), settings)
-    return ClosedMonth(evaluation, history.month_figures(tables, scores, gaps, quality, fees, evaluation))
+    figures = history.month_figures(tables, scores, gaps, quality, fees, evaluation)
+    figures.update(summary_figures(tables, settings, as_of, complaints, projects, tracking))
+    summary = monthly_summary(tables, settings, evaluation, scores, gaps, quality, fees, complaints, projects, tracking)
+    return ClosedMonth(evaluation, figures, summary)
 
 
 def month_to_close(tables: dict[str, pd.DataFrame], calendar: WorkCalendar, today: dt.date) -> dt.date | None:
@@ -68,11 +80,25 @@ def month_to_close(tables: dict[str, pd.DataFrame], calendar: WorkCalendar, toda
     return previous if any(d is not None and month_start(d) == previous for d in dates) else None
 
 
+def history_trend(out_root: Path, closed: ClosedMonth) -> pd.DataFrame:
+    """The trend the 月度总结 shows: the history's months with this close in place of its month (the
+    close is recorded after the workbooks); a history that cannot be read leaves this month alone."""
+    try:
+        months = history.read_table(out_root / HISTORY, "month_figures")
+    except history.HistoryError:
+        months = pd.DataFrame(columns=["month", "figure", "value", "as_of", "final"])
+    month = closed.evaluation.month
+    ours = pd.DataFrame({"month": month, "figure": list(closed.figures), "value": list(closed.figures.values()),
+                         "as_of": closed.evaluation.as_of.isoformat(), "final": 1})
+    return trend_of(pd.concat([months[months["month"] != month], ours], ignore_index=True) if len(months) else ours)
+
+
 def write_close(out_root: Path, closed: ClosedMonth, written: list[Path]) -> None:
-    """月度考核_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock."""
+    """月度考核_YYYY-MM.xlsx and 月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock."""
     folder = month_folder(out_root, closed.evaluation.month)
     with run_lock(folder):
         write_evaluation(folder, closed.evaluation, written)
+        write_monthly_summary(folder, replace(closed.summary, trend=history_trend(out_root, closed)), written)
 
 
 def record_history(out_root: Path, day: history.DayRecord | None, months: list[history.MonthRecord]) -> Problem | None:
@@ -102,9 +128,65 @@ def report_month(folder: Path, month: dt.date, today: dt.date, out_root: Path,
     closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of)
     result = ReportResult(closed.evaluation.month, as_of, inbox, closed)
     if progress:
-        progress(f"写出 {closed.evaluation.month} 月度考核并记入历史")
+        progress(f"写出 {closed.evaluation.month} 月度考核、月度总结并记入历史")
     write_close(out_root, closed, result.outputs)
     problem = record_history(out_root, None, [closed.record(final=True)])
     if problem:
         inbox.problems.append(problem)
+    return result
+
+
+@dataclass
+class QuarterResult:
+    quarter: str
+    as_of: dt.date
+    inbox: Inbox
+    review: QuarterReview
+    closed_months: list[str] = field(default_factory=list)  # closed first, as the history lacked them
+    outputs: list[Path] = field(default_factory=list)
+
+
+def months_with_feedback(tables: dict[str, pd.DataFrame]) -> set[dt.date]:
+    """The months (first days) the folder holds feedback of."""
+    dates = (day_of(value) for value in table_of(tables, "feedback")["service_date"].tolist())
+    return {month_start(d) for d in dates if d is not None}
+
+
+def closed_months(out_root: Path) -> set[str]:
+    """The months the history holds a close of (final 1)."""
+    figures = history.read_table(out_root / HISTORY, "month_figures")
+    return set(figures.loc[figures["final"] == 1, "month"])
+
+
+def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_root: Path,
+                   progress: Progress | None = None) -> QuarterResult:
+    """`kis-batch report --quarter`: first close the quarter's months that ended by D, that the history
+    has no close of and whose feedback the folder holds (each written and recorded like `report --month`);
+    then build 季度述职 from the history alone. HistoryError when the history cannot be read."""
+    inbox = load_folder(folder, today, None, progress, out_root)
+    calendar = WorkCalendar.from_settings(inbox.settings)
+    result_months: list[str] = []
+    outputs: list[Path] = []
+    held = months_with_feedback(inbox.tables)
+    already = closed_months(out_root)
+    for month in quarter_months(year, quarter):
+        name = f"{month:%Y-%m}"
+        if as_of_day(month, today) < month_end(month) or name in already or month not in held:
+            continue
+        if progress:
+            progress(f"历史里没有 {name} 的月度结算，先结算该月")
+        closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, month_end(month))
+        write_close(out_root, closed, outputs)
+        problem = record_history(out_root, None, [closed.record(final=True)])
+        if problem:
+            raise history.HistoryError(problem.message)
+        result_months.append(name)
+    review = quarter_review(year, quarter, history.read_table(out_root / HISTORY, "month_figures"),
+                            history.read_table(out_root / HISTORY, "person_months"))
+    result = QuarterResult(review.quarter, today, inbox, review, result_months, outputs)
+    if progress:
+        progress(f"写出 {review.quarter} 季度述职")
+    folder_out = quarter_folder(out_root, review.quarter)
+    with run_lock(folder_out):
+        write_deck(folder_out, review, result.outputs)
     return result

@@ -265,6 +265,7 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
     described = manager_files(run.today, run.plan_date)
     if run.closed_month:  # the month closed tonight: its 考核, from OUT/YYYY-MM beside OUT/D
         described[f"../{run.closed_month}/{outputs.evaluation_file(run.closed_month)}"] = "上月月度考核（今晚结算）"
+        described[f"../{run.closed_month}/{outputs.summary_file(run.closed_month)}"] = "上月月度总结（今晚结算）"
     wanted = list(described)
     present = [f for f in wanted if (out_dir / f).is_file()]
     if not present:

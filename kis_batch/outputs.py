@@ -98,6 +98,21 @@ def evaluation_file(month: str) -> str:
     return f"月度考核_{month}.xlsx"
 
 
+def summary_file(month: str) -> str:
+    """月度总结_YYYY-MM.xlsx, beside the month's 考核."""
+    return f"月度总结_{month}.xlsx"
+
+
+def quarter_folder(out_root: Path, quarter: str) -> Path:
+    """OUT/YYYY-Qn: where the quarterly review is written."""
+    return out_root / quarter
+
+
+def deck_file(quarter: str) -> str:
+    """季度述职_YYYY-Qn.pptx."""
+    return f"季度述职_{quarter}.pptx"
+
+
 def outbox_file(staff_id: str, name: str) -> str:
     """One person's message in OUT/D/outbox/: 工号_姓名.eml."""
     return f"{safe_file_part(f'{staff_id}_{name}')}.eml"

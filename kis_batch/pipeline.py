@@ -52,6 +52,7 @@ from kis_batch.rules.customers import track_customers
 from kis_batch.rules.dispatch import plan_dispatch
 from kis_batch.rules.evaluation import as_of_day, evaluate_month
 from kis_batch.rules.fees import fee_status
+from kis_batch.rules.monthly_summary import summary_figures
 from kis_batch.rules.projects import project_report
 from kis_batch.rules.quality import quality_report
 from kis_batch.rules.quotas import quota_gaps
@@ -301,6 +302,8 @@ def _close_and_record(result: RunResult, found: dict[str, Any], closed: ClosedMo
     evaluation = found["evaluation"]
     figures = history.month_figures(result.inbox.tables, found["scores"], found["gaps"], found["quality"],
                                     found["fees"], evaluation)
+    figures.update(summary_figures(result.inbox.tables, result.inbox.settings, result.today, found["complaints"],
+                                   found["projects"], found["customers"]))
     months.append(history.month_record(evaluation, figures, final=False))
     figures_now = result.figures
     day = history.DayRecord(

@@ -162,6 +162,9 @@ class Settings:
     eval_grade_a: int = _rule(90, "考核_A", "总分不低于此为A", SCORE_POINTS)
     eval_grade_b: int = _rule(80, "考核_B", "总分不低于此为B", SCORE_POINTS)
     eval_grade_c: int = _rule(60, "考核_C", "总分不低于此为C；更低为D", SCORE_POINTS)
+    # monthly summary (月度总结)
+    training_calls: int = _rule(3, "深层培训来电次数", "一家客户一个月内操作咨询和数据问题来电达到多少次即列入培训建议（深层应用培训）"
+                                "（制度：组织老客户深层应用培训，减少低档次服务次数）", Between(1, 50))
     # implementation projects
     acceptance_workdays: int = _rule(5, "验收期限工作日", "实施项目实际上线后多少个工作日内须完成验收，超过即验收逾期"
                                      "（制度：负责实施部的客户验收及交接工作）", Between(1))

@@ -215,6 +215,9 @@ def test_the_first_working_day_closes_the_month_before_and_mails_it(folder, tmp_
     manager = next(m for m in plan.mails if m.staff_id == "M01")
     assert "月度考核_2026-11.xlsx" in [a.name for a in manager.attachments]
     assert "月度考核_2026-11.xlsx：上月月度考核（今晚结算）" in manager.body
+    assert "月度总结_2026-11.xlsx" in [a.name for a in manager.attachments]
+    assert "月度总结_2026-11.xlsx：上月月度总结（今晚结算）" in manager.body
+    assert (out / "2026-11" / "月度总结_2026-11.xlsx").is_file()
     engineer = next(m for m in plan.mails if m.staff_id == "E01")
     assert "月度考核_2026-11.xlsx" not in [a.name for a in engineer.attachments]
     # The close as of November's last day is what `evaluate_as_of` gives for that day.

@@ -25,7 +25,7 @@ def _customer_col(key: str, width: float) -> Col:
     return dataclasses.replace(col_from_schema(CUSTOMERS.fields[key]), width=width)
 
 
-def _columns(lookback: int, after_name: tuple[Col, ...] = ()) -> tuple[Col, ...]:
+def customer_columns(lookback: int, after_name: tuple[Col, ...] = ()) -> tuple[Col, ...]:
     """A customer row's columns, with a sheet's own after the name; the look-back's days name two of them."""
     return (
         _customer_col("customer_id", 9), _customer_col("customer_name", 26), *after_name,
@@ -88,8 +88,8 @@ def _group_sheet_rows(tracking: CustomerTracking) -> tuple[pd.DataFrame, list[in
 def write_customers(out_dir: Path, tracking: CustomerTracking, written: list[Path]) -> None:
     """客户跟踪_D.xlsx: 重点客户, 大客户, 集团客户, 异地客户."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    cols = _columns(tracking.lookback_days)
-    key_cols = _columns(tracking.lookback_days, (_customer_col("segment", 9),))  # which 客户类别 a 重点客户 is
+    cols = customer_columns(tracking.lookback_days)
+    key_cols = customer_columns(tracking.lookback_days, (_customer_col("segment", 9),))  # which 客户类别 a 重点客户 is
     legend = _legend(tracking)
     with atomic_book(out_dir / customers_file(tracking.today), written, report_only=True) as book:
         for label in TRACKED:

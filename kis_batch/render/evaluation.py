@@ -142,7 +142,7 @@ def _basis(p: PersonEvaluation, department_rate: float | None) -> dict[str, str]
             "discipline": f"违规 {p.breach_count} 次（明细见下）", "fees": fees, "complaints": complaints}
 
 
-def _summary_frame(evaluation: MonthEvaluation) -> pd.DataFrame:
+def summary_frame(evaluation: MonthEvaluation) -> pd.DataFrame:
     rows = []
     for p in evaluation.people:
         row = {f.name: getattr(p, f.name) for f in dataclasses.fields(p)}
@@ -249,7 +249,7 @@ def write_evaluation(folder: Path, evaluation: MonthEvaluation, written: list[Pa
     title = (f"月度考核 {evaluation.month}（截至 {evaluation.as_of.isoformat()}）：{people} 人，"
              + "，".join(f"{g} {sum(p.grade == g for p in evaluation.people)} 人" for g in GRADE_COLOURS))
     with atomic_book(folder / evaluation_file(evaluation.month), written, report_only=True) as book:
-        sheet = write_table(book, "总表", _summary_frame(evaluation), SUMMARY_COLS, title=title,
+        sheet = write_table(book, "总表", summary_frame(evaluation), SUMMARY_COLS, title=title,
                             highlights=GRADE_HIGHLIGHTS)
         if people:
             _chart(book, sheet, people)
