@@ -19,9 +19,6 @@ from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.outputs import HISTORY, month_folder, quarter_folder
 from kis_batch.problems import Code, Problem, Severity
-from kis_batch.render.deck import write_deck
-from kis_batch.render.evaluation import write_evaluation
-from kis_batch.render.monthly_summary import write_monthly_summary
 from kis_batch.rules.common import month_end, month_start, table_of
 from kis_batch.rules.complaints import ComplaintCases, complaint_cases
 from kis_batch.rules.customers import track_customers
@@ -95,6 +92,11 @@ def history_trend(out_root: Path, closed: ClosedMonth) -> pd.DataFrame:
 
 def write_close(out_root: Path, closed: ClosedMonth, written: list[Path]) -> None:
     """月度考核_YYYY-MM.xlsx and 月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock."""
+    # Here, not above: only the day that closes a month writes these, and their writers cost every
+    # other evening run's start.
+    from kis_batch.render.evaluation import write_evaluation
+    from kis_batch.render.monthly_summary import write_monthly_summary
+
     folder = month_folder(out_root, closed.evaluation.month)
     with run_lock(folder):
         write_evaluation(folder, closed.evaluation, written)
@@ -188,5 +190,8 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
         progress(f"写出 {review.quarter} 季度述职")
     folder_out = quarter_folder(out_root, review.quarter)
     with run_lock(folder_out):
+        # Here, not above: python-pptx costs every evening run's start a tenth of a second.
+        from kis_batch.render.deck import write_deck
+
         write_deck(folder_out, review, result.outputs)
     return result

@@ -52,6 +52,9 @@ _REFERENCE: dict[str, frozenset[str]] = {t.key: frozenset(map(header_key, t.refe
 
 
 _ALL_HEADERS = frozenset(key for lookup in _LOOKUP.values() for key in lookup)
+# A template is tried on a row only if the row names at least this many of its headers: fewer can be
+# neither a match (all required headers) nor a near miss (NEAR_MISS_HEADERS of them).
+_LEAST_SHARED = {t.key: min(NEAR_MISS_HEADERS, len(t.required)) for t in TEMPLATES}
 
 
 def _column_key(lookup: dict[str, str], key: str) -> str | None:
@@ -170,9 +173,12 @@ def recognise(rows: list[list[Any]]) -> Recognised | NearMiss | None:
     near: NearMiss | None = None
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         keys = [header_key(cell) for cell in row]
-        if not any(key in _ALL_HEADERS or _bare_key(key) in _ALL_HEADERS for key in keys if key):
+        named = {key if key in _ALL_HEADERS else _bare_key(key) for key in keys if key}
+        if not named & _ALL_HEADERS:
             continue
         for template in TEMPLATES:
+            if len(named.intersection(_LOOKUP[template.key])) < _LEAST_SHARED[template.key]:
+                continue
             found = _match(template, keys, row)
             missing = [c for c in template.required if c.key not in found.positions]
             if not missing:
