@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,11 +24,27 @@ from kis_batch.settings import Settings
 
 # Tables ----------------------------------------------------------------------------------------------
 
+# Every rule reads the run's tables as rows (客户档案 and the staff by a dozen rules), so each table's
+# columns are taken out of pandas once while the frame lives; the dicts are built anew for every
+# caller, so no rule sees another's edits.
+_COLUMN_LISTS: dict[int, tuple[weakref.ref[pd.DataFrame], tuple[str, ...], int, list[list[Any]]]] = {}
+
+
+def _column_lists(frame: pd.DataFrame) -> tuple[tuple[str, ...], list[list[Any]]]:
+    columns, key = tuple(frame.columns), id(frame)
+    kept = _COLUMN_LISTS.get(key)
+    if kept is not None and kept[0]() is frame and kept[1] == columns and kept[2] == len(frame):
+        return columns, kept[3]
+    lists = [frame[c].tolist() for c in columns]
+    _COLUMN_LISTS[key] = (weakref.ref(frame, lambda _, key=key: _COLUMN_LISTS.pop(key, None)), columns, len(frame), lists)
+    return columns, lists
+
+
 def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A frame's rows as dicts. The tables hold object columns, so this is to_dict("records")
     without its per-cell boxing: several times faster on a month of rows."""
-    columns = list(frame.columns)
-    return [dict(zip(columns, values, strict=True)) for values in zip(*(frame[c].tolist() for c in columns), strict=True)]
+    columns, lists = _column_lists(frame)
+    return [dict(zip(columns, values, strict=True)) for values in zip(*lists, strict=True)]
 
 
 def table_of(tables: dict[str, pd.DataFrame], key: str) -> pd.DataFrame:
