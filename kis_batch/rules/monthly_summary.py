@@ -30,6 +30,7 @@ from kis_batch.rules.evaluation import MonthEvaluation
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.projects import ProjectReport
 from kis_batch.rules.quality import QualityReport
+from kis_batch.rules.quotas import quota_lines
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import CATEGORIES, HANDLINGS, SERVICE_TYPES
 from kis_batch.settings import Settings
@@ -160,17 +161,13 @@ def _overview(evaluation: MonthEvaluation, calls: pd.DataFrame, scores: Scores, 
               quality: QualityReport, fees: FeeReport, complaints: ComplaintCases, projects: ProjectReport,
               tracking: CustomerTracking, training: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     q, f, c, p = quality.figures, fees.figures(), complaints.figures, projects.figures
-    engineers = len(gaps)
     people = evaluation.people
     grades = "，".join(f"{g} {sum(x.grade == g for x in people)}" for g in ("A", "B", "C", "D"))
     responsibility = c["by_responsibility"]
     lines = [
         ("来电", f"{len(calls)} 个", f"电话或远程解决 {_percent(solved_without_visit(calls))}（见来电分类）"),
         ("服务", f"{len(scores.rows)} 单", "按服务类型见服务分类"),
-        ("问题解决", f"{int(gaps['resolutions_done'].sum()) if engineers else 0} 家次",
-         f"指标 {settings.monthly_resolutions}×{engineers} 人"),
-        ("客户拜访", f"{int(gaps['visits_done'].sum()) if engineers else 0} 家次",
-         f"指标 {settings.monthly_visits}×{engineers} 人"),
+        *quota_lines(gaps, settings),
         ("客户满意度", _percent(q["csat"]), f"评价 {q['ratings']} 条，满意+非常满意的比例"),
         ("投诉", f"{c['filed_month']} 起",
          f"本部门 {responsibility['department']}，总部 {responsibility['headquarters']}，"

@@ -78,3 +78,15 @@ def quota_gaps(scores: Scores, tables: dict[str, pd.DataFrame], settings: Settin
         row["status"] = max((row[f"{metric}_status"] for metric in METRICS), key=STATUSES.index)
         gaps.append(row)
     return pd.DataFrame(gaps, columns=list(GAP_COLUMNS), dtype=object)
+
+
+def quota_lines(gaps: pd.DataFrame, settings: Settings, prefix: str = "") -> list[tuple[str, str, str]]:
+    """The department's resolutions and visits so far against the quotas, as a summary page's lines
+    (item, figure, note): the manager's day and the month's summary show the same two."""
+    engineers = len(gaps)
+    return [
+        (f"{prefix}问题解决", f"{int(gaps['resolutions_done'].sum()) if engineers else 0} 家次",
+         f"指标 {settings.monthly_resolutions}×{engineers} 人"),
+        (f"{prefix}客户拜访", f"{int(gaps['visits_done'].sum()) if engineers else 0} 家次",
+         f"指标 {settings.monthly_visits}×{engineers} 人"),
+    ]

@@ -23,7 +23,7 @@ from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.projects import ProjectReport
 from kis_batch.rules.quality import QualityReport
-from kis_batch.rules.quotas import STATUSES
+from kis_batch.rules.quotas import STATUSES, quota_lines
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import ENGINEER, IMPLEMENTER, SATISFACTION, service_happened
 
@@ -141,7 +141,6 @@ def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispat
     dispatched, returned = returned_today
     quality_figures, fee_figures = quality.figures, fees.figures()
     moved = int(dispatch.assignments["moved"].sum()) if len(dispatch.assignments) else 0
-    engineers = len(gaps)
     statuses = gaps["status"].value_counts().to_dict() if len(gaps) else {}
     spot_done = sum(min(s["done"], s["target"]) for s in callbacks["spot_checks"])
     spot_target = sum(s["target"] for s in callbacks["spot_checks"])
@@ -149,10 +148,7 @@ def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispat
     lines = [
         ("明日派工", f"{len(dispatch.assignments)} 单", f"改派 {moved} 单，未派 {len(dispatch.backlog)} 单顺延"),
         ("今日反馈回收", f"{returned}/{dispatched}", "今日派出的工单中已交回反馈的"),
-        ("本月问题解决", f"{int(gaps['resolutions_done'].sum()) if engineers else 0} 家次",
-         f"指标 {settings.monthly_resolutions}×{engineers} 人"),
-        ("本月客户拜访", f"{int(gaps['visits_done'].sum()) if engineers else 0} 家次",
-         f"指标 {settings.monthly_visits}×{engineers} 人"),
+        *quota_lines(gaps, settings, "本月"),
         ("指标状态", "，".join(f"{s} {statuses.get(s, 0)}" for s in STATUSES), "见指标缺口表"),
         ("回访覆盖", f"{callbacks['reached']}/{callbacks['coverage_target']}",
          f"本月接通客户 {_percent(callbacks['coverage'])}，目标 {_percent(settings.callback_coverage)}"),
