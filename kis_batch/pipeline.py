@@ -73,8 +73,12 @@ class RunResult:
     inbox: Inbox
     figures: RunFigures
     outputs: list[Path] = field(default_factory=list)
-    closed_month: str | None = None  # the month before, when this run closed it (docs/rules.md § Monthly close)
     closed_outputs: list[Path] = field(default_factory=list)  # its 月度考核, in OUT/YYYY-MM/
+
+    @property
+    def closed_month(self) -> str | None:
+        """The month before, when this run closed it (docs/rules.md § Monthly close)."""
+        return self.figures.closed_month
 
     @property
     def errors(self) -> int:
@@ -294,7 +298,6 @@ def _close_and_record(result: RunResult, found: dict[str, Any], closed: ClosedMo
     months = []
     if closed is not None:
         write_close(out_root, closed, result.closed_outputs)
-        result.closed_month = closed.evaluation.month
         months.append(closed.record(final=True))
         if progress:
             progress(f"今天是本月第一个工作日：已结算上月 {closed.evaluation.month} 的月度考核（截至 "
