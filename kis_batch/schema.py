@@ -262,6 +262,7 @@ def service_happened(row: Cells) -> bool:
     happened counts as a visit whatever its 处理结果."""
     return row["result"] is not None or row["arrive"] is not None or row["leave"] is not None
 
+
 FEES = Template(
     "fees",
     "年费台账",
