@@ -211,7 +211,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     # it is never pickled; otherwise the longest first.
     steps = [
         Step("scores", (), partial(score_feedback, tables, settings, calendar, today)),
-        Step("returned", (), partial(returned_feedback, inbox, calendar, today)),
+        Step("returned", (), partial(returned_feedback, tables, settings, calendar, today)),
         Step("dispatch", (), partial(plan_dispatch, tables, settings, calendar, today)),
         Step("fees", (), partial(fee_status, tables, settings, today, plan)),
         Step("month_callbacks", (), partial(callback_figures, tables, settings, today, today)),
@@ -238,8 +238,9 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     closed = evaluate_as_of(tables, settings, calendar, as_of_day(closing, today)) if closing else None
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
-    summary = manager_summary(inbox, calendar, today, dispatch, found["returned"], found["scores"], gaps, fees,
-                              quality, found["month_callbacks"], found["customers"], found["complaints"],
+    summary = manager_summary(tables, settings, calendar, today, dispatch, found["returned"], found["scores"], gaps,
+                              fees, quality, found["month_callbacks"], found["customers"], found["complaints"],
+                              count(inbox.problems, Severity.ERROR), count(inbox.problems, Severity.WARNING),
                               projects=found["projects"])
     figures = RunFigures(
         plan_date=plan.isoformat(),
