@@ -7,6 +7,7 @@ request; the evening run on the first working day of a month does it for the mon
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from kis_batch.outputs import HISTORY, month_folder, quarter_folder
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.rules.common import month_end, month_start, table_of
 from kis_batch.rules.evaluation import MonthEvaluation, as_of_day
-from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, summary_figures, trend_of
+from kis_batch.rules.figures import Figure
+from kis_batch.rules.month_figures import month_figures
+from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, trend_of
 from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_review
 from kis_batch.settings import Settings
 from kis_batch.steps import MonthResults, month_results
@@ -32,11 +35,18 @@ class ClosedMonth:
     """A month's 考核, its 月度总结 and its department figures, as the history records them."""
 
     evaluation: MonthEvaluation
-    figures: dict[str, float]
+    figures: dict[Figure, float]
     summary: MonthlySummary
 
     def record(self, final: bool) -> history.MonthRecord:
-        return history.month_record(self.evaluation, self.figures, final)
+        return month_record(self.evaluation, self.figures, final)
+
+
+def month_record(evaluation: MonthEvaluation, figures: Mapping[Figure, float], final: bool) -> history.MonthRecord:
+    """A month's 考核 and figures as the history stores them."""
+    people = tuple({"staff_id": p.staff_id, "name": p.name, "role": p.role, **p.parts(), "total": p.total,
+                    "grade": p.grade, "rank": p.rank} for p in evaluation.people)
+    return history.MonthRecord(evaluation.month, evaluation.as_of, final, people, dict(figures))
 
 
 def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
@@ -49,12 +59,10 @@ def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar
     return ClosedMonth(month.evaluation, month_figures_of(tables, settings, month), summary)
 
 
-def month_figures_of(tables: dict[str, pd.DataFrame], settings: Settings, month: MonthResults) -> dict[str, float]:
+def month_figures_of(tables: dict[str, pd.DataFrame], settings: Settings, month: MonthResults) -> dict[Figure, float]:
     """The department's figures of a day's month, as the history keeps them."""
-    figures = history.month_figures(tables, month.scores, month.gaps, month.quality, month.fees, month.evaluation)
-    figures.update(summary_figures(tables, settings, month.evaluation.as_of, month.complaints, month.projects,
-                                   month.customers))
-    return figures
+    return month_figures(tables, settings, month.scores, month.gaps, month.quality, month.fees, month.evaluation,
+                         month.complaints, month.projects, month.customers)
 
 
 def month_to_close(tables: dict[str, pd.DataFrame], calendar: WorkCalendar, today: dt.date) -> dt.date | None:

@@ -15,17 +15,14 @@ from pathlib import Path
 
 from kis_batch import history
 from kis_batch.calendar import WorkCalendar, fallback_message
-from kis_batch.close import ClosedMonth, evaluate_as_of, month_figures_of, month_to_close, record_history, write_close
-from kis_batch.figures import (
-    CallbackFigures,
-    ComplaintFigures,
-    CustomerFigures,
-    DispatchFigures,
-    FeeFigures,
-    ProjectFigures,
-    QualityFigures,
-    RunFigures,
-    SuggestionFigures,
+from kis_batch.close import (
+    ClosedMonth,
+    evaluate_as_of,
+    month_figures_of,
+    month_record,
+    month_to_close,
+    record_history,
+    write_close,
 )
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
@@ -46,6 +43,18 @@ from kis_batch.render.quotas import write_quotas
 from kis_batch.render.report import write_report
 from kis_batch.render.scores import write_scores
 from kis_batch.rules.evaluation import as_of_day
+from kis_batch.rules.figures import (
+    CallbackFigures,
+    ComplaintFigures,
+    CustomerFigures,
+    DispatchFigures,
+    FeeFigures,
+    ProjectFigures,
+    QualityFigures,
+    RunFigures,
+    SuggestionFigures,
+    flatten,
+)
 from kis_batch.rules.summary import manager_summary
 from kis_batch.settings import Settings
 from kis_batch.steps import DayResults, day_results
@@ -221,12 +230,12 @@ def _close_and_record(result: RunResult, found: DayResults, closed: ClosedMonth 
             progress(f"今天是本月第一个工作日：已结算上月 {closed.evaluation.month} 的月度考核（截至 "
                      f"{closed.evaluation.as_of.isoformat()}），见 {result.closed_outputs[0]}")
     figures = month_figures_of(result.inbox.tables, result.inbox.settings, found)
-    months.append(history.month_record(found.evaluation, figures, final=False))
+    months.append(month_record(found.evaluation, figures, final=False))
     figures_now = result.figures
     day = history.DayRecord(
         result.today, result.plan_date, now or dt.datetime.now(), figures_now.errors, figures_now.warnings,
         tuple({"path": f.path, "sha256": f.sha256, "rows_accepted": f.rows_accepted} for f in result.inbox.files),
-        history.flatten(figures_now.to_json()))
+        flatten(figures_now.to_json()))
     problem = record_history(out_root, day, months)
     if problem:
         result.inbox.problems.append(problem)
