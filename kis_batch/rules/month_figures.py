@@ -1,5 +1,5 @@
-"""The department's figures of a month up to a day, as the history keeps them (docs/rules.md § Monthly
-close) for the 月度总结's trend and the 季度述职: calls by category and handling, services by type,
+"""The department's figures of a month up to a day, as the history keeps them for the 月度总结's trend
+and the 季度述职 (docs/rules.md § Monthly close): calls by category and handling, services by type,
 quota counts, scores, the quality and fee figures, the 考核 in brief, complaint cases, projects,
 tracked customers and training candidates.
 
