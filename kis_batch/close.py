@@ -7,6 +7,7 @@ request; the evening run on the first working day of a month does it for the mon
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,22 +21,13 @@ from kis_batch.lock import run_lock
 from kis_batch.outputs import HISTORY, month_folder, quarter_folder
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.rules.common import month_end, month_start, table_of
-from kis_batch.rules.complaints import ComplaintCases, complaint_cases
-from kis_batch.rules.customers import track_customers
-from kis_batch.rules.evaluation import MonthEvaluation, as_of_day, cases_from_complaints, evaluate_month
-from kis_batch.rules.fees import fee_status
-from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, summary_figures, trend_of
-from kis_batch.rules.projects import project_report
-from kis_batch.rules.quality import quality_report
+from kis_batch.rules.evaluation import MonthEvaluation, as_of_day
+from kis_batch.rules.figures import Figure
+from kis_batch.rules.month_figures import month_figures
+from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, trend_of
 from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_review
-from kis_batch.rules.quotas import quota_gaps
-from kis_batch.rules.scoring import score_feedback
 from kis_batch.settings import Settings
-
-
-def month_cases(complaints: ComplaintCases) -> pd.DataFrame:
-    """The complaint cases the 考核 deducts for, with their 责任判定 (本部门 until judged)."""
-    return cases_from_complaints(complaints)
+from kis_batch.steps import MonthResults, month_results
 
 
 @dataclass(frozen=True)
@@ -43,28 +35,34 @@ class ClosedMonth:
     """A month's 考核, its 月度总结 and its department figures, as the history records them."""
 
     evaluation: MonthEvaluation
-    figures: dict[str, float]
+    figures: dict[Figure, float]
     summary: MonthlySummary
 
     def record(self, final: bool) -> history.MonthRecord:
-        return history.month_record(self.evaluation, self.figures, final)
+        return month_record(self.evaluation, self.figures, final)
+
+
+def month_record(evaluation: MonthEvaluation, figures: Mapping[Figure, float], final: bool) -> history.MonthRecord:
+    """A month's 考核 and figures as the history stores them."""
+    people = tuple({"staff_id": p.staff_id, "name": p.name, "role": p.role, **p.parts(), "total": p.total,
+                    "grade": p.grade, "rank": p.rank} for p in evaluation.people)
+    return history.MonthRecord(evaluation.month, evaluation.as_of, final, people, dict(figures))
 
 
 def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
                    as_of: dt.date) -> ClosedMonth:
-    """The 考核 of as_of's month standing on as_of: every rule it reads computed for that day."""
-    scores = score_feedback(tables, settings, calendar, as_of)
-    gaps = quota_gaps(scores, tables, settings, calendar)
-    quality = quality_report(tables, scores, settings, calendar, as_of)
-    fees = fee_status(tables, settings, as_of, calendar.next_workday(as_of))
-    complaints = complaint_cases(tables, scores.links, settings, calendar, as_of)
-    projects = project_report(tables, settings, calendar, as_of)
-    tracking = track_customers(tables, fees, settings, calendar, as_of)
-    evaluation = evaluate_month(tables, scores, gaps, quality, fees, month_cases(complaints), settings)
-    figures = history.month_figures(tables, scores, gaps, quality, fees, evaluation)
-    figures.update(summary_figures(tables, settings, as_of, complaints, projects, tracking))
-    summary = monthly_summary(tables, settings, evaluation, scores, gaps, quality, fees, complaints, projects, tracking)
-    return ClosedMonth(evaluation, figures, summary)
+    """The 考核 of as_of's month standing on as_of, with its figures and 月度总结: the day's rules as
+    the evening composes them."""
+    month = month_results(tables, settings, calendar, as_of)
+    summary = monthly_summary(tables, settings, month.evaluation, month.scores, month.gaps, month.quality, month.fees,
+                              month.complaints, month.projects, month.customers)
+    return ClosedMonth(month.evaluation, month_figures_of(tables, settings, month), summary)
+
+
+def month_figures_of(tables: dict[str, pd.DataFrame], settings: Settings, month: MonthResults) -> dict[Figure, float]:
+    """The department's figures of a day's month, as the history keeps them."""
+    return month_figures(tables, settings, month.scores, month.gaps, month.quality, month.fees, month.evaluation,
+                         month.complaints, month.projects, month.customers)
 
 
 def month_to_close(tables: dict[str, pd.DataFrame], calendar: WorkCalendar, today: dt.date) -> dt.date | None:

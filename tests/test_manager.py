@@ -42,13 +42,13 @@ def _folder(tmp_path: Path) -> Path:
 def test_feedback_returned_against_the_dispatch_for_today(tmp_path):
     inbox = load_folder(_folder(tmp_path), FRIDAY)
     calendar = WorkCalendar.from_settings(inbox.settings)
-    assert returned_feedback(inbox, calendar, FRIDAY) == (2, 1)
-    assert returned_feedback(inbox, calendar, dt.date(2026, 11, 28)) == (0, 0)  # Saturday: nothing planned
+    assert returned_feedback(inbox.tables, inbox.settings, calendar, FRIDAY) == (2, 1)
+    assert returned_feedback(inbox.tables, inbox.settings, calendar, dt.date(2026, 11, 28)) == (0, 0)  # Saturday: nothing planned
 
 
 def test_daily_calls_count_each_working_day_up_to_today(tmp_path):
     inbox = load_folder(_folder(tmp_path), FRIDAY)
-    calls = daily_calls(inbox, WorkCalendar(), FRIDAY)
+    calls = daily_calls(inbox.tables, WorkCalendar(), FRIDAY)
     assert len(calls) == 20  # November 2026 up to the 27th
     by_day = calls.set_index("date")
     assert (by_day.loc[THURSDAY, "calls"], by_day.loc[THURSDAY, "complaints"]) == (3, 0)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from kis_batch import parallel, pipeline
-from kis_batch.figures import RunFigures
-from kis_batch.pipeline import Step, compute_steps, step_rounds
+from kis_batch.rules.figures import RunFigures
+from kis_batch.steps import Step, compute_steps, step_rounds
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
 TODAY = dt.date(2026, 11, 27)
