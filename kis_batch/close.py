@@ -19,7 +19,7 @@ from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.outputs import HISTORY, month_folder, quarter_folder
 from kis_batch.problems import Code, Problem, Severity
-from kis_batch.rules.common import month_end, month_start, table_of
+from kis_batch.rules.common import month_end, month_start
 from kis_batch.rules.complaints import ComplaintCases, complaint_cases
 from kis_batch.rules.customers import track_customers
 from kis_batch.rules.evaluation import MonthEvaluation, as_of_day, cases_from_complaints, evaluate_month
@@ -31,6 +31,7 @@ from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_revie
 from kis_batch.rules.quotas import quota_gaps
 from kis_batch.rules.scoring import score_feedback
 from kis_batch.settings import Settings
+from kis_batch.tables import table_of
 
 
 def month_cases(complaints: ComplaintCases) -> pd.DataFrame:

@@ -18,7 +18,6 @@ from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, ToolReport, Unrea
 from kis_batch.ingest.projects import check_projects, cross_check_projects
 from kis_batch.ingest.recognise import NearMiss, Recognised, likely_column, recognise
 from kis_batch.ingest.tables import (
-    FILE,
     OK,
     Collector,
     KeyIndex,
@@ -60,6 +59,7 @@ from kis_batch.settings import (
     lookup_setting,
     parse_setting,
 )
+from kis_batch.tables import FILE
 
 # Told what is happening on long runs; per-file messages start with READING (a terminal shows them
 # on one updating line, a log skips them).

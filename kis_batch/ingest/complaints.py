@@ -10,8 +10,9 @@ import re
 
 import pandas as pd
 
-from kis_batch.ingest.tables import FILE, OK, ROW, SHEET, Collector, KeyIndex, Row, StaffIndex, reject, resolve_staff
+from kis_batch.ingest.tables import OK, Collector, KeyIndex, Row, StaffIndex, reject, resolve_staff
 from kis_batch.problems import Code, Severity
+from kis_batch.tables import FILE, ROW, SHEET
 
 # The columns a clerk fills in; a returned row with none of them filled records nothing yet.
 FILLED_IN = ("responsibility", "action", "handler", "closed_on", "confirmed", "notes")

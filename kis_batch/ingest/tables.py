@@ -18,11 +18,8 @@ from kis_batch.coerce import CoerceError, is_blank
 from kis_batch.ingest.recognise import Recognised
 from kis_batch.ingest.workbook import MergedRange
 from kis_batch.problems import Code, Problem, Severity, column_letter, shown_value
-from kis_batch.schema import BY_KEY, GROUP_SEGMENT, Column, Kind, Template, service_happened
-
-# Provenance columns carried by every typed row, so later steps can point at the cell.
-FILE, SHEET, ROW = "_file", "_sheet", "_row"
-PROVENANCE = (FILE, SHEET, ROW)
+from kis_batch.schema import GROUP_SEGMENT, Column, Kind, Template, service_happened
+from kis_batch.tables import FILE, PROVENANCE, ROW, SHEET, table_keys
 
 
 @dataclass
@@ -46,11 +43,6 @@ class SheetData:
 
 
 OK = "_ok"
-
-
-def table_keys(template: Template) -> list[str]:
-    """A typed table's columns: the template's keys in order, then the provenance."""
-    return [c.key for c in template.columns] + list(PROVENANCE)
 
 
 @dataclass
@@ -555,15 +547,3 @@ def to_frame(template: Template, rows: list[Row]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame({k: [] for k in keys}, columns=keys, dtype=object)
     return pd.DataFrame(dict(zip(keys, rows[0].table.values(keys, rows), strict=True)), columns=keys, dtype=object)
-
-
-def frame_of_records(template: Template, records: list[dict[str, Any]]) -> pd.DataFrame:
-    """A typed table from dicts holding every column and the provenance: for tables made outside a
-    folder read (the test builders, the dispatch benchmark)."""
-    keys = table_keys(template)
-    typed = TypedRows({key: [r[key] for r in records] for key in keys}, [True] * len(records))
-    return to_frame(template, typed.rows())
-
-
-def empty_frame(key: str) -> pd.DataFrame:
-    return to_frame(BY_KEY[key], [])

@@ -24,11 +24,12 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.rules.common import month_start, staff_order, table_rows
+from kis_batch.rules.common import month_start, staff_order
 from kis_batch.rules.quality import TOTAL, complaint_rows
 from kis_batch.rules.scoring import EventLinks, link_events
 from kis_batch.schema import DEPARTMENT_RESPONSIBLE, RESPONSIBILITIES
 from kis_batch.settings import Settings
+from kis_batch.tables import table_rows
 
 CASE_PREFIX = "TS"
 PENDING, IN_PROGRESS, CLOSED = "待处理", "处理中", "已结案"
