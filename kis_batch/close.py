@@ -29,6 +29,7 @@ from kis_batch.rules.projects import project_report
 from kis_batch.rules.quality import quality_report
 from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_review
 from kis_batch.rules.quotas import quota_gaps
+from kis_batch.rules.reconcile import reconcile
 from kis_batch.rules.scoring import score_feedback
 from kis_batch.settings import Settings
 from kis_batch.tables import table_of
@@ -126,6 +127,7 @@ def report_month(folder: Path, month: dt.date, today: dt.date, out_root: Path,
                  progress: Progress | None = None) -> ReportResult:
     """`kis-batch report --month`: read the folder as of D, close the month as of min(its end, D)."""
     inbox = load_folder(folder, today, None, progress, out_root)
+    reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     as_of = as_of_day(month, today)
     closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of)
@@ -167,6 +169,7 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
     has no close of and whose feedback the folder holds (each written and recorded like `report --month`);
     then build 季度述职 from the history alone. HistoryError when the history cannot be read."""
     inbox = load_folder(folder, today, None, progress, out_root)
+    reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     result_months: list[str] = []
     outputs: list[Path] = []

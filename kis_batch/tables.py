@@ -8,6 +8,8 @@ Below the reader and the rules alike: it imports only the schema.
 from __future__ import annotations
 
 import weakref
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -33,6 +35,29 @@ def frame_of_records(template: Template, records: list[dict[str, Any]]) -> pd.Da
 
 def empty_frame(key: str) -> pd.DataFrame:
     return frame_of_records(BY_KEY[key], [])
+
+
+def casefold(value: str) -> str:
+    return value.casefold() if isinstance(value, str) else value
+
+
+class KeyIndex:
+    """The keys of a master table (客户编号, 工号) as references find them: as typed, or in another
+    letter case where no two keys of the table differ only by case (c0001 finds C0001)."""
+
+    def __init__(self, keys: Sequence[str], rejected: dict[str, str] | None = None) -> None:
+        self.keys = set(keys)
+        folded: dict[str, set[str]] = defaultdict(set)
+        for key in self.keys:
+            folded[casefold(key)].add(key)
+        self.folded = {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
+        self.rejected = rejected or {}
+
+    def find(self, value: str) -> str | None:
+        return value if value in self.keys else self.folded.get(casefold(value))
+
+    def rejected_note(self, value: str) -> str | None:
+        return self.rejected.get(casefold(value))
 
 
 # Every rule reads the run's tables as rows (客户档案 and the staff by a dozen rules), so each table's

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,14 +13,12 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import CoerceError, day_of
-from kis_batch.ingest.complaints import handling_rows
+from kis_batch.inbox import Collector, Inbox, InputFile
 from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, ToolReport, UnreadableFile, check_safe, discover, sha256_of
-from kis_batch.ingest.projects import check_projects, cross_check_projects
+from kis_batch.ingest.projects import cross_check_projects
 from kis_batch.ingest.recognise import NearMiss, Recognised, likely_column, recognise
 from kis_batch.ingest.tables import (
     OK,
-    Collector,
-    KeyIndex,
     Row,
     SheetData,
     StaffIndex,
@@ -59,7 +57,7 @@ from kis_batch.settings import (
     lookup_setting,
     parse_setting,
 )
-from kis_batch.tables import FILE
+from kis_batch.tables import FILE, KeyIndex
 
 # Told what is happening on long runs; per-file messages start with READING (a terminal shows them
 # on one updating line, a log skips them).
@@ -70,34 +68,6 @@ READING = "读取 "
 # Sheets the tool writes for reading only (guides, the backlog, the printable 服务单); a returned
 # workbook's copies are passed over.
 IGNORED_SHEETS = ("说明", "填写说明", "instructions", "未派", SERVICE_SHEET, PROJECT_OVERVIEW, COMPLAINT_COUNTS_SHEET)
-
-
-@dataclass
-class InputFile:
-    """One file of the folder as the manifest reports it."""
-
-    path: str
-    sha256: str
-    size: int
-    status: str = "read"  # read | skipped
-    sheets: dict[str, str] = field(default_factory=dict)  # sheet name -> template key
-    rows_read: int = 0
-    rows_accepted: int = 0
-    rows_rejected: int = 0
-    rows_repeated: int = 0
-    message: str = ""
-
-
-@dataclass
-class Inbox:
-    """Everything the folder says, typed and trusted, with every problem found in it."""
-
-    folder: Path
-    today: dt.date
-    settings: Settings
-    tables: dict[str, pd.DataFrame]
-    problems: list[Problem]
-    files: list[InputFile]
 
 
 def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: InputFile) -> list[SheetData]:
@@ -302,10 +272,9 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     for template in TEMPLATES:
         check_rows(template, rows[template.key], out)
     settings = _settings_from(rows["settings"], base, today, out)
-    tables = _cross_check(rows, today, out)
-    check_projects(tables, settings, today, out)
+    tables, refused_customers = _cross_check(rows, today, out)
     _count_rows(files, raw, tables)
-    return Inbox(folder, today, settings, tables, out.problems, files)
+    return Inbox(folder, today, settings, tables, out.problems, files, out.layouts, refused_customers)
 
 
 # The date that places a row of these tables in time.
@@ -364,8 +333,10 @@ def _unresolved_services(feedback: list[Row], today: dt.date, out: Collector) ->
                  "请填写处理结果（已解决/部分解决/未解决）")
 
 
-def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> dict[str, pd.DataFrame]:
-    """References between tables, in dependency order: staff, customers, then what names them."""
+def _cross_check(raw: dict[str, list[Row]], today: dt.date,
+                 out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """References between tables, in dependency order: staff, customers, then what names them. With
+    the tables, the 客户档案 rows refused (客户编号 -> where and why)."""
     kept: dict[str, list[Row]] = {}
     kept["staff"] = merge_repeats(BY_KEY["staff"], raw["staff"], out)
     _shared_names(kept["staff"], out)
@@ -375,8 +346,8 @@ def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> d
 
     resolve_staff(raw["customers"], "owner", staff, out, "服务代表")
     kept["customers"] = merge_repeats(BY_KEY["customers"], raw["customers"], out)
-    customers = (KeyIndex([r["customer_id"] for r in kept["customers"]],
-                          rejection_notes(raw["customers"], ("customer_id",), out)) if raw["customers"] else None)
+    refused_customers = rejection_notes(raw["customers"], ("customer_id",), out)
+    customers = KeyIndex([r["customer_id"] for r in kept["customers"]], refused_customers) if raw["customers"] else None
     if customers is None:
         out.add(Code.MISSING_TABLE, Severity.ERROR, "文件夹里没有客户档案；请放入客户档案（kis-batch init 生成模板）")
 
@@ -411,12 +382,22 @@ def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> d
     kept["callbacks"] = merge_repeats(BY_KEY["callbacks"], raw["callbacks"], out)
 
     kept.update(cross_check_projects(raw, kept["staff"], staff, customers, today, out))
-    tables = {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}
+    kept["complaint_handling"] = _handling(raw["complaint_handling"], staff, today, out)
+    return {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}, refused_customers
 
-    # 投诉处理 names complaint cases, which are found from the tables above.
-    handling = handling_rows(raw["complaint_handling"], tables, staff, customers, today, out)
-    tables["complaint_handling"] = to_frame(BY_KEY["complaint_handling"], handling)
-    return tables
+
+def _handling(rows: list[Row], staff: StaffIndex | None, today: dt.date, out: Collector) -> list[Row]:
+    """投诉处理 (docs/rules.md § Complaint cases): 处理人 resolved to a 工号, a 结案日期 after D refused
+    at its cell (the rest of the row stays). Which case each row names, and which row of a case
+    counts, the rules step after reading decides (rules/reconcile.py): the cases are the rules'."""
+    resolve_staff(rows, "handler", staff, out, "处理人")
+    for r in rows:
+        if r[OK] and r["closed_on"] is not None and r["closed_on"] > today:
+            out.at_cell(r, "closed_on", Code.FUTURE_DATE, Severity.ERROR,
+                        f"结案日期 {r['closed_on']:%Y-%m-%d} 晚于本次运行日期 {today:%Y-%m-%d}，不可能已经结案，应是笔误；"
+                        "本行按未结案采用，请改正结案日期")
+            r["closed_on"] = None
+    return [r for r in rows if r[OK]]
 
 
 def _shared_names(staff: list[Row], out: Collector) -> None:

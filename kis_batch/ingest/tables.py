@@ -15,11 +15,12 @@ import pandas as pd
 
 from kis_batch import coerce
 from kis_batch.coerce import CoerceError, is_blank
+from kis_batch.inbox import Collector
 from kis_batch.ingest.recognise import Recognised
 from kis_batch.ingest.workbook import MergedRange
-from kis_batch.problems import Code, Problem, Severity, column_letter, shown_value
+from kis_batch.problems import Code, Severity
 from kis_batch.schema import GROUP_SEGMENT, Column, Kind, Template, service_happened
-from kis_batch.tables import FILE, PROVENANCE, ROW, SHEET, table_keys
+from kis_batch.tables import FILE, PROVENANCE, ROW, SHEET, KeyIndex, casefold, table_keys
 
 
 @dataclass
@@ -95,29 +96,6 @@ class Row:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key == OK or key in self.table.columns else default
-
-
-@dataclass
-class Collector:
-    """Problems of the whole run, and the column positions needed to point at a cell."""
-
-    problems: list[Problem] = field(default_factory=list)
-    layouts: dict[tuple[str, str], Recognised] = field(default_factory=dict)
-
-    def add(self, code: Code, severity: Severity, message: str, **where: Any) -> None:
-        self.problems.append(Problem(code, severity, message, **where))
-
-    def at_cell(self, record: Row, key: str, code: Code, severity: Severity, message: str,
-                value: Any = None) -> None:
-        layout = self.layouts.get((record[FILE], record[SHEET]))
-        letter = header = ""
-        if layout is not None and key in layout.positions:
-            letter = column_letter(layout.positions[key])
-            header = layout.headers[key]
-        elif layout is not None:
-            header = layout.template.fields[key].zh if key in layout.template.fields else key
-        self.add(code, severity, message, file=record[FILE], sheet=record[SHEET], row=record[ROW],
-                 column=letter, header=header, value=shown_value(value if value is not None else record.get(key)))
 
 
 def coerce_value(column: Column, raw: Any, reference: dt.date) -> Any:
@@ -402,29 +380,6 @@ def rejection_notes(rows: list[Row], keys: Sequence[str], out: Collector) -> dic
             if r[key] is not None:
                 notes.setdefault(casefold(r[key]), f"{r[FILE]} / {r[SHEET]} 第{r[ROW]}行：{reason}")
     return notes
-
-
-def casefold(value: str) -> str:
-    return value.casefold() if isinstance(value, str) else value
-
-
-class KeyIndex:
-    """The keys of a master table (客户编号, 工号) as references find them: as typed, or in another
-    letter case where no two keys of the table differ only by case (c0001 finds C0001)."""
-
-    def __init__(self, keys: Sequence[str], rejected: dict[str, str] | None = None) -> None:
-        self.keys = set(keys)
-        folded: dict[str, set[str]] = defaultdict(set)
-        for key in self.keys:
-            folded[casefold(key)].add(key)
-        self.folded = {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
-        self.rejected = rejected or {}
-
-    def find(self, value: str) -> str | None:
-        return value if value in self.keys else self.folded.get(casefold(value))
-
-    def rejected_note(self, value: str) -> str | None:
-        return self.rejected.get(casefold(value))
 
 
 class StaffIndex:
