@@ -16,15 +16,8 @@ from __future__ import annotations
 import datetime as dt
 
 from kis_batch.inbox import Collector
-from kis_batch.ingest.tables import (
-    OK,
-    Row,
-    StaffIndex,
-    merge_repeats,
-    reject,
-    rejection_notes,
-    require_customer,
-)
+from kis_batch.ingest.reading import OK, Row
+from kis_batch.ingest.references import StaffIndex, merge_repeats, reject, rejection_notes, require_customer
 from kis_batch.problems import Code, Severity
 from kis_batch.schema import ACCEPTANCE, ENGINEER, IMPLEMENTER, PROJECTS
 from kis_batch.tables import KeyIndex
