@@ -57,7 +57,8 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     """Read, type and check every workbook in the folder; never raises for bad input.
 
     progress, if given, is told each file as it is read (long runs show where they are).
-    out_root, the outputs' folder, is not read when it lies inside the folder.
+    out_root, the outputs' folder, is not read when it lies inside the folder. The checks that need
+    the rules' answers (投诉编号, the acceptance rule) follow in rules/reconcile.py.
     """
     base = base or Settings()
     out = Collector()
