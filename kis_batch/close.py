@@ -20,14 +20,16 @@ from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.outputs import HISTORY, month_folder, quarter_folder
 from kis_batch.problems import Code, Problem, Severity
-from kis_batch.rules.common import month_end, month_start, table_of
+from kis_batch.rules.common import month_end, month_start
 from kis_batch.rules.evaluation import MonthEvaluation, as_of_day
 from kis_batch.rules.figures import Figure
 from kis_batch.rules.month_figures import month_figures
 from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, trend_of
 from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_review
+from kis_batch.rules.reconcile import reconcile
 from kis_batch.settings import Settings
 from kis_batch.steps import MonthResults, month_results
+from kis_batch.tables import table_of
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ def report_month(folder: Path, month: dt.date, today: dt.date, out_root: Path,
                  progress: Progress | None = None) -> ReportResult:
     """`kis-batch report --month`: read the folder as of D, close the month as of min(its end, D)."""
     inbox = load_folder(folder, today, None, progress, out_root)
+    reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     as_of = as_of_day(month, today)
     closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of)
@@ -164,6 +167,7 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
     has no close of and whose feedback the folder holds (each written and recorded like `report --month`);
     then build 季度述职 from the history alone. HistoryError when the history cannot be read."""
     inbox = load_folder(folder, today, None, progress, out_root)
+    reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     result_months: list[str] = []
     outputs: list[Path] = []

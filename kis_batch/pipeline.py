@@ -55,6 +55,7 @@ from kis_batch.rules.figures import (
     SuggestionFigures,
     flatten,
 )
+from kis_batch.rules.reconcile import reconcile
 from kis_batch.rules.summary import manager_summary
 from kis_batch.settings import Settings
 from kis_batch.steps import DayResults, day_results
@@ -93,6 +94,7 @@ def check(folder: Path, today: dt.date, base: Settings | None = None, progress: 
     """Validate only: the folder read and checked, with the calendar's warnings added; out_root,
     where a run would write, is left unread if it lies inside the folder, as a run leaves it."""
     inbox = load_folder(folder, today, base, progress, out_root)
+    reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     calendar.next_workday(today)
     _calendar_warnings(inbox, calendar)
@@ -151,6 +153,7 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
 def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
          progress: Progress | None, now: dt.datetime | None) -> RunResult:
     inbox = load_folder(folder, today, base, progress, out_root)
+    reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     plan = calendar.next_workday(today)
     tables, settings = inbox.tables, inbox.settings

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from kis_batch.cli import main
 from kis_batch.coerce import day_of
-from kis_batch.ingest import DATED, load_folder
+from kis_batch.ingest import load_folder
+from kis_batch.ingest.checks import DATED
 from kis_batch.problems import Code, Severity
 from kis_batch.render.style import atomic_book, write_table
 from kis_batch.render.templates import template_cols, workbook_groups

@@ -21,7 +21,7 @@ from kis_batch.assignment import least_cost_transport
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.geo import DistanceModel, Places, describe, route_order, shown_km
-from kis_batch.rules.common import daily_cap, is_active, leave_on, rows_of, staff_order, table_of
+from kis_batch.rules.common import daily_cap, is_active, leave_on, staff_order
 from kis_batch.schema import (
     CALLS,
     ENGINEER,
@@ -32,6 +32,7 @@ from kis_batch.schema import (
     URGENCIES,
 )
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of
 
 # docs/rules.md § Dispatch: call-log tickets whose handling is 需上门 (or 远程处理 still unresolved) are dispatched.
 DISPATCHED_HANDLINGS = ("需上门", "远程处理")

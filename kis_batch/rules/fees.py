@@ -27,9 +27,10 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
-from kis_batch.rules.common import CALLS_SOURCE, complaint_records, month_start, rows_of, table_of, table_rows
+from kis_batch.rules.common import CALLS_SOURCE, complaint_records, month_start
 from kis_batch.schema import SATISFACTION
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of, table_rows
 
 PAID, PARTIAL, UNPAID, NO_AMOUNT = "已收清", "部分收款", "未收", "金额未填"
 DUE_RENEWAL, LAPSED = "待续费", "已过期未续"
