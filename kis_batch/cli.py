@@ -213,6 +213,8 @@ def run(folder: Path, today: dt.date | None, out_root: Path) -> None:
     click.echo(f"派工日期 {result.plan_date.isoformat()}；结果在 {result.out_dir}")
     for path in result.outputs:
         click.echo(f"  {path.name}")
+    if result.removed_outputs:
+        click.echo("上一次运行写的、本次不再生成的文件已删除：" + "、".join(result.removed_outputs))
     if result.closed_month:
         click.echo(f"今天是本月第一个工作日，已结算上月 {result.closed_month} 的月度考核：" +
                    "、".join(str(path) for path in result.closed_outputs))

@@ -222,11 +222,11 @@ class _Draft:
     missing: list[str] = field(default_factory=list)
 
 
-def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings) -> _Draft | str:
-    """The message a role gets, or the reason it gets none."""
+def _draft(role: str, name: str, label: str, out_dir: Path, run: RunInfo, settings: Settings) -> _Draft | str:
+    """The message a role gets, or the reason it gets none; label names the person's own files."""
     plan_label, today_label = day_label(run.plan_date), day_label(run.today)
     if role in (ENGINEER, IMPLEMENTER):
-        own = dispatch_file(run.plan_date, name)
+        own = dispatch_file(run.plan_date, label)
         if (out_dir / own).is_file():
             exempt = "、".join(settings.visit_time_exempt_types)
             return _Draft(
@@ -279,9 +279,9 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
     )
 
 
-def _with_projects(draft: _Draft, name: str, out_dir: Path, run: RunInfo) -> _Draft:
+def _with_projects(draft: _Draft, label: str, out_dir: Path, run: RunInfo) -> _Draft:
     """An implementation specialist's message also carries their own projects' rows (实施_D_姓名.xlsx)."""
-    own = outputs.projects_file(run.today, name)
+    own = outputs.projects_file(run.today, label)
     if not (out_dir / own).is_file():
         return draft
     if not draft.files:
@@ -313,15 +313,18 @@ def prepare_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings) -> 
     run = read_run(out_dir)
     plan = MailPlan(out_dir, run.today, run.plan_date, clean_text(settings.smtp_sender))
     limit = int(settings.attachment_limit_mb * 2**20)
+    # Each person's own files by 工号, named as the writers named them (two of one 姓名 get 姓名_工号).
+    labels = outputs.person_file_parts(zip(staff["staff_id"], staff["name"], strict=True))
     for person in staff.to_dict("records"):
         role = person.get("role")
         if person.get("active") is False or role not in MAIL_ROLES:
             continue
         name, staff_id = clean_text(person["name"]), clean_text(person["staff_id"])
         who = f"{name}（{staff_id}，{role}）"
-        draft = _draft(role, person["name"], out_dir, run, settings)
+        label = labels[person["staff_id"]]
+        draft = _draft(role, person["name"], label, out_dir, run, settings)
         if role == IMPLEMENTER and not isinstance(draft, str):
-            draft = _with_projects(draft, person["name"], out_dir, run)
+            draft = _with_projects(draft, label, out_dir, run)
         if isinstance(draft, str):
             plan.skipped.append(Skipped(who, draft))
             continue

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 # A custom document property on output workbooks that are for reading only; the reader skips
@@ -33,8 +35,17 @@ def safe_file_part(text: str) -> str:
     return _FILE_NAME_FORBIDDEN.sub("_", text).strip("_.") or "staff"
 
 
+def person_file_parts(people: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """工号 -> what names that person's own files (派工单_P_…, 实施_D_…): the 姓名 while no one else on
+    the roster has it, 姓名_工号 when two share it, so one person's file never overwrites another's
+    (docs/rules.md § 员工名单). Writers and mail both take the names from here, given the whole roster."""
+    people = list(people)
+    shared = Counter(name for _, name in people)
+    return {staff_id: name if shared[name] == 1 else f"{name}_{staff_id}" for staff_id, name in people}
+
+
 def dispatch_file(plan: dt.date, person: str | None = None) -> str:
-    """派工单_P.xlsx, or 派工单_P_姓名.xlsx for one person."""
+    """派工单_P.xlsx, or 派工单_P_<person>.xlsx for one person (person: their part, see person_file_parts)."""
     if person is None:
         return f"派工单_{plan.isoformat()}.xlsx"
     return f"派工单_{plan.isoformat()}_{safe_file_part(person)}.xlsx"
@@ -65,7 +76,8 @@ def customers_file(today: dt.date) -> str:
 
 
 def projects_file(today: dt.date, person: str | None = None) -> str:
-    """实施_D.xlsx (comes back with its 验收 sheets filled in), or 实施_D_姓名.xlsx, one specialist's rows."""
+    """实施_D.xlsx (comes back with its 验收 sheets filled in), or 实施_D_<person>.xlsx, one specialist's
+    rows (person: their part, see person_file_parts)."""
     if person is None:
         return f"实施_{today.isoformat()}.xlsx"
     return f"实施_{today.isoformat()}_{safe_file_part(person)}.xlsx"

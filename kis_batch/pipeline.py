@@ -25,8 +25,9 @@ from kis_batch.close import (
     write_close,
 )
 from kis_batch.ingest import Inbox, Progress, load_folder
+from kis_batch.ingest.files import sha256_of
 from kis_batch.lock import run_lock
-from kis_batch.outputs import day_folder
+from kis_batch.outputs import MANIFEST, day_folder, report_file
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.render.callbacks import write_callbacks
@@ -36,7 +37,7 @@ from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, 
 from kis_batch.render.fees import write_fees
 from kis_batch.render.mail_roster import write_mail_roster
 from kis_batch.render.manager import write_manager
-from kis_batch.render.manifest import write_manifest
+from kis_batch.render.manifest import earlier_outputs, write_manifest
 from kis_batch.render.projects import write_projects
 from kis_batch.render.quality import write_quality
 from kis_batch.render.quotas import write_quotas
@@ -72,6 +73,7 @@ class RunResult:
     inbox: Inbox
     figures: RunFigures
     outputs: list[Path] = field(default_factory=list)
+    removed_outputs: list[str] = field(default_factory=list)  # an earlier run's files of D this run did not write
     closed_outputs: list[Path] = field(default_factory=list)  # its 月度考核, in OUT/YYYY-MM/
 
     @property
@@ -120,6 +122,26 @@ def _note_relocated(inbox: Inbox, outputs: list[Path]) -> None:
             inbox.problems.append(Problem(Code.OUTPUT_LOCKED, Severity.WARNING,
                                           f"{original} 被占用（可能正在Excel中打开），本次结果已另存为 {path.name}；关闭后重新运行即可",
                                           file=path.name))
+
+
+def _remove_earlier_outputs(out_dir: Path, earlier: dict[str, str], written: set[str],
+                            inbox: Inbox) -> list[str]:
+    """A rerun replaces the outputs (docs/rules.md § Outputs): what the earlier run of D wrote and this
+    one does not (a leaver's 派工单, an old name's) is removed, so no stale route is printed. Only files
+    the earlier run.json lists, unchanged since: one edited since is kept, with a 警告."""
+    removed: list[str] = []
+    for name, sha256 in sorted(earlier.items()):
+        path = out_dir / name
+        if name in written or not path.is_file():
+            continue
+        if sha256_of(path) != sha256:
+            inbox.problems.append(Problem(Code.OUTPUT_LOCKED, Severity.WARNING,
+                                          f"{name} 是上一次运行写的，本次没有再生成；它在那之后被改过，所以保留未删，"
+                                          "请确认已不需要后自行删除", file=name))
+            continue
+        path.unlink()
+        removed.append(name)
+    return removed
 
 
 @contextlib.contextmanager
@@ -191,6 +213,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     scores, callbacks, suggestions = found.scores, found.callbacks, found.suggestions
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
+        earlier = earlier_outputs(result.out_dir)
         if progress:
             progress("写出派工单、评分、指标缺口、年费、回访、质量、投诉跟踪、客户跟踪、实施、经理日报和校验报告")
         out = result.out_dir
@@ -204,7 +227,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             partial(write_callbacks, out, callbacks),
             partial(write_quality, out, today, quality),
             partial(write_customers, out, found.customers),
-            partial(write_projects, out, found.projects, settings),
+            partial(write_projects, out, found.projects, settings, tables["staff"]),
             partial(write_complaints, out, found.complaints),
             partial(write_manager, out, summary, gaps),
         ]
@@ -212,11 +235,14 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=parallel):
             result.outputs.extend(written)
         _close_and_record(result, found, closed, out_root, progress, now)
+        # Still to come: the validation report (which lists what this step finds) and run.json.
+        written = {path.name for path in result.outputs} | {report_file(today), MANIFEST}
+        result.removed_outputs = _remove_earlier_outputs(out, earlier, written, inbox)
         write_report(out, today, inbox, result.outputs)
         _note_relocated(inbox, result.outputs)
         write_mail_roster(out, tables["staff"], settings)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), figures.to_json(),
-                                             now or dt.datetime.now()))
+                                             now or dt.datetime.now(), result.removed_outputs))
     return result
 
 

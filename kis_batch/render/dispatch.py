@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import dispatch_file
+from kis_batch.outputs import dispatch_file, person_file_parts
 from kis_batch.render.service_sheet import write_service_sheet
 from kis_batch.render.style import GOOD_BG, WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
 from kis_batch.rules.common import staff_order
@@ -102,9 +102,12 @@ def _sheet_rows(result: DispatchResult, suggestions: pd.DataFrame | None) -> pd.
 
 @dataclass(frozen=True)
 class PersonSheet:
-    """One person's rows, as their sheet in 派工单_P.xlsx and their own workbook show them."""
+    """One person's rows, as their sheet in 派工单_P.xlsx and their own workbook show them; label names
+    the sheet and the file (姓名, or 姓名_工号 when two share the name)."""
 
+    staff_id: str
     name: str
+    label: str
     title: str
     rows: pd.DataFrame
 
@@ -125,6 +128,7 @@ def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame],
     frame = _sheet_rows(result, suggestions)
     roster = tables.get("staff")
     staff = roster.set_index("staff_id", drop=False) if roster is not None and len(roster) else None
+    labels = person_file_parts(zip(roster["staff_id"], roster["name"], strict=True)) if staff is not None else {}
     people = []
     for staff_id, rows in frame.groupby("assignee", sort=False):
         name = rows["assignee_name"].iloc[0]
@@ -136,7 +140,7 @@ def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame],
         extra = f"，另{SUGGESTED}{suggested}家（绿色行，可选；没去的请删去该行）" if suggested else ""
         title = (f"派工单 {day} · {name}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；"
                  f"出发前电话预约，完成后填写黄色列交回")
-        people.append(PersonSheet(name, title, rows))
+        people.append(PersonSheet(staff_id, name, labels.get(staff_id, name), title, rows))
     return DispatchSheets(result.plan_date, frame, people)
 
 
@@ -154,7 +158,7 @@ def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: Dispa
         write_table(book, "总览", frame, OVERVIEW_COLUMNS, highlights=OVERVIEW_HIGHLIGHTS,
                     title=f"派工总览 {day} · 派出{len(assigned)}单（改派{moved}单）{offered} · 未派{len(result.backlog)}单")
         for person in sheets.people:
-            write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS, title=person.title)
+            write_table(book, person.label, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS, title=person.title)
         write_table(book, "未派", result.backlog, BACKLOG_COLUMNS, highlights=KEY_HIGHLIGHT,
                     title=f"未派工单 {day} · {len(result.backlog)}单，顺延到下一工作日并多等一天")
 
@@ -164,7 +168,7 @@ def write_person_sheets(out_dir: Path, sheets: DispatchSheets, written: list[Pat
     first (it comes back as feedback), then the 服务单 to print, a page per visit."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for person in sheets.people:
-        with atomic_book(out_dir / dispatch_file(sheets.plan_date, person.name), written) as book:
-            write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
+        with atomic_book(out_dir / dispatch_file(sheets.plan_date, person.label), written) as book:
+            write_table(book, person.label, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
                         title=person.title, row_height=HANDWRITING_ROW_HEIGHT)
             write_service_sheet(book, person.rows, sheets.plan_date, person.name)

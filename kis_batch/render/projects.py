@@ -19,7 +19,7 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import projects_file
+from kis_batch.outputs import person_file_parts, projects_file
 from kis_batch.render.style import (
     ERROR_BG,
     Book,
@@ -153,8 +153,10 @@ def _acceptance_form(book: Book, project: dict[str, Any], checklist: pd.DataFram
     taken.append(sheet.get_name())
 
 
-def write_projects(out_dir: Path, report: ProjectReport, settings: Settings, written: list[Path]) -> None:
-    """实施_D.xlsx (to come back with its 验收 sheets filled in) and each specialist's 实施_D_姓名.xlsx."""
+def write_projects(out_dir: Path, report: ProjectReport, settings: Settings, staff: pd.DataFrame,
+                   written: list[Path]) -> None:
+    """实施_D.xlsx (to come back with its 验收 sheets filled in) and each specialist's 实施_D_姓名.xlsx
+    (姓名_工号 when two share the name: outputs.person_file_parts over the whole roster)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     title = _title(report, settings)
     with atomic_book(out_dir / projects_file(report.today), written) as book:
@@ -163,7 +165,10 @@ def write_projects(out_dir: Path, report: ProjectReport, settings: Settings, wri
         by_id = {r["project_id"]: r for r in report.projects.to_dict("records")}
         for project_id, checklist in report.checklists.items():
             _acceptance_form(book, by_id[project_id], checklist, settings, taken)
-    for name, rows in by_specialist(report).items():
-        with atomic_book(out_dir / projects_file(report.today, name), written, report_only=True) as book:
+    labels = person_file_parts(zip(staff["staff_id"], staff["name"], strict=True))
+    for staff_id, rows in by_specialist(report).items():
+        name = rows["specialist_name"].iloc[0]
+        with atomic_book(out_dir / projects_file(report.today, labels.get(staff_id, name)), written,
+                         report_only=True) as book:
             write_table(book, PROJECT_OVERVIEW, rows, OVERVIEW_COLS, title=f"{name}负责的实施项目 · {title}",
                         highlights=OVERDUE)

@@ -131,8 +131,7 @@ def _figures(frame: pd.DataFrame, today: dt.date) -> dict[str, Any]:
 
 
 def by_specialist(report: ProjectReport) -> dict[str, pd.DataFrame]:
-    """Each specialist's own rows (by 姓名, in 工号 order): what their message carries."""
+    """Each specialist's own rows (by 工号, in 工号 order): what their message carries."""
     frame = report.projects
     ids = sorted(set(frame["specialist"]), key=staff_order)
-    return {frame.loc[frame["specialist"] == sid, "specialist_name"].iloc[0]: frame[frame["specialist"] == sid]
-            .reset_index(drop=True) for sid in ids}
+    return {sid: frame[frame["specialist"] == sid].reset_index(drop=True) for sid in ids}

@@ -1,0 +1,145 @@
+"""People are their 工号 (docs/rules.md § 员工名单): two of one 姓名 each get their own files and mail,
+and a rerun of a day replaces its outputs (docs/rules.md § Outputs). Several runs into one OUT, on
+real workbooks read back with the real readers.
+
+D is Friday 2026-11-27; the plan date P is Monday 2026-11-30.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from click.testing import CliRunner
+
+from kis_batch import pipeline
+from kis_batch.cli import main
+from kis_batch.outputs import dispatch_file
+from kis_batch.problems import Severity
+from tests.builders import header_row, write_records
+
+D = dt.date(2026, 11, 27)
+P = dt.date(2026, 11, 30)
+
+ZHANG = {"工号": "E01", "姓名": "张伟", "岗位": "服务工程师", "区域": "西湖区", "邮箱": "e01@example.com"}
+LI_A = {"工号": "E02", "姓名": "李明", "岗位": "服务工程师", "区域": "西湖区", "邮箱": "e02@example.com"}
+LI_B = {"工号": "E04", "姓名": "李明", "岗位": "服务工程师", "区域": "滨江区", "邮箱": "e04@example.com"}
+MANAGER = {"工号": "M01", "姓名": "周经理", "岗位": "服务部经理", "区域": "西湖区", "邮箱": "m01@example.com"}
+
+
+def customer(cid: str, owner: str) -> dict[str, Any]:
+    return {"客户编号": cid, "客户名称": f"{cid}有限公司", "联系人": "李会计", "联系电话": "057188001234",
+            "地址": "文三路1号", "区域": "西湖区", "服务代表": owner}
+
+
+def call(ticket: str, cid: str) -> dict[str, Any]:
+    return {"工单号": ticket, "来电时间": "2026-11-27 09:00", "客户编号": cid, "问题类别": "软件故障",
+            "问题描述": f"{ticket}的问题", "处理方式": "需上门"}
+
+
+def department(folder: Path, staff: list[dict[str, Any]], customers: list[dict[str, Any]],
+               calls: list[dict[str, Any]]) -> Path:
+    write_records(folder / "基础资料.xlsx", {"员工名单": staff, "客户档案": customers})
+    write_records(folder / "热线记录.xlsx", {"热线记录": calls})
+    return folder
+
+
+def tickets_in(path: Path) -> list[str]:
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    top, columns = header_row(sheet, "工单号")
+    return [sheet.cell(r, columns["工单号"]).value for r in range(top + 1, sheet.max_row + 1)
+            if sheet.cell(r, columns["工单号"]).value]
+
+
+def outbox(out_dir: Path) -> dict[str, list[str]]:
+    """Each message's recipient address -> the names of its attachments, from the .eml files."""
+    found = {}
+    for path in (out_dir / "outbox").glob("*.eml"):
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        found[message["To"].addresses[0].addr_spec] = sorted(p.get_filename() for p in message.iter_attachments())
+    return found
+
+
+def errors(result: pipeline.RunResult) -> list[str]:
+    return [p.message for p in result.inbox.problems if p.severity is Severity.ERROR]
+
+
+# --- two people of one 姓名 -------------------------------------------------------------------------
+
+def test_two_of_one_name_get_their_own_files_and_their_own_mail(tmp_path: Path) -> None:
+    folder = department(tmp_path / "in", [ZHANG, LI_A, LI_B, MANAGER],
+                        [customer("C001", "E02"), customer("C002", "E04"), customer("C003", "张伟")],
+                        [call("T1", "C001"), call("T2", "C002"), call("T3", "C003")])
+    result = pipeline.run(folder, D, tmp_path / "out")
+    assert errors(result) == []
+    out = result.out_dir
+    assert tickets_in(out / dispatch_file(P, "李明_E02")) == ["T1"]
+    assert tickets_in(out / dispatch_file(P, "李明_E04")) == ["T2"]
+    assert tickets_in(out / dispatch_file(P, "张伟")) == ["T3"]  # a name no one shares stays plain
+    assert not (out / dispatch_file(P, "李明")).exists()
+    assert {"李明_E02", "李明_E04"} <= set(openpyxl.load_workbook(out / dispatch_file(P)).sheetnames)
+
+    mailed = CliRunner().invoke(main, ["mail", str(out)])
+    assert mailed.exit_code == 0, mailed.output
+    sent = outbox(out)
+    assert sent["e02@example.com"] == [dispatch_file(P, "李明_E02")]
+    assert sent["e04@example.com"] == [dispatch_file(P, "李明_E04")]
+    assert sent["e01@example.com"] == [dispatch_file(P, "张伟")]
+
+
+def test_a_reference_by_a_shared_name_is_an_error_naming_both(tmp_path: Path) -> None:
+    folder = department(tmp_path / "in", [ZHANG, LI_A, LI_B],
+                        [customer("C001", "李明"), customer("C002", "E04")], [call("T2", "C002")])
+    write_records(folder / "年费.xlsx", {"年费台账": [
+        {"合同编号": "F1", "客户编号": "C002", "服务开始": "2026-01-01", "服务到期": "2026-12-31", "年费金额": 3000,
+         "负责人": "李明"}]})
+    result = pipeline.run(folder, D, tmp_path / "out")
+    shared = [p for p in result.inbox.problems if p.severity is Severity.ERROR]
+    assert [(p.sheet, p.header) for p in shared] == [("客户档案", "服务代表"), ("年费台账", "负责人")]
+    assert all("E02、E04" in p.message for p in shared)
+
+
+# --- a rerun replaces its outputs ----------------------------------------------------------------
+
+def test_a_rerun_removes_what_the_earlier_run_wrote_and_this_one_did_not(tmp_path: Path) -> None:
+    folder = department(tmp_path / "in", [ZHANG, LI_A],
+                        [customer("C001", "E02"), customer("C003", "张伟")], [call("T1", "C001"), call("T3", "C003")])
+    first = pipeline.run(folder, D, tmp_path / "out")
+    out = first.out_dir
+    assert (out / dispatch_file(P, "李明")).is_file()
+    mine = out / "我的笔记.xlsx"  # a file the tool did not write, beside its outputs
+    write_records(mine, {"笔记": [{"事项": "明天带U盘"}]})
+
+    # 李明 leaves before the rerun; his customer goes to 张伟.
+    department(folder, [ZHANG, {**LI_A, "在岗": "否"}],
+               [customer("C001", "张伟"), customer("C003", "张伟")], [call("T1", "C001"), call("T3", "C003")])
+    again = pipeline.run(folder, D, tmp_path / "out")
+    assert not (out / dispatch_file(P, "李明")).exists()
+    assert again.removed_outputs == [dispatch_file(P, "李明")]
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert manifest["removed_outputs"] == [dispatch_file(P, "李明")]
+    assert mine.is_file()
+    assert sorted(tickets_in(out / dispatch_file(P, "张伟"))) == ["T1", "T3"]
+
+    third = pipeline.run(folder, D, tmp_path / "out")  # nothing left over: nothing removed
+    assert third.removed_outputs == []
+
+
+def test_a_stale_output_edited_since_is_kept_with_a_warning(tmp_path: Path) -> None:
+    folder = department(tmp_path / "in", [ZHANG, LI_A],
+                        [customer("C001", "E02"), customer("C003", "张伟")], [call("T1", "C001"), call("T3", "C003")])
+    out = pipeline.run(folder, D, tmp_path / "out").out_dir
+    edited = out / dispatch_file(P, "李明")
+    book = openpyxl.load_workbook(edited)
+    book.worksheets[0]["A1"] = "已改"
+    book.save(edited)
+    department(folder, [ZHANG, {**LI_A, "在岗": "否"}],
+               [customer("C001", "张伟"), customer("C003", "张伟")], [call("T1", "C001"), call("T3", "C003")])
+    again = pipeline.run(folder, D, tmp_path / "out")
+    assert edited.is_file() and again.removed_outputs == []
+    assert any(p.file == edited.name and "被改过" in p.message for p in again.inbox.problems)
