@@ -16,6 +16,7 @@ import pandas as pd
 from kis_batch import history
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
+from kis_batch.identities import former_names
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
 from kis_batch.outputs import HISTORY, month_folder, quarter_folder
@@ -124,7 +125,7 @@ class ReportResult:
 def report_month(folder: Path, month: dt.date, today: dt.date, out_root: Path,
                  progress: Progress | None = None) -> ReportResult:
     """`kis-batch report --month`: read the folder as of D, close the month as of min(its end, D)."""
-    inbox = load_folder(folder, today, None, progress, out_root)
+    inbox = load_folder(folder, today, None, progress, out_root, former_names(out_root / HISTORY, today))
     reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     as_of = as_of_day(month, today)
@@ -166,7 +167,7 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
     """`kis-batch report --quarter`: first close the quarter's months that ended by D, that the history
     has no close of and whose feedback the folder holds (each written and recorded like `report --month`);
     then build 季度述职 from the history alone. HistoryError when the history cannot be read."""
-    inbox = load_folder(folder, today, None, progress, out_root)
+    inbox = load_folder(folder, today, None, progress, out_root, former_names(out_root / HISTORY, today))
     reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     result_months: list[str] = []

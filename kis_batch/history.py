@@ -10,6 +10,7 @@ Tables (query them by hand with any SQLite tool):
 - person_months(month, staff_id, …, final): one row per person and month: the month-to-date 考核 of
   the latest evening run (final 0), or the month's close (final 1), which an evening run never replaces.
 - month_figures(month, figure, value, final): the month's department figures, likewise.
+- staff_names(staff_id, name, first_seen, last_seen): every 姓名 each 工号 has had (identities.py).
 
 Writes are one transaction each, so a run killed midway leaves the database as it was; a rerun of
 the same D replaces that day's rows. A locked or damaged database raises HistoryError, which the
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from kis_batch.identities import add_staff_names, record_names
 
 # Another process writing (a second run's history): wait this long, then report and go on.
 LOCK_TIMEOUT_S = 2.0
@@ -54,7 +57,7 @@ def _to_v1(db: sqlite3.Connection) -> None:
 
 
 # MIGRATIONS[n] takes the tables from version n to n + 1; SCHEMA_VERSION is where they end.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1, add_staff_names)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -69,6 +72,7 @@ class DayRecord:
     warnings: int
     inputs: tuple[Mapping[str, Any], ...]
     figures: Mapping[str, float]
+    staff: tuple[tuple[str, str], ...] = ()  # the roster's (工号, 姓名), for identities.staff_names
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ def write_records(db: sqlite3.Connection, day: DayRecord | None, months: Sequenc
                     day.warnings, json.dumps(list(day.inputs), ensure_ascii=False)))
         db.executemany("INSERT INTO day_figures VALUES (?, ?, ?)",
                        [(key, figure, value) for figure, value in day.figures.items()])
+        record_names(db, day.day, day.staff)
     for month in months:
         _write_month(db, month)
 
@@ -192,7 +197,7 @@ def record(path: Path, day: DayRecord | None, months: Iterable[MonthRecord] = ()
 
 def read_table(path: Path, table: str) -> pd.DataFrame:
     """One table of the history as a frame, in its key order (for the readers that build on it)."""
-    if table not in ("meta", "runs", "day_figures", "person_months", "month_figures"):
+    if table not in ("meta", "runs", "day_figures", "person_months", "month_figures", "staff_names"):
         raise ValueError(f"no table {table}")
     db = open_history(path)
     try:

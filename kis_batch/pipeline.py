@@ -24,10 +24,11 @@ from kis_batch.close import (
     record_history,
     write_close,
 )
+from kis_batch.identities import former_names
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.ingest.files import sha256_of
 from kis_batch.lock import run_lock
-from kis_batch.outputs import MANIFEST, day_folder, report_file
+from kis_batch.outputs import HISTORY, MANIFEST, day_folder, report_file
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.render.callbacks import write_callbacks
@@ -95,7 +96,8 @@ def check(folder: Path, today: dt.date, base: Settings | None = None, progress: 
           out_root: Path | None = None) -> Inbox:
     """Validate only: the folder read and checked, with the calendar's warnings added; out_root,
     where a run would write, is left unread if it lies inside the folder, as a run leaves it."""
-    inbox = load_folder(folder, today, base, progress, out_root)
+    former = former_names(out_root / HISTORY, today) if out_root is not None else None
+    inbox = load_folder(folder, today, base, progress, out_root, former)
     reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     calendar.next_workday(today)
@@ -174,7 +176,7 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
 
 def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
          progress: Progress | None, now: dt.datetime | None) -> RunResult:
-    inbox = load_folder(folder, today, base, progress, out_root)
+    inbox = load_folder(folder, today, base, progress, out_root, former_names(out_root / HISTORY, today))
     reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     plan = calendar.next_workday(today)
@@ -264,7 +266,8 @@ def _close_and_record(result: RunResult, found: DayResults, closed: ClosedMonth 
     day = history.DayRecord(
         result.today, result.plan_date, now or dt.datetime.now(), figures_now.errors, figures_now.warnings,
         tuple({"path": f.path, "sha256": f.sha256, "rows_accepted": f.rows_accepted} for f in result.inbox.files),
-        flatten(figures_now.to_json()))
+        flatten(figures_now.to_json()),
+        tuple(zip(result.inbox.tables["staff"]["staff_id"], result.inbox.tables["staff"]["name"], strict=True)))
     problem = record_history(out_root, day, months)
     if problem:
         result.inbox.problems.append(problem)

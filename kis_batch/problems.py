@@ -33,6 +33,7 @@ class Code(StrEnum):
     FUTURE_DATE = "future-date"
     OTHER_MONTH = "other-month"
     UNKNOWN_REFERENCE = "unknown-reference"
+    FORMER_NAME = "former-name"
     DUPLICATE_KEY = "duplicate-key"
     CONFLICT = "conflict"
     MISSING_TABLE = "missing-table"

@@ -17,9 +17,9 @@ from typing import Any
 import openpyxl
 from click.testing import CliRunner
 
-from kis_batch import pipeline
+from kis_batch import history, pipeline
 from kis_batch.cli import main
-from kis_batch.outputs import dispatch_file
+from kis_batch.outputs import HISTORY, dispatch_file
 from kis_batch.problems import Severity
 from tests.builders import header_row, write_records
 
@@ -143,3 +143,39 @@ def test_a_stale_output_edited_since_is_kept_with_a_warning(tmp_path: Path) -> N
     again = pipeline.run(folder, D, tmp_path / "out")
     assert edited.is_file() and again.removed_outputs == []
     assert any(p.file == edited.name and "被改过" in p.message for p in again.inbox.problems)
+
+
+# --- a rename keeps the 工号 ------------------------------------------------------------------------
+
+def test_after_a_rename_the_old_name_resolves_with_one_warning_per_file(tmp_path: Path) -> None:
+    out_root = tmp_path / "out"
+    folder = department(tmp_path / "in", [ZHANG, LI_A],
+                        [customer("C001", "李明"), customer("C002", "李明"), customer("C003", "张伟")],
+                        [call("T1", "C001"), call("T2", "C002")])
+    first = pipeline.run(folder, D, out_root)
+    assert errors(first) == []
+    # 李明 becomes 李明远 on the roster the next working day; the customer list still says 李明.
+    write_records(folder / "基础资料.xlsx", {
+        "员工名单": [ZHANG, {**LI_A, "姓名": "李明远"}],
+        "客户档案": [customer("C001", "李明"), customer("C002", "李明"), customer("C003", "张伟")]})
+    again = pipeline.run(folder, P, out_root)
+    assert errors(again) == []
+    told = [p for p in again.inbox.problems if "以前的姓名" in p.message]
+    assert [(p.severity, p.file) for p in told] == [(Severity.WARNING, "基础资料.xlsx")]
+    assert "“李明”是工号 E02 以前的姓名，现名“李明远”" in told[0].message
+    customers = again.inbox.tables["customers"].set_index("customer_id")["owner"].to_dict()
+    assert customers == {"C001": "E02", "C002": "E02", "C003": "E01"}
+    assert history.read_table(out_root / HISTORY, "staff_names")[["staff_id", "name"]].values.tolist() == [
+        ["E01", "张伟"], ["E02", "李明"], ["E02", "李明远"]]
+
+
+def test_an_old_name_someone_else_now_has_is_theirs(tmp_path: Path) -> None:
+    out_root = tmp_path / "out"
+    folder = department(tmp_path / "in", [ZHANG, LI_A], [customer("C001", "李明")], [])
+    pipeline.run(folder, D, out_root)
+    # E02 is renamed and a new 李明 (E04) joins: "李明" now means E04, without a word about E02.
+    write_records(folder / "基础资料.xlsx", {"员工名单": [ZHANG, {**LI_A, "姓名": "李明远"}, LI_B],
+                                          "客户档案": [customer("C001", "李明")]})
+    again = pipeline.run(folder, P, out_root)
+    assert again.inbox.tables["customers"]["owner"].tolist() == ["E04"]
+    assert not [p for p in again.inbox.problems if "以前的姓名" in p.message]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -119,14 +120,16 @@ def _unresolved_services(feedback: list[Row], today: dt.date, out: Collector) ->
                  "请填写处理结果（已解决/部分解决/未解决）")
 
 
-def cross_check(raw: dict[str, list[Row]], today: dt.date,
-                 out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+def cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector,
+                former_names: Mapping[str, set[str]] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """References between tables, in dependency order: staff, customers, then what names them. With
-    the tables, the 客户档案 rows refused (客户编号 -> where and why)."""
+    the tables, the 客户档案 rows refused (客户编号 -> where and why). former_names: 姓名 -> the 工号
+    that had it (the history's), so rows still using an old name after a rename resolve."""
     kept: dict[str, list[Row]] = {}
     kept["staff"] = merge_repeats(BY_KEY["staff"], raw["staff"], out)
     _shared_names(kept["staff"], out)
-    staff = StaffIndex(kept["staff"], rejection_notes(raw["staff"], ("staff_id", "name"), out)) if raw["staff"] else None
+    staff = (StaffIndex(kept["staff"], rejection_notes(raw["staff"], ("staff_id", "name"), out), former_names)
+             if raw["staff"] else None)
     if staff is None:
         out.add(Code.MISSING_TABLE, Severity.ERROR, "文件夹里没有员工名单；请放入员工名单（kis-batch init 生成模板）")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -53,12 +53,14 @@ def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date
 
 
 def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
-                progress: Progress | None = None, out_root: Path | None = None) -> Inbox:
+                progress: Progress | None = None, out_root: Path | None = None,
+                former_names: Mapping[str, set[str]] | None = None) -> Inbox:
     """Read, type and check every workbook in the folder; never raises for bad input.
 
     progress, if given, is told each file as it is read (long runs show where they are).
-    out_root, the outputs' folder, is not read when it lies inside the folder. The checks that need
-    the rules' answers (投诉编号, the acceptance rule) follow in rules/reconcile.py.
+    out_root, the outputs' folder, is not read when it lies inside the folder. former_names (姓名 ->
+    工号, from the history) lets rows that still use a renamed person's old name resolve. The checks
+    that need the rules' answers (投诉编号, the acceptance rule) follow in rules/reconcile.py.
     """
     base = base or Settings()
     out = Collector()
@@ -86,7 +88,7 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     for template in TEMPLATES:
         check_rows(template, rows[template.key], out)
     settings = settings_from(rows["settings"], base, today, out)
-    tables, refused_customers = cross_check(rows, today, out)
+    tables, refused_customers = cross_check(rows, today, out, former_names)
     _count_rows(files, raw, tables)
     return Inbox(folder, today, settings, tables, out.problems, files, out.layouts, refused_customers)
 
