@@ -34,6 +34,10 @@ def daily_cap(member: dict[str, Any], settings: Settings) -> int:
     return settings.daily_cap if member["daily_cap"] is None else int(member["daily_cap"])
 
 
+# How a leaver's 姓名 is marked in the month they still count in.
+LEAVER_MARK = "（离职）"
+
+
 def is_active(member: dict[str, Any]) -> bool:
     """在岗: only 否 takes someone off the roster (a blank counts as 是)."""
     return member["active"] is not False
@@ -54,6 +58,21 @@ def active_members(staff: Iterable[dict[str, Any]], roles: Iterable[str]) -> lis
     """The active members of the given roles, in staff-id order."""
     wanted = set(roles)
     return sorted((s for s in staff if s["role"] in wanted and is_active(s)), key=lambda s: staff_order(s["staff_id"]))
+
+
+def month_members(staff: Iterable[dict[str, Any]], roles: Iterable[str],
+                  worked: Iterable[str]) -> list[dict[str, Any]]:
+    """The active members of the given roles and the leavers among them who worked in the month
+    (their 工号 in worked), in staff-id order: a leaver stays in the month they worked
+    (docs/rules.md § 员工名单)."""
+    wanted, worked = set(roles), set(worked)
+    return sorted((s for s in staff if s["role"] in wanted and (is_active(s) or s["staff_id"] in worked)),
+                  key=lambda s: staff_order(s["staff_id"]))
+
+
+def shown_name(member: dict[str, Any]) -> str:
+    """The 姓名 as the month's lists show it: a leaver's marked 离职."""
+    return member["name"] if is_active(member) else f"{member['name']}{LEAVER_MARK}"
 
 
 # Months ----------------------------------------------------------------------------------------------
