@@ -34,6 +34,7 @@ class Code(StrEnum):
     OTHER_MONTH = "other-month"
     UNKNOWN_REFERENCE = "unknown-reference"
     FORMER_NAME = "former-name"
+    LEAVER = "leaver-still-assigned"
     DUPLICATE_KEY = "duplicate-key"
     CONFLICT = "conflict"
     MISSING_TABLE = "missing-table"

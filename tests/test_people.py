@@ -179,3 +179,45 @@ def test_an_old_name_someone_else_now_has_is_theirs(tmp_path: Path) -> None:
     again = pipeline.run(folder, P, out_root)
     assert again.inbox.tables["customers"]["owner"].tolist() == ["E04"]
     assert not [p for p in again.inbox.problems if "以前的姓名" in p.message]
+
+
+# --- a leaver -------------------------------------------------------------------------------------
+
+def served(staff: str, day: str, cid: str) -> dict[str, Any]:
+    return {"服务日期": day, "服务代表": staff, "客户编号": cid, "服务类型": "问题处理", "服务方式": "上门",
+            "电话预约": "是", "到达时间": "9:00", "离开时间": "10:00", "处理结果": "已解决", "客户满意度": "满意"}
+
+
+def cells_of(path: Path) -> list[Any]:
+    return [c for sheet in openpyxl.load_workbook(path).worksheets for row in sheet.iter_rows(values_only=True)
+            for c in row if c is not None]
+
+
+def test_a_leaver_before_the_close_stays_in_the_month_and_their_work_is_to_be_reassigned(tmp_path: Path) -> None:
+    out_root = tmp_path / "out"
+    customers = [customer("C001", "E02"), customer("C002", "E02"), customer("C003", "张伟")]
+    folder = department(tmp_path / "in", [ZHANG, LI_A], customers, [])
+    write_records(folder / "反馈.xlsx", {"服务反馈单": [served("E02", "2026-11-02", "C001"), served("E02", "2026-11-03", "C002"),
+                                                   served("E01", "2026-11-03", "C003")]})
+    write_records(folder / "年费.xlsx", {"年费台账": [
+        {"合同编号": "F1", "客户编号": "C001", "服务开始": "2026-01-01", "服务到期": "2026-12-31", "年费金额": 3000,
+         "已收金额": 0}]})
+    pipeline.run(folder, D, out_root)
+    # 李明 leaves; the first working day of December closes November.
+    department(folder, [ZHANG, {**LI_A, "在岗": "离职"}], customers, [call("T1", "C001")])
+    december = dt.date(2026, 12, 1)
+    result = pipeline.run(folder, december, out_root)
+    assert result.closed_month == "2026-11"
+
+    evaluation = openpyxl.load_workbook(out_root / "2026-11" / "月度考核_2026-11.xlsx")
+    assert "李明（离职）" in cells_of(out_root / "2026-11" / "月度考核_2026-11.xlsx"), evaluation.sheetnames
+    assert "李明（离职）" in [row["name"] for row in history.read_table(out_root / HISTORY, "person_months")
+                          .query("month == '2026-11'").to_dict("records")]
+
+    reassign = [p for p in result.inbox.problems if "已离职" in p.message]
+    assert [(p.severity, p.sheet, p.row, p.header) for p in reassign] == [
+        (Severity.WARNING, "客户档案", 2, "服务代表"), (Severity.WARNING, "客户档案", 3, "服务代表"),
+        (Severity.WARNING, "年费台账", 2, "负责人")]
+    assert "离职人员待改派：李明 客户2家、合同1份" in "：".join(
+        str(c) for c in cells_of(result.out_dir / "经理日报_2026-12-01.xlsx"))
+    assert not any("李明" in p.name for p in result.outputs)  # never dispatched to

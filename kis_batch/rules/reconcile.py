@@ -8,6 +8,8 @@ any step (the reader imports no rule):
 - 实施项目 and 验收单 (docs/rules.md § Implementation projects), against the acceptance rule: items
   outside the checklist, a round with items missing, a 验收结论 that disagrees with the returned
   checklist, and a handover the customer roster does not show. Warnings; the rows stay.
+- A leaver's customers, fee contracts and projects not handed over (docs/rules.md § 员工名单): a
+  警告 at each cell that still names them (rules/leavers.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from kis_batch.inbox import Collector, Inbox
 from kis_batch.problems import Code, Severity
 from kis_batch.rules.acceptance import HANDED_OVER, acceptance_of, checklist_verdicts, item_key, stage_of
 from kis_batch.rules.complaints import case_numbers
+from kis_batch.rules.leavers import warn_still_assigned
 from kis_batch.schema import COMPLAINT_HANDLING
 from kis_batch.settings import Settings
 from kis_batch.tables import FILE, ROW, SHEET, KeyIndex, casefold, frame_of_records, rows_of, table_rows
@@ -38,6 +41,7 @@ def reconcile(inbox: Inbox) -> None:
     out = inbox.cells()
     _one_row_per_case(inbox, out)
     _check_projects(inbox.tables, inbox.settings, inbox.today, out)
+    warn_still_assigned(inbox.tables, inbox.today, out)
 
 
 def _unknown_case(number: str, refused_customers: dict[str, str], today: dt.date) -> str:

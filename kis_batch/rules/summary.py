@@ -19,6 +19,7 @@ from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.customers import TRACKED, CustomerTracking
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
 from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.leavers import still_assigned_line
 from kis_batch.rules.projects import ProjectReport
 from kis_batch.rules.quality import QualityReport
 from kis_batch.rules.quotas import STATUSES, quota_lines
@@ -167,6 +168,7 @@ def manager_summary(tables: dict[str, pd.DataFrame], settings: Settings, calenda
          f"续费风险 {fee_figures['renewal_risk']}，未核准 {fee_figures['unapproved']}"),
         _not_contacted_line(tracking),
         *([_projects_line(projects)] if projects is not None else []),
+        *filter(None, [still_assigned_line(tables, today)]),
         ("校验", f"错误 {errors}，警告 {warnings}", "见校验报告"),
     ]
     mix = quality_figures["satisfaction_mix"]
