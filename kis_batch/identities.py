@@ -1,4 +1,4 @@
-"""Who each 工号 has been called (docs/rules.md § 员工名单): a person is their 工号, and a rename keeps
+"""Who each 工号 has been called (docs/rules.md § Inputs (员工名单)): a person is their 工号, and a rename keeps
 it, so the history keeps every 姓名 a 工号 has had and the run lets rows that still use an old name
 resolve to the 工号 (with one 警告 per file) instead of being rejected row by row.
 

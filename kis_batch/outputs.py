@@ -38,7 +38,7 @@ def safe_file_part(text: str) -> str:
 def person_file_parts(people: Iterable[tuple[str, str]]) -> dict[str, str]:
     """工号 -> what names that person's own files (派工单_P_…, 实施_D_…): the 姓名 while no one else on
     the roster has it, 姓名_工号 when two share it, so one person's file never overwrites another's
-    (docs/rules.md § 员工名单). Writers and mail both take the names from here, given the whole roster."""
+    (docs/rules.md § Inputs (员工名单)). Writers and mail both take the names from here, given the whole roster."""
     people = list(people)
     shared = Counter(name for _, name in people)
     return {staff_id: name if shared[name] == 1 else f"{name}_{staff_id}" for staff_id, name in people}

@@ -1,4 +1,4 @@
-"""People are their 工号 (docs/rules.md § 员工名单): two of one 姓名 each get their own files and mail,
+"""People are their 工号 (docs/rules.md § Inputs (员工名单)): two of one 姓名 each get their own files and mail,
 and a rerun of a day replaces its outputs (docs/rules.md § Outputs). Several runs into one OUT, on
 real workbooks read back with the real readers.
 

@@ -45,7 +45,7 @@ def rejection_notes(rows: list[Row], keys: Sequence[str], out: Collector) -> dic
 
 
 class StaffIndex:
-    """Staff are referred to by 工号 or 姓名; both resolve to the 工号 (docs/rules.md § 员工名单). A
+    """Staff are referred to by 工号 or 姓名; both resolve to the 工号 (docs/rules.md § Inputs (员工名单)). A
     name two staff share resolves to neither. A former name (the history's, passed in: 姓名 -> 工号)
     that no one on the roster has now resolves to the one 工号 that had it, told once per file."""
 

@@ -64,7 +64,7 @@ def month_members(staff: Iterable[dict[str, Any]], roles: Iterable[str],
                   worked: Iterable[str]) -> list[dict[str, Any]]:
     """The active members of the given roles and the leavers among them who worked in the month
     (their 工号 in worked), in staff-id order: a leaver stays in the month they worked
-    (docs/rules.md § 员工名单)."""
+    (docs/rules.md § Inputs (员工名单))."""
     wanted, worked = set(roles), set(worked)
     return sorted((s for s in staff if s["role"] in wanted and (is_active(s) or s["staff_id"] in worked)),
                   key=lambda s: staff_order(s["staff_id"]))

@@ -1,4 +1,4 @@
-"""What a leaver still holds (docs/rules.md § 员工名单): a person whose 在岗 is 否 is never dispatched
+"""What a leaver still holds (docs/rules.md § Inputs (员工名单)): a person whose 在岗 is 否 is never dispatched
 to, so each customer, running fee contract and project not yet handed over that still names them
 would be served by no one. Each is a 警告 at its cell (请改派), and the manager's page sums them up
 per person in one line.

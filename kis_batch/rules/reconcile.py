@@ -8,7 +8,7 @@ any step (the reader imports no rule):
 - 实施项目 and 验收单 (docs/rules.md § Implementation projects), against the acceptance rule: items
   outside the checklist, a round with items missing, a 验收结论 that disagrees with the returned
   checklist, and a handover the customer roster does not show. Warnings; the rows stay.
-- A leaver's customers, fee contracts and projects not handed over (docs/rules.md § 员工名单): a
+- A leaver's customers, fee contracts and projects not handed over (docs/rules.md § Inputs (员工名单)): a
   警告 at each cell that still names them (rules/leavers.py).
 """
 
