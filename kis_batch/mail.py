@@ -33,7 +33,7 @@ import pandas as pd
 from kis_batch import outputs
 from kis_batch.calendar import day_label
 from kis_batch.lock import run_lock
-from kis_batch.outputs import MAIL_ROSTER, MANIFEST, OUTBOX, SENT_LOG, callbacks_file, dispatch_file
+from kis_batch.outputs import MAIL_ROSTER, MANIFEST, OUTBOX, SENT_LOG
 from kis_batch.render.mail_roster import read_mail_roster
 from kis_batch.render.style import replace_file, temporary_path
 from kis_batch.schema import ENGINEER, HOTLINE, IMPLEMENTER, MANAGER_ROLES
@@ -51,17 +51,17 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def manager_files(today: dt.date, plan: dt.date) -> dict[str, str]:
     """The workbooks the manager's message carries, the day's report first, each with what it is."""
     return {
-        outputs.manager_file(today): "一页汇总和图表，请先看这个",
-        dispatch_file(plan): "全部派工、改派原因和未派工单",
-        callbacks_file(plan): "回访清单：当日核实、月度抽查、满意度回访",
-        outputs.scores_file(today): "当天反馈的逐项评分和本月累计",
-        outputs.quotas_file(today): "本月问题解决和拜访指标的完成情况与缺口",
-        outputs.fees_file(today): "到期、逾期的年费和次日催收清单",
-        outputs.quality_file(today): "投诉、满意度、回访覆盖和违规",
-        outputs.customers_file(today): "重点客户、大客户、集团客户、异地客户的联系和服务跟踪",
-        outputs.projects_file(today): "实施项目的阶段和逾期；待验收项目的验收单，填好后交回收件夹",
-        outputs.complaints_file(today): "投诉案件跟踪：未结案（超期的上报总经理）、本月已结案、按责任",
-        outputs.report_file(today): "输入表格里的问题；错误要改正后重新放入收件夹",
+        outputs.MANAGER_OUTPUT.file_name(today): "一页汇总和图表，请先看这个",
+        outputs.DISPATCH_OUTPUT.file_name(plan): "全部派工、改派原因和未派工单",
+        outputs.CALLBACKS_OUTPUT.file_name(plan): "回访清单：当日核实、月度抽查、满意度回访",
+        outputs.SCORES_OUTPUT.file_name(today): "当天反馈的逐项评分和本月累计",
+        outputs.QUOTAS_OUTPUT.file_name(today): "本月问题解决和拜访指标的完成情况与缺口",
+        outputs.FEES_OUTPUT.file_name(today): "到期、逾期的年费和次日催收清单",
+        outputs.QUALITY_OUTPUT.file_name(today): "投诉、满意度、回访覆盖和违规",
+        outputs.CUSTOMERS_OUTPUT.file_name(today): "重点客户、大客户、集团客户、异地客户的联系和服务跟踪",
+        outputs.PROJECTS_OUTPUT.file_name(today): "实施项目的阶段和逾期；待验收项目的验收单，填好后交回收件夹",
+        outputs.COMPLAINTS_OUTPUT.file_name(today): "投诉案件跟踪：未结案（超期的上报总经理）、本月已结案、按责任",
+        outputs.REPORT_OUTPUT.file_name(today): "输入表格里的问题；错误要改正后重新放入收件夹",
     }
 
 
@@ -226,7 +226,7 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
     """The message a role gets, or the reason it gets none."""
     plan_label, today_label = day_label(run.plan_date), day_label(run.today)
     if role in (ENGINEER, IMPLEMENTER):
-        own = dispatch_file(run.plan_date, name)
+        own = outputs.PERSON_DISPATCH_OUTPUT.file_name(run.plan_date, name)
         if (out_dir / own).is_file():
             exempt = "、".join(settings.visit_time_exempt_types)
             return _Draft(
@@ -237,20 +237,20 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
                 "服务后在派工单上填好处理结果、到达/离开时间、客户满意度、客户签字等反馈栏，交回收件夹。",
                 {own: "您的派工单，可打印带去现场"},
             )
-        if (out_dir / dispatch_file(run.plan_date)).is_file():
+        if (out_dir / outputs.DISPATCH_OUTPUT.file_name(run.plan_date)).is_file():
             return _Draft(f"{plan_label} 无派工 {clean_text(name)}", f"{plan_label} 没有派给您的工单，本邮件没有附件。",
                           "如果您认为有遗漏，请联系经理。", {})
-        return f"没有找到 {dispatch_file(run.plan_date)}（本次运行没有生成派工单）"
+        return f"没有找到 {outputs.DISPATCH_OUTPUT.file_name(run.plan_date)}（本次运行没有生成派工单）"
     if role == HOTLINE:
-        callbacks = callbacks_file(run.plan_date)
+        callbacks = outputs.CALLBACKS_OUTPUT.file_name(run.plan_date)
         if not (out_dir / callbacks).is_file():
             return f"没有找到 {callbacks}（本次运行没有生成回访清单）"
-        tracked = outputs.customers_file(run.today)
+        tracked = outputs.CUSTOMERS_OUTPUT.file_name(run.today)
         files = {callbacks: "回访清单，填好后交回收件夹"}
         if (out_dir / tracked).is_file():
             files[tracked] = "重点、大客户、集团、异地客户的跟踪，久未联系的标红"
         # The hotline follows complaint cases too (docs/rules.md § Mail): 投诉跟踪 where the run wrote it.
-        complaints = outputs.complaints_file(run.today)
+        complaints = outputs.COMPLAINTS_OUTPUT.file_name(run.today)
         if (out_dir / complaints).is_file():
             files[complaints] = "投诉案件跟踪，填好处理措施、结案日期等黄色列后交回收件夹"
         return _Draft(
@@ -264,8 +264,8 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
     # 服务部经理 and 经理助理: the day's report first, then every other workbook.
     described = manager_files(run.today, run.plan_date)
     if run.closed_month:  # the month closed tonight: its 考核, from OUT/YYYY-MM beside OUT/D
-        described[f"../{run.closed_month}/{outputs.evaluation_file(run.closed_month)}"] = "上月月度考核（今晚结算）"
-        described[f"../{run.closed_month}/{outputs.summary_file(run.closed_month)}"] = "上月月度总结（今晚结算）"
+        described[f"../{run.closed_month}/{outputs.EVALUATION_OUTPUT.file_name(run.closed_month)}"] = "上月月度考核（今晚结算）"
+        described[f"../{run.closed_month}/{outputs.MONTHLY_SUMMARY_OUTPUT.file_name(run.closed_month)}"] = "上月月度总结（今晚结算）"
     wanted = list(described)
     present = [f for f in wanted if (out_dir / f).is_file()]
     if not present:
@@ -281,7 +281,7 @@ def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings
 
 def _with_projects(draft: _Draft, name: str, out_dir: Path, run: RunInfo) -> _Draft:
     """An implementation specialist's message also carries their own projects' rows (实施_D_姓名.xlsx)."""
-    own = outputs.projects_file(run.today, name)
+    own = outputs.PERSON_PROJECTS_OUTPUT.file_name(run.today, name)
     if not (out_dir / own).is_file():
         return draft
     if not draft.files:
