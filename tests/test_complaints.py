@@ -25,8 +25,8 @@ import pytest
 
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
+from kis_batch.delivery.plan import plan_messages
 from kis_batch.ingest import load_folder
-from kis_batch.mail import prepare_messages
 from kis_batch.outputs import COMPLAINTS_OUTPUT, MANAGER_OUTPUT
 from kis_batch.problems import Code, Severity
 from kis_batch.rules.complaints import ComplaintCases, complaint_cases
@@ -202,8 +202,8 @@ def test_the_manager_and_the_hotline_get_the_workbook_and_the_page_names_the_ove
     inbox, out = department(tmp_path / "in"), tmp_path / "out"
     result = pipeline.run(inbox, TODAY, out)
     day = out / TODAY.isoformat()
-    plan = prepare_messages(day, result.inbox.tables["staff"], result.inbox.settings)
-    attached = {m.name: [a.name for a in m.attachments] for m in plan.mails}
+    plan = plan_messages(day, result.inbox.tables["staff"], result.inbox.settings)
+    attached = {m.name: [a.name for a in m.attachments] for m in plan.messages}
     assert COMPLAINTS_OUTPUT.file_name(TODAY) in attached["李总"] and COMPLAINTS_OUTPUT.file_name(TODAY) in attached["陈静"]
     assert COMPLAINTS_OUTPUT.file_name(TODAY) not in attached["张伟"]
     page = openpyxl.load_workbook(day / MANAGER_OUTPUT.file_name(TODAY))["日报"]
