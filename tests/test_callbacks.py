@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
-from kis_batch.outputs import callbacks_file
+from kis_batch.outputs import CALLBACKS_OUTPUT
 from kis_batch.problems import Severity
 from kis_batch.render.callbacks import write_callbacks
 from kis_batch.rules.callbacks import CallbackPlan, callback_figures, coverage_target, plan_callbacks
@@ -322,7 +322,7 @@ def written(tmp_path: Path) -> Written:
     assert not [p for p in problems if p.severity is Severity.ERROR]
     paths: list[Path] = []
     write_callbacks(tmp_path / "out", plan, paths)
-    assert paths == [tmp_path / "out" / callbacks_file(P)]
+    assert paths == [tmp_path / "out" / CALLBACKS_OUTPUT.file_name(P)]
     return inbox, paths[0], plan
 
 

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from kis_batch.ingest import load_folder
-from kis_batch.outputs import fees_file
+from kis_batch.outputs import FEES_OUTPUT
 from kis_batch.problems import Severity
 from kis_batch.render.fees import write_fees
 from kis_batch.rules.fees import FeeReport, fee_status
@@ -280,7 +280,7 @@ def test_key_figures(report: FeeReport) -> None:
 def write(report: FeeReport, out: Path) -> Path:
     written: list[Path] = []
     write_fees(out, TODAY, report, written)
-    assert written == [out / fees_file(dt.date(2026, 11, 27))]
+    assert written == [out / FEES_OUTPUT.file_name(dt.date(2026, 11, 27))]
     return written[0]
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from kis_batch import pipeline
 from kis_batch.ingest import Inbox, load_folder
-from kis_batch.outputs import dispatch_file
+from kis_batch.outputs import PERSON_DISPATCH_OUTPUT
 from kis_batch.schema import SERVICE_SHEET
 from tests.builders import header_row
 from tests.test_suggestions import PLAN as SUGGESTION_PLAN
@@ -98,7 +98,7 @@ def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(month) -> No
 
 def test_the_service_sheet_prints_a_page_per_visit_on_a4_portrait_one_page_wide(month) -> None:
     _, result = month
-    book = openpyxl.load_workbook(result.out_dir / dispatch_file(PLAN, ENGINEER))
+    book = openpyxl.load_workbook(result.out_dir / PERSON_DISPATCH_OUTPUT.file_name(PLAN, ENGINEER))
     sheet = book[SERVICE_SHEET]
     starts = [start for start, _ in blocks(sheet)]
     assert starts[0] == 1 and len(starts) == 3
@@ -121,7 +121,7 @@ def test_the_service_sheet_prints_a_page_per_visit_on_a4_portrait_one_page_wide(
 
 def test_a_suggested_visit_prints_as_an_optional_visit_without_a_ticket(tmp_path: Path) -> None:
     result = pipeline.run(month_folder(tmp_path / "in"), SUGGESTION_DAY, tmp_path / "out")
-    book = openpyxl.load_workbook(result.out_dir / dispatch_file(SUGGESTION_PLAN, "张伟"))
+    book = openpyxl.load_workbook(result.out_dir / PERSON_DISPATCH_OUTPUT.file_name(SUGGESTION_PLAN, "张伟"))
     rows, pages = table_rows(book["张伟"]), [page for _, page in blocks(book[SERVICE_SHEET])]
     assert [row["类别"] for row in rows] == ["派工"] + ["建议拜访"] * 6
     assert len(pages) == 7
@@ -149,7 +149,7 @@ def test_the_filled_workbook_comes_back_as_feedback_and_the_service_sheet_is_pas
 
     # The engineer fills the table sheet for the first visit, as in Excel, and drops the workbook back.
     returned = folder / f"{ENGINEER}反馈1130.xlsx"
-    book = openpyxl.load_workbook(result.out_dir / dispatch_file(PLAN, ENGINEER))
+    book = openpyxl.load_workbook(result.out_dir / PERSON_DISPATCH_OUTPUT.file_name(PLAN, ENGINEER))
     table = book[ENGINEER]
     top, columns = header_row(table, "工单号")
     for header, value in {"处理结果": "已解决", "到达时间": "9:30", "离开时间": "10:40", "电话预约": "是",
@@ -178,7 +178,7 @@ def test_the_service_sheet_prints_one_pdf_page_per_visit(month, tmp_path) -> Non
     if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
         pytest.skip("LibreOffice (soffice) or poppler (pdftotext) is not installed")
     _, result = month
-    path = result.out_dir / dispatch_file(PLAN, ENGINEER)
+    path = result.out_dir / PERSON_DISPATCH_OUTPUT.file_name(PLAN, ENGINEER)
     visits = table_rows(openpyxl.load_workbook(path)[ENGINEER])
     subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
                     "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(path)],

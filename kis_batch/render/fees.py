@@ -13,8 +13,8 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import fees_file
-from kis_batch.render.style import ERROR_BG, WARNING_BG, Book, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.outputs import FEES_OUTPUT
+from kis_batch.render.style import ERROR_BG, WARNING_BG, Book, Col, Highlight, col_from_schema, output_book, write_table
 from kis_batch.rules.fees import LAPSED, FeeReport
 from kis_batch.schema import CUSTOMERS, FEES
 
@@ -124,7 +124,7 @@ def write_fees(out_dir: Path, today: dt.date, report: FeeReport, written: list[P
     overdue = contracts[contracts["overdue_days"].notna()].sort_values(
         ["overdue_days", "contract_id"], ascending=[False, True], kind="stable")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / fees_file(today), written, report_only=True) as book:
+    with output_book(out_dir, FEES_OUTPUT, today, written) as book:
         _table(book, "催收清单", chase, CHASE_COLUMNS,
                f"年费催收清单 {day} · 每位负责人最多{report.per_owner}条：先逾期欠款，再续费，金额大的在前 · "
                f"共{len(chase)}条")
