@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from kis_batch.render.customers import write_customers
 from kis_batch.rules.customers import NO_GROUP, CustomerTracking, track_customers
 from kis_batch.rules.fees import fee_status
 from tests.builders import STAFF_HEADERS, header_row, write_records, write_workbook
+from tests.conftest import ToPdf
 
 TODAY = dt.date(2026, 11, 20)  # 19 days after the 1st of the month
 CALENDAR = WorkCalendar()
@@ -242,11 +241,6 @@ def test_the_example_month_has_rows_on_every_sheet_and_some_not_contacted(exampl
     assert line[1] == f"{len(overdue)} 家" and "异地客户" in line[2]
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
-def test_the_workbook_converts_to_pdf(example_book: Path, tmp_path: Path) -> None:
-    profile = (tmp_path / "lo-profile").as_uri()  # a private profile: runs in parallel never share one
-    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(example_book)],
-                   check=True, capture_output=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
-    pdf = tmp_path / f"{example_book.stem}.pdf"
-    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
+def test_the_workbook_converts_to_pdf(example_book: Path, to_pdf: ToPdf) -> None:
+    [pdf] = to_pdf(example_book)
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000

@@ -2,20 +2,17 @@
 three native charts on the example month."""
 
 import datetime as dt
-import re
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
 from kis_batch.rules.summary import daily_calls, returned_feedback
 from tests.builders import basic_department, write_workbook
+from tests.conftest import pdf_pages
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
 THURSDAY, FRIDAY = dt.date(2026, 11, 26), dt.date(2026, 11, 27)
@@ -67,7 +64,7 @@ def test_headline_figures_on_a_small_folder(tmp_path):
     assert lines["校验"][0] == "错误 0，警告 4"
 
 
-def test_example_report_is_one_page_with_three_charts(tmp_path):
+def test_example_report_is_one_page_with_three_charts(tmp_path, to_pdf):
     result = pipeline.run(EXAMPLE, FRIDAY, tmp_path / "out")
     report = result.out_dir / "经理日报_2026-11-27.xlsx"
     names = zipfile.ZipFile(report).namelist()
@@ -76,12 +73,8 @@ def test_example_report_is_one_page_with_three_charts(tmp_path):
     assert book.sheetnames == ["日报", "数据"] and book["数据"].sheet_state == "hidden"
     people = [row[0] for row in book["日报"].iter_rows(min_row=4, min_col=5, max_col=5, values_only=True) if row[0]]
     assert len(people) == 9  # six engineers and three specialists of the example department
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice is not installed")
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(report)], check=True, capture_output=True, timeout=180)
-    pdf = (tmp_path / "经理日报_2026-11-27.pdf").read_bytes()
-    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    [pdf] = to_pdf(report)
+    assert len(pdf_pages(pdf)) == 1
 
 
 def test_the_problem_count_includes_the_calendar_fallback_warning(tmp_path):
@@ -93,14 +86,9 @@ def test_the_problem_count_includes_the_calendar_fallback_warning(tmp_path):
     assert lines["校验"] == "错误 0，警告 5"  # the four missing feedback columns, and the calendar
 
 
-def test_every_output_of_the_example_month_opens_in_libreoffice(tmp_path):
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice is not installed")
+def test_every_output_of_the_example_month_opens_in_libreoffice(tmp_path, to_pdf):
     result = pipeline.run(EXAMPLE, FRIDAY, tmp_path / "out")
     workbooks = [p for p in result.outputs if p.suffix == ".xlsx"]
     assert len(workbooks) >= 10
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path / "pdf"), *map(str, workbooks)], check=True, capture_output=True, timeout=600)
-    for workbook in workbooks:
-        pdf = tmp_path / "pdf" / f"{workbook.stem}.pdf"
-        assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF"), workbook.name
+    for workbook, pdf in zip(workbooks, to_pdf(*workbooks), strict=True):
+        assert pdf.read_bytes().startswith(b"%PDF"), workbook.name

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from kis_batch.ingest import Inbox, load_folder
 from kis_batch.outputs import dispatch_file
 from kis_batch.schema import SERVICE_SHEET
 from tests.builders import header_row
+from tests.conftest import pdf_pages, pdf_text
 from tests.test_suggestions import PLAN as SUGGESTION_PLAN
 from tests.test_suggestions import TODAY as SUGGESTION_DAY
 from tests.test_suggestions import month_folder
@@ -174,22 +174,13 @@ def test_the_filled_workbook_comes_back_as_feedback_and_the_service_sheet_is_pas
     assert back.loc[first_ticket, "result"] == "已解决" and back.loc[first_ticket, "arrive"] == dt.time(9, 30)
 
 
-def test_the_service_sheet_prints_one_pdf_page_per_visit(month, tmp_path) -> None:
-    if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
-        pytest.skip("LibreOffice (soffice) or poppler (pdftotext) is not installed")
+def test_the_service_sheet_prints_one_pdf_page_per_visit(month, to_pdf) -> None:
     _, result = month
     path = result.out_dir / dispatch_file(PLAN, ENGINEER)
     visits = table_rows(openpyxl.load_workbook(path)[ENGINEER])
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(path)],
-                   check=True, capture_output=True, timeout=180)
-    pdf = tmp_path / "pdf" / path.with_suffix(".pdf").name
-    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", str(pdf)], check=True, capture_output=True,
-                          text=True).stdout
-    sizes = re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+) pts", info)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
-                          text=True).stdout
-    pages = [re.sub(r"\s+", "", page) for page in text.split("\f") if page.strip()]
+    [pdf] = to_pdf(path)
+    sizes = pdf_pages(pdf)
+    pages = [re.sub(r"\s+", "", page) for page in pdf_text(pdf)]
     assert len(pages) == len(sizes)
     service = [(page, size) for page, size in zip(pages, sizes, strict=True) if "站（共" in page]
     assert len(service) == len(visits) == 3
@@ -198,4 +189,4 @@ def test_the_service_sheet_prints_one_pdf_page_per_visit(month, tmp_path) -> Non
     for stop, ((page, (width, height)), visit) in enumerate(zip(service, visits, strict=True), start=1):
         assert f"第{stop}站（共{len(visits)}站）" in page
         assert visit["客户名称"] in page and visit["联系电话"] in page and visit["工单号"] in page
-        assert float(width) < float(height) and round(float(height)) == 842
+        assert width < height and round(height) == 842
