@@ -1,9 +1,11 @@
-"""Shared fixtures. LibreOffice renders workbooks and decks to PDF the way a user prints them, and
-poppler reads the PDF back: where either is not installed, the test is skipped at that call, so
-whatever it checked before still counts."""
+"""Shared fixtures. The bundled example month run once for its D, for the tests that only read what
+it wrote. LibreOffice renders workbooks and decks to PDF the way a user prints them, and poppler
+reads the PDF back: where either is not installed, the test is skipped at that call, so whatever it
+checked before still counts."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -13,12 +15,25 @@ from pathlib import Path
 
 import pytest
 
+from kis_batch import pipeline
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
+EXAMPLE_TODAY = dt.date(2026, 11, 27)
 # Seconds for one conversion; every output of a month in one call takes the longest.
 CONVERT_TIMEOUT = 600
 # pdfinfo lists the size of the pages in a range; one this long covers any PDF here.
 LAST_PAGE = 9999
 
 ToPdf = Callable[..., list[Path]]
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory: pytest.TempPathFactory) -> pipeline.RunResult:
+    """The example month run for EXAMPLE_TODAY. Shared by every test that asks for it: read its
+    outputs and result, never change them; a test that does makes a run of its own."""
+    result = pipeline.run(EXAMPLE, EXAMPLE_TODAY, tmp_path_factory.mktemp("example-run"))
+    assert result.exit_code == 0
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,10 @@ from kis_batch.render.customers import write_customers
 from kis_batch.rules.customers import NO_GROUP, CustomerTracking, track_customers
 from kis_batch.rules.fees import fee_status
 from tests.builders import STAFF_HEADERS, header_row, write_records, write_workbook
-from tests.conftest import ToPdf
+from tests.conftest import EXAMPLE_TODAY, ToPdf
 
 TODAY = dt.date(2026, 11, 20)  # 19 days after the 1st of the month
 CALENDAR = WorkCalendar()
-EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
-EXAMPLE_TODAY = dt.date(2026, 11, 27)
 SHEETS = ["重点客户", "大客户", "集团客户", "异地客户"]
 CUSTOMER_HEADERS = ("客户编号", "客户名称", "区域", "服务代表", "重点客户", "客户类别", "所属集团")
 # C005, a 集团客户 without 所属集团, on Excel row 6 of 客户档案; 所属集团 is its column G.
@@ -204,13 +201,6 @@ def test_the_small_workbook_shows_the_group_row_then_its_members(tracking: Custo
 
 
 # --- the example month ------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def example_run(tmp_path_factory: pytest.TempPathFactory) -> pipeline.RunResult:
-    base = tmp_path_factory.mktemp("example")
-    shutil.copytree(EXAMPLE, base / "in")
-    return pipeline.run(base / "in", EXAMPLE_TODAY, base / "out")
-
 
 @pytest.fixture(scope="module")
 def example_book(example_run: pipeline.RunResult) -> Path:

@@ -14,7 +14,6 @@ from kis_batch.rules.summary import daily_calls, returned_feedback
 from tests.builders import basic_department, write_workbook
 from tests.conftest import pdf_pages
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
 THURSDAY, FRIDAY = dt.date(2026, 11, 26), dt.date(2026, 11, 27)
 CALLS = ("工单号", "来电时间", "客户编号", "问题类别", "问题描述", "处理方式")
 FEEDBACK = ("工单号", "服务日期", "服务代表", "客户编号", "处理结果")
@@ -64,9 +63,8 @@ def test_headline_figures_on_a_small_folder(tmp_path):
     assert lines["校验"][0] == "错误 0，警告 4"
 
 
-def test_example_report_is_one_page_with_three_charts(tmp_path, to_pdf):
-    result = pipeline.run(EXAMPLE, FRIDAY, tmp_path / "out")
-    report = result.out_dir / "经理日报_2026-11-27.xlsx"
+def test_example_report_is_one_page_with_three_charts(example_run, to_pdf):
+    report = example_run.out_dir / "经理日报_2026-11-27.xlsx"
     names = zipfile.ZipFile(report).namelist()
     assert sorted(n for n in names if n.startswith("xl/charts/chart")) == [f"xl/charts/chart{i}.xml" for i in (1, 2, 3)]
     book = openpyxl.load_workbook(report)
@@ -86,9 +84,8 @@ def test_the_problem_count_includes_the_calendar_fallback_warning(tmp_path):
     assert lines["校验"] == "错误 0，警告 5"  # the four missing feedback columns, and the calendar
 
 
-def test_every_output_of_the_example_month_opens_in_libreoffice(tmp_path, to_pdf):
-    result = pipeline.run(EXAMPLE, FRIDAY, tmp_path / "out")
-    workbooks = [p for p in result.outputs if p.suffix == ".xlsx"]
+def test_every_output_of_the_example_month_opens_in_libreoffice(example_run, to_pdf):
+    workbooks = [p for p in example_run.outputs if p.suffix == ".xlsx"]
     assert len(workbooks) >= 10
     for workbook, pdf in zip(workbooks, to_pdf(*workbooks), strict=True):
         assert pdf.read_bytes().startswith(b"%PDF"), workbook.name

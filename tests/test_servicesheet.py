@@ -11,34 +11,21 @@ from typing import Any
 
 import openpyxl
 import pandas as pd
-import pytest
 
 from kis_batch import pipeline
 from kis_batch.ingest import Inbox, load_folder
 from kis_batch.outputs import dispatch_file
 from kis_batch.schema import SERVICE_SHEET
 from tests.builders import header_row
-from tests.conftest import pdf_pages, pdf_text
+from tests.conftest import EXAMPLE, pdf_pages, pdf_text
 from tests.test_suggestions import PLAN as SUGGESTION_PLAN
 from tests.test_suggestions import TODAY as SUGGESTION_DAY
 from tests.test_suggestions import month_folder
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
-TODAY, PLAN = dt.date(2026, 11, 27), dt.date(2026, 11, 30)
+PLAN = dt.date(2026, 11, 30)  # the working day after the example month's D
 # Has a ticket moved to him from 汪洋, who is on leave.
 ENGINEER = "范一鸣"
 TITLE = re.compile(r"服务单\s*第 (\d+) 站（共 (\d+) 站）")
-
-
-@pytest.fixture(scope="module")
-def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pipeline.RunResult]:
-    """A copy of the example month, run for D with its outputs beside it."""
-    root = tmp_path_factory.mktemp("month")
-    folder = root / "in"
-    shutil.copytree(EXAMPLE, folder)
-    result = pipeline.run(folder, TODAY, root / "out")
-    assert result.exit_code == 0
-    return folder, result
 
 
 def table_rows(sheet: Any) -> list[dict[str, Any]]:
@@ -64,8 +51,8 @@ def blocks(sheet: Any) -> list[tuple[int, dict[str, Any]]]:
     return pages
 
 
-def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(month) -> None:
-    _, result = month
+def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(example_run) -> None:
+    result = example_run
     people = [p for p in result.outputs if p.name.startswith(f"派工单_{PLAN.isoformat()}_")]
     assert len(people) == 8
     pages_in_all = 0
@@ -96,8 +83,8 @@ def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(month) -> No
     assert pages_in_all == result.figures.dispatch.assigned
 
 
-def test_the_service_sheet_prints_a_page_per_visit_on_a4_portrait_one_page_wide(month) -> None:
-    _, result = month
+def test_the_service_sheet_prints_a_page_per_visit_on_a4_portrait_one_page_wide(example_run) -> None:
+    result = example_run
     book = openpyxl.load_workbook(result.out_dir / dispatch_file(PLAN, ENGINEER))
     sheet = book[SERVICE_SHEET]
     starts = [start for start, _ in blocks(sheet)]
@@ -141,10 +128,10 @@ def _feedback(inbox: Inbox) -> pd.DataFrame:
                                                 key=lambda c: c.astype(str)).reset_index(drop=True)
 
 
-def test_the_filled_workbook_comes_back_as_feedback_and_the_service_sheet_is_passed_over(month, tmp_path) -> None:
-    example_copy, result = month
+def test_the_filled_workbook_comes_back_as_feedback_and_the_service_sheet_is_passed_over(example_run, tmp_path) -> None:
+    result = example_run
     folder = tmp_path / "in"
-    shutil.copytree(example_copy, folder)
+    shutil.copytree(EXAMPLE, folder)
     before = _load(folder)
 
     # The engineer fills the table sheet for the first visit, as in Excel, and drops the workbook back.
@@ -174,8 +161,8 @@ def test_the_filled_workbook_comes_back_as_feedback_and_the_service_sheet_is_pas
     assert back.loc[first_ticket, "result"] == "已解决" and back.loc[first_ticket, "arrive"] == dt.time(9, 30)
 
 
-def test_the_service_sheet_prints_one_pdf_page_per_visit(month, to_pdf) -> None:
-    _, result = month
+def test_the_service_sheet_prints_one_pdf_page_per_visit(example_run, to_pdf) -> None:
+    result = example_run
     path = result.out_dir / dispatch_file(PLAN, ENGINEER)
     visits = table_rows(openpyxl.load_workbook(path)[ENGINEER])
     [pdf] = to_pdf(path)
