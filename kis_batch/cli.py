@@ -13,7 +13,7 @@ import click
 
 from kis_batch import pipeline
 from kis_batch.coerce import CoerceError, to_date
-from kis_batch.demo import DEFAULT_SEED, write_demo
+from kis_batch.demo import DEFAULT_SEED
 from kis_batch.ingest import READING, Inbox
 from kis_batch.lock import RunLocked
 from kis_batch.outputs import OUTBOX
@@ -154,6 +154,8 @@ def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int, months:
       kis-batch demo 示例 --month 2026-11 --date 2026-11-27
       kis-batch demo 示例 --month 2026-11 --months 2
     """
+    from kis_batch.demo import write_demo  # the simulation loads only for this command
+
     last_day = today or month.replace(day=27)
     if months == 1:
         paths = write_demo(folder, month, last_day, seed)

@@ -15,7 +15,18 @@ customers), records and the month's ledgers (month, visits, calls, callbacks, fe
 complaints), rows (the ledgers as sheet rows) and workbooks (writing them).
 """
 
+from typing import Any
+
 from kis_batch.demo.parameters import CONTRACT_SHARE, DEFAULT_SEED, HANDLING_WEIGHTS
-from kis_batch.demo.workbooks import write_demo
 
 __all__ = ["CONTRACT_SHARE", "DEFAULT_SEED", "HANDLING_WEIGHTS", "write_demo"]
+
+
+def __getattr__(name: str) -> Any:
+    """write_demo loads the simulation only when asked: every other command (the evening run among
+    them) reads DEFAULT_SEED for its help and would otherwise pay for importing the whole month."""
+    if name == "write_demo":
+        from kis_batch.demo.workbooks import write_demo
+
+        return write_demo
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
