@@ -118,6 +118,7 @@ def test_absent_engineers_get_nothing_and_their_tickets_move() -> None:
     assert rows["T1"]["reason"] == "张伟请假（11-30至12-01），按就近原则改派李娜，距离约6.0公里（区域距离表）"
     assert rows["T6"]["reason"].startswith("王强不在岗，按就近原则改派李娜，不同区域")
     assert rows["T6"]["distance_km"] is None  # an estimate is not shown as kilometres
+    assert rows["T6"]["leg_km"] is None
 
 
 def test_leave_ending_before_the_plan_date_does_not_count() -> None:
@@ -293,6 +294,8 @@ def test_each_list_is_a_route_from_the_base_nearest_next() -> None:
     assert result.assignments["ticket_id"].tolist() == ["T3", "T2", "T1"]
     assert result.assignments["route"].tolist() == [1, 2, 3]
     assert result.assignments["distance_km"].tolist() == [222.4, 556.0, 333.6]
+    # Read down the route, each leg runs from the stop before (the first from the base).
+    assert result.assignments["leg_km"].tolist() == [222.4, 333.6, 889.6]
 
 
 # --- the optimal step alone, and the property -----------------------------------------------------
