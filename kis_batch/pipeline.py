@@ -264,7 +264,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         if progress:
             progress("写出派工单、评分、指标缺口、年费、回访、质量、投诉跟踪、客户跟踪、实施、经理日报和校验报告")
         out = result.out_dir
-        sheets = dispatch_sheets(dispatch, tables, suggestions)
+        sheets = dispatch_sheets(dispatch, tables, suggestions, settings=settings)
         writers = [
             partial(write_dispatch_overview, out, dispatch, sheets),
             partial(write_person_sheets, out, sheets),

@@ -428,7 +428,7 @@ def test_the_written_workbooks_have_the_sheets_headers_and_dropdowns(tmp_path: P
         assert header not in headers
     assert len(rows) == 2 + 5
     backlog = overview.get_sheet_by_name("未派").to_python()
-    assert backlog[1][-1] == "原因" and len(backlog) == 2  # caps 3 + 2 hold every engineer ticket
+    assert "原因" in backlog[1] and len(backlog) == 2  # caps 3 + 2 hold every engineer ticket
 
     book = openpyxl.load_workbook(tmp_path / "out" / "派工单_2026-11-30_张伟.xlsx")
     sheet = book["张伟"]
@@ -436,6 +436,10 @@ def test_the_written_workbooks_have_the_sheets_headers_and_dropdowns(tmp_path: P
     assert sheet.print_title_rows == f"${top}:${top}"
     assert sheet.page_setup.paperSize == 9  # A4
     assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToHeight == 0  # one page wide
+    # Paper holds the route and the boxes to fill in; what the sheet needs to come back stands after them.
+    notes = openpyxl.utils.get_column_letter(columns["备注"])
+    assert sheet.page_setup.orientation == "landscape" and f":${notes}$" in sheet.print_area
+    assert min(columns[h] for h in ("工单号", "服务日期", "派给")) > columns["备注"]
     lists = {str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation}
     result_letter = openpyxl.utils.get_column_letter(columns["处理结果"])
     assert any(ref.startswith(result_letter) and "已解决" in formula for ref, formula in lists.items())

@@ -20,7 +20,7 @@ import pandas as pd
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import dispatch_file
-from kis_batch.render.service_sheet import write_service_sheet
+from kis_batch.render.service_sheet import Letterhead, write_service_sheet
 from kis_batch.render.style import (
     ATTENTION_BG,
     GOOD_BG,
@@ -37,6 +37,7 @@ from kis_batch.rules.common import staff_order
 from kis_batch.rules.dispatch import POOLS, DispatchResult
 from kis_batch.rules.suggestions import SUGGESTED
 from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
+from kis_batch.settings import Settings
 
 ROUTE = Col("route", "路线顺序", 4, "int")
 # A dispatched ticket or a suggested visit (one the engineer may skip).
@@ -136,11 +137,13 @@ class DispatchSheets:
     plan_date: dt.date
     frame: pd.DataFrame
     people: list[PersonSheet]
+    letterhead: Letterhead
 
 
-def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame],
-                    suggestions: pd.DataFrame | None = None) -> DispatchSheets:
-    """Every row in order, and per person who got work or a suggested visit: their rows and title."""
+def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame], suggestions: pd.DataFrame | None = None,
+                    *, settings: Settings) -> DispatchSheets:
+    """Every row in order, and per person who got work or a suggested visit: their rows and title;
+    the 服务单's letterhead from the settings."""
     day = day_label(result.plan_date)
     frame = _sheet_rows(result, suggestions)
     roster = tables.get("staff")
@@ -158,7 +161,7 @@ def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame],
         title = (f"派工单 {day} · {name}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；"
                  f"出发前电话预约，完成后填写黄色列交回{keys}")
         people.append(PersonSheet(name, title, rows))
-    return DispatchSheets(result.plan_date, frame, people)
+    return DispatchSheets(result.plan_date, frame, people, Letterhead(settings.company_name, settings.service_hotline))
 
 
 def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: DispatchSheets,
@@ -190,4 +193,4 @@ def write_person_sheets(out_dir: Path, sheets: DispatchSheets, written: list[Pat
         with atomic_book(out_dir / dispatch_file(sheets.plan_date, person.name), written) as book:
             write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
                         title=person.title, page=replace(ROUTE_PAGE, row_pt=HANDWRITING_ROW_PT))
-            write_service_sheet(book, person.rows, sheets.plan_date, person.name)
+            write_service_sheet(book, person.rows, sheets.plan_date, person.name, sheets.letterhead)

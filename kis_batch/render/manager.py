@@ -16,8 +16,8 @@ from kis_batch.outputs import manager_file
 from kis_batch.render.style import Book, Col, atomic_book, setup_page, shown_width, write_block, write_title
 from kis_batch.rules.summary import ManagerSummary
 
-HEADLINE_COLS = (Col("item", "项目", 10, wrap=True), Col("value", "今日数字", 17, wrap=True),
-                 Col("note", "说明", 28, wrap=True))
+HEADLINE_COLS = (Col("item", "项目", 10.5, wrap=True), Col("value", "今日数字", 19, wrap=True),
+                 Col("note", "说明", 34, wrap=True))
 PEOPLE_COLS = (
     Col("name", "姓名", 6), Col("role", "岗位", 8.2), Col("tomorrow", "明日派工", 4, "int"),
     Col("resolutions", "本月解决", 4, "int"), Col("visits", "本月拜访", 4, "int"), Col("status", "指标状态", 7),
@@ -31,8 +31,8 @@ PEOPLE_LEFT = len(HEADLINE_COLS) + 1  # one narrow empty column between the two 
 GAP_WIDTH = 2
 HEADLINE_TOP = 2
 # The three charts side by side across the printed width (x offset from column A, width in pixels).
-CHART_HEIGHT = 250
-CHART_PLACES = {"quota": (0, 270), "mix": (280, 200), "calls": (490, 270)}
+CHART_HEIGHT = 190
+CHART_PLACES = {"quota": (0, 300), "mix": (310, 220), "calls": (540, 300)}
 
 
 def _data_sheet(book: Book, summary: ManagerSummary, quotas: pd.DataFrame) -> tuple[str, dict[str, tuple[int, int]]]:
@@ -106,5 +106,5 @@ def write_manager(out_dir: Path, summary: ManagerSummary, gaps: pd.DataFrame, wr
         write_block(book, page, 2, PEOPLE_LEFT, summary.people, PEOPLE_COLS)
         data, spans = _data_sheet(book, summary, quotas)
         _charts(book, page, data, spans, chart_row)
-        setup_page(page, units, last_col, landscape=True)
+        setup_page(page, units, last_col, landscape=True, one_page=True)
         page.activate()

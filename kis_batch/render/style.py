@@ -382,11 +382,12 @@ def printed_pt(units: float, landscape: bool) -> float:
 
 
 def setup_page(sheet: Worksheet, units: float, last_col: int, *, header_row: int | None = None,
-               landscape: bool | None = None, last_row: int = EXCEL_MAX_ROWS - 1) -> None:
+               landscape: bool | None = None, last_row: int = EXCEL_MAX_ROWS - 2, one_page: bool = False) -> None:
     """A4, fitted to the width only, margins, repeated header rows and the print area: the columns up
     to last_col, every row used (notes and charts under a table print with it; LibreOffice and Excel
     print no empty rows); portrait where the printed columns are comfortably legible on it
-    (landscape None), else as given."""
+    (landscape None), else as given. one_page: also fitted to one page tall, only for a page laid
+    out to be one page (the manager's), never for a table that grows with its rows."""
     if landscape is None:
         landscape = printed_pt(units, False) < COMFORTABLE_PT
     sheet.set_paper(9)  # A4
@@ -394,7 +395,7 @@ def setup_page(sheet: Worksheet, units: float, last_col: int, *, header_row: int
         sheet.set_landscape()
     else:
         sheet.set_portrait()
-    sheet.fit_to_pages(1, 0)
+    sheet.fit_to_pages(1, 1 if one_page else 0)
     sheet.set_margins(left=SIDE_MARGIN_IN, right=SIDE_MARGIN_IN, top=END_MARGIN_IN, bottom=END_MARGIN_IN)
     if header_row is not None:
         sheet.repeat_rows(header_row)
