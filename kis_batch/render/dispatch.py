@@ -65,8 +65,8 @@ OWNER = Col("owner_name", "原服务代表", 6)
 MOVE_REASON = Col("reason", "改派原因", 22, wrap=True)
 BACKLOG_REASON = Col("reason", "原因", 26, wrap=True)
 # Read down a route: each leg from the stop before (the first from the engineer's base).
-LEG = Col("leg_km", "距上一站公里", 4, "km")
-LEG_NOTE = "距上一站公里：第1站从出发地算起，同区域又无坐标的不估算（留空）"
+LEG = Col("leg_km", "上站距离", 4, "km")
+LEG_NOTE = "上站距离：离上一站的公里数，第1站从出发地算起；同区域又无坐标的不估算（留空）"
 # The 服务反馈单 part: prefilled where the plan knows the answer, the rest blank with dropdowns.
 SERVICE_DATE = replace(col_from_schema(FEEDBACK.fields["service_date"], fill=True), width=10)
 SERVICE_TYPE = replace(col_from_schema(FEEDBACK.fields["service_type"], fill=True), width=8)

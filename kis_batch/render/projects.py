@@ -150,7 +150,8 @@ def _acceptance_form(book: Book, project: dict[str, Any], checklist: pd.DataFram
     # Below the checklist, text only in column A (序号, which the reader does not take): these lines
     # read as blank rows when the sheet comes back.
     lines = ("验收结论：☐ 通过　　☐ 不通过（须整改后重新验收）",
-             f"客户签字：{UNDERLINE}　日期：{UNDERLINE}　　　服务部经理签字：{UNDERLINE}　日期：{UNDERLINE}")
+             f"客户签字：{UNDERLINE}　日期：{UNDERLINE}",
+             f"服务部经理签字：{UNDERLINE}　日期：{UNDERLINE}")
     for offset, line in enumerate(lines, 2):
         write_text(sheet, last + offset, 0, line, sign, to_col=LAST_COL)
         sheet.set_row(last + offset, 36)

@@ -62,7 +62,7 @@ HIGHLIGHTS = tuple(
 LEGEND = ("缺口=指标−已完成，已超过指标的显示为“超额 N”；"
           "已达标=完成月指标；正常=不低于进度线（指标×已过工作日÷本月工作日）；落后=低于进度线；"
           "无法达标=剩余工作日每天需完成的家次超过每日上限，或本月已无工作日")
-CHART_SIZE = {"width": 520, "height": 300}
+CHART_SIZE = {"width": 430, "height": 280}
 DONE_COLOUR, PACE_COLOUR, QUOTA_COLOUR = "#4472C4", "#A5A5A5", "#ED7D31"
 
 

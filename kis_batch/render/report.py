@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -45,7 +46,9 @@ def write_report(out_dir: Path, today: dt.date, inbox: Inbox, written: list[Path
     if not inbox.problems:
         title = f"校验报告 {today.isoformat()}：没有发现问题"
     with atomic_book(out_dir / report_file(today), written, report_only=True) as book:
-        write_table(book, "问题", problems_frame(inbox.problems), PROBLEM_COLS, title=title, page=PROBLEM_PAGE,
+        # Without problems the page is the one line saying so, not an empty grid.
+        page = replace(PROBLEM_PAGE, empty=title)
+        write_table(book, "问题", problems_frame(inbox.problems), PROBLEM_COLS, title=title, page=page,
                     highlights=[Highlight(None, "text", ("severity", Severity.ERROR.value), ERROR_BG),
                                 Highlight(None, "text", ("severity", Severity.WARNING.value), ATTENTION_BG)])
         write_table(book, "文件", files_frame(inbox), FILE_COLS, title=f"文件夹：{inbox.folder}")

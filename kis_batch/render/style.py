@@ -219,11 +219,11 @@ WRAP_FILL = 0.9  # the share of a column's width a wrapped line fills, leaving r
 
 # How LibreOffice lays a sheet out on paper (docs/rules.md § Outputs: page 1 legible on A4): a column
 # unit is 7.5 pt wide; at the default 11 pt a Chinese character takes 11 pt (1.47 units), another
-# character about 0.9 units; a cell keeps about 0.35 units of padding. Wrapped lines are counted
+# character about 0.9 units; a cell keeps about 0.2 units of padding. Wrapped lines are counted
 # with more room kept (WRAP_PAD_UNITS), as a row cut short hides words.
 BODY_PT = 11
 UNIT_PT = 7.5
-WIDE_CHAR_UNITS, NARROW_CHAR_UNITS, CELL_PAD_UNITS, WRAP_PAD_UNITS = 1.47, 0.9, 0.35, 0.8
+WIDE_CHAR_UNITS, NARROW_CHAR_UNITS, CELL_PAD_UNITS, WRAP_PAD_UNITS = 1.47, 0.9, 0.2, 0.8
 A4_PT = {"portrait": 595, "landscape": 842}
 SIDE_MARGIN_IN, END_MARGIN_IN = 0.3, 0.4
 COMFORTABLE_PT = 10  # a table this legible on a portrait page prints portrait
@@ -275,20 +275,22 @@ def _half_width(header: str) -> float:
 
 
 def shown_width(col: Col) -> float:
-    """A column's width on the sheet: its own, changed where its header would break badly. A header
-    stays whole on one line, or breaks in two balanced halves (投诉/扣分, 被投诉/次数), never leaving
-    one character alone or taking three lines: a column too narrow for the halves widens to them, one
-    that would break unevenly widens to the whole line (never narrower: its values need the width)."""
+    """A column's width on the sheet: its own, widened where its header would break badly. A header
+    stays whole on one line, or breaks in two even halves where Chinese words of two characters
+    meet (投诉/扣分, 上线晚/工作日); never mid-word, leaving one character alone or taking three
+    lines. A column too narrow for the halves widens to them, any other to the whole line (never
+    narrower: its values need the width)."""
     parts = col.header.split("\n")
     if len(parts) > 1:  # the header says where it breaks
         return max(col.width, max(printed_width(p) for p in parts) + CELL_PAD_UNITS + 0.1)
     lines = _header_lines(col.header, col.width)
-    if len(lines) == 1 or (len(lines) == 2 and abs(len(lines[0]) - len(lines[1])) <= 1):
+    halves = len(col.header) % 2 == 0 and not col.header.isascii()
+    if len(lines) == 1 or (halves and [len(line) for line in lines] == [len(col.header) // 2] * 2):
         return col.width
     half = _half_width(col.header)
-    if col.width < half:
+    if halves and col.width < half:
         return half
-    return printed_width(col.header) + CELL_PAD_UNITS + 0.1
+    return max(col.width, printed_width(col.header) + CELL_PAD_UNITS + 0.1)
 
 
 def _wrapped_height(col: Col, value: Any, width: float) -> float:
