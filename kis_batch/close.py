@@ -19,7 +19,7 @@ from kis_batch.coerce import day_of
 from kis_batch.identities import former_names
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
-from kis_batch.outputs import HISTORY, month_folder, quarter_folder
+from kis_batch.outputs import CLOSE_OUTPUTS, DECK_OUTPUT, HISTORY, month_folder, quarter_folder
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.rules.common import month_end, month_start
 from kis_batch.rules.evaluation import MonthEvaluation, as_of_day
@@ -92,16 +92,14 @@ def history_trend(out_root: Path, closed: ClosedMonth) -> pd.DataFrame:
 
 
 def write_close(out_root: Path, closed: ClosedMonth, written: list[Path]) -> None:
-    """月度考核_YYYY-MM.xlsx and 月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock."""
-    # Here, not above: only the day that closes a month writes these, and their writers cost every
-    # other evening run's start.
-    from kis_batch.render.evaluation import write_evaluation
-    from kis_batch.render.monthly_summary import write_monthly_summary
-
+    """月度考核_YYYY-MM.xlsx and 月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock (their
+    writers are imported only now: only the day that closes a month loads them)."""
     folder = month_folder(out_root, closed.evaluation.month)
+    results = {"evaluation": closed.evaluation,
+               "summary": replace(closed.summary, trend=history_trend(out_root, closed))}
     with run_lock(folder):
-        write_evaluation(folder, closed.evaluation, written)
-        write_monthly_summary(folder, replace(closed.summary, trend=history_trend(out_root, closed)), written)
+        for output in CLOSE_OUTPUTS:
+            output.write(folder, results, written)
 
 
 def record_history(out_root: Path, day: history.DayRecord | None, months: list[history.MonthRecord]) -> Problem | None:
@@ -193,8 +191,5 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
         progress(f"写出 {review.quarter} 季度述职")
     folder_out = quarter_folder(out_root, review.quarter)
     with run_lock(folder_out):
-        # Here, not above: python-pptx costs every evening run's start a tenth of a second.
-        from kis_batch.render.deck import write_deck
-
-        write_deck(folder_out, review, result.outputs)
+        DECK_OUTPUT.write(folder_out, {"review": review}, result.outputs)
     return result

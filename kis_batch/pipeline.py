@@ -28,22 +28,12 @@ from kis_batch.identities import former_names
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.ingest.files import sha256_of
 from kis_batch.lock import run_lock
-from kis_batch.outputs import HISTORY, MANIFEST, day_folder, report_file
+from kis_batch.outputs import DAY_OUTPUTS, HISTORY, MANIFEST, day_folder, progress_line
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
-from kis_batch.render.callbacks import write_callbacks
-from kis_batch.render.complaints import write_complaints
-from kis_batch.render.customers import write_customers
-from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
-from kis_batch.render.fees import write_fees
+from kis_batch.render.dispatch import dispatch_sheets
 from kis_batch.render.mail_roster import write_mail_roster
-from kis_batch.render.manager import write_manager
 from kis_batch.render.manifest import earlier_outputs, write_manifest
-from kis_batch.render.projects import write_projects
-from kis_batch.render.quality import write_quality
-from kis_batch.render.quotas import write_quotas
-from kis_batch.render.report import write_report
-from kis_batch.render.scores import write_scores
 from kis_batch.rules.evaluation import as_of_day
 from kis_batch.rules.figures import (
     CallbackFigures,
@@ -212,35 +202,27 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         closed_month=closed.evaluation.month if closed else None,
     )
     result = RunResult(today, plan, day_folder(out_root, today), inbox, figures)
-    scores, callbacks, suggestions = found.scores, found.callbacks, found.suggestions
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
         earlier = earlier_outputs(result.out_dir)
         if progress:
-            progress("写出派工单、评分、指标缺口、年费、回访、质量、投诉跟踪、客户跟踪、实施、经理日报和校验报告")
+            progress(progress_line(DAY_OUTPUTS))
         out = result.out_dir
-        sheets = dispatch_sheets(dispatch, tables, suggestions)
-        writers = [
-            partial(write_dispatch_overview, out, dispatch, sheets),
-            partial(write_person_sheets, out, sheets),
-            partial(write_scores, out, today, scores, tables),
-            partial(write_quotas, out, today, gaps),
-            partial(write_fees, out, today, fees),
-            partial(write_callbacks, out, callbacks),
-            partial(write_quality, out, today, quality),
-            partial(write_customers, out, found.customers),
-            partial(write_projects, out, found.projects, settings, tables["staff"]),
-            partial(write_complaints, out, found.complaints),
-            partial(write_manager, out, summary, gaps),
-        ]
+        # What the writers are given, by the names their declarations need (kis_batch/outputs.py).
+        results = {**vars(found), "today": today, "tables": tables, "settings": settings, "inbox": inbox,
+                   "summary": summary, "sheets": dispatch_sheets(dispatch, tables, found.suggestions, settings=settings)}
+        writers = [partial(output.write, out, results) for output in DAY_OUTPUTS if output.writer and not output.last]
         parallel = input_bytes >= PARALLEL_FROM_BYTES
         for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=parallel):
             result.outputs.extend(written)
         _close_and_record(result, found, closed, out_root, progress, now)
         # Still to come: the validation report (which lists what this step finds) and run.json.
-        written = {path.name for path in result.outputs} | {report_file(today), MANIFEST}
-        result.removed_outputs = _remove_earlier_outputs(out, earlier, written, inbox)
-        write_report(out, today, inbox, result.outputs)
+        this_run = ({path.name for path in result.outputs} | {o.file_name(today) for o in DAY_OUTPUTS if o.last}
+                    | {MANIFEST})
+        result.removed_outputs = _remove_earlier_outputs(out, earlier, this_run, inbox)
+        for output in DAY_OUTPUTS:
+            if output.last:
+                output.write(out, results, result.outputs)
         _note_relocated(inbox, result.outputs)
         write_mail_roster(out, tables["staff"], settings)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), figures.to_json(),

@@ -14,23 +14,20 @@ The folder (节假日 2026-11-23, a Monday, set in 规则设置):
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pytest
 
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
-from kis_batch.mail import prepare_messages
-from kis_batch.outputs import complaints_file, manager_file
+from kis_batch.delivery.plan import plan_messages
+from kis_batch.outputs import COMPLAINTS_OUTPUT, MANAGER_OUTPUT
 from kis_batch.problems import Code, Severity
 from kis_batch.rules.complaints import ComplaintCases, complaint_cases
 from kis_batch.rules.scoring import link_events
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, header_row, write_records, write_workbook
+from tests.conftest import ToPdf
 
 TODAY = dt.date(2026, 11, 26)  # a Thursday
 HOLIDAY = dt.date(2026, 11, 23)
@@ -146,7 +143,7 @@ def test_a_returned_sheet_closes_a_case_and_reads_back_without_a_word(tmp_path: 
     inbox, out = department(tmp_path / "in"), tmp_path / "out"
     first = pipeline.run(inbox, TODAY, out)
     assert first.inbox.problems == [] and first.figures.complaints.overdue == 1
-    book_path = out / TODAY.isoformat() / complaints_file(TODAY)
+    book_path = out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY)
     book = openpyxl.load_workbook(book_path)
     sheet = book["未结案"]
     top, headers = header_row(sheet, "投诉编号")
@@ -203,24 +200,19 @@ def test_the_manager_and_the_hotline_get_the_workbook_and_the_page_names_the_ove
     inbox, out = department(tmp_path / "in"), tmp_path / "out"
     result = pipeline.run(inbox, TODAY, out)
     day = out / TODAY.isoformat()
-    plan = prepare_messages(day, result.inbox.tables["staff"], result.inbox.settings)
-    attached = {m.name: [a.name for a in m.attachments] for m in plan.mails}
-    assert complaints_file(TODAY) in attached["李总"] and complaints_file(TODAY) in attached["陈静"]
-    assert complaints_file(TODAY) not in attached["张伟"]
-    page = openpyxl.load_workbook(day / manager_file(TODAY))["日报"]
+    plan = plan_messages(day, result.inbox.tables["staff"], result.inbox.settings)
+    attached = {m.name: [a.name for a in m.attachments] for m in plan.messages}
+    assert COMPLAINTS_OUTPUT.file_name(TODAY) in attached["李总"] and COMPLAINTS_OUTPUT.file_name(TODAY) in attached["陈静"]
+    assert COMPLAINTS_OUTPUT.file_name(TODAY) not in attached["张伟"]
+    page = openpyxl.load_workbook(day / MANAGER_OUTPUT.file_name(TODAY))["日报"]
     lines = {row[0]: row[1:] for row in page.iter_rows(min_row=4, max_col=3, values_only=True) if row[0]}
     assert lines["投诉案件"][0] == "未结案 3 起，超期 1 起"
     assert lines["上报总经理"][0] == "1 起超期投诉"
     assert lines["上报总经理"][1].startswith(f"{OVERDUE} 乙公司（被投诉人 王强，已过 4 个工作日，待处理）")
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
-def test_the_workbook_opens_in_libreoffice(tmp_path: Path) -> None:
+def test_the_workbook_opens_in_libreoffice(tmp_path: Path, to_pdf: ToPdf) -> None:
     out = tmp_path / "out"
     pipeline.run(department(tmp_path / "in"), TODAY, out)
-    book = out / TODAY.isoformat() / complaints_file(TODAY)
-    converted = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(book)],
-                               capture_output=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
-    assert converted.returncode == 0, converted.stderr
-    pdf = tmp_path / book.with_suffix(".pdf").name
+    [pdf] = to_pdf(out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY))
     assert pdf.stat().st_size > 10_000

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from kis_batch import history, pipeline
 from kis_batch.cli import main
-from kis_batch.outputs import HISTORY, dispatch_file
+from kis_batch.outputs import DISPATCH_OUTPUT, HISTORY, PERSON_DISPATCH_OUTPUT
 from kis_batch.problems import Severity
 from tests.builders import header_row, write_records
 
@@ -78,18 +78,18 @@ def test_two_of_one_name_get_their_own_files_and_their_own_mail(tmp_path: Path) 
     result = pipeline.run(folder, D, tmp_path / "out")
     assert errors(result) == []
     out = result.out_dir
-    assert tickets_in(out / dispatch_file(P, "李明_E02")) == ["T1"]
-    assert tickets_in(out / dispatch_file(P, "李明_E04")) == ["T2"]
-    assert tickets_in(out / dispatch_file(P, "张伟")) == ["T3"]  # a name no one shares stays plain
-    assert not (out / dispatch_file(P, "李明")).exists()
-    assert {"李明_E02", "李明_E04"} <= set(openpyxl.load_workbook(out / dispatch_file(P)).sheetnames)
+    assert tickets_in(out / PERSON_DISPATCH_OUTPUT.file_name(P, "李明_E02")) == ["T1"]
+    assert tickets_in(out / PERSON_DISPATCH_OUTPUT.file_name(P, "李明_E04")) == ["T2"]
+    assert tickets_in(out / PERSON_DISPATCH_OUTPUT.file_name(P, "张伟")) == ["T3"]  # a name no one shares stays plain
+    assert not (out / PERSON_DISPATCH_OUTPUT.file_name(P, "李明")).exists()
+    assert {"李明_E02", "李明_E04"} <= set(openpyxl.load_workbook(out / DISPATCH_OUTPUT.file_name(P)).sheetnames)
 
     mailed = CliRunner().invoke(main, ["mail", str(out)])
     assert mailed.exit_code == 0, mailed.output
     sent = outbox(out)
-    assert sent["e02@example.com"] == [dispatch_file(P, "李明_E02")]
-    assert sent["e04@example.com"] == [dispatch_file(P, "李明_E04")]
-    assert sent["e01@example.com"] == [dispatch_file(P, "张伟")]
+    assert sent["e02@example.com"] == [PERSON_DISPATCH_OUTPUT.file_name(P, "李明_E02")]
+    assert sent["e04@example.com"] == [PERSON_DISPATCH_OUTPUT.file_name(P, "李明_E04")]
+    assert sent["e01@example.com"] == [PERSON_DISPATCH_OUTPUT.file_name(P, "张伟")]
 
 
 def test_a_reference_by_a_shared_name_is_an_error_naming_both(tmp_path: Path) -> None:
@@ -111,7 +111,7 @@ def test_a_rerun_removes_what_the_earlier_run_wrote_and_this_one_did_not(tmp_pat
                         [customer("C001", "E02"), customer("C003", "张伟")], [call("T1", "C001"), call("T3", "C003")])
     first = pipeline.run(folder, D, tmp_path / "out")
     out = first.out_dir
-    assert (out / dispatch_file(P, "李明")).is_file()
+    assert (out / PERSON_DISPATCH_OUTPUT.file_name(P, "李明")).is_file()
     mine = out / "我的笔记.xlsx"  # a file the tool did not write, beside its outputs
     write_records(mine, {"笔记": [{"事项": "明天带U盘"}]})
 
@@ -119,12 +119,12 @@ def test_a_rerun_removes_what_the_earlier_run_wrote_and_this_one_did_not(tmp_pat
     department(folder, [ZHANG, {**LI_A, "在岗": "否"}],
                [customer("C001", "张伟"), customer("C003", "张伟")], [call("T1", "C001"), call("T3", "C003")])
     again = pipeline.run(folder, D, tmp_path / "out")
-    assert not (out / dispatch_file(P, "李明")).exists()
-    assert again.removed_outputs == [dispatch_file(P, "李明")]
+    assert not (out / PERSON_DISPATCH_OUTPUT.file_name(P, "李明")).exists()
+    assert again.removed_outputs == [PERSON_DISPATCH_OUTPUT.file_name(P, "李明")]
     manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert manifest["removed_outputs"] == [dispatch_file(P, "李明")]
+    assert manifest["removed_outputs"] == [PERSON_DISPATCH_OUTPUT.file_name(P, "李明")]
     assert mine.is_file()
-    assert sorted(tickets_in(out / dispatch_file(P, "张伟"))) == ["T1", "T3"]
+    assert sorted(tickets_in(out / PERSON_DISPATCH_OUTPUT.file_name(P, "张伟"))) == ["T1", "T3"]
 
     third = pipeline.run(folder, D, tmp_path / "out")  # nothing left over: nothing removed
     assert third.removed_outputs == []
@@ -134,7 +134,7 @@ def test_a_stale_output_edited_since_is_kept_with_a_warning(tmp_path: Path) -> N
     folder = department(tmp_path / "in", [ZHANG, LI_A],
                         [customer("C001", "E02"), customer("C003", "张伟")], [call("T1", "C001"), call("T3", "C003")])
     out = pipeline.run(folder, D, tmp_path / "out").out_dir
-    edited = out / dispatch_file(P, "李明")
+    edited = out / PERSON_DISPATCH_OUTPUT.file_name(P, "李明")
     book = openpyxl.load_workbook(edited)
     book.worksheets[0]["A1"] = "已改"
     book.save(edited)
