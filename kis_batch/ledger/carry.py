@@ -2,11 +2,13 @@
 later months need once the month's call logs and feedback have left the inbox. Rows, not results,
 so every rule reads them exactly as it read the folder:
 
-- open tickets: their call rows and every feedback row about them (waiting days and past results);
+- open tickets: their call rows and every feedback row about them (waiting days and past results),
+  and likewise every ticket another carried row names;
 - complaints: every complaint record (a 投诉 call, a callback with 投诉=是) with the service it is
   tied to, and the 投诉处理 rows, so open cases stay open, 投诉编号 stay known and the look-back
   counts hold;
-- each customer's latest call, service that happened and reached callback (未联系天数), and the
+- each customer's latest call, service that happened, callback and reached callback (未联系天数, who
+  was last called back), and the
   一般/不满意 ratings of the look-back;
 - the 验收单 rows of projects not yet handed over (a re-check fills only the failed items).
 
@@ -81,7 +83,16 @@ def carry_forward(tables: dict[str, pd.DataFrame], links: EventLinks, settings: 
     wanted["feedback"].update(map(_place, _low_ratings(feedback_rows, "service_date", since, as_of)))
     wanted["callbacks"].update(map(_place, _latest_per_customer(
         (r for r in callback_rows if r["reached"] is True), "date", as_of)))
+    wanted["callbacks"].update(map(_place, _latest_per_customer(callback_rows, "date", as_of)))
     wanted["callbacks"].update(map(_place, _low_ratings(callback_rows, "date", since, as_of)))
+    # A carried call or feedback row brings its ticket's other rows, so no ticket comes back half
+    # told (a latest call without the feedback that solved it would be open again).
+    tickets |= {r["ticket_id"] for r in rows_of(calls) if _place(r) in wanted["calls"]}
+    tickets |= {r["ticket_id"] for r in feedback_rows if _place(r) in wanted["feedback"]}
+    tickets.discard(None)
+    wanted["calls"].update(_place(r) for r in rows_of(calls) if r["ticket_id"] in tickets)
+    wanted["feedback"].update(_place(r) for r in feedback_rows if r["ticket_id"] in tickets
+                              and (day := day_of(r["service_date"])) is not None and day <= as_of)
     wanted["complaint_handling"].update(map(_place, rows_of(table_of(tables, "complaint_handling"))))
     open_projects = {r["project_id"] for r in rows_of(table_of(tables, "projects")) if r["handed_over"] is None}
     wanted["acceptance"].update(_place(r) for r in rows_of(table_of(tables, "acceptance"))
