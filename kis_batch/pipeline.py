@@ -277,5 +277,5 @@ def _close_and_record(result: RunResult, found: DayResults, books: Books, closes
         tuple({"path": f.path, "sha256": f.sha256, "rows_accepted": f.rows_accepted} for f in result.inbox.files),
         flatten(figures_now.to_json()))
     problem = record_history(out_root, day, months)
-    if problem:
+    if problem and problem not in result.inbox.problems:  # said once when reading the ledger failed alike
         result.inbox.problems.append(problem)

@@ -22,7 +22,7 @@ EXAMPLE = ROOT / "input_templates" / "example"
 TODAY = dt.date(2026, 11, 27)
 SECTIONS = ("Rules", "Calendar", "Inputs", "Settings", "Bad input", "Outputs", "Dispatch", "Scores", "Quota gaps",
             "Callbacks", "Fees", "Quality", "Complaint cases", "Tracked customers", "Implementation projects",
-            "Monthly close", "Mail", "Commands", "Decisions", "Planned")
+            "Monthly close", "A month's life", "Mail", "Commands", "Decisions", "Planned")
 # How the docs write the parts of an output's name that change from run to run.
 TODAY_MARK, PLAN_MARK, NAME_MARK = "D", "P", "姓名"
 EMPTY_DEFAULT = "（空）"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sqlite3
 from pathlib import Path
 
 import openpyxl
@@ -135,3 +136,20 @@ def test_a_closed_months_file_changed_later_gives_one_warning(tmp_path):
     assert "--reopen" in warnings[0].message
     # The closed figures are not touched.
     assert len(history.close_versions(out / HISTORY, "2026-11")) == 1
+
+
+def test_a_history_written_before_the_ledger_keeps_its_closes_as_version_one(tmp_path):
+    path = tmp_path / HISTORY
+    db = sqlite3.connect(path, isolation_level=None)
+    history.MIGRATIONS[0](db)
+    db.execute("CREATE TABLE meta (schema_version INTEGER NOT NULL)")
+    db.execute("INSERT INTO meta VALUES (1)")
+    db.execute("INSERT INTO person_months VALUES ('2026-10', 'E01', '张伟', '服务工程师', '2026-10-31', 30, 30, 20, 10,"
+               " 10, 0, 100, 'A', 1, 1)")
+    db.execute("INSERT INTO month_figures VALUES ('2026-10', 'calls', 536, '2026-10-31', 1)")
+    db.close()
+    [close] = history.close_versions(path, "2026-10")
+    assert (close.version, close.as_of, close.closed_at, dict(close.figures)) == (1, dt.date(2026, 10, 31), None,
+                                                                                  {"calls": 536})
+    assert [(p["staff_id"], p["total"]) for p in close.people] == [("E01", 100)]
+    assert history.read_table(path, "month_figures")["value"].tolist() == [536]
