@@ -119,8 +119,8 @@ def _unresolved_services(feedback: list[Row], today: dt.date, out: Collector) ->
                  "请填写处理结果（已解决/部分解决/未解决）")
 
 
-def cross_check(raw: dict[str, list[Row]], today: dt.date,
-                 out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+def cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector,
+                known_tickets: frozenset[str] = frozenset()) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """References between tables, in dependency order: staff, customers, then what names them. With
     the tables, the 客户档案 rows refused (客户编号 -> where and why)."""
     kept: dict[str, list[Row]] = {}
@@ -144,7 +144,7 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date,
     require_customer(raw["calls"], customers, out)
     assign_ticket_ids(raw["calls"])
     kept["calls"] = merge_repeats(BY_KEY["calls"], raw["calls"], out)
-    tickets = {r["ticket_id"] for r in kept["calls"]}
+    tickets = {r["ticket_id"] for r in kept["calls"]} | known_tickets
 
     require_customer(raw["feedback"], customers, out)
     resolve_staff(raw["feedback"], "staff", staff, out, "服务代表")
