@@ -212,8 +212,8 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     steps = [
         Step("scores", (), partial(score_feedback, tables, settings, calendar, today)),
         Step("returned", (), partial(returned_feedback, inbox, calendar, today)),
-        Step("dispatch", (), partial(plan_dispatch, tables, settings, calendar, today)),
-        Step("fees", (), partial(fee_status, tables, settings, today, plan)),
+        Step("dispatch", ("complaints",), partial(plan_dispatch, tables, settings, calendar, today, pins=inbox.pins)),
+        Step("fees", (), partial(fee_status, tables, settings, today, plan, inbox.pins)),
         Step("month_callbacks", (), partial(callback_figures, tables, settings, today, today)),
         Step("projects", (), partial(project_report, tables, settings, calendar, today)),
         Step("callbacks", ("dispatch",),
@@ -233,6 +233,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     dispatch, fees, gaps, quality = found["dispatch"], found["fees"], found["gaps"], found["quality"]
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
+    inbox.problems.extend([*dispatch.problems, *fees.problems])
     # The first working day of a month closes the month before (its 考核 as of its last day).
     closing = month_to_close(tables, calendar, today)
     closed = evaluate_as_of(tables, settings, calendar, as_of_day(closing, today)) if closing else None

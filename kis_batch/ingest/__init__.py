@@ -15,6 +15,7 @@ import pandas as pd
 from kis_batch.coerce import CoerceError, day_of
 from kis_batch.ingest.complaints import handling_rows
 from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, ToolReport, UnreadableFile, check_safe, discover, sha256_of
+from kis_batch.ingest.pins import chase_rows, read_pins, resolve_assigned, set_holds_aside
 from kis_batch.ingest.projects import check_projects, cross_check_projects
 from kis_batch.ingest.recognise import NearMiss, Recognised, likely_column, recognise
 from kis_batch.ingest.tables import (
@@ -43,7 +44,10 @@ from kis_batch.parallel import PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, column_letter
 from kis_batch.schema import (
     BY_KEY,
+    CHASE_SHEET,
     COMPLAINT_COUNTS_SHEET,
+    FEE_READING_SHEETS,
+    PIN_COLUMNS,
     PROJECT_OVERVIEW,
     SERVICE_SHEET,
     TEMPLATES,
@@ -98,6 +102,8 @@ class Inbox:
     tables: dict[str, pd.DataFrame]
     problems: list[Problem]
     files: list[InputFile]
+    # The manager's and the hotline's say over P's plan (schema.PIN_COLUMNS), for dispatch and fees.
+    pins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PIN_COLUMNS), dtype=object))
 
 
 def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: InputFile) -> list[SheetData]:
@@ -115,8 +121,10 @@ def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: In
         return []
     found: list[SheetData] = []
     near_misses: list[tuple[str, NearMiss]] = []
+    # A returned 年费_D.xlsx: only its chase list comes back.
+    reading_only = FEE_READING_SHEETS if any(sheet.name == CHASE_SHEET for sheet in sheets) else ()
     for sheet in sheets:
-        if sheet.name.strip().lower() in IGNORED_SHEETS:
+        if sheet.name.strip().lower() in IGNORED_SHEETS or sheet.name in reading_only:
             continue
         match = recognise(sheet.rows)
         has_data = any(any(str(v).strip() for v in row) for row in sheet.rows)
@@ -302,10 +310,10 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     for template in TEMPLATES:
         check_rows(template, rows[template.key], out)
     settings = _settings_from(rows["settings"], base, today, out)
-    tables = _cross_check(rows, today, out)
+    tables, pins = _cross_check(rows, today, out)
     check_projects(tables, settings, today, out)
     _count_rows(files, raw, tables)
-    return Inbox(folder, today, settings, tables, out.problems, files)
+    return Inbox(folder, today, settings, tables, out.problems, files, pins)
 
 
 # The date that places a row of these tables in time.
@@ -364,8 +372,10 @@ def _unresolved_services(feedback: list[Row], today: dt.date, out: Collector) ->
                  "请填写处理结果（已解决/部分解决/未解决）")
 
 
-def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> dict[str, pd.DataFrame]:
-    """References between tables, in dependency order: staff, customers, then what names them."""
+def _cross_check(raw: dict[str, list[Row]], today: dt.date,
+                 out: Collector) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """References between tables, in dependency order: staff, customers, then what names them; and the
+    pins the folder states (kis_batch/ingest/pins.py)."""
     kept: dict[str, list[Row]] = {}
     kept["staff"] = merge_repeats(BY_KEY["staff"], raw["staff"], out)
     _shared_names(kept["staff"], out)
@@ -386,10 +396,12 @@ def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> d
 
     require_customer(raw["calls"], customers, out)
     assign_ticket_ids(raw["calls"])
+    resolve_assigned(raw["calls"], staff, out)
     kept["calls"] = merge_repeats(BY_KEY["calls"], raw["calls"], out)
     tickets = {r["ticket_id"] for r in kept["calls"]}
 
     require_customer(raw["feedback"], customers, out)
+    held = set_holds_aside(raw["feedback"])
     resolve_staff(raw["feedback"], "staff", staff, out, "服务代表")
     kept["feedback"] = merge_repeats(BY_KEY["feedback"], raw["feedback"], out)
     for r in kept["feedback"]:
@@ -405,6 +417,7 @@ def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> d
         if r[OK] and r["owner"] is None:
             r["owner"] = owners.get(r["customer_id"])
     kept["fees"] = merge_repeats(BY_KEY["fees"], raw["fees"], out)
+    kept["fee_chase"] = chase_rows(raw["fee_chase"], staff, out)
 
     require_customer(raw["callbacks"], customers, out)
     resolve_staff(raw["callbacks"], "staff", staff, out, "服务代表")
@@ -412,11 +425,12 @@ def _cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector) -> d
 
     kept.update(cross_check_projects(raw, kept["staff"], staff, customers, today, out))
     tables = {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}
+    pins = read_pins(raw["feedback"], held, raw["calls"], kept["fee_chase"], staff, out)
 
     # 投诉处理 names complaint cases, which are found from the tables above.
     handling = handling_rows(raw["complaint_handling"], tables, staff, customers, today, out)
     tables["complaint_handling"] = to_frame(BY_KEY["complaint_handling"], handling)
-    return tables
+    return tables, pins
 
 
 def _shared_names(staff: list[Row], out: Collector) -> None:

@@ -21,11 +21,20 @@ import pandas as pd
 from kis_batch.calendar import day_label
 from kis_batch.outputs import dispatch_file
 from kis_batch.render.service_sheet import write_service_sheet
-from kis_batch.render.style import GOOD_BG, WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.render.style import (
+    GOOD_BG,
+    WARNING_BG,
+    Col,
+    Highlight,
+    atomic_book,
+    col_from_schema,
+    person_choice,
+    write_table,
+)
 from kis_batch.rules.common import staff_order
 from kis_batch.rules.dispatch import POOLS, DispatchResult
 from kis_batch.rules.suggestions import SUGGESTED
-from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
+from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK, HOLD
 
 ROUTE = Col("route", "路线顺序", 5, "int")
 # A dispatched ticket or a suggested visit (one the engineer may skip).
@@ -49,6 +58,9 @@ CALL_TIME = Col("call_time", "报修时间", 17, "datetime")
 WAITING = Col("days_waiting", "等待工作日", 8, "int")
 LAST_RESULT = Col("last_result", "上次结果", 10)
 ASSIGNEE = Col("assignee_name", "派给", 7)
+# The 总览's 计划派给: what this run planned (a pinned row keeps the plan it was pinned against), so a
+# 派给 changed beside it is the manager's (docs/rules.md § Dispatch).
+PLANNED = Col("planned_name", FEEDBACK.fields["planned"].zh, 7)
 OWNER = Col("owner_name", "原服务代表", 7)
 MOVE_REASON = Col("reason", "改派原因", 22, wrap=True)
 BACKLOG_REASON = Col("reason", "原因", 30, wrap=True)
@@ -66,7 +78,7 @@ PERSON_COLUMNS = (ROUTE, KIND, TICKET, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHON
                   *(c for c in FEEDBACK_FILL if c.key != "manager_score"))
 OVERVIEW_COLUMNS = (ASSIGNEE, ROUTE, KIND, TICKET, CALL_TIME, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, ADDRESS, AREA,
                     CATEGORY, PROBLEM, SEVERITY, URGENCY, KEY_CUSTOMER, WAITING, PRIORITY, LAST_RESULT, OWNER,
-                    MOVE_REASON, DISTANCE, SERVICE_DATE, SERVICE_TYPE, *FEEDBACK_FILL)
+                    MOVE_REASON, DISTANCE, PLANNED, SERVICE_DATE, SERVICE_TYPE, *FEEDBACK_FILL)
 BACKLOG_COLUMNS = (TICKET, CALL_TIME, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, AREA, CATEGORY, PROBLEM, SEVERITY,
                    URGENCY, KEY_CUSTOMER, WAITING, PRIORITY, LAST_RESULT, OWNER, BACKLOG_REASON)
 # Printed sheets are filled in by hand on site.
@@ -151,8 +163,10 @@ def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: Dispa
         moved = int(assigned["moved"].sum()) if len(assigned) else 0
         suggested = int((frame["kind"] == SUGGESTED).sum())
         offered = f" · {SUGGESTED}{suggested}家" if suggested else ""
-        write_table(book, "总览", frame, OVERVIEW_COLUMNS, highlights=OVERVIEW_HIGHLIGHTS,
-                    title=f"派工总览 {day} · 派出{len(assigned)}单（改派{moved}单）{offered} · 未派{len(result.backlog)}单")
+        columns = (person_choice(ASSIGNEE, result.on_duty, HOLD), *OVERVIEW_COLUMNS[1:])
+        write_table(book, "总览", frame, columns, highlights=OVERVIEW_HIGHLIGHTS,
+                    title=f"派工总览 {day} · 派出{len(assigned)}单（改派{moved}单）{offered} · 未派{len(result.backlog)}单 · "
+                          f"经理调整：在黄色派给列改选人或选{HOLD}，存回收件夹后重跑当天")
         for person in sheets.people:
             write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS, title=person.title)
         write_table(book, "未派", result.backlog, BACKLOG_COLUMNS, highlights=KEY_HIGHLIGHT,

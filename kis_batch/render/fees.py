@@ -1,6 +1,10 @@
 """年费_D.xlsx: tomorrow's chase list per owner, renewals due and lapsed, overdue balances, every
 contract, and collection rates with a chart. Headers reuse the 年费台账 and 客户档案 ones.
 
+The chase list carries the 年费催收 columns (催收负责人 to change, with a dropdown; 催收日期 = P;
+计划负责人), so the workbook dropped back reassigns chases; its other sheets are passed over by name
+in a workbook holding the chase list (schema.FEE_READING_SHEETS).
+
 Colours: overdue days and balances red, unapproved contracts yellow, 续费风险 pink.
 """
 
@@ -14,9 +18,19 @@ from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import fees_file
-from kis_batch.render.style import ERROR_BG, WARNING_BG, Book, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.render.style import (
+    ERROR_BG,
+    WARNING_BG,
+    Book,
+    Col,
+    Highlight,
+    atomic_book,
+    col_from_schema,
+    person_choice,
+    write_table,
+)
 from kis_batch.rules.fees import LAPSED, FeeReport
-from kis_batch.schema import CUSTOMERS, FEES
+from kis_batch.schema import CHASE_SHEET, CUSTOMERS, FEE_CHASE, FEE_READING_SHEETS, FEES
 
 RISK_BG = "#F4B6D2"
 RISK_FLAG = "续费风险"
@@ -46,9 +60,12 @@ NOTE = Col("note", "说明", 30, wrap=True)
 RANK = Col("rank", "序号", 5, "int")
 KIND = Col("chase_kind", "催收类型", 10)
 ACTION = Col("action", "催收事项", 48, wrap=True)
+CHASER = Col("owner_name", FEE_CHASE.fields["owner"].zh, 9)
+CHASE_DATE = Col("chase_date", FEE_CHASE.fields["chase_date"].zh, 10, "date")
+PLANNED_CHASER = Col("planned_name", FEE_CHASE.fields["planned"].zh, 9)
 
-CHASE_COLUMNS = (OWNER, RANK, KIND, CUSTOMER_NAME, CONTACT, PHONE, CONTRACT, DUE, END, AMOUNT, BALANCE, OVERDUE_DAYS,
-                 APPROVED, RISK, ACTION)
+CHASE_COLUMNS = (CHASER, RANK, KIND, CUSTOMER_NAME, CONTACT, PHONE, CONTRACT, DUE, END, AMOUNT, BALANCE, OVERDUE_DAYS,
+                 APPROVED, RISK, ACTION, CHASE_DATE, PLANNED_CHASER)
 RENEWAL_COLUMNS = (RENEWAL, TO_EXPIRY, END, CONTRACT, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, OWNER, AMOUNT, PAID,
                    STATUS, APPROVED, RISK, RISK_REASON)
 OVERDUE_COLUMNS = (OVERDUE_DAYS, DUE, CONTRACT, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, OWNER, AMOUNT, PAID,
@@ -119,24 +136,26 @@ def write_fees(out_dir: Path, today: dt.date, report: FeeReport, written: list[P
     plan = report.plan_date
     day = day_label(plan)
     contracts = _shown(report.contracts)
-    chase = _shown(report.chase)
+    chase = _shown(report.chase).assign(chase_date=plan)
     renewals = contracts[contracts["renewal"].notna()].sort_values(["end", "contract_id"], kind="stable")
     overdue = contracts[contracts["overdue_days"].notna()].sort_values(
         ["overdue_days", "contract_id"], ascending=[False, True], kind="stable")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / fees_file(today), written, report_only=True) as book:
-        _table(book, "催收清单", chase, CHASE_COLUMNS,
-               f"年费催收清单 {day} · 每位负责人最多{report.per_owner}条：先逾期欠款，再续费，金额大的在前 · "
-               f"共{len(chase)}条")
-        _table(book, "到期续费", renewals, RENEWAL_COLUMNS,
+    renewals_sheet, overdue_sheet, unapproved_sheet, rates_sheet = FEE_READING_SHEETS
+    with atomic_book(out_dir / fees_file(today), written) as book:
+        write_table(book, CHASE_SHEET, chase, (person_choice(CHASER, report.on_duty), *CHASE_COLUMNS[1:]),
+                    title=f"年费催收清单 {day} · 每位负责人最多{report.per_owner}条：先逾期欠款，再续费，金额大的在前 · "
+                          f"共{len(chase)}条 · 改派：在黄色催收负责人列改选人，存回收件夹后重跑当天",
+                    highlights=_highlights(CHASE_COLUMNS))
+        _table(book, renewals_sheet, renewals, RENEWAL_COLUMNS,
                f"到期续费 {today.isoformat()} · {report.window_days}天内到期且未续签的，及已过期未续的 · 共{len(renewals)}份")
-        _table(book, "逾期", overdue, OVERDUE_COLUMNS,
+        _table(book, overdue_sheet, overdue, OVERDUE_COLUMNS,
                f"逾期未收 {today.isoformat()} · 共{len(overdue)}份，欠款合计¥{sum(overdue['balance']):,.2f}")
         unapproved = contracts[contracts["unapproved"].astype(bool)]
-        _table(book, "未核准", unapproved, ALL_COLUMNS,
+        _table(book, unapproved_sheet, unapproved, ALL_COLUMNS,
                f"未经经理核准的年费合同 {today.isoformat()} · 共{len(unapproved)}份 · "
                f"续费风险 = 逾期、待续费或已过期未续，且近{report.risk_days}天有投诉或评价不满意/一般")
-        rates = write_table(book, "收款率", report.collection, RATE_COLUMNS,
+        rates = write_table(book, rates_sheet, report.collection, RATE_COLUMNS,
                             title=f"收款率 {today.isoformat()} · 已收÷应收；本月 = 应收日期在{today:%Y年%m月}1日至今，"
                                   f"本年 = 1月1日至今（已收按不超过年费金额计）")
         owners = len(report.collection) - 1
