@@ -1,9 +1,9 @@
 """End-to-end cost of `kis-batch run` at department and HQ scale, beside the bare cost of reading
 the same files with python-calamine alone (the floor).
 
-Targets: the department month's run within 1.75× of a process that imports the same stack
-(pandas, openpyxl, xlsxwriter, click) and reads the same files with python-calamine; HQ month ≤ 2×
-the bare read and ≤ 1.5 GB peak memory. Beside the read floor it prints a write floor: xlsxwriter writing the values of the
+Targets: the department month's run within 1.5× of a process that imports the same stack
+(pandas, openpyxl, xlsxwriter, click) and reads the same files with python-calamine; the HQ month
+within 1.5× the read and write floors together and ≤ 800 MB peak memory. Beside the read floor it prints a write floor: xlsxwriter writing the values of the
 run's output cells and nothing else, the least a run that writes those outputs spends. Each
 measurement is a separate process, as staff run it; peak memory is the child's maximum resident
 set. Generated folders are kept in --data (default: a folder under the system temp directory) and
@@ -31,9 +31,9 @@ import kis_batch
 from kis_batch.demo import CONTRACT_SHARE, HANDLING_WEIGHTS, write_demo
 
 MONTH, TODAY = dt.date(2026, 11, 1), dt.date(2026, 11, 27)
-DEPARTMENT_STACK_RATIO = 1.75
-HQ_FLOOR_RATIO = 2.0
-HQ_MEMORY_TARGET_MB = 1536
+DEPARTMENT_STACK_RATIO = 1.5
+HQ_FLOORS_RATIO = 1.5
+HQ_MEMORY_TARGET_MB = 800
 REPEATS = {"department": 7, "hq": 1}
 
 
@@ -200,8 +200,9 @@ def measure(scale: Scale, data: Path) -> None:
               f"{'met' if ratio <= DEPARTMENT_STACK_RATIO else 'NOT met'}")
     else:
         memory = max(run_mb, tree_mb)
-        ok = run_s <= HQ_FLOOR_RATIO * floor_s and memory <= HQ_MEMORY_TARGET_MB
-        print(f"  target ≤ {HQ_FLOOR_RATIO}× floor and ≤ {HQ_MEMORY_TARGET_MB} MB: {'met' if ok else 'NOT met'}")
+        ok = run_s <= HQ_FLOORS_RATIO * (floor_s + write_s) and memory <= HQ_MEMORY_TARGET_MB
+        print(f"  target ≤ {HQ_FLOORS_RATIO}× (read + write floors) and ≤ {HQ_MEMORY_TARGET_MB} MB: "
+              f"{'met' if ok else 'NOT met'}")
 
 
 def main() -> None:

@@ -13,9 +13,10 @@ import click
 
 from kis_batch import pipeline
 from kis_batch.coerce import CoerceError, to_date
-from kis_batch.demo import DEFAULT_SEED, write_demo
+from kis_batch.demo import DEFAULT_SEED
 from kis_batch.ingest import READING, Inbox
 from kis_batch.lock import RunLocked
+from kis_batch.outputs import OUTBOX
 from kis_batch.parallel import SharingFailed
 from kis_batch.problems import Problem, Severity, count
 from kis_batch.render.style import OutputTooLarge
@@ -153,6 +154,8 @@ def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int, months:
       kis-batch demo 示例 --month 2026-11 --date 2026-11-27
       kis-batch demo 示例 --month 2026-11 --months 2
     """
+    from kis_batch.demo import write_demo  # the simulation loads only for this command
+
     last_day = today or month.replace(day=27)
     if months == 1:
         paths = write_demo(folder, month, last_day, seed)
@@ -234,34 +237,37 @@ def mail(out_dir: Path, deliver: bool) -> None:
     示例:
       kis-batch mail output/2026-11-27 --send
     """
-    from kis_batch import mail as mailer  # here, not above: smtplib and email would slow every other command's start
+    # Here, not above: smtplib and email would slow every other command's start.
+    from kis_batch.delivery.channel import send
+    from kis_batch.delivery.email import EmailChannel, write_outbox
+    from kis_batch.delivery.plan import DeliveryError, load_roster, plan_messages
 
     try:
-        staff, settings = mailer.load_roster(out_dir)
-        plan = mailer.prepare_messages(out_dir, staff, settings)
+        staff, settings = load_roster(out_dir)
+        plan = plan_messages(out_dir, staff, settings)
         if deliver:
-            report = mailer.send(plan, settings)
+            report = send(plan, EmailChannel.from_settings(settings, plan.sender))
         else:
-            paths = mailer.write_outbox(plan)
-    except (mailer.MailError, RunLocked) as error:
+            paths = write_outbox(plan)
+    except (DeliveryError, RunLocked) as error:
         click.echo(str(error), err=True)
         sys.exit(EXIT_FAILED)
     click.echo(f"{plan.today.isoformat()} 的邮件（派工日 {plan.plan_date.isoformat()}）")
     if deliver:
-        for heading, mails in (("已发送", report.sent), ("此前已发送，这次不再发", report.already_sent)):
-            for item in mails:
+        for heading, messages in (("已发送", report.sent), ("此前已发送，这次不再发", report.already_sent)):
+            for item in messages:
                 click.echo(f"  {heading} {item.summary}")
         for item, reason in report.failed:
             click.echo(f"  发送失败 {item.summary}（{reason}）")
     else:
-        for item, path in zip(plan.mails, paths, strict=True):
+        for item, path in zip(plan.messages, paths, strict=True):
             click.echo(f"  {item.summary} → {path.name}")
     for skipped in plan.skipped:
         click.echo(f"  {skipped.kind} {skipped.person}：{skipped.reason}")
     if deliver:
         click.echo(f"共发送 {len(report.sent)} 封，此前已发送 {len(report.already_sent)} 封，失败 {len(report.failed)} 封")
     else:
-        click.echo(f"共 {len(paths)} 封写到 {out_dir / mailer.OUTBOX}，没有发送；加 --send 才会发出")
+        click.echo(f"共 {len(paths)} 封写到 {out_dir / OUTBOX}，没有发送；加 --send 才会发出")
     if deliver and report.aborted:
         click.echo(report.aborted, err=True)
         sys.exit(EXIT_FAILED)

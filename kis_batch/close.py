@@ -7,6 +7,7 @@ request; the evening run on the first working day of a month does it for the mon
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,25 +18,18 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.lock import run_lock
-from kis_batch.outputs import HISTORY, month_folder, quarter_folder
+from kis_batch.outputs import CLOSE_OUTPUTS, DECK_OUTPUT, HISTORY, month_folder, quarter_folder
 from kis_batch.problems import Code, Problem, Severity
-from kis_batch.rules.common import month_end, month_start, table_of
-from kis_batch.rules.complaints import ComplaintCases, complaint_cases
-from kis_batch.rules.customers import track_customers
-from kis_batch.rules.evaluation import MonthEvaluation, as_of_day, cases_from_complaints, evaluate_month
-from kis_batch.rules.fees import fee_status
-from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, summary_figures, trend_of
-from kis_batch.rules.projects import project_report
-from kis_batch.rules.quality import quality_report
+from kis_batch.rules.common import month_end, month_start
+from kis_batch.rules.evaluation import MonthEvaluation, as_of_day
+from kis_batch.rules.figures import Figure
+from kis_batch.rules.month_figures import month_figures
+from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, trend_of
 from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_review
-from kis_batch.rules.quotas import quota_gaps
-from kis_batch.rules.scoring import score_feedback
+from kis_batch.rules.reconcile import reconcile
 from kis_batch.settings import Settings
-
-
-def month_cases(complaints: ComplaintCases) -> pd.DataFrame:
-    """The complaint cases the 考核 deducts for, with their 责任判定 (本部门 until judged)."""
-    return cases_from_complaints(complaints)
+from kis_batch.steps import MonthResults, month_results
+from kis_batch.tables import table_of
 
 
 @dataclass(frozen=True)
@@ -43,28 +37,34 @@ class ClosedMonth:
     """A month's 考核, its 月度总结 and its department figures, as the history records them."""
 
     evaluation: MonthEvaluation
-    figures: dict[str, float]
+    figures: dict[Figure, float]
     summary: MonthlySummary
 
     def record(self, final: bool) -> history.MonthRecord:
-        return history.month_record(self.evaluation, self.figures, final)
+        return month_record(self.evaluation, self.figures, final)
+
+
+def month_record(evaluation: MonthEvaluation, figures: Mapping[Figure, float], final: bool) -> history.MonthRecord:
+    """A month's 考核 and figures as the history stores them."""
+    people = tuple({"staff_id": p.staff_id, "name": p.name, "role": p.role, **p.parts(), "total": p.total,
+                    "grade": p.grade, "rank": p.rank} for p in evaluation.people)
+    return history.MonthRecord(evaluation.month, evaluation.as_of, final, people, dict(figures))
 
 
 def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
                    as_of: dt.date) -> ClosedMonth:
-    """The 考核 of as_of's month standing on as_of: every rule it reads computed for that day."""
-    scores = score_feedback(tables, settings, calendar, as_of)
-    gaps = quota_gaps(scores, tables, settings, calendar)
-    quality = quality_report(tables, scores, settings, calendar, as_of)
-    fees = fee_status(tables, settings, as_of, calendar.next_workday(as_of))
-    complaints = complaint_cases(tables, scores.links, settings, calendar, as_of)
-    projects = project_report(tables, settings, calendar, as_of)
-    tracking = track_customers(tables, fees, settings, calendar, as_of)
-    evaluation = evaluate_month(tables, scores, gaps, quality, fees, month_cases(complaints), settings)
-    figures = history.month_figures(tables, scores, gaps, quality, fees, evaluation)
-    figures.update(summary_figures(tables, settings, as_of, complaints, projects, tracking))
-    summary = monthly_summary(tables, settings, evaluation, scores, gaps, quality, fees, complaints, projects, tracking)
-    return ClosedMonth(evaluation, figures, summary)
+    """The 考核 of as_of's month standing on as_of, with its figures and 月度总结: the day's rules as
+    the evening composes them."""
+    month = month_results(tables, settings, calendar, as_of)
+    summary = monthly_summary(tables, settings, month.evaluation, month.scores, month.gaps, month.quality, month.fees,
+                              month.complaints, month.projects, month.customers)
+    return ClosedMonth(month.evaluation, month_figures_of(tables, settings, month), summary)
+
+
+def month_figures_of(tables: dict[str, pd.DataFrame], settings: Settings, month: MonthResults) -> dict[Figure, float]:
+    """The department's figures of a day's month, as the history keeps them."""
+    return month_figures(tables, settings, month.scores, month.gaps, month.quality, month.fees, month.evaluation,
+                         month.complaints, month.projects, month.customers)
 
 
 def month_to_close(tables: dict[str, pd.DataFrame], calendar: WorkCalendar, today: dt.date) -> dt.date | None:
@@ -91,16 +91,14 @@ def history_trend(out_root: Path, closed: ClosedMonth) -> pd.DataFrame:
 
 
 def write_close(out_root: Path, closed: ClosedMonth, written: list[Path]) -> None:
-    """月度考核_YYYY-MM.xlsx and 月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock."""
-    # Here, not above: only the day that closes a month writes these, and their writers cost every
-    # other evening run's start.
-    from kis_batch.render.evaluation import write_evaluation
-    from kis_batch.render.monthly_summary import write_monthly_summary
-
+    """月度考核_YYYY-MM.xlsx and 月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock (their
+    writers are imported only now: only the day that closes a month loads them)."""
     folder = month_folder(out_root, closed.evaluation.month)
+    results = {"evaluation": closed.evaluation,
+               "summary": replace(closed.summary, trend=history_trend(out_root, closed))}
     with run_lock(folder):
-        write_evaluation(folder, closed.evaluation, written)
-        write_monthly_summary(folder, replace(closed.summary, trend=history_trend(out_root, closed)), written)
+        for output in CLOSE_OUTPUTS:
+            output.write(folder, results, written)
 
 
 def record_history(out_root: Path, day: history.DayRecord | None, months: list[history.MonthRecord]) -> Problem | None:
@@ -125,6 +123,7 @@ def report_month(folder: Path, month: dt.date, today: dt.date, out_root: Path,
                  progress: Progress | None = None) -> ReportResult:
     """`kis-batch report --month`: read the folder as of D, close the month as of min(its end, D)."""
     inbox = load_folder(folder, today, None, progress, out_root)
+    reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     as_of = as_of_day(month, today)
     closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of)
@@ -166,6 +165,7 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
     has no close of and whose feedback the folder holds (each written and recorded like `report --month`);
     then build 季度述职 from the history alone. HistoryError when the history cannot be read."""
     inbox = load_folder(folder, today, None, progress, out_root)
+    reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     result_months: list[str] = []
     outputs: list[Path] = []
@@ -190,8 +190,5 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
         progress(f"写出 {review.quarter} 季度述职")
     folder_out = quarter_folder(out_root, review.quarter)
     with run_lock(folder_out):
-        # Here, not above: python-pptx costs every evening run's start a tenth of a second.
-        from kis_batch.render.deck import write_deck
-
-        write_deck(folder_out, review, result.outputs)
+        DECK_OUTPUT.write(folder_out, {"review": review}, result.outputs)
     return result

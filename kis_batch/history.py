@@ -29,13 +29,6 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.figures import FeeFigures, QualityFigures
-from kis_batch.rules.common import month_start
-from kis_batch.rules.evaluation import MonthEvaluation
-from kis_batch.rules.fees import FeeReport
-from kis_batch.rules.quality import QualityReport
-from kis_batch.rules.scoring import Scores
-
 # Another process writing (a second run's history): wait this long, then report and go on.
 LOCK_TIMEOUT_S = 2.0
 
@@ -87,61 +80,6 @@ class MonthRecord:
     final: bool
     people: tuple[Mapping[str, Any], ...]
     figures: Mapping[str, float]
-
-
-def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    """Nested figures as dotted names with their numbers (text, None and flags left out); a list of
-    per-person dicts is keyed by staff_id, any other list by position."""
-    flat: dict[str, float] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        elif isinstance(value, (list, tuple)):
-            for index, item in enumerate(value):
-                label = item.get("staff_id", index) if isinstance(item, Mapping) else index
-                flat.update(flatten(item, f"{name}.{label}.") if isinstance(item, Mapping)
-                            else flatten({str(label): item}, f"{name}."))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            flat[name] = float(value)
-    return flat
-
-
-def month_figures(tables: dict[str, pd.DataFrame], scores: Scores, gaps: pd.DataFrame, quality: QualityReport,
-                  fees: FeeReport, evaluation: MonthEvaluation) -> dict[str, float]:
-    """The department's month up to the 考核's day: calls by category and handling, services by type,
-    quota counts, scores, the quality and fee figures, and the 考核 in brief."""
-    as_of = evaluation.as_of
-    calls = tables.get("calls")
-    figures: dict[str, float] = {}
-    if calls is not None and len(calls):
-        days = pd.to_datetime(calls["call_time"]).dt.date
-        month_calls = calls[(days >= month_start(as_of)) & (days <= as_of)]
-        figures["calls"] = float(len(month_calls))
-        for column in ("category", "handling"):
-            figures.update({f"calls.{column}.{key}": float(n) for key, n in month_calls[column].value_counts().items()})
-    rows = scores.rows
-    figures["services"] = float(len(rows))
-    figures.update({f"services.type.{key}": float(n) for key, n in rows["service_type"].value_counts().items()})
-    if len(rows):
-        figures["services.mean_score"] = float(pd.to_numeric(rows["final"]).mean())
-    figures["quota.resolutions"] = float(gaps["resolutions_done"].sum()) if len(gaps) else 0.0
-    figures["quota.visits"] = float(gaps["visits_done"].sum()) if len(gaps) else 0.0
-    figures.update(flatten(QualityFigures.of(quality).to_json(), "quality."))
-    figures.update(flatten(FeeFigures.of(fees).to_json(), "fees."))
-    people = evaluation.people
-    figures["evaluation.people"] = float(len(people))
-    if people:
-        figures["evaluation.mean_total"] = round(sum(p.total for p in people) / len(people), 2)
-    for grade in ("A", "B", "C", "D"):
-        figures[f"evaluation.grade.{grade}"] = float(sum(p.grade == grade for p in people))
-    return figures
-
-
-def month_record(evaluation: MonthEvaluation, figures: Mapping[str, float], final: bool) -> MonthRecord:
-    people = tuple({"staff_id": p.staff_id, "name": p.name, "role": p.role, **p.parts(), "total": p.total,
-                    "grade": p.grade, "rank": p.rank} for p in evaluation.people)
-    return MonthRecord(evaluation.month, evaluation.as_of, final, people, dict(figures))
 
 
 def _explain(error: sqlite3.Error, path: Path) -> HistoryError:

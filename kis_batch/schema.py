@@ -79,6 +79,9 @@ YES_NO = ("是", "否")
 CUSTOMER_REFERENCE = ("客户名称", "联系人", "联系电话", "地址", "区域", "重点客户", "客户类别")
 # Customers one engineer may be given a day: the 规则设置 cap and each person's own 每日上限 alike.
 DAILY_CAP_RANGE = (1, 50)
+# The 规则设置 cap's default (settings' daily_cap), which a blank 每日上限 falls back to. Kept here
+# because settings builds on this module, and the 员工名单 help text names it.
+DAILY_CAP_DEFAULT = 3
 ROLES = ("服务部经理", "经理助理", "服务工程师", "实施专员", "服务监督热线")
 ENGINEER = "服务工程师"
 IMPLEMENTER = "实施专员"
@@ -158,7 +161,7 @@ STAFF = Template(
         Column("lon", "经度", Kind.NUMBER, minimum=-180, maximum=180, help="可选：出发地经度", example="120.1551"),
         Column("email", "邮箱", help="接收派工单等邮件的地址", example="zhangwei@example.com", width=26),
         Column("daily_cap", "每日上限", Kind.INT, minimum=DAILY_CAP_RANGE[0], maximum=DAILY_CAP_RANGE[1],
-               help=f"一天最多派几家（{DAILY_CAP_RANGE[0]}–{DAILY_CAP_RANGE[1]}），留空按规则设置（默认3）", example="3"),
+               help=f"一天最多派几家（{DAILY_CAP_RANGE[0]}–{DAILY_CAP_RANGE[1]}），留空按规则设置（默认{DAILY_CAP_DEFAULT}）", example="3"),
         _yes_no("active", "在岗", default=True, help="离职或长期不在岗填否，默认是",
                 synonyms=(("在职", "是"), ("离职", "否"), ("不在岗", "否"))),
     ),

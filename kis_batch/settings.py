@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kis_batch.coerce import CoerceError, normalise_text, to_bool, to_date, to_number, to_time
-from kis_batch.schema import DAILY_CAP_RANGE, SERVICE_TYPES
+from kis_batch.schema import DAILY_CAP_DEFAULT, DAILY_CAP_RANGE, SERVICE_TYPES
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,9 @@ class Settings:
     """The department's rules with their defaults (docs/rules.md § Settings); 规则设置 overrides any of them."""
 
     # dispatch
-    daily_cap: int = _rule(3, "每日派工上限", "一名工程师一天最多派几家客户；超过即强制改派（制度：超过3家以上强制重新分配）", DAILY_CAP)
+    daily_cap: int = _rule(
+        DAILY_CAP_DEFAULT, "每日派工上限", "一名工程师一天最多派几家客户；超过即强制改派（制度：超过3家以上强制重新分配）", DAILY_CAP
+    )
     key_customers_first: bool = _rule(True, "重点客户优先", "派工时重点客户排在最前（制度：对于重点客户，要优先服务）", YES_OR_NO)
     priority_matrix: str = _rule(
         "",

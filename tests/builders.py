@@ -9,10 +9,10 @@ from typing import Any
 import openpyxl
 import pandas as pd
 
-from kis_batch.ingest.tables import FILE, ROW, SHEET, frame_of_records
 from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
 from kis_batch.rules.dispatch import DispatchResult
 from kis_batch.schema import BY_KEY
+from kis_batch.tables import FILE, ROW, SHEET, frame_of_records
 
 Sheet = tuple[Sequence[str], Sequence[Sequence[Any]]]
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import shutil
-import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from hypothesis import strategies as st
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
-from kis_batch.outputs import callbacks_file
+from kis_batch.outputs import CALLBACKS_OUTPUT
 from kis_batch.problems import Severity
 from kis_batch.render.callbacks import write_callbacks
 from kis_batch.rules.callbacks import CallbackPlan, callback_figures, coverage_target, plan_callbacks
@@ -30,6 +28,7 @@ from kis_batch.rules.scoring import score_feedback
 from kis_batch.schema import BY_KEY, CALLBACK_KINDS
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_records, write_workbook
+from tests.conftest import ToPdf
 
 VERIFICATION, SPOT_CHECK, SATISFACTION = CALLBACK_KINDS
 CALENDAR = WorkCalendar()
@@ -322,7 +321,7 @@ def written(tmp_path: Path) -> Written:
     assert not [p for p in problems if p.severity is Severity.ERROR]
     paths: list[Path] = []
     write_callbacks(tmp_path / "out", plan, paths)
-    assert paths == [tmp_path / "out" / callbacks_file(P)]
+    assert paths == [tmp_path / "out" / CALLBACKS_OUTPUT.file_name(P)]
     return inbox, paths[0], plan
 
 
@@ -394,13 +393,7 @@ def test_a_filled_list_comes_back_as_callbacks_and_moves_coverage_and_scores(wri
     assert scores.loc["T2", "complaint_points"] == RULES.complaint_deduction
 
 
-def test_the_workbook_converts_to_pdf(written: Written, tmp_path: Path) -> None:
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+def test_the_workbook_converts_to_pdf(written: Written, to_pdf: ToPdf) -> None:
     _, path, _ = written
-    pdf_dir = tmp_path / "pdf"
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(pdf_dir), str(path)],
-                   check=True, capture_output=True, timeout=180)
-    pdf = pdf_dir / path.with_suffix(".pdf").name
+    [pdf] = to_pdf(path)
     assert pdf.read_bytes().startswith(b"%PDF")

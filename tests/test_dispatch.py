@@ -20,7 +20,7 @@ from python_calamine import CalamineWorkbook
 from kis_batch.calendar import WorkCalendar
 from kis_batch.geo import DistanceModel, Places
 from kis_batch.ingest import load_folder
-from kis_batch.outputs import dispatch_file
+from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT
 from kis_batch.problems import Severity
 from kis_batch.rules.dispatch import DispatchResult, open_tickets, optimal_assignment, plan_dispatch
 from kis_batch.settings import Settings
@@ -454,7 +454,7 @@ def test_the_loop_a_filled_sheet_comes_back_as_feedback(tmp_path: Path) -> None:
     assert mine == ["T1", "T2", "T3"]
 
     # 张伟 fills his sheet: T1 solved, T2 not solved, T3 left blank; he drops it into the folder.
-    book = openpyxl.load_workbook(out / "d1" / dispatch_file(dt.date(2026, 11, 30), "张伟"))
+    book = openpyxl.load_workbook(out / "d1" / PERSON_DISPATCH_OUTPUT.file_name(dt.date(2026, 11, 30), "张伟"))
     sheet = book.active
     top, columns = header_row(sheet, "工单号")
     outcome = {"T1": "已解决", "T2": "未解决"}
@@ -467,7 +467,7 @@ def test_the_loop_a_filled_sheet_comes_back_as_feedback(tmp_path: Path) -> None:
             sheet.cell(row, columns["电话预约"]).value = "是"
     book.save(folder / "张伟反馈1130.xlsx")
     # The manager also keeps the whole dispatch workbook in the folder: read, never an error.
-    shutil.copy(out / "d1" / dispatch_file(dt.date(2026, 11, 30)), folder)
+    shutil.copy(out / "d1" / DISPATCH_OUTPUT.file_name(dt.date(2026, 11, 30)), folder)
 
     inbox = load_folder(folder, PLAN)
     assert errors(inbox) == []

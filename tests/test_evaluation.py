@@ -1,7 +1,7 @@
 """The monthly evaluation worked out by hand on a small November 2026 folder of real workbooks: every
 part for five people, the rounding and grade bounds, the rank tie, 月度考核_2026-11.xlsx read back, the
-evening run's month to date equal to `report` for the same D, and the first working day of December
-closing November (workbook, history, mail)."""
+evening run's month to date in the history, and the first working day of December closing November
+(workbook, history, mail)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from kis_batch import mail, pipeline
+from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
 from kis_batch.cli import main
-from kis_batch.close import evaluate_as_of, report_month
+from kis_batch.close import evaluate_as_of
+from kis_batch.delivery.plan import load_roster, plan_messages
 from kis_batch.ingest import load_folder
 from kis_batch.problems import Severity
 from kis_batch.rules.evaluation import evaluate_month, grade_of, total_points
@@ -185,17 +186,17 @@ def test_report_writes_the_workbook_with_evidence_and_records_the_close(folder, 
     assert final[0] == ("E03", 89.5, "B", 1, 1, "2026-11-20") and len(final) == 5
 
 
-def test_the_evening_month_to_date_equals_report_for_the_same_day(folder, tmp_path):
+def test_the_evening_records_its_month_to_date_in_the_history(folder, tmp_path):
     run = pipeline.run(folder, TODAY, tmp_path / "run")
     assert run.closed_month is None
     con = sqlite3.connect(tmp_path / "run" / "history.sqlite")
-    recorded = con.execute("SELECT staff_id, task, service, callbacks, discipline, fees, complaints, total, grade, "
-                           "rank, final FROM person_months WHERE month = '2026-11' ORDER BY rank").fetchall()
-    report = report_month(folder, NOVEMBER, TODAY, tmp_path / "report")
-    expected = [(p.staff_id, *p.parts().values(), p.total, p.grade, p.rank, 0) for p in report.closed.evaluation.people]
-    assert recorded == expected
-    assert con.execute("SELECT value FROM month_figures WHERE month = '2026-11' AND figure = 'quota.visits'").fetchone() \
-        == (2.0,)
+    recorded = con.execute("SELECT staff_id, total, grade, rank, as_of, final FROM person_months "
+                           "WHERE month = '2026-11' ORDER BY rank").fetchall()
+    assert recorded == [("E03", 89.5, "B", 1, "2026-11-20", 0), ("E01", 85.0, "B", 2, "2026-11-20", 0),
+                        ("E02", 52.8, "D", 3, "2026-11-20", 0), ("E9", 33.3, "D", 4, "2026-11-20", 0),
+                        ("E10", 33.3, "D", 5, "2026-11-20", 0)]
+    figures = dict(con.execute("SELECT figure, value FROM month_figures WHERE month = '2026-11'").fetchall())
+    assert (figures["quota.visits"], figures["evaluation.mean_total"]) == (2.0, 58.78)
 
 
 def test_the_first_working_day_closes_the_month_before_and_mails_it(folder, tmp_path):
@@ -210,15 +211,15 @@ def test_the_first_working_day_closes_the_month_before_and_mails_it(folder, tmp_
     assert con.execute("SELECT DISTINCT as_of, final FROM person_months WHERE month = '2026-11'").fetchall() == [
         ("2026-11-30", 1)]
     assert con.execute("SELECT DISTINCT final FROM person_months WHERE month = '2026-12'").fetchall() == [(0,)]
-    staff, settings = mail.load_roster(out / december.isoformat())
-    plan = mail.prepare_messages(out / december.isoformat(), staff, settings)
-    manager = next(m for m in plan.mails if m.staff_id == "M01")
+    staff, settings = load_roster(out / december.isoformat())
+    plan = plan_messages(out / december.isoformat(), staff, settings)
+    manager = next(m for m in plan.messages if m.staff_id == "M01")
     assert "月度考核_2026-11.xlsx" in [a.name for a in manager.attachments]
     assert "月度考核_2026-11.xlsx：上月月度考核（今晚结算）" in manager.body
     assert "月度总结_2026-11.xlsx" in [a.name for a in manager.attachments]
     assert "月度总结_2026-11.xlsx：上月月度总结（今晚结算）" in manager.body
     assert (out / "2026-11" / "月度总结_2026-11.xlsx").is_file()
-    engineer = next(m for m in plan.mails if m.staff_id == "E01")
+    engineer = next(m for m in plan.messages if m.staff_id == "E01")
     assert "月度考核_2026-11.xlsx" not in [a.name for a in engineer.attachments]
     # The close as of November's last day is what `evaluate_as_of` gives for that day.
     inbox = load_folder(folder, december)

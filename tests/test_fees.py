@@ -4,8 +4,6 @@ added up by hand from the ledger written here, with D = 2026-11-27 (a Friday) an
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,12 +12,13 @@ import openpyxl
 import pytest
 
 from kis_batch.ingest import load_folder
-from kis_batch.outputs import fees_file
+from kis_batch.outputs import FEES_OUTPUT
 from kis_batch.problems import Severity
 from kis_batch.render.fees import write_fees
 from kis_batch.rules.fees import FeeReport, fee_status
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, basic_department, write_records, write_workbook
+from tests.conftest import ToPdf
 
 TODAY = dt.date(2026, 11, 27)
 PLAN = dt.date(2026, 11, 30)
@@ -280,7 +279,7 @@ def test_key_figures(report: FeeReport) -> None:
 def write(report: FeeReport, out: Path) -> Path:
     written: list[Path] = []
     write_fees(out, TODAY, report, written)
-    assert written == [out / fees_file(dt.date(2026, 11, 27))]
+    assert written == [out / FEES_OUTPUT.file_name(dt.date(2026, 11, 27))]
     return written[0]
 
 
@@ -337,14 +336,6 @@ def test_an_empty_ledger_still_writes_every_sheet(tmp_path: Path) -> None:
     assert len(book.sheetnames) == 5
 
 
-def test_the_workbook_converts_to_pdf(report: FeeReport, tmp_path: Path) -> None:
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
-    path = write(report, tmp_path / "out")
-    pdf_dir = tmp_path / "pdf"
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(pdf_dir), str(path)],
-                   check=True, capture_output=True, timeout=180)
-    pdf = pdf_dir / path.with_suffix(".pdf").name
-    assert pdf.exists() and pdf.stat().st_size > 0
+def test_the_workbook_converts_to_pdf(report: FeeReport, tmp_path: Path, to_pdf: ToPdf) -> None:
+    [pdf] = to_pdf(write(report, tmp_path / "out"))
     assert pdf.read_bytes().startswith(b"%PDF")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kis_batch import parallel, pipeline
+from kis_batch import parallel, pipeline, steps
 from kis_batch.cli import main
 from kis_batch.parallel import WorkerDied, run_jobs
 
@@ -81,7 +81,7 @@ def test_the_cli_exits_2_with_a_plain_message_when_a_worker_dies(tmp_path, monke
     """The worker takes a step of the run and is killed (as out of memory would): exit 2, no traceback."""
     monkeypatch.setattr(pipeline, "PARALLEL_COMPUTE_FROM_BYTES", 0)
     monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
-    real_scores = pipeline.score_feedback
+    real_scores = steps.score_feedback
 
     def slow_scores(*args, **kwargs):  # this process's first step, long enough for the worker to take one
         time.sleep(0.5)
@@ -91,7 +91,7 @@ def test_the_cli_exits_2_with_a_plain_message_when_a_worker_dies(tmp_path, monke
         parallel._claim(counter)
         os._exit(9)
 
-    monkeypatch.setattr(pipeline, "score_feedback", slow_scores)
+    monkeypatch.setattr(steps, "score_feedback", slow_scores)
     monkeypatch.setattr(parallel, "_work", killed_worker)
     result = CliRunner().invoke(main, ["run", str(EXAMPLE), "--date", "2026-11-27", "--out", str(tmp_path)])
     assert result.exit_code == 2, result.output

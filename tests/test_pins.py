@@ -14,17 +14,19 @@ import pytest
 
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
-from kis_batch.outputs import dispatch_file, fees_file
+from kis_batch.outputs import DISPATCH_OUTPUT, FEES_OUTPUT
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.rules.complaints import complaint_cases
 from kis_batch.rules.dispatch import COMPLAINT_FIRST, plan_dispatch
 from kis_batch.rules.scoring import link_events
 from kis_batch.schema import HOLD
 from tests.builders import header_row
+from tests.conftest import EXAMPLE, EXAMPLE_TODAY
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
-TODAY = dt.date(2026, 11, 27)
+TODAY = EXAMPLE_TODAY
 PLAN = dt.date(2026, 11, 30)
+DISPATCH = DISPATCH_OUTPUT.file_name(PLAN)
+FEES = FEES_OUTPUT.file_name(TODAY)
 ON_LEAVE = "汪洋"  # 请假 11-30 to 12-01 in the example month
 
 
@@ -64,18 +66,13 @@ def designate(inbox: Path, ticket: str, person: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def first(tmp_path_factory: pytest.TempPathFactory) -> pipeline.RunResult:
-    return pipeline.run(EXAMPLE, TODAY, tmp_path_factory.mktemp("first"))
+def planned(example_run: pipeline.RunResult) -> list[dict[str, Any]]:
+    """The example month run's 总览 rows of dispatched tickets."""
+    return [r for r in rows_of(example_run.out_dir / DISPATCH, "总览", "工单号") if r["类别"] == "派工"]
 
 
 @pytest.fixture(scope="module")
-def planned(first: pipeline.RunResult) -> list[dict[str, Any]]:
-    """The first run's 总览 rows of dispatched tickets."""
-    return [r for r in rows_of(first.out_dir / dispatch_file(PLAN), "总览", "工单号") if r["类别"] == "派工"]
-
-
-@pytest.fixture(scope="module")
-def adjusted(first: pipeline.RunResult, planned: list[dict[str, Any]],
+def adjusted(example_run: pipeline.RunResult, planned: list[dict[str, Any]],
              tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The manager pins four tickets to one engineer (cap 3), holds one, and picks an engineer on leave
     for another; the hotline designates a backlog ticket, and one the manager pins elsewhere; the
@@ -90,16 +87,16 @@ def adjusted(first: pipeline.RunResult, planned: list[dict[str, Any]],
     changes = {r["_row"]: {"派给": target} for r in pinned}
     changes[held["_row"]] = {"派给": HOLD}
     changes[to_leave["_row"]] = {"派给": ON_LEAVE}
-    overview = edit(first.out_dir / dispatch_file(PLAN), inbox / dispatch_file(PLAN), "总览", "工单号", changes)
+    overview = edit(example_run.out_dir / DISPATCH, inbox / DISPATCH, "总览", "工单号", changes)
 
-    backlog = rows_of(first.out_dir / dispatch_file(PLAN), "未派", "工单号")
+    backlog = rows_of(example_run.out_dir / DISPATCH, "未派", "工单号")
     by_hotline = next(r for r in backlog if r["上次结果"] is None and "服务工程师" in r["原因"])
     designate(inbox, by_hotline["工单号"], "何雪梅")
     designate(inbox, pinned[0]["工单号"], "范一鸣")  # the manager's 总览 wins
 
-    chases = rows_of(first.out_dir / fees_file(TODAY), "催收清单", "合同编号")
+    chases = rows_of(example_run.out_dir / FEES, "催收清单", "合同编号")
     chase = next(r for r in chases if r["催收负责人"] != "何雪梅")
-    edit(first.out_dir / fees_file(TODAY), inbox / fees_file(TODAY), "催收清单", "合同编号",
+    edit(example_run.out_dir / FEES, inbox / FEES, "催收清单", "合同编号",
          {chase["_row"]: {"催收负责人": "何雪梅"}})
 
     again = pipeline.run(inbox, TODAY, tmp_path_factory.mktemp("again"))
@@ -109,16 +106,16 @@ def adjusted(first: pipeline.RunResult, planned: list[dict[str, Any]],
 
 
 def assigned(result: pipeline.RunResult) -> dict[str, dict[str, Any]]:
-    return {r["工单号"]: r for r in rows_of(result.out_dir / dispatch_file(PLAN), "总览", "工单号") if r["工单号"]}
+    return {r["工单号"]: r for r in rows_of(result.out_dir / DISPATCH, "总览", "工单号") if r["工单号"]}
 
 
 def waiting(result: pipeline.RunResult) -> dict[str, dict[str, Any]]:
-    return {r["工单号"]: r for r in rows_of(result.out_dir / dispatch_file(PLAN), "未派", "工单号")}
+    return {r["工单号"]: r for r in rows_of(result.out_dir / DISPATCH, "未派", "工单号")}
 
 
-def test_the_example_month_is_clean_and_its_overview_offers_the_people_on_duty(first: pipeline.RunResult) -> None:
-    assert first.inbox.problems == []
-    sheet = openpyxl.load_workbook(first.out_dir / dispatch_file(PLAN))["总览"]
+def test_the_example_month_is_clean_and_its_overview_offers_the_people_on_duty(example_run: pipeline.RunResult) -> None:
+    assert example_run.inbox.problems == []
+    sheet = openpyxl.load_workbook(example_run.out_dir / DISPATCH)["总览"]
     _, headers = header_row(sheet, "工单号")
     assignee = openpyxl.utils.get_column_letter(headers["派给"])
     [dropdown] = [v for v in sheet.data_validations.dataValidation if str(v.sqref).startswith(f"{assignee}3")]
@@ -137,7 +134,7 @@ def test_pinned_tickets_go_to_the_managers_choice_with_the_reason_and_an_over_ca
     assert sum(r["派给"] == adjusted["target"] for r in rows.values()) == 4
     problems = adjusted["again"].inbox.problems
     [over] = [p for p in problems if p.severity is Severity.WARNING]
-    assert over.file == dispatch_file(PLAN) and over.sheet == "总览"
+    assert over.file == DISPATCH and over.sheet == "总览"
     assert "苏一鸣" in over.message and "超过每日上限3家1家" in over.message
 
 
@@ -151,7 +148,7 @@ def test_a_pin_to_an_engineer_on_leave_is_an_error_at_its_cell_and_the_ticket_is
         adjusted: dict[str, Any]) -> None:
     to_leave = adjusted["to_leave"]
     [error] = [p for p in adjusted["again"].inbox.problems if p.severity is Severity.ERROR]
-    assert error == Problem(Code.CONSTRAINT, Severity.ERROR, error.message, file=dispatch_file(PLAN), sheet="总览",
+    assert error == Problem(Code.CONSTRAINT, Severity.ERROR, error.message, file=DISPATCH, sheet="总览",
                             row=to_leave["_row"], column="A", header="派给", value=ON_LEAVE)
     assert "请假" in error.message and "本单照常派工" in error.message
     got = assigned(adjusted["again"]).get(to_leave["工单号"]) or waiting(adjusted["again"])[to_leave["工单号"]]
@@ -173,7 +170,7 @@ def test_a_rerun_keeps_the_pins_and_so_does_returning_the_reruns_overview(
     # The manager drops the rerun's 总览 in place of the first: the changed rows still say what was planned.
     inbox = tmp_path / "inbox"
     shutil.copytree(adjusted["inbox"], inbox)
-    shutil.copy(rerun.out_dir / dispatch_file(PLAN), inbox / dispatch_file(PLAN))
+    shutil.copy(rerun.out_dir / DISPATCH, inbox / DISPATCH)
     third = pipeline.run(inbox, TODAY, tmp_path / "out")
     rows = assigned(third)
     assert all(rows[r["工单号"]]["派给"] == adjusted["target"] for r in adjusted["pinned"])
@@ -181,21 +178,21 @@ def test_a_rerun_keeps_the_pins_and_so_does_returning_the_reruns_overview(
 
 def test_a_returned_chase_list_hands_the_chase_to_the_new_person(adjusted: dict[str, Any]) -> None:
     chase = adjusted["chase"]
-    rows = rows_of(adjusted["again"].out_dir / fees_file(TODAY), "催收清单", "合同编号")
+    rows = rows_of(adjusted["again"].out_dir / FEES, "催收清单", "合同编号")
     [moved] = [r for r in rows if r["合同编号"] == chase["合同编号"]]
     assert moved["催收负责人"] == "何雪梅" and moved["计划负责人"] == chase["催收负责人"]
     assert moved["催收事项"].startswith(f"经理改派（原负责人{chase['催收负责人']}）")
     assert moved["催收日期"] == dt.datetime(2026, 11, 30)
     # The returned 年费_D is read for its chase list only: no warning about its other sheets.
-    record = next(f for f in adjusted["again"].inbox.files if f.path == fees_file(TODAY))
+    record = next(f for f in adjusted["again"].inbox.files if f.path == FEES)
     assert record.status == "read" and record.sheets == {"催收清单": "fee_chase"}
 
 
-def test_a_complaint_revisit_goes_out_before_routine_work(first: pipeline.RunResult) -> None:
-    inbox = first.inbox
+def test_a_complaint_revisit_goes_out_before_routine_work(example_run: pipeline.RunResult) -> None:
+    inbox = example_run.inbox
     calendar = WorkCalendar.from_settings(inbox.settings)
     cases = complaint_cases(inbox.tables, link_events(inbox.tables, TODAY), inbox.settings, calendar, TODAY)
-    with_cases = plan_dispatch(inbox.tables, inbox.settings, calendar, TODAY, cases)
+    with_cases = plan_dispatch(inbox.tables, inbox.settings, calendar, TODAY, cases.open_by_customer())
     without = plan_dispatch(inbox.tables, inbox.settings, calendar, TODAY)
     open_customers = set(cases.open["customer_id"])
     # Without the rule a complaint customer's ticket waits while routine tickets go out …
@@ -210,5 +207,5 @@ def test_a_complaint_revisit_goes_out_before_routine_work(first: pipeline.RunRes
     engineers = with_cases.backlog[with_cases.backlog["pool"] == "服务工程师"]
     assert not engineers["customer_id"].isin(open_customers).any()
     # The run itself plans with the cases: its 总览 is that plan.
-    rows = assigned(first)
+    rows = assigned(example_run)
     assert all(rows[ticket]["改派原因"].startswith(COMPLAINT_FIRST) for ticket in waits["ticket_id"])

@@ -12,8 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.ingest.tables import FILE, OK, ROW, SHEET, Collector, Row, StaffIndex, merge_repeats, resolve_staff
-from kis_batch.problems import Code, Severity, column_letter
+from kis_batch.inbox import Collector
+from kis_batch.ingest.reading import OK, Row
+from kis_batch.ingest.references import StaffIndex, merge_repeats, resolve_staff
+from kis_batch.problems import Code, Severity
 from kis_batch.schema import FEE_CHASE, HOLD, PIN_CHASE, PIN_COLUMNS, PIN_DISPATCH
 
 OVERVIEW_SOURCE, CALL_SOURCE, CHASE_SOURCE = "派工单总览", "热线记录", "催收清单"
@@ -53,16 +55,6 @@ def chase_rows(rows: list[Row], staff: StaffIndex | None, out: Collector) -> lis
     return merge_repeats(FEE_CHASE, rows, out)
 
 
-def _where(r: Row, key: str, out: Collector) -> dict[str, Any]:
-    """The cell of r[key], as a problem about it would name it."""
-    layout = out.layouts.get((r[FILE], r[SHEET]))
-    if layout is None or key not in layout.positions:
-        header = layout.template.fields[key].zh if layout is not None else key
-        return {"file": r[FILE], "sheet": r[SHEET], "row": r[ROW], "column": "", "header": header}
-    return {"file": r[FILE], "sheet": r[SHEET], "row": r[ROW], "column": column_letter(layout.positions[key]),
-            "header": layout.headers[key]}
-
-
 def _planned(value: str | None, staff: StaffIndex | None) -> str | None:
     """计划派给 / 计划负责人 as a 工号 where it names one (the tool wrote a 姓名)."""
     if value is None or staff is None:
@@ -78,7 +70,7 @@ def read_pins(feedback: list[Row], held: set[int], calls: list[Row], chases: lis
     def pin(kind: str, key: str, plan: Any, person: str | None, planned: str | None, source: str, r: Row,
             column: str, value: str) -> None:
         pins.append({"kind": kind, "key": key, "plan_date": plan, "person": person, "planned": planned,
-                     "source": source, **_where(r, column, out), "value": value})
+                     "source": source, **out.cell(r, column), "value": value})
 
     for r in feedback:
         if not r[OK] or r["planned"] is None or r["ticket_id"] is None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from kis_batch.outputs import callbacks_file
-from kis_batch.render.style import ERROR_BG, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.outputs import CALLBACKS_OUTPUT
+from kis_batch.render.style import ERROR_BG, Col, Highlight, col_from_schema, output_book, write_table
 from kis_batch.rules.callbacks import CallbackPlan
 from kis_batch.schema import CALLBACKS, CUSTOMERS
 
@@ -56,7 +56,7 @@ def write_callbacks(out_dir: Path, plan: CallbackPlan, written: list[Path]) -> N
     """回访_P.xlsx with one sheet per list, each to fill in and drop back as 回访记录."""
     out_dir.mkdir(parents=True, exist_ok=True)
     verification, spot, satisfaction = _titles(plan)
-    with atomic_book(out_dir / callbacks_file(plan.plan_date), written) as book:
+    with output_book(out_dir, CALLBACKS_OUTPUT, plan.plan_date, written) as book:
         write_table(book, "当日核实", plan.verification, VERIFICATION_COLUMNS, title=verification, highlights=FINDINGS)
         write_table(book, "月度抽查", plan.spot_checks, SAMPLE_COLUMNS, title=spot, highlights=FINDINGS)
         write_table(book, "满意度回访", plan.satisfaction, SAMPLE_COLUMNS, title=satisfaction, highlights=FINDINGS)

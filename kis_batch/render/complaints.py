@@ -14,15 +14,15 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from kis_batch.outputs import complaints_file
+from kis_batch.outputs import COMPLAINTS_OUTPUT
 from kis_batch.render.style import (
     ERROR_BG,
     HEADER_BG,
     Book,
     Col,
     Highlight,
-    atomic_book,
     col_from_schema,
+    output_book,
     write_block,
     write_table,
 )
@@ -111,7 +111,7 @@ def write_complaints(out_dir: Path, cases: ComplaintCases, written: list[Path]) 
     """投诉跟踪_D.xlsx: 未结案, 本月已结案, 按责任."""
     out_dir.mkdir(parents=True, exist_ok=True)
     open_title, closed_title, counts_title = _titles(cases)
-    with atomic_book(out_dir / complaints_file(cases.today), written) as book:
+    with output_book(out_dir, COMPLAINTS_OUTPUT, cases.today, written) as book:
         write_table(book, "未结案", cases.open, CASE_COLS, title=open_title, highlights=(OVERDUE,))
         write_table(book, "本月已结案", cases.closed_month, CASE_COLS, title=closed_title)
         _counts(book, cases, counts_title)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import customers_file
-from kis_batch.render.style import ERROR_BG, HEADER_BG, Book, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.outputs import CUSTOMERS_OUTPUT
+from kis_batch.render.style import ERROR_BG, HEADER_BG, Book, Col, Highlight, col_from_schema, output_book, write_table
 from kis_batch.rules.customers import KEY, TRACKED, CustomerTracking
 from kis_batch.schema import CUSTOMERS, GROUP_SEGMENT
 
@@ -91,7 +91,7 @@ def write_customers(out_dir: Path, tracking: CustomerTracking, written: list[Pat
     cols = customer_columns(tracking.lookback_days)
     key_cols = customer_columns(tracking.lookback_days, (_customer_col("segment", 9),))  # which 客户类别 a 重点客户 is
     legend = _legend(tracking)
-    with atomic_book(out_dir / customers_file(tracking.today), written, report_only=True) as book:
+    with output_book(out_dir, CUSTOMERS_OUTPUT, tracking.today, written) as book:
         for label in TRACKED:
             listed = tracking.tracked_in(label)
             title = _title(tracking, label, listed)

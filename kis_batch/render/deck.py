@@ -21,8 +21,9 @@ from pptx.slide import Slide
 from pptx.text.text import Font
 from pptx.util import Emu, Inches, Pt
 
-from kis_batch.outputs import deck_file
+from kis_batch.outputs import DECK_OUTPUT
 from kis_batch.render.style import replace_file, temporary_path
+from kis_batch.rules.figures import Figure
 from kis_batch.rules.quarter import (
     KEY_FIGURES,
     NO_DATA,
@@ -50,31 +51,31 @@ TITLE_ONLY = 5  # the default template's 仅标题 layout
 
 # The month tables: (row label, history figure, how it is shown).
 QUALITY_ROWS = (
-    ("投诉（起）", "quality.complaints", "int"), ("本部门责任", "complaints.department", "int"),
-    ("总部责任", "complaints.headquarters", "int"), ("客户原因", "complaints.customer", "int"),
-    ("其他", "complaints.other", "int"), ("月末未结案", "complaints.open", "int"),
-    ("超期未结案", "complaints.overdue", "int"), ("客户满意率", "quality.csat", "percent"),
-    ("回访覆盖率", "quality.coverage", "percent"), ("违规（次）", "quality.breaches", "int"),
+    ("投诉（起）", Figure.QUALITY_COMPLAINTS, "int"), ("本部门责任", Figure.COMPLAINTS_DEPARTMENT, "int"),
+    ("总部责任", Figure.COMPLAINTS_HEADQUARTERS, "int"), ("客户原因", Figure.COMPLAINTS_CUSTOMER, "int"),
+    ("其他", Figure.COMPLAINTS_OTHER, "int"), ("月末未结案", Figure.COMPLAINTS_OPEN, "int"),
+    ("超期未结案", Figure.COMPLAINTS_OVERDUE, "int"), ("客户满意率", Figure.QUALITY_CSAT, "percent"),
+    ("回访覆盖率", Figure.QUALITY_COVERAGE, "percent"), ("违规（次）", Figure.QUALITY_BREACHES, "int"),
 )
 FEE_ROWS = (
-    ("本月收款率", "fees.collection_rate_month", "percent"), ("本年收款率", "fees.collection_rate_year", "percent"),
-    ("逾期合同（份）", "fees.overdue", "int"), ("逾期欠款", "fees.overdue_balance", "money"),
-    ("待续费（份）", "fees.due_for_renewal", "int"), ("已过期未续（份）", "fees.lapsed", "int"),
-    ("续费风险（份）", "fees.renewal_risk", "int"),
+    ("本月收款率", Figure.FEES_COLLECTION_RATE_MONTH, "percent"), ("本年收款率", Figure.FEES_COLLECTION_RATE_YEAR, "percent"),
+    ("逾期合同（份）", Figure.FEES_OVERDUE, "int"), ("逾期欠款", Figure.FEES_OVERDUE_BALANCE, "money"),
+    ("待续费（份）", Figure.FEES_DUE_FOR_RENEWAL, "int"), ("已过期未续（份）", Figure.FEES_LAPSED, "int"),
+    ("续费风险（份）", Figure.FEES_RENEWAL_RISK, "int"),
 )
 PROJECT_ROWS = (
-    ("实施项目总数", "projects.projects", "int"), ("本月上线", "projects.live_this_month", "int"),
-    ("待验收", "projects.awaiting_acceptance", "int"), ("整改中", "projects.rework", "int"),
-    ("上线逾期", "projects.live_overdue", "int"), ("验收逾期", "projects.acceptance_overdue", "int"),
-    ("交接逾期", "projects.handover_overdue", "int"),
+    ("实施项目总数", Figure.PROJECTS, "int"), ("本月上线", Figure.PROJECTS_LIVE_THIS_MONTH, "int"),
+    ("待验收", Figure.PROJECTS_AWAITING_ACCEPTANCE, "int"), ("整改中", Figure.PROJECTS_REWORK, "int"),
+    ("上线逾期", Figure.PROJECTS_LIVE_OVERDUE, "int"), ("验收逾期", Figure.PROJECTS_ACCEPTANCE_OVERDUE, "int"),
+    ("交接逾期", Figure.PROJECTS_HANDOVER_OVERDUE, "int"),
 )
 CUSTOMER_ROWS = (
-    ("跟踪客户（家）", "customers.tracked", "int"), ("久未联系（家）", "customers.not_contacted", "int"),
-    ("其中 重点客户", "customers.not_contacted_by_segment.key", "int"),
-    ("其中 大客户", "customers.not_contacted_by_segment.large", "int"),
-    ("其中 集团客户", "customers.not_contacted_by_segment.group", "int"),
-    ("其中 异地客户", "customers.not_contacted_by_segment.remote", "int"),
-    ("培训建议客户（家）", "training.customers", "int"),
+    ("跟踪客户（家）", Figure.CUSTOMERS_TRACKED, "int"), ("久未联系（家）", Figure.CUSTOMERS_NOT_CONTACTED, "int"),
+    ("其中 重点客户", Figure.CUSTOMERS_NOT_CONTACTED_BY_SEGMENT_KEY, "int"),
+    ("其中 大客户", Figure.CUSTOMERS_NOT_CONTACTED_BY_SEGMENT_LARGE, "int"),
+    ("其中 集团客户", Figure.CUSTOMERS_NOT_CONTACTED_BY_SEGMENT_GROUP, "int"),
+    ("其中 异地客户", Figure.CUSTOMERS_NOT_CONTACTED_BY_SEGMENT_REMOTE, "int"),
+    ("培训建议客户（家）", Figure.TRAINING_CUSTOMERS, "int"),
 )
 PLAN_HEADERS = ("序号", "工作重点", "目标", "负责人", "完成时间")
 PLAN_ROWS = 6
@@ -146,7 +147,7 @@ def _table(slide: Slide, rows: Sequence[Sequence[str]], left: Emu, top: Emu, wid
 
 
 def _chart(slide: Slide, kind: XL_CHART_TYPE, title: str, months: Sequence[MonthData],
-           series: Sequence[tuple[str, str]], box: tuple[Emu, Emu, Emu, Emu], percent: bool = False) -> None:
+           series: Sequence[tuple[str, Figure]], box: tuple[Emu, Emu, Emu, Emu], percent: bool = False) -> None:
     """A native chart, one category per month (a month without data has no point)."""
     data = CategoryChartData(number_format="0.0%" if percent else "#,##0")
     data.categories = [m.label for m in months]
@@ -174,7 +175,7 @@ def _chart(slide: Slide, kind: XL_CHART_TYPE, title: str, months: Sequence[Month
         chart.value_axis.tick_labels.number_format_is_linked = False
 
 
-def _month_rows(months: Sequence[MonthData], rows: Sequence[tuple[str, str, str]]) -> list[list[str]]:
+def _month_rows(months: Sequence[MonthData], rows: Sequence[tuple[str, Figure, str]]) -> list[list[str]]:
     """项目 then one column per month; a month the history lacks reads 无数据 in every row."""
     table = [["项目", *(m.label for m in months)]]
     for label, figure, kind in rows:
@@ -221,15 +222,15 @@ def _trends(deck: Presentation, review: QuarterReview) -> None:
     months = review.months
     slide = _slide(deck, "月度趋势：来电、服务与投诉")
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, "来电与服务", months,
-           (("来电", "calls"), ("服务单", "services"), ("解决家次", "quota.resolutions"), ("拜访家次", "quota.visits")),
+           (("来电", Figure.CALLS), ("服务单", Figure.SERVICES), ("解决家次", Figure.QUOTA_RESOLUTIONS), ("拜访家次", Figure.QUOTA_VISITS)),
            _half(True))
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, "投诉", months,
-           (("投诉", "quality.complaints"), ("本部门责任", "complaints.department")), _half(False))
+           (("投诉", Figure.QUALITY_COMPLAINTS), ("本部门责任", Figure.COMPLAINTS_DEPARTMENT)), _half(False))
     slide = _slide(deck, "月度趋势：满意度与收款")
     _chart(slide, XL_CHART_TYPE.LINE_MARKERS, "客户满意率与回访覆盖率", months,
-           (("客户满意率", "quality.csat"), ("回访覆盖率", "quality.coverage")), _half(True), percent=True)
+           (("客户满意率", Figure.QUALITY_CSAT), ("回访覆盖率", Figure.QUALITY_COVERAGE)), _half(True), percent=True)
     _chart(slide, XL_CHART_TYPE.LINE_MARKERS, "年费收款率", months,
-           (("本月收款率", "fees.collection_rate_month"), ("本年收款率", "fees.collection_rate_year")), _half(False),
+           (("本月收款率", Figure.FEES_COLLECTION_RATE_MONTH), ("本年收款率", Figure.FEES_COLLECTION_RATE_YEAR)), _half(False),
            percent=True)
 
 
@@ -263,8 +264,8 @@ def _people(deck: Presentation, review: QuarterReview) -> None:
           BODY_TOP + height * len(rows) + Inches(0.1), size=11)
 
 
-def _table_and_chart(deck: Presentation, review: QuarterReview, title: str, rows: Sequence[tuple[str, str, str]],
-                     chart_title: str, series: Sequence[tuple[str, str]], kind: XL_CHART_TYPE,
+def _table_and_chart(deck: Presentation, review: QuarterReview, title: str, rows: Sequence[tuple[str, Figure, str]],
+                     chart_title: str, series: Sequence[tuple[str, Figure]], kind: XL_CHART_TYPE,
                      percent: bool = False) -> None:
     """The month table on the left, a chart on the right."""
     slide = _slide(deck, title)
@@ -293,16 +294,16 @@ def build_deck(review: QuarterReview) -> Presentation:
     _trends(deck, review)
     _people(deck, review)
     _table_and_chart(deck, review, "质量与投诉", QUALITY_ROWS, "投诉按责任", (
-        ("本部门", "complaints.department"), ("总部", "complaints.headquarters"),
-        ("客户原因", "complaints.customer"), ("其他", "complaints.other")), XL_CHART_TYPE.COLUMN_STACKED)
+        ("本部门", Figure.COMPLAINTS_DEPARTMENT), ("总部", Figure.COMPLAINTS_HEADQUARTERS),
+        ("客户原因", Figure.COMPLAINTS_CUSTOMER), ("其他", Figure.COMPLAINTS_OTHER)), XL_CHART_TYPE.COLUMN_STACKED)
     _table_and_chart(deck, review, "年费", FEE_ROWS, "逾期与续费", (
-        ("逾期合同", "fees.overdue"), ("待续费", "fees.due_for_renewal"), ("已过期未续", "fees.lapsed")),
+        ("逾期合同", Figure.FEES_OVERDUE), ("待续费", Figure.FEES_DUE_FOR_RENEWAL), ("已过期未续", Figure.FEES_LAPSED)),
         XL_CHART_TYPE.COLUMN_CLUSTERED)
     _table_and_chart(deck, review, "实施项目", PROJECT_ROWS, "上线与逾期", (
-        ("本月上线", "projects.live_this_month"), ("待验收", "projects.awaiting_acceptance"),
-        ("上线逾期", "projects.live_overdue")), XL_CHART_TYPE.COLUMN_CLUSTERED)
+        ("本月上线", Figure.PROJECTS_LIVE_THIS_MONTH), ("待验收", Figure.PROJECTS_AWAITING_ACCEPTANCE),
+        ("上线逾期", Figure.PROJECTS_LIVE_OVERDUE)), XL_CHART_TYPE.COLUMN_CLUSTERED)
     _table_and_chart(deck, review, "重点客户", CUSTOMER_ROWS, "跟踪客户与久未联系", (
-        ("跟踪客户", "customers.tracked"), ("久未联系", "customers.not_contacted")), XL_CHART_TYPE.COLUMN_CLUSTERED)
+        ("跟踪客户", Figure.CUSTOMERS_TRACKED), ("久未联系", Figure.CUSTOMERS_NOT_CONTACTED)), XL_CHART_TYPE.COLUMN_CLUSTERED)
     _plans(deck, review)
     return deck
 
@@ -310,7 +311,7 @@ def build_deck(review: QuarterReview) -> Presentation:
 def write_deck(folder: Path, review: QuarterReview, written: list[Path]) -> Path:
     """季度述职_YYYY-Qn.pptx in OUT/YYYY-Qn/, saved under a temporary name and moved into place."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / deck_file(review.quarter)
+    target = folder / DECK_OUTPUT.file_name(review.quarter)
     temporary = temporary_path(target)
     try:
         build_deck(review).save(temporary)

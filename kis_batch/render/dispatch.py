@@ -19,15 +19,15 @@ from pathlib import Path
 import pandas as pd
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import dispatch_file
+from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT
 from kis_batch.render.service_sheet import write_service_sheet
 from kis_batch.render.style import (
     GOOD_BG,
     WARNING_BG,
     Col,
     Highlight,
-    atomic_book,
     col_from_schema,
+    output_book,
     person_choice,
     write_table,
 )
@@ -158,7 +158,7 @@ def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: Dispa
     day = day_label(result.plan_date)
     frame = sheets.frame
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / dispatch_file(result.plan_date), written) as book:
+    with output_book(out_dir, DISPATCH_OUTPUT, result.plan_date, written) as book:
         assigned = result.assignments
         moved = int(assigned["moved"].sum()) if len(assigned) else 0
         suggested = int((frame["kind"] == SUGGESTED).sum())
@@ -178,7 +178,7 @@ def write_person_sheets(out_dir: Path, sheets: DispatchSheets, written: list[Pat
     first (it comes back as feedback), then the 服务单 to print, a page per visit."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for person in sheets.people:
-        with atomic_book(out_dir / dispatch_file(sheets.plan_date, person.name), written) as book:
+        with output_book(out_dir, PERSON_DISPATCH_OUTPUT, sheets.plan_date, written, person.name) as book:
             write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
                         title=person.title, row_height=HANDWRITING_ROW_HEIGHT)
             write_service_sheet(book, person.rows, sheets.plan_date, person.name)

@@ -16,7 +16,7 @@ import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import evaluation_file
+from kis_batch.outputs import EVALUATION_OUTPUT
 from kis_batch.render.style import (
     ERROR_BG,
     GOOD_BG,
@@ -25,8 +25,8 @@ from kis_batch.render.style import (
     Book,
     Col,
     Highlight,
-    atomic_book,
     input_col,
+    output_book,
     sheet_name,
     write_block,
     write_table,
@@ -248,7 +248,7 @@ def write_evaluation(folder: Path, evaluation: MonthEvaluation, written: list[Pa
     people = len(evaluation.people)
     title = (f"月度考核 {evaluation.month}（截至 {evaluation.as_of.isoformat()}）：{people} 人，"
              + "，".join(f"{g} {sum(p.grade == g for p in evaluation.people)} 人" for g in GRADE_COLOURS))
-    with atomic_book(folder / evaluation_file(evaluation.month), written, report_only=True) as book:
+    with output_book(folder, EVALUATION_OUTPUT, evaluation.month, written) as book:
         sheet = write_table(book, "总表", summary_frame(evaluation), SUMMARY_COLS, title=title,
                             highlights=GRADE_HIGHLIGHTS)
         if people:

@@ -17,15 +17,15 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import fees_file
+from kis_batch.outputs import FEES_OUTPUT
 from kis_batch.render.style import (
     ERROR_BG,
     WARNING_BG,
     Book,
     Col,
     Highlight,
-    atomic_book,
     col_from_schema,
+    output_book,
     person_choice,
     write_table,
 )
@@ -142,7 +142,7 @@ def write_fees(out_dir: Path, today: dt.date, report: FeeReport, written: list[P
         ["overdue_days", "contract_id"], ascending=[False, True], kind="stable")
     out_dir.mkdir(parents=True, exist_ok=True)
     renewals_sheet, overdue_sheet, unapproved_sheet, rates_sheet = FEE_READING_SHEETS
-    with atomic_book(out_dir / fees_file(today), written) as book:
+    with output_book(out_dir, FEES_OUTPUT, today, written) as book:
         write_table(book, CHASE_SHEET, chase, (person_choice(CHASER, report.on_duty), *CHASE_COLUMNS[1:]),
                     title=f"年费催收清单 {day} · 每位负责人最多{report.per_owner}条：先逾期欠款，再续费，金额大的在前 · "
                           f"共{len(chase)}条 · 改派：在黄色催收负责人列改选人，存回收件夹后重跑当天",

@@ -11,8 +11,8 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import manager_file
-from kis_batch.render.style import Book, Col, atomic_book, write_block
+from kis_batch.outputs import MANAGER_OUTPUT
+from kis_batch.render.style import Book, Col, output_book, write_block
 from kis_batch.rules.summary import ManagerSummary
 
 HEADLINE_COLS = (Col("item", "项目", 12), Col("value", "今日数字", 26, wrap=True), Col("note", "说明", 40, wrap=True))
@@ -87,7 +87,7 @@ def write_manager(out_dir: Path, summary: ManagerSummary, gaps: pd.DataFrame, wr
         "visits": gaps["visits_done"], "visit_quota": gaps["visits_quota"],
     }) if len(gaps) else pd.DataFrame(columns=[c.key for c in QUOTA_COLS])
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / manager_file(today), written, report_only=True) as book:
+    with output_book(out_dir, MANAGER_OUTPUT, today, written) as book:
         page = book.workbook.add_worksheet("日报")
         page.write_string(0, 0, f"服务部经理日报 {day_label(today)} · 派工日 {day_label(plan)}",
                           book.fmt("title", bold=True, font_size=14))

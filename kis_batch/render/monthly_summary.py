@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import summary_file
+from kis_batch.outputs import MONTHLY_SUMMARY_OUTPUT
 from kis_batch.render import complaints as complaint_view
 from kis_batch.render import customers as customer_view
 from kis_batch.render import fees as fee_view
@@ -19,7 +19,7 @@ from kis_batch.render import projects as project_view
 from kis_batch.render import quality as quality_view
 from kis_batch.render import quotas as quota_view
 from kis_batch.render.evaluation import GRADE_HIGHLIGHTS, SUMMARY_COLS, summary_frame
-from kis_batch.render.style import Book, Col, Highlight, atomic_book, write_block, write_table
+from kis_batch.render.style import Book, Col, Highlight, output_book, write_block, write_table
 from kis_batch.rules.monthly_summary import TRAINING_CATEGORIES, MonthlySummary
 from kis_batch.schema import CALLS, COMPLAINT_HANDLING, CUSTOMERS
 
@@ -100,7 +100,7 @@ def write_monthly_summary(folder: Path, summary: MonthlySummary, written: list[P
     """月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/."""
     folder.mkdir(parents=True, exist_ok=True)
     month = f"{summary.month}（截至 {summary.as_of.isoformat()}）"
-    with atomic_book(folder / summary_file(summary.month), written, report_only=True) as book:
+    with output_book(folder, MONTHLY_SUMMARY_OUTPUT, summary.month, written) as book:
         write_table(book, "概览", summary.overview, OVERVIEW_COLS, title=f"服务部月度总结 {month}", landscape=False)
 
         calls = write_table(book, "来电", summary.calls_by_category, CALL_COLS, title=f"{month} 来电按问题类别和处理方式")

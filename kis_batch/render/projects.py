@@ -19,14 +19,14 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import projects_file
+from kis_batch.outputs import PERSON_PROJECTS_OUTPUT, PROJECTS_OUTPUT
 from kis_batch.render.style import (
     ERROR_BG,
     Book,
     Col,
     Highlight,
-    atomic_book,
     col_from_schema,
+    output_book,
     sheet_name,
     write_block,
     write_table,
@@ -157,13 +157,13 @@ def write_projects(out_dir: Path, report: ProjectReport, settings: Settings, wri
     """实施_D.xlsx (to come back with its 验收 sheets filled in) and each specialist's 实施_D_姓名.xlsx."""
     out_dir.mkdir(parents=True, exist_ok=True)
     title = _title(report, settings)
-    with atomic_book(out_dir / projects_file(report.today), written) as book:
+    with output_book(out_dir, PROJECTS_OUTPUT, report.today, written) as book:
         write_table(book, PROJECT_OVERVIEW, report.projects, OVERVIEW_COLS, title=title, highlights=OVERDUE)
         taken = [PROJECT_OVERVIEW]
         by_id = {r["project_id"]: r for r in report.projects.to_dict("records")}
         for project_id, checklist in report.checklists.items():
             _acceptance_form(book, by_id[project_id], checklist, settings, taken)
     for name, rows in by_specialist(report).items():
-        with atomic_book(out_dir / projects_file(report.today, name), written, report_only=True) as book:
+        with output_book(out_dir, PERSON_PROJECTS_OUTPUT, report.today, written, name) as book:
             write_table(book, PROJECT_OVERVIEW, rows, OVERVIEW_COLS, title=f"{name}负责的实施项目 · {title}",
                         highlights=OVERDUE)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import quality_file
+from kis_batch.outputs import QUALITY_OUTPUT
 from kis_batch.render.style import (
     ERROR_BG,
     GOOD_BG,
@@ -25,8 +25,8 @@ from kis_batch.render.style import (
     Book,
     Col,
     Highlight,
-    atomic_book,
     input_col,
+    output_book,
     write_block,
     write_table,
 )
@@ -217,7 +217,7 @@ def write_quality(out_dir: Path, today: dt.date, report: QualityReport, written:
     out_dir.mkdir(parents=True, exist_ok=True)
     titles = _titles(report)
     kind_colours = [Highlight(None, "text", ("kind", kind), colour) for kind, colour in KIND_COLOURS.items()]
-    with atomic_book(out_dir / quality_file(today), written, report_only=True) as book:
+    with output_book(out_dir, QUALITY_OUTPUT, today, written) as book:
         _overview(book, report)
         sheet = write_table(book, "投诉", report.complaints, COMPLAINT_COLS, title=titles["投诉"])
         _legend(book, sheet, len(report.complaints) + 3, COMPLAINT_LEGEND)

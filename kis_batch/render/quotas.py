@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import quotas_file
+from kis_batch.outputs import QUOTAS_OUTPUT
 from kis_batch.render.style import (
     ERROR_BG,
     GOOD_BG,
@@ -17,8 +17,8 @@ from kis_batch.render.style import (
     Book,
     Col,
     Highlight,
-    atomic_book,
     col_from_schema,
+    output_book,
     write_table,
 )
 from kis_batch.rules.quotas import BEHIND, METRICS, OUT_OF_REACH, REACHED
@@ -100,7 +100,7 @@ def _add_legend_and_charts(book: Book, sheet: Worksheet, rows: int) -> None:
 def write_quotas(out_dir: Path, today: dt.date, gaps: pd.DataFrame, written: list[Path]) -> None:
     """指标缺口_D.xlsx: one sheet, the table then the charts below it."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / quotas_file(today), written, report_only=True) as book:
+    with output_book(out_dir, QUOTAS_OUTPUT, today, written) as book:
         sheet = write_table(book, "指标缺口", gaps, COLS, title=_title(today, gaps), highlights=HIGHLIGHTS)
         if len(gaps):
             _add_legend_and_charts(book, sheet, len(gaps))

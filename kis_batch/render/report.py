@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from kis_batch.ingest import Inbox
-from kis_batch.outputs import report_file
+from kis_batch.outputs import REPORT_OUTPUT
 from kis_batch.problems import REPORT_COLUMNS, Severity, count, problems_frame
-from kis_batch.render.style import ERROR_BG, WARNING_BG, Col, Highlight, atomic_book, write_table
+from kis_batch.render.style import ERROR_BG, WARNING_BG, Col, Highlight, output_book, write_table
 from kis_batch.schema import BY_KEY
 
 PROBLEM_WIDTHS = {"severity": 7, "code": 16, "file": 24, "sheet": 12, "row": 6, "column": 5, "header": 10,
@@ -40,7 +40,7 @@ def write_report(out_dir: Path, today: dt.date, inbox: Inbox, written: list[Path
     title = f"校验报告 {today.isoformat()}：错误 {errors} 条（该行未采用），警告 {warnings} 条（已采用，请核对）"
     if not inbox.problems:
         title = f"校验报告 {today.isoformat()}：没有发现问题"
-    with atomic_book(out_dir / report_file(today), written, report_only=True) as book:
+    with output_book(out_dir, REPORT_OUTPUT, today, written) as book:
         write_table(book, "问题", problems_frame(inbox.problems), PROBLEM_COLS, title=title, highlights=[
             Highlight(None, "text", ("severity", Severity.ERROR.value), ERROR_BG),
             Highlight(None, "text", ("severity", Severity.WARNING.value), WARNING_BG),

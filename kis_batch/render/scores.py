@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kis_batch.outputs import scores_file
+from kis_batch.outputs import SCORES_OUTPUT
 from kis_batch.render.style import (
     ERROR_BG,
     HEADER_BG,
@@ -16,8 +16,8 @@ from kis_batch.render.style import (
     Book,
     Col,
     Highlight,
-    atomic_book,
     input_col,
+    output_book,
     write_table,
 )
 from kis_batch.rules.scoring import Scores
@@ -103,7 +103,7 @@ def write_scores(out_dir: Path, today: dt.date, scores: Scores, tables: dict[str
     out_dir.mkdir(parents=True, exist_ok=True)
     day = _named(scores.today_rows, tables)
     since = f"{today.year}年{today.month}月1日至{today.day}日"
-    with atomic_book(out_dir / scores_file(today), written, report_only=True) as book:
+    with output_book(out_dir, SCORES_OUTPUT, today, written) as book:
         _rows_sheet(book, "当日评分", day, _day_title(today, day))
         write_table(book, "本月汇总", _named(scores.by_engineer, tables), ENGINEER_COLS,
                     title=f"{since}：每人反馈数、平均得分（经理评分优先）、违规和投诉",

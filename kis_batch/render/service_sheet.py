@@ -18,9 +18,9 @@ from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
 from kis_batch.render.style import FILL_BG, HEADER_BG, WARNING_BG, WRAP_FILL, Book, shown_text, text_width, write_text
-from kis_batch.rules.common import rows_of
 from kis_batch.rules.suggestions import SUGGESTED
 from kis_batch.schema import RESULTS, SATISFACTION, SERVICE_SHEET
+from kis_batch.tables import rows_of
 
 # Four columns: label, value, label, value; 84 width units are about 460 pt in Excel's Calibri, an A4
 # portrait page less its margins at 100%.

@@ -22,7 +22,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import REPORT_MARK
+from kis_batch.outputs import REPORT_MARK, Output
 from kis_batch.schema import Column, Kind, Template
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -398,7 +398,8 @@ def atomic_book(target: Path, written: list[Path], *, report_only: bool = False)
     """Write a workbook beside its target and move it into place only when complete.
 
     The final path (the target, or another name if the target was locked) is appended to written.
-    report_only marks a workbook that must not be read back as input (see outputs.REPORT_MARK).
+    report_only marks a workbook that must not be read back as input (see outputs.REPORT_MARK);
+    a declared output's workbook is opened with output_book, which decides it from the declaration.
     """
     temporary = temporary_path(target)
     book = open_book(temporary, report_only)
@@ -411,3 +412,9 @@ def atomic_book(target: Path, written: list[Path], *, report_only: bool = False)
         temporary.unlink(missing_ok=True)
         raise
     written.append(replace_file(temporary, target))
+
+
+def output_book(folder: Path, output: Output, when: dt.date | str, written: list[Path],
+                person: str | None = None) -> contextlib.AbstractContextManager[Book]:
+    """A declared output's workbook (kis_batch/outputs.py), named and marked as its declaration says."""
+    return atomic_book(folder / output.file_name(when, person), written, report_only=output.report_only)

@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,16 +22,7 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.geo import DistanceModel, Places, describe, route_order, shown_km
 from kis_batch.problems import Code, Problem, Severity
-from kis_batch.rules.common import (
-    daily_cap,
-    is_active,
-    leave_on,
-    pin_problem,
-    rows_of,
-    staff_order,
-    stated_pins,
-    table_of,
-)
+from kis_batch.rules.common import daily_cap, is_active, leave_on, pin_problem, staff_order, stated_pins
 from kis_batch.schema import (
     CALLS,
     ENGINEER,
@@ -43,9 +34,7 @@ from kis_batch.schema import (
     URGENCIES,
 )
 from kis_batch.settings import Settings
-
-if TYPE_CHECKING:  # complaints → scoring → dispatch: the cases come in as a value
-    from kis_batch.rules.complaints import ComplaintCases
+from kis_batch.tables import rows_of, table_of
 
 # docs/rules.md § Dispatch: call-log tickets whose handling is 需上门 (or 远程处理 still unresolved) are dispatched.
 DISPATCHED_HANDLINGS = ("需上门", "远程处理")
@@ -412,23 +401,13 @@ def _over_cap(pins: dict[str, _Pin], members: dict[str, _Member], plan: dt.date)
     return problems
 
 
-def _open_cases(complaints: ComplaintCases | None) -> dict[str, str]:
-    """Customer → the 投诉编号 of an open complaint case (not 已结案), the most pressing first."""
-    if complaints is None:
-        return {}
-    cases: dict[str, str] = {}
-    for customer, number in zip(complaints.open["customer_id"].tolist(), complaints.open["complaint_id"].tolist(),
-                                strict=True):
-        cases.setdefault(customer, number)
-    return cases
-
-
 def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
-                  today: dt.date, complaints: ComplaintCases | None = None,
+                  today: dt.date, open_cases: dict[str, str] | None = None,
                   pins: pd.DataFrame | None = None) -> DispatchResult:
-    """docs/rules.md § Dispatch for the plan date P = the next working day after today. complaints are
-    the cases on today (their open ones come first); pins, the manager's and the hotline's placements
-    as the folder states them (Inbox.pins)."""
+    """docs/rules.md § Dispatch for the plan date P = the next working day after today. open_cases:
+    customer → the 投诉编号 of their open complaint case on today (ComplaintCases.open_by_customer),
+    whose tickets come first; pins, the manager's and the hotline's placements as the folder states
+    them (Inbox.pins)."""
     plan = calendar.next_workday(today)
     matrix, warnings = parse_priority_matrix(settings.priority_matrix)
     shown = ("customer_name", "contact", "phone", "address", "area", "lat", "lon", "owner")
@@ -440,7 +419,7 @@ def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar:
     roles = {s["staff_id"]: s["role"] for s in staff}
     model = DistanceModel(table_of(tables, "area_distance"))
     staff_places = Places.of([s["lat"] for s in staff], [s["lon"] for s in staff], [s["area"] for s in staff])
-    open_cases = _open_cases(complaints)
+    open_cases = open_cases or {}
 
     tickets = rows_of(open_tickets(table_of(tables, "calls"), table_of(tables, "feedback"), calendar, today))
     for index, ticket in enumerate(tickets):

@@ -37,14 +37,12 @@ from kis_batch.rules.common import (
     month_start,
     on_duty,
     pin_problem,
-    rows_of,
     staff_order,
     stated_pins,
-    table_of,
-    table_rows,
 )
 from kis_batch.schema import PIN_CHASE, SATISFACTION
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of, table_rows
 
 PAID, PARTIAL, UNPAID, NO_AMOUNT = "已收清", "部分收款", "未收", "金额未填"
 DUE_RENEWAL, LAPSED = "待续费", "已过期未续"

@@ -22,18 +22,19 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
-from kis_batch.history import flatten
-from kis_batch.rules.common import month_start, rows_of, table_of, table_rows
+from kis_batch.rules.common import month_start
 from kis_batch.rules.complaints import CLOSED, ComplaintCases
 from kis_batch.rules.customers import CustomerTracking
 from kis_batch.rules.evaluation import MonthEvaluation
 from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.figures import Figure
 from kis_batch.rules.projects import ProjectReport
 from kis_batch.rules.quality import QualityReport
 from kis_batch.rules.quotas import quota_lines
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import CATEGORIES, HANDLINGS, SERVICE_TYPES
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of, table_rows
 
 TRAINING = "深层应用培训"
 TRAINING_CATEGORIES = ("操作咨询", "数据问题")
@@ -43,12 +44,13 @@ REPORT_COLUMNS = ("complaint_id", "filed", "customer_id", "customer_name", "staf
                   "counted_responsibility", "action", "handler_name", "status", "closed_on", "effect")
 # The trend's columns: (history figure, its key in the trend frame), in the order the sheet shows them.
 TREND_FIGURES = (
-    ("calls", "calls"), ("services", "services"), ("quota.resolutions", "resolutions"), ("quota.visits", "visits"),
-    ("services.mean_score", "mean_score"), ("quality.csat", "csat"), ("quality.complaints", "complaints"),
-    ("complaints.department", "complaints_department"), ("quality.coverage", "coverage"),
-    ("fees.collection_rate_month", "collection_month"), ("fees.collection_rate_year", "collection_year"),
-    ("projects.live_this_month", "projects_live"), ("customers.not_contacted", "not_contacted"),
-    ("training.customers", "training"), ("evaluation.mean_total", "mean_total"),
+    (Figure.CALLS, "calls"), (Figure.SERVICES, "services"), (Figure.QUOTA_RESOLUTIONS, "resolutions"),
+    (Figure.QUOTA_VISITS, "visits"), (Figure.SERVICES_MEAN_SCORE, "mean_score"), (Figure.QUALITY_CSAT, "csat"),
+    (Figure.QUALITY_COMPLAINTS, "complaints"), (Figure.COMPLAINTS_DEPARTMENT, "complaints_department"),
+    (Figure.QUALITY_COVERAGE, "coverage"), (Figure.FEES_COLLECTION_RATE_MONTH, "collection_month"),
+    (Figure.FEES_COLLECTION_RATE_YEAR, "collection_year"), (Figure.PROJECTS_LIVE_THIS_MONTH, "projects_live"),
+    (Figure.CUSTOMERS_NOT_CONTACTED, "not_contacted"), (Figure.TRAINING_CUSTOMERS, "training"),
+    (Figure.EVALUATION_MEAN_TOTAL, "mean_total"),
 )
 TREND_COLUMNS = ("month", "as_of", "final", *(key for _, key in TREND_FIGURES))
 
@@ -201,22 +203,6 @@ def monthly_summary(tables: dict[str, pd.DataFrame], settings: Settings, evaluat
         tracked[tracked["overdue"].astype(bool)] if len(tracked) else tracked, tracking.lookback_days,
         training, quality_report_rows(complaints, as_of), evaluation, pd.DataFrame(columns=TREND_COLUMNS),
     )
-
-
-def summary_figures(tables: dict[str, pd.DataFrame], settings: Settings, as_of: dt.date, complaints: ComplaintCases,
-                    projects: ProjectReport, tracking: CustomerTracking) -> dict[str, float]:
-    """What the history keeps of the month beyond the 考核's figures, for the trend and the quarterly review."""
-    c, p = complaints.figures, projects.figures
-    figures = {f"complaints.{key}": float(n) for key, n in c["by_responsibility"].items()}
-    figures.update({"complaints.filed": float(c["filed_month"]), "complaints.open": float(c["open"]),
-                    "complaints.overdue": float(c["overdue"]), "complaints.closed": float(c["closed_month"])})
-    figures.update({f"projects.{key}": float(p[key]) for key in (
-        "projects", "live_this_month", "awaiting_acceptance", "rework", "live_overdue", "acceptance_overdue",
-        "handover_overdue")})
-    figures.update(flatten(tracking.figures, "customers."))
-    figures["calls.solved_without_visit"] = solved_without_visit(month_calls(tables, as_of)) or 0.0
-    figures["training.customers"] = float(len(training_candidates(tables, settings, as_of)))
-    return figures
 
 
 def trend_of(month_figures: pd.DataFrame) -> pd.DataFrame:

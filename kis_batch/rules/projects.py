@@ -31,8 +31,9 @@ from kis_batch.rules.acceptance import (
     item_key,
     stage_of,
 )
-from kis_batch.rules.common import month_start, rows_of, staff_order, table_of
+from kis_batch.rules.common import month_start, staff_order
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of
 
 YES, NO = "是", "否"
 # Projects whose acceptance sheet the manager fills in.

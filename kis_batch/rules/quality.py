@@ -43,10 +43,11 @@ import pandas as pd
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.rules.callbacks import coverage_target
-from kis_batch.rules.common import active_members, month_start, rows_of, staff_order, table_rows
+from kis_batch.rules.common import active_members, month_start, staff_order
 from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, EventLinks, Scores
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE, service_happened
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_rows
 
 # A colour cue for the manager, not a department rule: the rules set no satisfaction target, so a CSAT
 # under this share is marked for a look rather than judged against a number from 规则设置.

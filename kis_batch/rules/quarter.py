@@ -19,25 +19,27 @@ from typing import Any
 
 import pandas as pd
 
+from kis_batch.rules.figures import Figure
+
 NO_DATA = "无数据"
 QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
 SUM, MEAN, LATEST = "sum", "mean", "latest"
 # The key figures slide: label, history figure, how a quarter takes it, how it is shown.
 KEY_FIGURES = (
-    ("来电", "calls", SUM, "int"),
-    ("服务单", "services", SUM, "int"),
-    ("问题解决家次", "quota.resolutions", SUM, "int"),
-    ("客户拜访家次", "quota.visits", SUM, "int"),
-    ("电话/远程解决率", "calls.solved_without_visit", MEAN, "percent"),
-    ("客户满意率", "quality.csat", MEAN, "percent"),
-    ("回访覆盖率", "quality.coverage", MEAN, "percent"),
-    ("投诉（起）", "quality.complaints", SUM, "int"),
-    ("本部门责任投诉", "complaints.department", SUM, "int"),
-    ("违规（次）", "quality.breaches", SUM, "int"),
-    ("年费收款率（月均）", "fees.collection_rate_month", MEAN, "percent"),
-    ("年费收款率（本年）", "fees.collection_rate_year", LATEST, "percent"),
-    ("上线项目", "projects.live_this_month", SUM, "int"),
-    ("考核平均分", "evaluation.mean_total", MEAN, "score"),
+    ("来电", Figure.CALLS, SUM, "int"),
+    ("服务单", Figure.SERVICES, SUM, "int"),
+    ("问题解决家次", Figure.QUOTA_RESOLUTIONS, SUM, "int"),
+    ("客户拜访家次", Figure.QUOTA_VISITS, SUM, "int"),
+    ("电话/远程解决率", Figure.CALLS_SOLVED_WITHOUT_VISIT, MEAN, "percent"),
+    ("客户满意率", Figure.QUALITY_CSAT, MEAN, "percent"),
+    ("回访覆盖率", Figure.QUALITY_COVERAGE, MEAN, "percent"),
+    ("投诉（起）", Figure.QUALITY_COMPLAINTS, SUM, "int"),
+    ("本部门责任投诉", Figure.COMPLAINTS_DEPARTMENT, SUM, "int"),
+    ("违规（次）", Figure.QUALITY_BREACHES, SUM, "int"),
+    ("年费收款率（月均）", Figure.FEES_COLLECTION_RATE_MONTH, MEAN, "percent"),
+    ("年费收款率（本年）", Figure.FEES_COLLECTION_RATE_YEAR, LATEST, "percent"),
+    ("上线项目", Figure.PROJECTS_LIVE_THIS_MONTH, SUM, "int"),
+    ("考核平均分", Figure.EVALUATION_MEAN_TOTAL, MEAN, "score"),
 )
 
 
@@ -48,7 +50,7 @@ class MonthData:
     month: str  # YYYY-MM
     as_of: str | None
     final: bool
-    figures: dict[str, float]
+    figures: dict[str, float]  # as stored, by figure name
     people: pd.DataFrame  # person_months rows of the month, in rank order
 
     @property
@@ -62,8 +64,9 @@ class MonthData:
             return f"{self.month}（{NO_DATA}）"
         return self.month if self.final else f"{self.month}（截至{self.as_of[5:]}）"
 
-    def value(self, figure: str) -> float | None:
-        return self.figures.get(figure)
+    def value(self, figure: Figure | str) -> float | None:
+        """The month's figure, or None when the history has none; ValueError for a name never declared."""
+        return self.figures.get(Figure(figure))
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def quarter_review(year: int, quarter: int, month_figures: pd.DataFrame, person_
     )
 
 
-def quarter_value(months: tuple[MonthData, ...], figure: str, how: str) -> float | None:
+def quarter_value(months: tuple[MonthData, ...], figure: Figure, how: str) -> float | None:
     """A figure over the months held (sum, mean or the latest); None when no month holds it."""
     values = [m.value(figure) for m in months if m.present and m.value(figure) is not None]
     if not values:

@@ -14,9 +14,7 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.ingest import Inbox
-from kis_batch.problems import Severity, count
-from kis_batch.rules.common import active_members, complaint_calls, month_start, rows_of
+from kis_batch.rules.common import active_members, complaint_calls, month_start
 from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.customers import TRACKED, CustomerTracking
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
@@ -26,6 +24,8 @@ from kis_batch.rules.quality import QualityReport
 from kis_batch.rules.quotas import STATUSES, quota_lines
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import ENGINEER, IMPLEMENTER, SATISFACTION, service_happened
+from kis_batch.settings import Settings
+from kis_batch.tables import rows_of
 
 # How far back to look for the working day before D (the longest holiday is 8 days).
 LOOKBACK_DAYS = 31
@@ -50,22 +50,23 @@ def _previous_workday(calendar: WorkCalendar, day: dt.date) -> dt.date | None:
     return None
 
 
-def returned_feedback(inbox: Inbox, calendar: WorkCalendar, today: dt.date) -> tuple[int, int]:
+def returned_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
+                      today: dt.date) -> tuple[int, int]:
     """(tickets dispatched for D, of those served on D: feedback dated D that happened). The dispatch for D is
     planned again from the folder as it stood the working day before: a pure function of the folder."""
     previous = _previous_workday(calendar, today) if calendar.is_workday(today) else None
     if previous is None:
         return 0, 0
-    earlier: DispatchResult = plan_dispatch(inbox.tables, inbox.settings, calendar, previous)
+    earlier: DispatchResult = plan_dispatch(tables, settings, calendar, previous)
     dispatched = set(earlier.assignments["ticket_id"])
-    feedback = inbox.tables["feedback"]
+    feedback = tables["feedback"]
     done = {r["ticket_id"] for r in rows_of(feedback[["ticket_id", "service_date", "result", "arrive", "leave"]])
             if r["ticket_id"] in dispatched and r["service_date"] == today and service_happened(r)}
     return len(dispatched), len(done)
 
 
-def daily_calls(inbox: Inbox, calendar: WorkCalendar, today: dt.date) -> pd.DataFrame:
-    calls = inbox.tables["calls"]
+def daily_calls(tables: dict[str, pd.DataFrame], calendar: WorkCalendar, today: dt.date) -> pd.DataFrame:
+    calls = tables["calls"]
     called = Counter(day_of(when) for when in calls["call_time"])
     complained = Counter(day_of(when) for when in complaint_calls(calls)["call_time"])
     return pd.DataFrame([{"date": day, "day": f"{day:%m-%d}", "calls": called[day], "complaints": complained[day]}
@@ -77,9 +78,9 @@ def _percent(value: float | None) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:.0%}"
 
 
-def _people(inbox: Inbox, dispatch: DispatchResult, scores: Scores, gaps: pd.DataFrame,
+def _people(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, scores: Scores, gaps: pd.DataFrame,
             quality: QualityReport) -> pd.DataFrame:
-    staff = inbox.tables["staff"]
+    staff = tables["staff"]
     tomorrow = dispatch.assignments["assignee"].value_counts().to_dict()
     by_score = scores.by_engineer.set_index("staff").to_dict("index") if len(scores.by_engineer) else {}
     by_gap = gaps.set_index("staff_id").to_dict("index") if len(gaps) else {}
@@ -128,16 +129,16 @@ def _complaint_lines(complaints: ComplaintCases) -> list[tuple[str, str, str]]:
     ]
 
 
-def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispatch: DispatchResult,
-                    returned_today: tuple[int, int],
+def manager_summary(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, today: dt.date,
+                    dispatch: DispatchResult, returned_today: tuple[int, int],
                     scores: Scores, gaps: pd.DataFrame, fees: FeeReport, quality: QualityReport,
                     callbacks: dict[str, Any], tracking: CustomerTracking,
-                    complaints: ComplaintCases,
+                    complaints: ComplaintCases, errors: int, warnings: int,
                     projects: ProjectReport | None = None) -> ManagerSummary:
     """Everything the manager reads in a minute, as (item, value, note) lines and small tables.
     returned_today is returned_feedback for D; callbacks, callback_figures for D's month up to D;
-    projects, the implementation projects (a line of their own where given)."""
-    settings = inbox.settings
+    errors and warnings, the run's problems found so far; projects, the implementation projects (a
+    line of their own where given)."""
     dispatched, returned = returned_today
     quality_figures, fee_figures = quality.figures, fees.figures()
     moved = int(dispatch.assignments["moved"].sum()) if len(dispatch.assignments) else 0
@@ -166,15 +167,14 @@ def manager_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, dispat
          f"续费风险 {fee_figures['renewal_risk']}，未核准 {fee_figures['unapproved']}"),
         _not_contacted_line(tracking),
         *([_projects_line(projects)] if projects is not None else []),
-        ("校验", f"错误 {count(inbox.problems, Severity.ERROR)}，警告 {count(inbox.problems, Severity.WARNING)}",
-         "见校验报告"),
+        ("校验", f"错误 {errors}，警告 {warnings}", "见校验报告"),
     ]
     mix = quality_figures["satisfaction_mix"]
     keys = ("very_satisfied", "satisfied", "neutral", "unsatisfied")
     return ManagerSummary(
         today, dispatch.plan_date,
         pd.DataFrame(lines, columns=["item", "value", "note"]),
-        _people(inbox, dispatch, scores, gaps, quality),
-        daily_calls(inbox, calendar, today),
+        _people(tables, dispatch, scores, gaps, quality),
+        daily_calls(tables, calendar, today),
         pd.DataFrame({"level": list(SATISFACTION), "count": [mix.get(k, 0) for k in keys]}),
     )

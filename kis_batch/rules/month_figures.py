@@ -1,0 +1,72 @@
+"""The department's figures of a month up to a day, as the history keeps them for the 月度总结's trend
+and the 季度述职 (docs/rules.md § Monthly close): calls by category and handling, services by type,
+quota counts, scores, the quality and fee figures, the 考核 in brief, complaint cases, projects,
+tracked customers and training candidates.
+
+Pure functions on the rules' results of one day; the history only stores what they give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from kis_batch.rules.common import month_start
+from kis_batch.rules.complaints import ComplaintCases
+from kis_batch.rules.customers import CustomerTracking
+from kis_batch.rules.evaluation import GRADES, MonthEvaluation
+from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.figures import FeeFigures, Figure, QualityFigures, flatten
+from kis_batch.rules.monthly_summary import month_calls, solved_without_visit, training_candidates
+from kis_batch.rules.projects import ProjectReport
+from kis_batch.rules.quality import QualityReport
+from kis_batch.rules.scoring import Scores
+from kis_batch.settings import Settings
+
+PROJECT_FIGURES = ("projects", "live_this_month", "awaiting_acceptance", "rework", "live_overdue", "acceptance_overdue",
+                   "handover_overdue")
+
+
+def _declared(figures: Mapping[str, float]) -> dict[Figure, float]:
+    """The figures under their declared names; ValueError naming any figure not declared."""
+    return {Figure(name): value for name, value in figures.items()}
+
+
+def month_figures(tables: dict[str, pd.DataFrame], settings: Settings, scores: Scores, gaps: pd.DataFrame,
+                  quality: QualityReport, fees: FeeReport, evaluation: MonthEvaluation, complaints: ComplaintCases,
+                  projects: ProjectReport, tracking: CustomerTracking) -> dict[Figure, float]:
+    """The month up to the 考核's day, from the rules' results of that day."""
+    as_of = evaluation.as_of
+    calls = tables.get("calls")
+    figures: dict[str, float] = {}
+    if calls is not None and len(calls):
+        days = pd.to_datetime(calls["call_time"]).dt.date
+        of_month = calls[(days >= month_start(as_of)) & (days <= as_of)]
+        figures[Figure.CALLS] = float(len(of_month))
+        for column in ("category", "handling"):
+            figures.update({f"calls.{column}.{key}": float(n) for key, n in of_month[column].value_counts().items()})
+    rows = scores.rows
+    figures[Figure.SERVICES] = float(len(rows))
+    figures.update({f"services.type.{key}": float(n) for key, n in rows["service_type"].value_counts().items()})
+    if len(rows):
+        figures[Figure.SERVICES_MEAN_SCORE] = float(pd.to_numeric(rows["final"]).mean())
+    figures[Figure.QUOTA_RESOLUTIONS] = float(gaps["resolutions_done"].sum()) if len(gaps) else 0.0
+    figures[Figure.QUOTA_VISITS] = float(gaps["visits_done"].sum()) if len(gaps) else 0.0
+    figures.update(flatten(QualityFigures.of(quality).to_json(), "quality."))
+    figures.update(flatten(FeeFigures.of(fees).to_json(), "fees."))
+    people = evaluation.people
+    figures[Figure.EVALUATION_PEOPLE] = float(len(people))
+    if people:
+        figures[Figure.EVALUATION_MEAN_TOTAL] = round(sum(p.total for p in people) / len(people), 2)
+    for grade in GRADES:
+        figures[f"evaluation.grade.{grade}"] = float(sum(p.grade == grade for p in people))
+    c, p = complaints.figures, projects.figures
+    figures.update({f"complaints.{key}": float(n) for key, n in c["by_responsibility"].items()})
+    figures.update({Figure.COMPLAINTS_FILED: float(c["filed_month"]), Figure.COMPLAINTS_OPEN: float(c["open"]),
+                    Figure.COMPLAINTS_OVERDUE: float(c["overdue"]), Figure.COMPLAINTS_CLOSED: float(c["closed_month"])})
+    figures.update({f"projects.{key}": float(p[key]) for key in PROJECT_FIGURES})
+    figures.update(flatten(tracking.figures, "customers."))
+    figures[Figure.CALLS_SOLVED_WITHOUT_VISIT] = solved_without_visit(month_calls(tables, as_of)) or 0.0
+    figures[Figure.TRAINING_CUSTOMERS] = float(len(training_candidates(tables, settings, as_of)))
+    return _declared(figures)
