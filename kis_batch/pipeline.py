@@ -187,7 +187,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         out = result.out_dir
         # What the writers are given, by the names their declarations need (kis_batch/outputs.py).
         results = {**vars(found), "today": today, "tables": tables, "settings": settings, "inbox": inbox,
-                   "summary": summary, "sheets": dispatch_sheets(dispatch, tables, found.suggestions)}
+                   "summary": summary, "sheets": dispatch_sheets(dispatch, tables, found.suggestions, settings=settings)}
         writers = [partial(output.write, out, results) for output in DAY_OUTPUTS if output.writer and not output.last]
         parallel = input_bytes >= PARALLEL_FROM_BYTES
         for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=parallel):

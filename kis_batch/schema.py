@@ -259,7 +259,8 @@ FEEDBACK = Template(
     workbook="服务反馈单",
     # The returned dispatch sheets' route, ranking and move columns (kis_batch/render/dispatch.py).
     reference_headers=(*CUSTOMER_REFERENCE, "路线顺序", "类别", "报修问题", "报修时间", "问题类别", "严重性", "紧急性",
-                       "等待工作日", "优先顺序", "上次结果", "原服务代表", "改派原因", "距离公里"),
+                       "等待工作日", "优先顺序", "上次结果", "原服务代表", "改派原因", "距离公里",
+                       "上站距离"),
     purpose="每次服务一行；派工单填好交回也算反馈单。",
 )
 

@@ -182,6 +182,9 @@ class Settings:
     # calendar
     holidays: tuple[dt.date, ...] = _rule((), "节假日", "额外的放假日期（每行一个，或逗号分隔）；日历库没有数据的年份必须在此列出", DATES)
     makeup_workdays: tuple[dt.date, ...] = _rule((), "调休上班", "周末调休上班的日期（每行一个，或逗号分隔）", DATES)
+    # the 服务单's letterhead, printed for the customer
+    company_name: str = _rule("金蝶KIS授权服务商", "公司名称", "印在服务单顶部的公司名称（请改为本公司名称）", FREE_TEXT)
+    service_hotline: str = _rule("4008-830-830", "服务热线", "印在服务单顶部的服务热线（请改为本公司热线）", FREE_TEXT)
     # mail
     smtp_host: str = _rule("", "邮件服务器", "SMTP 服务器地址，例如 smtp.exmail.qq.com", FREE_TEXT)
     smtp_port: int = _rule(465, "邮件端口", "SMTP 端口：SSL 通常 465，STARTTLS 通常 587", Between(1, 65535))

@@ -304,7 +304,7 @@ def test_fees_workbook_sheets_headers_values_and_chart(report: FeeReport, tmp_pa
     first = {h: c.value for h, c in zip(headers("逾期"), overdue[3], strict=True)}
     assert (first["合同编号"], first["逾期天数"], first["未收金额"]) == ("K02", 271, 3000)
     assert (first["经理核准"], first["续费风险"]) == ("未核准", "续费风险")
-    assert overdue.cell(3, headers("逾期").index("未收金额") + 1).number_format == "#,##0.00"
+    assert overdue.cell(3, headers("逾期").index("未收金额") + 1).number_format == "#,##0.00_ "  # a space's width after it
     assert overdue.cell(3, headers("逾期").index("应收日期") + 1).value == dt.datetime(2026, 3, 1)
 
     renewals = book["到期续费"]
@@ -312,7 +312,7 @@ def test_fees_workbook_sheets_headers_values_and_chart(report: FeeReport, tmp_pa
 
     rates = book["收款率"]
     assert [rates.cell(r, 1).value for r in (3, 4, 5)] == ["张伟", "王强", "合计"]
-    assert rates.cell(5, headers("收款率").index("本月收款率") + 1).number_format == "0.0%"
+    assert rates.cell(5, headers("收款率").index("本月收款率") + 1).number_format == "0.0%_ "
     with zipfile.ZipFile(path) as archive:
         assert "xl/charts/chart1.xml" in archive.namelist()
         chart = archive.read("xl/charts/chart1.xml").decode()

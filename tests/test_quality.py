@@ -282,7 +282,7 @@ def test_the_workbook_values_and_colours(workbook: Path) -> None:
     assert column(satisfaction, "工号")[:3] == ["E01", "E02", "E03"]
     assert column(satisfaction, "合计\n满意率")[:4] == [0.8, 0.25, None, 0.5556]
     assert any("<0.9" in formula for formula in rules(satisfaction))
-    assert satisfaction.cell(3, headers(satisfaction)["合计\n满意率"]).number_format == "0.0%"
+    assert satisfaction.cell(3, headers(satisfaction)["合计\n满意率"]).number_format == "0.0%_ "
 
     coverage = book["回访覆盖"]
     assert "接通 5 家 / 客户 10 家 = 50.0%" in coverage["A1"].value and "已达标" in coverage["A1"].value

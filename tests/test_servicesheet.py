@@ -65,8 +65,11 @@ def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(example_run)
         pages = blocks(sheet)
         assert len(pages) == len(rows) > 0
         pages_in_all += len(pages)
-        for stop, (row, (_, page)) in enumerate(zip(rows, pages, strict=True), start=1):
+        for stop, (row, (start, page)) in enumerate(zip(rows, pages, strict=True), start=1):
             assert row["路线顺序"] == stop
+            # The company and its hotline head every page (settings 公司名称, 服务热线; here the defaults).
+            assert (sheet.cell(start - 1, 1).value, sheet.cell(start - 1, 3).value) == (
+                "金蝶KIS授权服务商", "服务热线：4008-830-830")
             assert TITLE.fullmatch(page["title"]).groups() == (str(stop), str(len(rows)))
             assert page["date"] == "服务日期：2026-11-30（星期一）"
             assert page["engineer"] == f"服务工程师：{name}"
@@ -76,6 +79,7 @@ def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(example_run)
                 ("服务类型", "服务类型"))}
             assert shown == {header: row[header] for header in shown}
             assert (page["flag"] == "★ 重点客户") == (row["重点客户"] == "是")
+            assert page["服务方式"] == "☐ 上门　　☐ 远程"
             assert page["处理结果"] == "☐ 已解决　　☐ 部分解决　　☐ 未解决"
             assert page["客户满意度"] == "☐ 非常满意　　☐ 满意　　☐ 一般　　☐ 不满意"
             for box in ("处理情况", "客户签字"):
@@ -88,9 +92,9 @@ def test_the_service_sheet_prints_a_page_per_visit_on_a4_portrait_one_page_wide(
     book = openpyxl.load_workbook(result.out_dir / PERSON_DISPATCH_OUTPUT.file_name(PLAN, ENGINEER))
     sheet = book[SERVICE_SHEET]
     starts = [start for start, _ in blocks(sheet)]
-    assert starts[0] == 1 and len(starts) == 3
-    # A break after the last row of each page but the last.
-    assert [brk.id for brk in sheet.row_breaks.brk] == [start - 1 for start in starts[1:]]
+    assert starts[0] == 2 and len(starts) == 3  # under the letterhead
+    # A break after the last row of each page but the last (the row before the next letterhead).
+    assert [brk.id for brk in sheet.row_breaks.brk] == [start - 2 for start in starts[1:]]
     assert sheet.page_setup.paperSize == 9 and sheet.page_setup.orientation == "portrait"
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0
@@ -104,6 +108,8 @@ def test_the_service_sheet_prints_a_page_per_visit_on_a4_portrait_one_page_wide(
     values = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
     assert {cell.data_type for cell in values} == {"s"}
     assert any(cell.value.startswith("0571") for cell in values)
+    # The customer signs and dates each page.
+    assert sum(cell.value == "日期：　　年　　月　　日" for cell in values) == len(starts)
 
 
 def test_a_suggested_visit_prints_as_an_optional_visit_without_a_ticket(tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ TICKET_COLUMNS = (
     "owner", "owner_name",
 )
 ASSIGNMENT_COLUMNS = (
-    "assignee", "assignee_name", "route", *TICKET_COLUMNS, "moved", "reason", "distance_km", "distance",
+    "assignee", "assignee_name", "route", *TICKET_COLUMNS, "moved", "reason", "distance_km", "distance", "leg_km",
     "planned_name",
 )
 BACKLOG_COLUMNS = (*TICKET_COLUMNS, "reason")
@@ -336,8 +336,10 @@ def _backlog_reason(pool: Pool, members: list[_Member], capacity: int) -> Callab
 
 def _routes(assignments: list[dict[str, Any]], members: dict[str, _Member], staff_places: Places,
             ticket_places: Places, model: DistanceModel) -> None:
-    """Number each assignee's visits as a route from their base, nearest next; and the distance of
-    each visit from that base, for the 距离公里 column."""
+    """Number each assignee's visits as a route from their base, nearest next; the distance of each
+    visit from that base (the assignment's cost, named in reasons); and each leg of the route, from
+    the stop before (the first from the base), as the dispatch sheets show it: km where measured or
+    tabled, blank where only estimated (two stops in one area without coordinates)."""
     by_assignee: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for a in assignments:
         by_assignee[a["assignee"]].append(a)
@@ -345,9 +347,14 @@ def _routes(assignments: list[dict[str, Any]], members: dict[str, _Member], staf
         visits.sort(key=lambda a: a["priority"])
         base = staff_places.take([members[staff_id].place])
         stops = ticket_places.take([a["_place"] for a in visits])
-        for step, index in enumerate(route_order(model, base, stops), start=1):
-            visits[index]["route"] = step
+        order = route_order(model, base, stops)
         km, basis = model.matrix(base, stops)
+        between, between_basis = model.matrix(stops, stops)
+        for step, index in enumerate(order, start=1):
+            visits[index]["route"] = step
+            before = order[step - 2] if step > 1 else None
+            visits[index]["leg_km"] = (shown_km(km[0, index], basis[0, index]) if before is None
+                                       else shown_km(between[before, index], between_basis[before, index]))
         for index, visit in enumerate(visits):
             visit["distance"] = float(km[0, index])
             visit["distance_km"] = shown_km(km[0, index], basis[0, index])
