@@ -3,11 +3,11 @@ the same files with python-calamine alone (the floor).
 
 Targets: the department month's run within 1.5× of a process that imports the same stack
 (pandas, openpyxl, xlsxwriter, click) and reads the same files with python-calamine; the HQ month
-within 1.5× the read and write floors together and ≤ 800 MB peak memory. Beside the read floor it prints a write floor: xlsxwriter writing the values of the
-run's output cells and nothing else, the least a run that writes those outputs spends. Each
-measurement is a separate process, as staff run it; peak memory is the child's maximum resident
-set. Generated folders are kept in --data (default: a folder under the system temp directory) and
-reused, since writing the HQ month takes minutes.
+within 1.5× the read and write floors together and ≤ 800 MB peak memory. Beside the read floor it
+prints a write floor: xlsxwriter writing the values of the run's output cells and nothing else, the
+least a run that writes those outputs spends. Each measurement is a separate process, as staff run
+it; peak memory is the child's maximum resident set. Generated folders are kept in --data (default:
+a folder under the system temp directory) and reused, since writing the HQ month takes minutes.
 
     python benchmarks/bench_run.py                 # both scales
     python benchmarks/bench_run.py --scale department
