@@ -161,10 +161,12 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     plan = calendar.next_workday(today)
     tables, settings = inbox.tables, inbox.settings
     input_bytes = sum(f.size for f in inbox.files)
-    found = day_results(tables, settings, calendar, today, parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES)
+    found = day_results(tables, settings, calendar, today, inbox.pins,
+                        parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES)
     dispatch, fees, gaps, quality = found.dispatch, found.fees, found.gaps, found.quality
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
+    inbox.problems.extend([*dispatch.problems, *fees.problems])
     closes = _close_earlier_months(inbox, books, calendar, today)
     closed_names = tuple(c.evaluation.month for c in closes)
     _calendar_warnings(inbox, calendar)

@@ -88,9 +88,9 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     for template in TEMPLATES:
         check_rows(template, rows[template.key], out)
     settings = settings_from(rows["settings"], base, today, out)
-    tables, refused_customers = cross_check(rows, today, out, known_tickets)
+    tables, refused_customers, pins = cross_check(rows, today, out, known_tickets)
     _count_rows(files, raw, tables)
-    return Inbox(folder, today, settings, tables, out.problems, files, out.layouts, refused_customers)
+    return Inbox(folder, today, settings, tables, out.problems, files, out.layouts, refused_customers, pins)
 
 
 def _count_rows(files: list[InputFile], raw: dict[str, TypedRows],
