@@ -21,7 +21,7 @@ GUIDE = ROOT / "docs" / "使用说明.md"
 README = ROOT / "README.md"
 SECTIONS = ("Architecture", "Rules", "Calendar", "Inputs", "Settings", "Bad input", "Outputs", "Dispatch", "Scores", "Quota gaps",
             "Callbacks", "Fees", "Quality", "Complaint cases", "Tracked customers", "Implementation projects",
-            "Monthly close", "Mail", "Commands", "Decisions", "Planned")
+            "Monthly close", "A month's life", "Mail", "Commands", "Decisions", "Planned")
 # How the docs write the parts of an output's name that change from run to run.
 TODAY_MARK, PLAN_MARK, NAME_MARK = "D", "P", "姓名"
 EMPTY_DEFAULT = "（空）"

@@ -292,11 +292,12 @@ def test_fees_workbook_sheets_headers_values_and_chart(report: FeeReport, tmp_pa
     def headers(name: str) -> list[str]:
         return [c.value for c in book[name][2]]
 
-    for name in book.sheetnames:
+    for name in book.sheetnames[1:]:
         assert "负责人" in headers(name)
     assert {"合同编号", "客户编号", "客户名称", "服务开始", "服务到期", "年费金额", "已收金额", "应收日期", "收款状态",
             "未收金额", "逾期天数", "距到期天数", "续费状态", "经理核准", "续费风险", "风险原因", "说明"} <= set(headers("未核准"))
-    assert headers("催收清单")[:3] == ["负责人", "序号", "催收类型"]
+    assert headers("催收清单")[:3] == ["催收负责人", "序号", "催收类型"]
+    assert headers("催收清单")[-2:] == ["催收日期", "计划负责人"]
 
     overdue = book["逾期"]
     assert "2026-11-27" in overdue["A1"].value

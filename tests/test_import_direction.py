@@ -65,6 +65,7 @@ FLOORS = (
               "kis_batch.history", "kis_batch.identities", "kis_batch.parallel", "kis_batch.lock", "kis_batch")),
     ("reader", ("kis_batch.ingest",)),
     ("rules", ("kis_batch.rules",)),
+    ("memory", ("kis_batch.ledger",)),
     ("writers", ("kis_batch.render",)),
     ("orchestration", ("kis_batch.steps", "kis_batch.pipeline", "kis_batch.close", "kis_batch.delivery",
                        "kis_batch.demo", "kis_batch.cli", "kis_batch.__main__")),

@@ -118,6 +118,8 @@ def _row(template: Template):
         # A blank 工单号 in a call log is filled by the tool, so the round trip starts from a filled one.
         optional = not c.required and not (template.key == "calls" and c.key == "ticket_id")
         fields[c.key] = st.one_of(st.none(), value) if optional else value
+        if c.tool_written:  # only the tool's own sheets carry it; a blank template has no such column
+            fields[c.key] = st.none()
     return st.fixed_dictionaries(fields).filter(lambda r: _valid(template, r))
 
 

@@ -31,12 +31,13 @@ from kis_batch.render.style import (
     Page,
     col_from_schema,
     output_book,
+    person_choice,
     write_table,
 )
 from kis_batch.rules.common import staff_order
 from kis_batch.rules.dispatch import POOLS, DispatchResult
 from kis_batch.rules.suggestions import SUGGESTED
-from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
+from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK, HOLD
 from kis_batch.settings import Settings
 
 ROUTE = Col("route", "路线顺序", 4, "int")
@@ -61,6 +62,9 @@ CALL_TIME = Col("call_time", "报修时间", 15.5, "datetime")
 WAITING = Col("days_waiting", "等待工作日", 4, "int")
 LAST_RESULT = Col("last_result", "上次结果", 7)
 ASSIGNEE = Col("assignee_name", "派给", 6)
+# The 总览's 计划派给: what this run planned (a pinned row keeps the plan it was pinned against), so a
+# 派给 changed beside it is the manager's (docs/rules.md § Dispatch).
+PLANNED = Col("planned_name", FEEDBACK.fields["planned"].zh, 6)
 OWNER = Col("owner_name", "原服务代表", 6)
 MOVE_REASON = Col("reason", "改派原因", 22, wrap=True)
 BACKLOG_REASON = Col("reason", "原因", 26, wrap=True)
@@ -83,7 +87,7 @@ PERSON_COLUMNS = (*PERSON_PRINTED, TICKET, CUSTOMER_ID, KEY_CUSTOMER, OWNER, MOV
 OVERVIEW_PRINTED = (ASSIGNEE, ROUTE, KIND, TICKET, CUSTOMER_NAME, AREA, CATEGORY, PROBLEM, SEVERITY, URGENCY,
                     KEY_CUSTOMER, WAITING, OWNER, MOVE_REASON, LEG)
 OVERVIEW_COLUMNS = (*OVERVIEW_PRINTED, CALL_TIME, CUSTOMER_ID, CONTACT, PHONE, ADDRESS, PRIORITY, LAST_RESULT,
-                    SERVICE_DATE, SERVICE_TYPE, *FEEDBACK_FILL)
+                    PLANNED, SERVICE_DATE, SERVICE_TYPE, *FEEDBACK_FILL)
 BACKLOG_PRINTED = (TICKET, CUSTOMER_NAME, AREA, CATEGORY, PROBLEM, SEVERITY, URGENCY, KEY_CUSTOMER, WAITING, PRIORITY,
                    OWNER, BACKLOG_REASON)
 BACKLOG_COLUMNS = (*BACKLOG_PRINTED, CALL_TIME, CUSTOMER_ID, CONTACT, PHONE, LAST_RESULT)
@@ -179,9 +183,10 @@ def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: Dispa
         moved = int(assigned["moved"].sum()) if len(assigned) else 0
         suggested = int((frame["kind"] == SUGGESTED).sum())
         offered = f" · {SUGGESTED}{suggested}家" if suggested else ""
-        write_table(book, "总览", frame, OVERVIEW_COLUMNS, highlights=OVERVIEW_HIGHLIGHTS, page=OVERVIEW_PAGE,
+        columns = (person_choice(ASSIGNEE, result.on_duty, HOLD), *OVERVIEW_COLUMNS[1:])
+        write_table(book, "总览", frame, columns, highlights=OVERVIEW_HIGHLIGHTS, page=OVERVIEW_PAGE,
                     title=f"派工总览 {day} · 派出{len(assigned)}单（改派{moved}单）{offered} · 未派{len(result.backlog)}单"
-                          f" · {LEG_NOTE}")
+                          f" · 经理调整：在黄色派给列改选人或选{HOLD}，存回收件夹后重跑当天 · {LEG_NOTE}")
         for person in sheets.people:
             write_table(book, person.label, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
                         title=person.title, page=ROUTE_PAGE)

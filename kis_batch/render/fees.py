@@ -1,6 +1,10 @@
 """年费_D.xlsx: tomorrow's chase list per owner, renewals due and lapsed, overdue balances, every
 contract, and collection rates with a chart. Headers reuse the 年费台账 and 客户档案 ones.
 
+The chase list carries the 年费催收 columns (催收负责人 to change, with a dropdown; 催收日期 = P;
+计划负责人), so the workbook dropped back reassigns chases; its other sheets are passed over by name
+in a workbook holding the chase list (schema.FEE_READING_SHEETS).
+
 Colours: overdue days and balances red, unapproved contracts orange, 续费风险 pink.
 """
 
@@ -25,10 +29,11 @@ from kis_batch.render.style import (
     Page,
     col_from_schema,
     output_book,
+    person_choice,
     write_table,
 )
 from kis_batch.rules.fees import LAPSED, FeeReport
-from kis_batch.schema import CUSTOMERS, FEES
+from kis_batch.schema import CHASE_SHEET, CUSTOMERS, FEE_CHASE, FEE_READING_SHEETS, FEES
 
 RISK_BG = "#F4B6D2"
 RISK_FLAG = "续费风险"
@@ -64,11 +69,14 @@ NOTE = Col("note", "说明", 14, wrap=True)
 RANK = Col("rank", "序号", 3, "int")
 KIND = Col("chase_kind", "催收类型", 7)
 ACTION = Col("action", "催收事项", 28, wrap=True)
+CHASER = Col("owner_name", FEE_CHASE.fields["owner"].zh, 6.5)
+CHASE_DATE = _fee_col(FEE_CHASE, "chase_date", 9.8)
+PLANNED_CHASER = Col("planned_name", FEE_CHASE.fields["planned"].zh, 6.5)
 
 # Each list prints the columns that matter on paper; the rest (ids, dates repeated elsewhere) follow.
-CHASE_PRINTED = (OWNER, RANK, KIND, CUSTOMER_NAME, CONTACT, PHONE, DUE, AMOUNT, BALANCE, OVERDUE_DAYS, APPROVED, RISK,
+CHASE_PRINTED = (CHASER, RANK, KIND, CUSTOMER_NAME, CONTACT, PHONE, DUE, AMOUNT, BALANCE, OVERDUE_DAYS, APPROVED, RISK,
                  ACTION)
-CHASE_COLUMNS = (*CHASE_PRINTED, CONTRACT, END)
+CHASE_COLUMNS = (*CHASE_PRINTED, CONTRACT, END, CHASE_DATE, PLANNED_CHASER)
 RENEWAL_COLUMNS = (RENEWAL, TO_EXPIRY, END, CONTRACT, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, OWNER, AMOUNT, PAID,
                    STATUS, APPROVED, RISK, RISK_REASON)
 OVERDUE_PRINTED = (OVERDUE_DAYS, DUE, CONTRACT, CUSTOMER_NAME, CONTACT, PHONE, OWNER, AMOUNT, PAID, BALANCE, STATUS,
@@ -143,24 +151,26 @@ def write_fees(out_dir: Path, today: dt.date, report: FeeReport, written: list[P
     plan = report.plan_date
     day = day_label(plan)
     contracts = _shown(report.contracts)
-    chase = _shown(report.chase)
+    chase = _shown(report.chase).assign(chase_date=plan)
     renewals = contracts[contracts["renewal"].notna()].sort_values(["end", "contract_id"], kind="stable")
     overdue = contracts[contracts["overdue_days"].notna()].sort_values(
         ["overdue_days", "contract_id"], ascending=[False, True], kind="stable")
     out_dir.mkdir(parents=True, exist_ok=True)
+    renewals_sheet, overdue_sheet, unapproved_sheet, rates_sheet = FEE_READING_SHEETS
     with output_book(out_dir, FEES_OUTPUT, today, written) as book:
-        _table(book, "催收清单", chase, CHASE_COLUMNS,
-               f"年费催收清单 {day} · 每位负责人最多{report.per_owner}条：先逾期欠款，再续费，金额大的在前 · "
-               f"共{len(chase)}条")
-        _table(book, "到期续费", renewals, RENEWAL_COLUMNS,
+        write_table(book, CHASE_SHEET, chase, (person_choice(CHASER, report.on_duty), *CHASE_COLUMNS[1:]),
+                    title=f"年费催收清单 {day} · 每位负责人最多{report.per_owner}条：先逾期欠款，再续费，金额大的在前 · "
+                          f"共{len(chase)}条 · 改派：在黄色催收负责人列改选人，存回收件夹后重跑当天",
+                    highlights=_highlights(CHASE_COLUMNS), page=Page(printed=PRINTED[CHASE_COLUMNS]))
+        _table(book, renewals_sheet, renewals, RENEWAL_COLUMNS,
                f"到期续费 {today.isoformat()} · {report.window_days}天内到期且未续签的，及已过期未续的 · 共{len(renewals)}份")
-        _table(book, "逾期", overdue, OVERDUE_COLUMNS,
+        _table(book, overdue_sheet, overdue, OVERDUE_COLUMNS,
                f"逾期未收 {today.isoformat()} · 共{len(overdue)}份，欠款合计¥{sum(overdue['balance']):,.2f}")
         unapproved = contracts[contracts["unapproved"].astype(bool)]
-        _table(book, "未核准", unapproved, ALL_COLUMNS,
+        _table(book, unapproved_sheet, unapproved, ALL_COLUMNS,
                f"未经经理核准的年费合同 {today.isoformat()} · 共{len(unapproved)}份 · "
                f"续费风险 = 逾期、待续费或已过期未续，且近{report.risk_days}天有投诉或评价不满意/一般")
-        rates = write_table(book, "收款率", report.collection, RATE_COLUMNS,
+        rates = write_table(book, rates_sheet, report.collection, RATE_COLUMNS,
                             title=f"收款率 {today.isoformat()} · 已收÷应收；本月 = 应收日期在{today:%Y年%m月}1日至今，"
                                   f"本年 = 1月1日至今（已收按不超过年费金额计）")
         owners = len(report.collection) - 1

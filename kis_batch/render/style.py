@@ -85,6 +85,16 @@ def input_col(template: Template, key: str, width: float, header: str | None = N
     return replace(col_from_schema(template.fields[key], header=header), width=width)
 
 
+# Excel keeps a dropdown list of at most 255 characters; a longer roster gets a free-text cell.
+DROPDOWN_CHARACTERS = 255
+
+
+def person_choice(col: Col, people: tuple[str, ...], *extra: str) -> Col:
+    """col as a fill-in column with a dropdown of these people (and extra words), where Excel can hold the list."""
+    choices = (*people, *extra)
+    return replace(col, fill=True, choices=choices if len(",".join(choices)) <= DROPDOWN_CHARACTERS else ())
+
+
 @dataclass(frozen=True)
 class Highlight:
     """A conditional colour: rows (or one column) where a formula on the row is true."""
