@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from kis_batch import history, pipeline
 from kis_batch.cli import main
-from kis_batch.outputs import DISPATCH_OUTPUT, HISTORY, PERSON_DISPATCH_OUTPUT
+from kis_batch.outputs import CALLBACKS_OUTPUT, DISPATCH_OUTPUT, HISTORY, PERSON_DISPATCH_OUTPUT
 from kis_batch.problems import Severity
 from tests.builders import header_row, write_records
 
@@ -90,6 +90,51 @@ def test_two_of_one_name_get_their_own_files_and_their_own_mail(tmp_path: Path) 
     assert sent["e02@example.com"] == [PERSON_DISPATCH_OUTPUT.file_name(P, "李明_E02")]
     assert sent["e04@example.com"] == [PERSON_DISPATCH_OUTPUT.file_name(P, "李明_E04")]
     assert sent["e01@example.com"] == [PERSON_DISPATCH_OUTPUT.file_name(P, "张伟")]
+
+
+def fill(source: Path, target: Path, sheet: str, marker: str, key: str, values: dict[str, Any]) -> dict[Any, Any]:
+    """A returned sheet: source's rows under marker filled with values, saved as target; each row's key
+    -> what its 派给 / 服务代表 column printed."""
+    book = openpyxl.load_workbook(source)
+    top, headers = header_row(book[sheet], marker)
+    printed = {}
+    for row in range(top + 1, book[sheet].max_row + 1):
+        found = book[sheet].cell(row, headers[key]).value
+        if found is None:
+            continue
+        printed[found] = book[sheet].cell(row, headers.get("派给") or headers["服务代表"]).value
+        for header, value in values.items():
+            book[sheet].cell(row, headers[header], value)
+    book.save(target)
+    return printed
+
+
+def test_two_of_one_name_return_their_sheets_and_each_is_read_as_their_own(tmp_path: Path) -> None:
+    hotline = {"工号": "H01", "姓名": "陈静", "岗位": "服务监督热线", "区域": "西湖区", "邮箱": "h01@example.com"}
+    folder = department(tmp_path / "in", [ZHANG, LI_A, LI_B, MANAGER, hotline],
+                        [customer("C001", "E02"), customer("C002", "E04")], [call("T1", "C001"), call("T2", "C002")])
+    out = pipeline.run(folder, D, tmp_path / "out").out_dir
+    visited = {"服务方式": "上门", "电话预约": "是", "到达时间": "9:00", "离开时间": "10:00", "处理结果": "已解决",
+               "客户满意度": "满意", "客户签字": "是"}
+    # Each 李明 fills in his own 派工单; the manager drops the 总览 back unchanged.
+    for person in ("李明_E02", "李明_E04"):
+        sheet = PERSON_DISPATCH_OUTPUT.file_name(P, person)
+        assert fill(out / sheet, folder / sheet, person, "工单号", "工单号", visited) == {
+            "T1" if person.endswith("E02") else "T2": person}
+    overview = fill(out / DISPATCH_OUTPUT.file_name(P), folder / DISPATCH_OUTPUT.file_name(P), "总览", "工单号", "工单号", {})
+    assert overview == {"T1": "李明_E02", "T2": "李明_E04"}
+    # The hotline calls both customers the 李明 visited and returns the list.
+    called = fill(out / CALLBACKS_OUTPUT.file_name(P), folder / CALLBACKS_OUTPUT.file_name(P), "当日核实", "客户编号",
+                  "客户编号", {"接通": "是", "上门属实": "是", "客户满意度": "满意", "投诉": "否", "回访人": "陈静"})
+    assert called == {"C001": "李明_E02", "C002": "李明_E04"}
+
+    again = pipeline.run(folder, P, tmp_path / "out")
+    assert errors(again) == []
+    feedback = again.inbox.tables["feedback"]
+    served = feedback[feedback["result"].notna()].set_index("ticket_id")["staff"].to_dict()
+    assert served == {"T1": "E02", "T2": "E04"}
+    assert again.inbox.tables["callbacks"].set_index("customer_id")["staff"].to_dict() == {"C001": "E02", "C002": "E04"}
+    assert len(again.inbox.pins) == 0  # 派给 as planned: no manager's pin
 
 
 def test_a_reference_by_a_shared_name_is_an_error_naming_both(tmp_path: Path) -> None:

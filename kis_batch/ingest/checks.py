@@ -27,6 +27,7 @@ from kis_batch.ingest.references import (
     resolve_staff,
     warn,
 )
+from kis_batch.outputs import person_label
 from kis_batch.problems import Code, Severity
 from kis_batch.schema import BY_KEY, GROUP_SEGMENT, VISIT_TYPE, Kind, Template, service_happened
 from kis_batch.tables import FILE, SHEET, KeyIndex
@@ -208,4 +209,5 @@ def _shared_names(staff: list[Row], out: Collector) -> None:
             for r in rows:
                 warn(r, "name", out, Code.DUPLICATE_KEY,
                      f"姓名“{name}”重名（工号 {ids}）：两人都已采用，但凡是只填了“{name}”的地方都无法确定是谁；"
-                     f"请在姓名后加区分（如“{name}A”），或在其他表里改填工号")
+                     f"请在姓名后加区分（如“{name}A”），或在其他表里改填工号或“{person_label(name, rows[0]['staff_id'])}”"
+                     "这样的姓名_工号")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT, person_labels
+from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT
 from kis_batch.render.service_sheet import Letterhead, write_service_sheet
 from kis_batch.render.style import (
     ATTENTION_BG,
@@ -127,8 +127,9 @@ def _sheet_rows(result: DispatchResult, suggestions: pd.DataFrame | None) -> pd.
 
 @dataclass(frozen=True)
 class PersonSheet:
-    """One person's rows, as their sheet in 派工单_P.xlsx and their own workbook show them; label (姓名, or
-    姓名_工号 when two share the name) names the sheet and the file."""
+    """One person's rows, as their sheet in 派工单_P.xlsx and their own workbook show them: label (姓名, or
+    姓名_工号 when two share the name, as 派给 shows it) names the sheet and the file; the 服务单 the
+    customer signs carries the 姓名."""
 
     name: str
     label: str
@@ -154,19 +155,18 @@ def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame], sug
     frame = _sheet_rows(result, suggestions)
     roster = tables.get("staff")
     staff = roster.set_index("staff_id", drop=False) if roster is not None and len(roster) else None
-    labels = person_labels(roster["staff_id"], roster["name"]) if staff is not None else {}
     people = []
     for staff_id, rows in frame.groupby("assignee", sort=False):
-        name = rows["assignee_name"].iloc[0]
-        label = labels.get(staff_id, name)
-        where = ""
+        label = rows["assignee_name"].iloc[0]  # the rules' 派给: 姓名, or 姓名_工号 for a shared 姓名
+        name, where = label, ""
         if staff is not None and staff_id in staff.index:
             member = staff.loc[staff_id]
+            name = member["name"]
             where = f"（{member['role']}，{member['area']}出发）" if member["area"] else f"（{member['role']}）"
         suggested = int((rows["kind"] == SUGGESTED).sum())
         extra = f"，另{SUGGESTED}{suggested}家（绿色行，可选；没去的请删去该行）" if suggested else ""
         keys = "；橙色客户为重点客户，优先服务" if any(v is True for v in rows["key_customer"]) else ""
-        title = (f"派工单 {day} · {name}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；"
+        title = (f"派工单 {day} · {label}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；"
                  f"出发前电话预约，完成后填写黄色列交回{keys}")
         people.append(PersonSheet(name, label, title, rows))
     return DispatchSheets(result.plan_date, frame, people, Letterhead(settings.company_name, settings.service_hotline))

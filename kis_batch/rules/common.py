@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
+from kis_batch.outputs import person_labels
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.schema import COMPLAINT_CATEGORY
 from kis_batch.settings import Settings
@@ -76,6 +77,13 @@ def month_members(staff: Iterable[dict[str, Any]], roles: Iterable[str],
 def shown_name(member: dict[str, Any]) -> str:
     """The 姓名 as the month's lists show it: a leaver's marked 离职."""
     return member["name"] if is_active(member) else f"{member['name']}{LEAVER_MARK}"
+
+
+def staff_labels(staff: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """工号 -> how the sheets that come back name each person (派给, 计划派给, 服务代表, 催收负责人): the 姓名,
+    or 姓名_工号 when two on the roster share it, which the reader resolves to the 工号 (outputs.person_labels)."""
+    people = list(staff)
+    return person_labels([s["staff_id"] for s in people], [s["name"] for s in people])
 
 
 # Months ----------------------------------------------------------------------------------------------
