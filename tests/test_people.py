@@ -19,7 +19,14 @@ from click.testing import CliRunner
 
 from kis_batch import history, pipeline
 from kis_batch.cli import main
-from kis_batch.outputs import CALLBACKS_OUTPUT, DISPATCH_OUTPUT, HISTORY, PERSON_DISPATCH_OUTPUT
+from kis_batch.outputs import (
+    CALLBACKS_OUTPUT,
+    DISPATCH_OUTPUT,
+    HISTORY,
+    MANAGER_OUTPUT,
+    PERSON_DISPATCH_OUTPUT,
+    QUALITY_OUTPUT,
+)
 from kis_batch.problems import Severity
 from tests.builders import header_row, write_records
 
@@ -266,3 +273,31 @@ def test_a_leaver_before_the_close_stays_in_the_month_and_their_work_is_to_be_re
     assert "离职人员待改派：李明 客户2家、合同1份" in "：".join(
         str(c) for c in cells_of(result.out_dir / "经理日报_2026-12-01.xlsx"))
     assert not any("李明" in p.name for p in result.outputs)  # never dispatched to
+
+
+def column_of(path: Path, sheet: str, header: str) -> list[Any]:
+    """The values under a header, in the first of the sheet's top rows that holds it."""
+    book = openpyxl.load_workbook(path)[sheet]
+    for row in book.iter_rows(min_row=1, max_row=5):
+        found = next((c.column for c in row if c.value == header), None)
+        if found is not None:
+            return [book.cell(r, found).value for r in range(row[0].row + 1, book.max_row + 1)
+                    if book.cell(r, found).value is not None]
+    raise AssertionError(f"no {header} in {sheet}")
+
+
+def test_a_leaver_who_served_this_month_is_in_its_per_person_lists_marked(tmp_path: Path) -> None:
+    wang = {"工号": "E03", "姓名": "王强", "岗位": "服务工程师", "区域": "西湖区", "在岗": "否"}  # left, served no one
+    folder = department(tmp_path / "in", [ZHANG, {**LI_A, "在岗": "否"}, wang, MANAGER],
+                        [customer("C001", "E01"), customer("C002", "E01")], [])
+    write_records(folder / "反馈.xlsx", {"服务反馈单": [served("E02", "2026-11-02", "C001"),
+                                                   served("E01", "2026-11-03", "C002")]})
+    result = pipeline.run(folder, D, tmp_path / "out")
+    assert errors(result) == []
+
+    quality = result.out_dir / QUALITY_OUTPUT.file_name(D)
+    for sheet in ("投诉统计", "满意度", "违规统计"):
+        listed = column_of(quality, sheet, "服务代表")
+        assert listed[:listed.index("合计")] == ["张伟", "李明（离职）"], sheet
+    page = column_of(result.out_dir / MANAGER_OUTPUT.file_name(D), "日报", "人员一览")
+    assert page[:3] == ["姓名", "张伟", "李明（离职）"] and "王强" not in "".join(map(str, page))

@@ -14,7 +14,7 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.rules.common import active_members, complaint_calls, month_start
+from kis_batch.rules.common import complaint_calls, month_members, month_start, shown_name
 from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.customers import TRACKED, CustomerTracking
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
@@ -89,11 +89,12 @@ def _people(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, scores: S
     complained = (dict(zip(complaints["staff"], complaints["complaints"], strict=True))
                   if {"staff", "complaints"} <= set(complaints.columns) else {})
     rows = []
-    for member in active_members(rows_of(staff), (ENGINEER, IMPLEMENTER)):
+    # A leaver who served this month stays in the table, marked 离职 (docs/rules.md § Inputs (员工名单)).
+    for member in month_members(rows_of(staff), (ENGINEER, IMPLEMENTER), scores.rows["staff"]):
         gap = by_gap.get(member["staff_id"], {})
         score = by_score.get(member["staff_id"], {})
         rows.append({
-            "name": member["name"], "role": member["role"], "tomorrow": tomorrow.get(member["staff_id"], 0),
+            "name": shown_name(member), "role": member["role"], "tomorrow": tomorrow.get(member["staff_id"], 0),
             "resolutions": gap.get("resolutions_done"), "visits": gap.get("visits_done"), "status": gap.get("status"),
             "average": score.get("average"), "breaches": score.get("breaches", 0),
             "complaints": complained.get(member["staff_id"], 0),
