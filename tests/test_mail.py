@@ -33,7 +33,7 @@ from kis_batch.delivery.email import EmailChannel, build_message, eml_name
 from kis_batch.delivery.plan import Attachment, DeliveryError, DeliveryPlan, Message, load_roster, plan_messages, read_run
 from kis_batch.ingest import load_folder
 from kis_batch.outputs import SENT_LOG
-from kis_batch.render.mail_roster import write_mail_roster
+from kis_batch.render.mail_roster import RunDigest, write_mail_roster
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_workbook
 
@@ -163,7 +163,7 @@ def department(tmp_path: Path, port: int = 25, security: str = "starttls", setti
                                                   "figures": {"plan_date": PLAN}}), encoding="utf-8")
     # The roster as a run records it: read from the folder by the real reader, written by the real writer.
     inbox = load_folder(folder, dt.date.fromisoformat(TODAY))
-    write_mail_roster(out_dir, inbox.tables["staff"], inbox.settings)
+    write_mail_roster(out_dir, inbox.tables["staff"], inbox.settings, RunDigest())
     return out_dir
 
 
