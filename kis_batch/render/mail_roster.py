@@ -110,7 +110,8 @@ def run_digest(sheets: DispatchSheets, dispatch: DispatchResult, complaints: Com
     routes = {}
     for staff_id, rows in sheets.frame.groupby("assignee", sort=False):
         routes[str(staff_id)] = tuple(
-            Stop(None if pd.isna(r["route"]) else int(r["route"]), _text(r["kind"]), _text(r["ticket_id"]),
+            # A suggested visit has no route number (nor a 工单号) of its own.
+            Stop(None if pd.isna(r.get("route")) else int(r["route"]), _text(r["kind"]), _text(r.get("ticket_id")),
                  _text(r["customer_name"]) or _text(r["customer_id"]), _text(r["contact"]), _text(r["phone"]),
                  _text(r["address"]), _text(r["problem"]), r["key_customer"] is True)
             for r in rows_of(rows))
