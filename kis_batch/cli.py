@@ -13,7 +13,7 @@ import click
 
 from kis_batch import pipeline
 from kis_batch.coerce import CoerceError, to_date
-from kis_batch.demo import DEFAULT_SEED, write_demo
+from kis_batch.demo import DEFAULT_SEED
 from kis_batch.ingest import READING, Inbox
 from kis_batch.lock import RunLocked
 from kis_batch.outputs import OUTBOX
@@ -155,6 +155,8 @@ def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int, months:
       kis-batch demo 示例 --month 2026-11 --date 2026-11-27
       kis-batch demo 示例 --month 2026-11 --months 2
     """
+    from kis_batch.demo import write_demo  # the simulation loads only for this command
+
     last_day = today or month.replace(day=27)
     if months == 1:
         paths = write_demo(folder, month, last_day, seed)
@@ -223,13 +225,23 @@ def run(folder: Path, today: dt.date | None, out_root: Path, delivery: str | Non
     click.echo(f"派工日期 {result.plan_date.isoformat()}；结果在 {result.out_dir}")
     for path in result.outputs:
         click.echo(f"  {path.name}")
-    if result.closed_month:
-        click.echo(f"今天是本月第一个工作日，已结算上月 {result.closed_month} 的月度考核：" +
-                   "、".join(str(path) for path in result.closed_outputs))
+    _ledger_lines(result.closed_months, result.closed_outputs, result.carried_rows, list(result.archivable))
     if delivery is None:
         sys.exit(result.exit_code)
     code = _deliver(result.out_dir, delivery == "send", result.inbox.settings)
     sys.exit(max(code, result.exit_code))
+
+
+def _ledger_lines(closed: tuple[str, ...], outputs: list[Path], carried: int, archivable: list[str]) -> None:
+    """What the run did to the department's months (docs/rules.md § A month's life)."""
+    if closed:
+        click.echo(f"已结账 {'、'.join(closed)}（月度考核、月度总结）：" + "、".join(str(path) for path in outputs))
+    if carried:
+        click.echo(f"从已结账月份结转 {carried} 行（未结工单、未结案投诉、客户最近联系等），文件夹里已不再有它们")
+    if archivable:
+        click.echo(f"以下 {len(archivable)} 个文件只有已结账月份的数据，可以移出收件夹归档：")
+        for name in archivable:
+            click.echo(f"  {name}")
 
 
 def _deliver(out_dir: Path, deliver: bool, robots: Settings | None = None) -> int:
@@ -323,8 +335,9 @@ class QuarterParam(click.ParamType):
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT_ROOT,
               show_default=True, help="输出根目录；月度考核和月度总结写到 OUT/YYYY-MM/，季度述职写到 OUT/YYYY-Qn/，"
                                       "历史在 OUT/history.sqlite")
+@click.option("--reopen", is_flag=True, help="反结账：重算已结账的月份（原结账作为一个版本保留），并列出改变的数字")
 def report(folder: Path, month: dt.date | None, quarter: tuple[int, int] | None, today: dt.date | None,
-           out_root: Path) -> None:
+           out_root: Path, reopen: bool) -> None:
     """月度结算或季度述职。
 
     --month：按 FOLDER 里的表格计算该月每名服务工程师和实施专员的月度考核，写出 月度考核_YYYY-MM.xlsx 和
@@ -346,13 +359,20 @@ def report(folder: Path, month: dt.date | None, quarter: tuple[int, int] | None,
         sys.exit(EXIT_FAILED)
     if quarter is not None:
         _report_quarter(folder, quarter, today or dt.date.today(), out_root)
-    from kis_batch.close import report_month
+    from kis_batch.close import CloseRefused, MonthAlreadyClosed, report_month
+    from kis_batch.history import HistoryError
     from kis_batch.rules.evaluation import as_of_day
 
     day = today or as_of_day(month, dt.date.max)
     try:
-        result = report_month(folder, month, day, out_root, progress=_progress)
-    except (RunLocked, OutputTooLarge, OSError) as error:
+        result = report_month(folder, month, day, out_root, progress=_progress, reopen=reopen)
+    except MonthAlreadyClosed as closed:
+        click.echo(str(closed))
+        sys.exit(0)
+    except CloseRefused as refused:
+        click.echo(f"未结账：{refused}", err=True)
+        sys.exit(1)
+    except (RunLocked, OutputTooLarge, OSError, HistoryError) as error:
         click.echo(f"运行未完成：{error}", err=True)
         sys.exit(EXIT_FAILED)
     _summary(result.inbox)
@@ -361,15 +381,25 @@ def report(folder: Path, month: dt.date | None, quarter: tuple[int, int] | None,
         click.echo(f"  {p.rank:>2}. {p.name}（{p.role}）总分 {p.total:g} 等级 {p.grade}")
     for path in result.outputs:
         click.echo(f"已写出 {path}")
+    if result.earlier is not None:
+        when = f"{result.earlier.closed_at:%Y-%m-%d %H:%M}" if result.earlier.closed_at else "此前"
+        click.echo(f"反结账：{when} 的结账已作为第 {result.earlier.version} 版保留；这次改变的数字"
+                   f"{'：' if result.changes else '：没有'}")
+        for line in result.changes:
+            click.echo(f"  {line}")
+    _ledger_lines((), [], 0, result.archivable)
     sys.exit(1 if count(result.inbox.problems, Severity.ERROR) else 0)
 
 
 def _report_quarter(folder: Path, quarter: tuple[int, int], today: dt.date, out_root: Path) -> None:
-    from kis_batch.close import report_quarter
+    from kis_batch.close import CloseRefused, report_quarter
     from kis_batch.history import HistoryError
 
     try:
         result = report_quarter(folder, *quarter, today, out_root, progress=_progress)
+    except CloseRefused as refused:
+        click.echo(f"未做述职：{refused}", err=True)
+        sys.exit(1)
     except (RunLocked, OutputTooLarge, OSError, HistoryError) as error:
         click.echo(f"运行未完成：{error}", err=True)
         sys.exit(EXIT_FAILED)

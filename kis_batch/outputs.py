@@ -122,7 +122,7 @@ QUOTAS_OUTPUT = Output(
     "指标缺口", Dated.TODAY, "kis_batch.render.quotas:write_quotas", ("today", "gaps"),
     mail=(_managers("本月问题解决和拜访指标的完成情况与缺口"),))
 FEES_OUTPUT = Output(
-    "年费", Dated.TODAY, "kis_batch.render.fees:write_fees", ("today", "fees"),
+    "年费", Dated.TODAY, "kis_batch.render.fees:write_fees", ("today", "fees"), comes_back=True,
     mail=(_managers("到期、逾期的年费和次日催收清单"),))
 CALLBACKS_OUTPUT = Output(
     "回访", Dated.PLAN, "kis_batch.render.callbacks:write_callbacks", ("callbacks",), comes_back=True,

@@ -14,14 +14,10 @@ The folder (节假日 2026-11-23, a Monday, set in 规则设置):
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pytest
 
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
@@ -31,6 +27,7 @@ from kis_batch.problems import Code, Severity
 from kis_batch.rules.complaints import ComplaintCases, complaint_cases
 from kis_batch.rules.scoring import link_events
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, header_row, write_records, write_workbook
+from tests.conftest import ToPdf
 
 TODAY = dt.date(2026, 11, 26)  # a Thursday
 HOLIDAY = dt.date(2026, 11, 23)
@@ -214,13 +211,8 @@ def test_the_manager_and_the_hotline_get_the_workbook_and_the_page_names_the_ove
     assert lines["上报总经理"][1].startswith(f"{OVERDUE} 乙公司（被投诉人 王强，已过 4 个工作日，待处理）")
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
-def test_the_workbook_opens_in_libreoffice(tmp_path: Path) -> None:
+def test_the_workbook_opens_in_libreoffice(tmp_path: Path, to_pdf: ToPdf) -> None:
     out = tmp_path / "out"
     pipeline.run(department(tmp_path / "in"), TODAY, out)
-    book = out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY)
-    converted = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(book)],
-                               capture_output=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
-    assert converted.returncode == 0, converted.stderr
-    pdf = tmp_path / book.with_suffix(".pdf").name
+    [pdf] = to_pdf(out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY))
     assert pdf.stat().st_size > 10_000

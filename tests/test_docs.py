@@ -3,9 +3,7 @@ the values it allows, every problem code, every template column, and exactly the
 writes; the staff guide (docs/使用说明.md) names every one of those files too; and code citing the
 rulebook cites a section it has."""
 
-import datetime as dt
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,16 +13,15 @@ from kis_batch.outputs import OUTPUTS
 from kis_batch.problems import Code
 from kis_batch.schema import TEMPLATES
 from kis_batch.settings import allowed_text, default_of, format_setting, setting_fields
+from tests.conftest import EXAMPLE_TODAY
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "docs" / "rules.md"
 GUIDE = ROOT / "docs" / "使用说明.md"
 README = ROOT / "README.md"
-EXAMPLE = ROOT / "input_templates" / "example"
-TODAY = dt.date(2026, 11, 27)
-SECTIONS = ("Rules", "Calendar", "Inputs", "Settings", "Bad input", "Outputs", "Dispatch", "Scores", "Quota gaps",
+SECTIONS = ("Architecture", "Rules", "Calendar", "Inputs", "Settings", "Bad input", "Outputs", "Dispatch", "Scores", "Quota gaps",
             "Callbacks", "Fees", "Quality", "Complaint cases", "Tracked customers", "Implementation projects",
-            "Monthly close", "Mail", "Commands", "Decisions", "Planned")
+            "Monthly close", "A month's life", "Mail", "Commands", "Decisions", "Planned")
 # How the docs write the parts of an output's name that change from run to run.
 TODAY_MARK, PLAN_MARK, NAME_MARK = "D", "P", "姓名"
 EMPTY_DEFAULT = "（空）"
@@ -62,14 +59,11 @@ def rules() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def output_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+def output_names(example_run: pipeline.RunResult) -> set[str]:
     """Every file a run of the example month writes, its dates and people's names as the docs write them."""
-    base = tmp_path_factory.mktemp("docs")
-    folder = base / "in"
-    shutil.copytree(EXAMPLE, folder)
-    result = pipeline.run(folder, TODAY, base / "out")
+    result = example_run
     people = set(result.inbox.tables["staff"]["name"])
-    marks = {TODAY.isoformat(): TODAY_MARK, result.plan_date.isoformat(): PLAN_MARK, **dict.fromkeys(people, NAME_MARK)}
+    marks = {EXAMPLE_TODAY.isoformat(): TODAY_MARK, result.plan_date.isoformat(): PLAN_MARK, **dict.fromkeys(people, NAME_MARK)}
     names = set()
     for path in (p for p in result.out_dir.iterdir() if p.is_file() and not p.name.startswith(".")):  # mail.json too
         stem, dot, suffix = path.name.partition(".")

@@ -204,7 +204,7 @@ def test_the_first_working_day_closes_the_month_before_and_mails_it(folder, tmp_
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["run", str(folder), "--date", december.isoformat(), "--out", str(out)])
     assert result.exit_code in (0, 1), result.output
-    assert "已结算上月 2026-11 的月度考核" in result.output
+    assert "已结账 2026-11（截至 2026-11-30）" in result.output
     closed = out / "2026-11" / "月度考核_2026-11.xlsx"
     assert closed.is_file()
     con = sqlite3.connect(out / "history.sqlite")

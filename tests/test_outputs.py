@@ -197,11 +197,13 @@ def test_outputs_dropped_back_into_the_folder_change_nothing_but_a_warning(tmp_p
     again = pipeline.run(folder, TODAY, tmp_path / "out2")
     assert again.errors == 0
     notices = {p.file for p in again.inbox.problems if p.severity is Severity.WARNING}
-    # 派工单, 回访 and 实施_D.xlsx come back as input; 实施_D.xlsx's unfilled 验收 sheets change nothing.
-    report_only = {p.name for p in first.outputs if p.suffix == ".xlsx" and not p.name.startswith(("派工单", "回访", "投诉跟踪"))
+    # 派工单, 回访, 年费_D and 实施_D.xlsx come back as input; unchanged, they change nothing.
+    report_only = {p.name for p in first.outputs if p.suffix == ".xlsx"
+                   and not p.name.startswith(("派工单", "回访", "投诉跟踪", "年费"))
                    and p.name != PROJECTS_OUTPUT.file_name(TODAY)}
     assert notices == report_only and len(report_only) >= 4
     assert len(again.inbox.tables["calls"]) == len(first.inbox.tables["calls"])
     assert again.figures.dispatch == first.figures.dispatch
     assert again.figures.projects == first.figures.projects
     assert again.figures.complaints == first.figures.complaints
+    assert again.figures.fees == first.figures.fees and again.inbox.pins.empty

@@ -10,20 +10,17 @@ Thu 10-08, Fri 10-09, Sat 10-10 (a make-up working day), Mon 10-12.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pytest
 
 from kis_batch import pipeline
 from kis_batch.outputs import PERSON_PROJECTS_OUTPUT, PROJECTS_OUTPUT
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.settings import ACCEPTANCE_ITEMS, SETTING_FIELDS, parse_setting
 from tests.builders import basic_department, header_row, write_workbook
+from tests.conftest import ToPdf, pdf_pages
 
 D = dt.date(2026, 10, 12)
 PROJECT_HEADERS = ("项目编号", "客户编号", "实施专员", "实施内容", "开始日期", "计划上线", "实际上线", "验收日期", "验收结论",
@@ -211,15 +208,9 @@ def test_the_checklist_setting_splits_at_semicolons_and_keeps_commas_and_bracket
     assert read.value == ("账套与参数设置", "业务流程(供应链/生产,如适用)", "凭证与报表")
 
 
-def test_each_acceptance_form_prints_on_one_page(tmp_path: Path) -> None:
+def test_each_acceptance_form_prints_on_one_page(tmp_path: Path, to_pdf: ToPdf) -> None:
     result = run(tmp_path, [project("P4", "09-01", "09-25", live="09-29"),
                             project("P6", "09-01", "09-18", live="09-20", accepted_on="09-25", acceptance="不通过")])
-    if shutil.which("soffice") is None or shutil.which("pdfinfo") is None:
-        pytest.skip("LibreOffice (soffice) or pdfinfo is not installed")
-    path = result.out_dir / PROJECTS_OUTPUT.file_name(D)
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo'}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path / "pdf"), str(path)], check=True, capture_output=True, timeout=180)
-    info = subprocess.run(["pdfinfo", str(tmp_path / "pdf" / path.with_suffix(".pdf").name)], check=True,
-                          capture_output=True, text=True).stdout
+    [pdf] = to_pdf(result.out_dir / PROJECTS_OUTPUT.file_name(D))
     # 项目总览 on one landscape page, then one page per form.
-    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == 1 + 2
+    assert len(pdf_pages(pdf)) == 1 + 2

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pandas as pd
-import pytest
 
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
@@ -28,6 +26,7 @@ from kis_batch.rules.quotas import quota_gaps
 from kis_batch.rules.scoring import score_feedback
 from kis_batch.rules.suggestions import SUGGESTED, suggest_visits
 from tests.builders import header_row, write_dispatch_books, write_records
+from tests.conftest import ToPdf
 
 CALENDAR = WorkCalendar()
 TODAY, PLAN = dt.date(2026, 11, 20), dt.date(2026, 11, 23)
@@ -206,14 +205,9 @@ def test_without_suggestions_the_sheets_are_as_before(tmp_path: Path) -> None:
     assert kinds == {"派工"}
 
 
-def test_a_sheet_with_suggestions_converts_to_pdf(tmp_path: Path) -> None:
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+def test_a_sheet_with_suggestions_converts_to_pdf(tmp_path: Path, to_pdf: ToPdf) -> None:
     inbox, dispatch, _, suggestions = compute(month_folder(tmp_path / "in"), TODAY)
     written: list[Path] = []
     write_dispatch_books(tmp_path / "out", dispatch, inbox.tables, written, suggestions)
-    path = tmp_path / "out" / PERSON_DISPATCH_OUTPUT.file_name(PLAN, "张伟")
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(path)],
-                   check=True, capture_output=True, timeout=180)
-    assert (tmp_path / "pdf" / path.with_suffix(".pdf").name).read_bytes().startswith(b"%PDF")
+    [pdf] = to_pdf(tmp_path / "out" / PERSON_DISPATCH_OUTPUT.file_name(PLAN, "张伟"))
+    assert pdf.read_bytes().startswith(b"%PDF")

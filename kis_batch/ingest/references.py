@@ -104,7 +104,7 @@ def require_customer(records: list[Row], customers: KeyIndex | None, out: Collec
 
 
 def _content(template: Template, record: Row) -> tuple[Any, ...]:
-    return tuple(record[c.key] for c in template.columns)
+    return tuple(record[c.key] for c in template.columns if not c.tool_written)
 
 
 def is_placeholder(template: Template, record: Row) -> bool:

@@ -58,6 +58,14 @@ class ComplaintCases:
     by_engineer: pd.DataFrame  # per 被投诉人, then 合计
     figures: dict[str, Any]
 
+    def open_by_customer(self) -> dict[str, str]:
+        """Customer → the 投诉编号 of their open case (not 已结案), the most pressing first: the
+        re-visits dispatch puts before routine work (docs/rules.md § Dispatch)."""
+        cases: dict[str, str] = {}
+        for customer, number in zip(self.open["customer_id"].tolist(), self.open["complaint_id"].tolist(), strict=True):
+            cases.setdefault(customer, number)
+        return cases
+
 
 def number_cases(complaints: list[dict[str, Any]]) -> list[str]:
     """投诉编号 of complaints in order of first record: "TS" + the first record's date + "-" + 客户编号,
