@@ -22,6 +22,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -30,12 +31,22 @@ from click.testing import CliRunner
 from kis_batch.cli import main
 from kis_batch.delivery.channel import Outcome, SendReport, send
 from kis_batch.delivery.email import EmailChannel, build_message, eml_name
-from kis_batch.delivery.plan import Attachment, DeliveryError, DeliveryPlan, Message, load_roster, plan_messages, read_run
+from kis_batch.delivery.plan import (
+    Attachment,
+    DeliveryError,
+    DeliveryPlan,
+    Message,
+    load_digest,
+    load_roster,
+    plan_messages,
+    read_run,
+)
 from kis_batch.ingest import load_folder
 from kis_batch.outputs import SENT_LOG
+from kis_batch.pipeline import RunResult
 from kis_batch.render.mail_roster import RunDigest, write_mail_roster
 from kis_batch.settings import Settings
-from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_records, write_workbook
+from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, header_row, table, write_records, write_workbook
 from tests.test_robots import robot_server
 
 TODAY, PLAN = "2026-11-27", "2026-11-30"
@@ -537,3 +548,30 @@ def test_run_mail_writes_the_outbox_and_sends_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output  # 孙丽 has no address
     outbox = tmp_path / "output" / TODAY / "outbox"
     assert len(list(outbox.glob("*.eml"))) == 6 and "没有发送" in result.output
+
+
+def test_a_route_on_the_phone_shows_each_leg_and_a_complaint_re_visit_as_the_overview_does(
+        example_run: RunResult) -> None:
+    out_dir = example_run.out_dir
+    sheet = openpyxl.load_workbook(out_dir / f"派工单_{PLAN}.xlsx", read_only=True)["总览"]
+    top, col = header_row(sheet, "上站距离")
+    rows = [r for r in sheet.iter_rows(min_row=top + 1, values_only=True) if r[col["派给"] - 1]]
+    revisits = [r for r in rows if "投诉回访优先" in (r[col["改派原因"] - 1] or "")]
+    assert revisits  # the example month has a customer with an open case among tomorrow's tickets
+    plan = plan_messages(out_dir, *load_roster(out_dir), load_digest(out_dir))
+    bodies = {m.name: m.html for m in plan.messages}  # 何雪梅 has no address, so no message
+
+    def card(name: str, stop: int) -> str:
+        return bodies[name].split(f">{stop}</td>")[1].split("</tr>")[0]
+
+    for row in revisits:
+        name, stop, leg = row[col["派给"] - 1], row[col["路线顺序"] - 1], row[col["上站距离"] - 1]
+        case = row[col["改派原因"] - 1].split("未结投诉")[1].split("）")[0]
+        assert f"投诉回访：未结投诉 {case}" in card(name, stop)
+        assert f"{'离出发地' if stop == 1 else '离上一站'} {leg:g} 公里" in card(name, stop)
+    legs = [(r[col["派给"] - 1], r[col["路线顺序"] - 1], r[col["上站距离"] - 1]) for r in rows if r[col["派给"] - 1] in bodies]
+    assert 0 < sum(1 for _, _, leg in legs if leg is not None) < len(legs)
+    for name, stop, leg in legs:  # a leg the plan could not estimate is left out, as on the sheet
+        assert ("公里</div>" in card(name, stop)) == (leg is not None)
+        assert ("投诉回访" in card(name, stop)) == any(r in revisits for r in rows
+                                                     if (r[col["派给"] - 1], r[col["路线顺序"] - 1]) == (name, stop))

@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,8 @@ def _stop(order: int, customer: str, problem: str = "凭证过账报错") -> Sto
 
 
 DIGEST = RunDigest(
-    routes={"E01": (_stop(1, HOSTILE[0]), _stop(2, HOSTILE[1])), "E03": (_stop(1, "丙公司", "实施培训"),)},
+    routes={"E01": (_stop(1, HOSTILE[0]), _stop(2, HOSTILE[1])),
+            "E03": (replace(_stop(1, "丙公司", "实施培训"), open_case="TS20261126-C0101"),)},
     backlog=(Waiting("T009", "丁公司", "当日全组已满，顺延"),),
     overdue=(OverdueCase("TS20261120-C0343", "戊公司", "张伟", 5, "处理中"),),
 )
@@ -104,6 +105,7 @@ def test_wecom_gets_markdown_and_a_text_message_calling_on_the_engineers_by_mobi
     content = markdown["markdown"]["content"]
     assert content.startswith(f"### 派工计划 {PLAN}") and "**张伟**" in content and "**赵敏**" in content
     assert "王强" not in content  # no stops, no line
+    assert "1. 丙公司（投诉回访 TS20261126-C0101） · 文三路1号" in content
     assert "#### 未派 1 单" in content and "#### 超期投诉 1 起" in content and "TS20261120-C0343" in content
     assert text == {"msgtype": "text", "text": {"content": text["text"]["content"],
                                                 "mentioned_mobile_list": ["13800000001", "13800000003"]}}

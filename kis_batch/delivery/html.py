@@ -52,6 +52,8 @@ def _route(stops: Sequence[Stop], confirm: str) -> str:
                    + (f' <span style="{KEY}">重点</span>' if stop.key_customer else "")
                    + (f' <span style="{NOTE}">（{text(stop.kind)}，可选）</span>' if stop.kind != "派工" else "")
                    + "</div>"]
+        if stop.open_case:
+            details.append(f'<div style="{KEY}">投诉回访：未结投诉 {text(stop.open_case)}</div>')
         if stop.contact or stop.phone:
             details.append(f"<div>{text(stop.contact)} {tel_link(stop.phone) if stop.phone else ''}</div>")
         if stop.address:
@@ -59,6 +61,8 @@ def _route(stops: Sequence[Stop], confirm: str) -> str:
         if stop.problem:
             details.append(f'<div style="{NOTE}">{text(stop.problem)}'
                            + (f" · {text(stop.ticket)}" if stop.ticket else "") + "</div>")
+        if stop.leg_km is not None:
+            details.append(f'<div style="{NOTE}">{"离出发地" if stop.order == 1 else "离上一站"} {stop.leg_km:g} 公里</div>')
         order = "" if stop.order is None else str(stop.order)
         rows.append(f'<tr><td style="{ORDER}">{order}</td><td style="{CELL}">{"".join(details)}</td></tr>')
     return (f'<p style="{ALERT}">{text(confirm)}</p>'

@@ -76,8 +76,9 @@ def post_lines(run: RunInfo, staff: pd.DataFrame, digest: RunDigest, kind: str) 
             where = f" · {md_text(stop.address)}" if stop.address else ""
             optional = f"（{md_text(stop.kind)}，可选）" if stop.kind != "派工" else ""
             key = "（重点）" if stop.key_customer else ""
+            case = f"（投诉回访 {md_text(stop.open_case)}）" if stop.open_case else ""
             order = f"{stop.order}. " if stop.order is not None else "- "
-            lines.append(Line(f"{order}{md_text(stop.customer)}{key}{optional}{where} · {md_text(stop.problem)}"))
+            lines.append(Line(f"{order}{md_text(stop.customer)}{key}{case}{optional}{where} · {md_text(stop.problem)}"))
         lines.append(Line(""))
     if digest.backlog:
         lines.append(Line(f"#### 未派 {len(digest.backlog)} 单（顺延）"))

@@ -60,6 +60,9 @@ class Stop:
     address: str
     problem: str
     key_customer: bool
+    # Both with defaults: a mail.json written before they were kept still reads.
+    leg_km: float | None = None  # from the stop before, the first from the base (the 总览's 上站距离)
+    open_case: str = ""  # the customer's open complaint case: a re-visit (docs/rules.md § Dispatch)
 
 
 @dataclass(frozen=True)
@@ -108,12 +111,15 @@ def run_digest(sheets: DispatchSheets, dispatch: DispatchResult, complaints: Com
     """The digest of one run: each person's rows of their 派工单 in route order, 未派, overdue cases,
     the manager's page."""
     routes = {}
+    open_cases = complaints.open_by_customer() if len(complaints.open) else {}
     for staff_id, rows in sheets.frame.groupby("assignee", sort=False):
         routes[str(staff_id)] = tuple(
             # A suggested visit has no route number (nor a 工单号) of its own.
             Stop(None if pd.isna(r.get("route")) else int(r["route"]), _text(r["kind"]), _text(r.get("ticket_id")),
                  _text(r["customer_name"]) or _text(r["customer_id"]), _text(r["contact"]), _text(r["phone"]),
-                 _text(r["address"]), _text(r["problem"]), r["key_customer"] is True)
+                 _text(r["address"]), _text(r["problem"]), r["key_customer"] is True,
+                 None if _plain(r.get("leg_km")) is None else float(r["leg_km"]),
+                 open_cases.get(r["customer_id"], ""))
             for r in rows_of(rows))
     backlog = tuple(Waiting(_text(r["ticket_id"]), _text(r["customer_name"]) or _text(r["customer_id"]),
                             _text(r["reason"])) for r in rows_of(dispatch.backlog))
