@@ -24,7 +24,7 @@ from kis_batch.outputs import DAY_OUTPUTS, day_folder, progress_line
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.render.dispatch import dispatch_sheets
-from kis_batch.render.mail_roster import write_mail_roster
+from kis_batch.render.mail_roster import run_digest, write_mail_roster
 from kis_batch.render.manifest import write_manifest
 from kis_batch.rules.evaluation import as_of_day
 from kis_batch.rules.figures import (
@@ -212,7 +212,8 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             if output.last:
                 output.write(out, results, result.outputs)
         _note_relocated(inbox, result.outputs)
-        write_mail_roster(out, tables["staff"], settings)
+        digest = run_digest(results["sheets"], dispatch, found.complaints, summary)
+        write_mail_roster(out, tables["staff"], settings, digest)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), figures.to_json(),
                                              now or dt.datetime.now()))
     return result
