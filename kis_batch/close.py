@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +24,7 @@ from kis_batch.rules.common import month_end, month_start, table_of
 from kis_batch.rules.evaluation import MonthEvaluation, as_of_day
 from kis_batch.rules.figures import Figure
 from kis_batch.rules.month_figures import month_figures
-from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, trend_of
+from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, with_history
 from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_review
 from kis_batch.settings import Settings
 from kis_batch.steps import MonthResults, month_results
@@ -50,10 +50,10 @@ def month_record(evaluation: MonthEvaluation, figures: Mapping[Figure, float], f
 
 
 def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
-                   as_of: dt.date) -> ClosedMonth:
+                   as_of: dt.date, history_months: pd.DataFrame | None = None) -> ClosedMonth:
     """The 考核 of as_of's month standing on as_of, with its figures and 月度总结: the day's rules as
-    the evening composes them."""
-    month = month_results(tables, settings, calendar, as_of)
+    the evening composes them (history_months, the history's month_figures, for the year to date)."""
+    month = month_results(tables, settings, calendar, as_of, history_months)
     summary = monthly_summary(tables, settings, month.evaluation, month.scores, month.gaps, month.quality, month.fees,
                               month.complaints, month.projects, month.customers)
     return ClosedMonth(month.evaluation, month_figures_of(tables, settings, month), summary)
@@ -75,17 +75,26 @@ def month_to_close(tables: dict[str, pd.DataFrame], calendar: WorkCalendar, toda
     return previous if any(d is not None and month_start(d) == previous for d in dates) else None
 
 
-def history_trend(out_root: Path, closed: ClosedMonth) -> pd.DataFrame:
-    """The trend the 月度总结 shows: the history's months with this close in place of its month (the
-    close is recorded after the workbooks); a history that cannot be read leaves this month alone."""
+def read_months(out_root: Path) -> pd.DataFrame:
+    """The history's month_figures; none where the history cannot be read (the run reports that when
+    it records); reading never creates it."""
+    path = out_root / HISTORY
     try:
-        months = history.read_table(out_root / HISTORY, "month_figures")
+        if path.exists():
+            return history.read_table(path, "month_figures")
     except history.HistoryError:
-        months = pd.DataFrame(columns=["month", "figure", "value", "as_of", "final"])
+        pass
+    return pd.DataFrame(columns=["month", "figure", "value", "as_of", "final"])
+
+
+def history_months(out_root: Path, closed: ClosedMonth) -> pd.DataFrame:
+    """The history's month_figures with this close in place of its month (the close is recorded after
+    the workbooks); a history that cannot be read leaves this month alone."""
+    months = read_months(out_root)
     month = closed.evaluation.month
     ours = pd.DataFrame({"month": month, "figure": list(closed.figures), "value": list(closed.figures.values()),
                          "as_of": closed.evaluation.as_of.isoformat(), "final": 1})
-    return trend_of(pd.concat([months[months["month"] != month], ours], ignore_index=True) if len(months) else ours)
+    return pd.concat([months[months["month"] != month], ours], ignore_index=True) if len(months) else ours
 
 
 def write_close(out_root: Path, closed: ClosedMonth, written: list[Path]) -> None:
@@ -98,7 +107,7 @@ def write_close(out_root: Path, closed: ClosedMonth, written: list[Path]) -> Non
     folder = month_folder(out_root, closed.evaluation.month)
     with run_lock(folder):
         write_evaluation(folder, closed.evaluation, written)
-        write_monthly_summary(folder, replace(closed.summary, trend=history_trend(out_root, closed)), written)
+        write_monthly_summary(folder, with_history(closed.summary, history_months(out_root, closed)), written)
 
 
 def record_history(out_root: Path, day: history.DayRecord | None, months: list[history.MonthRecord]) -> Problem | None:
@@ -125,7 +134,7 @@ def report_month(folder: Path, month: dt.date, today: dt.date, out_root: Path,
     inbox = load_folder(folder, today, None, progress, out_root)
     calendar = WorkCalendar.from_settings(inbox.settings)
     as_of = as_of_day(month, today)
-    closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of)
+    closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of, read_months(out_root))
     result = ReportResult(closed.evaluation.month, as_of, inbox, closed)
     if progress:
         progress(f"写出 {closed.evaluation.month} 月度考核、月度总结并记入历史")
@@ -175,7 +184,7 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
             continue
         if progress:
             progress(f"历史里没有 {name} 的月度结算，先结算该月")
-        closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, month_end(month))
+        closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, month_end(month), read_months(out_root))
         write_close(out_root, closed, outputs)
         problem = record_history(out_root, None, [closed.record(final=True)])
         if problem:

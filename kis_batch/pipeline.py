@@ -21,6 +21,7 @@ from kis_batch.close import (
     month_figures_of,
     month_record,
     month_to_close,
+    read_months,
     record_history,
     write_close,
 )
@@ -155,13 +156,15 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     plan = calendar.next_workday(today)
     tables, settings = inbox.tables, inbox.settings
     input_bytes = sum(f.size for f in inbox.files)
-    found = day_results(tables, settings, calendar, today, parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES)
+    months = read_months(out_root)
+    found = day_results(tables, settings, calendar, today, parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES,
+                        history_months=months)
     dispatch, fees, gaps, quality = found.dispatch, found.fees, found.gaps, found.quality
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
     # The first working day of a month closes the month before (its 考核 as of its last day).
     closing = month_to_close(tables, calendar, today)
-    closed = evaluate_as_of(tables, settings, calendar, as_of_day(closing, today)) if closing else None
+    closed = evaluate_as_of(tables, settings, calendar, as_of_day(closing, today), months) if closing else None
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
     summary = manager_summary(tables, settings, calendar, today, dispatch, found.returned, found.scores, gaps,

@@ -25,7 +25,7 @@ from tests.test_monthly_summary import OCTOBER, folder  # noqa: F401  (the folde
 
 NOVEMBER = dt.date(2026, 11, 1)
 D = dt.date(2026, 12, 5)  # December under way: the history has no December
-TITLES = ["服务部季度述职 2026年第4季度", "本季度关键指标（对比上季度 2026-Q3）", "月度趋势：来电、服务与投诉",
+TITLES = ["服务部季度述职 2026年第4季度", "本季度要点", "本季度关键指标（对比上季度 2026-Q3，按月均）", "月度趋势：来电、服务与投诉",
           "月度趋势：满意度与收款", "人员考核", "质量与投诉", "年费", "实施项目", "重点客户", "下季度工作计划（2027年第1季度）"]
 MONTHS = ["2026-10", "2026-11", "2026-12（无数据）"]
 
@@ -75,12 +75,12 @@ def test_chart_series_are_the_history_figures_and_december_has_none(deck):
                 assert values[2] is None  # December: no point, never a zero
                 checked += 1
     assert checked >= 15
-    trends = slides[2].shapes
+    trends = slides[3].shapes
     calls = next(s for s in trends if s.has_chart).chart.plots[0].series
     by_name = {s.name: list(s.values) for s in calls}
     assert by_name["来电"][:2] == [_figure(out, "2026-10", "calls"), _figure(out, "2026-11", "calls")] == [1.0, 8.0]
     assert by_name["服务单"][:2] == [_figure(out, "2026-10", "services"), _figure(out, "2026-11", "services")]
-    rates = next(s for s in slides[3].shapes if s.has_chart).chart.plots[0].series
+    rates = next(s for s in slides[4].shapes if s.has_chart).chart.plots[0].series
     csat = next(s for s in rates if s.name == "客户满意率")
     assert list(csat.values)[1] == pytest.approx(_figure(out, "2026-11", "quality.csat"))
 
@@ -89,17 +89,19 @@ def test_a_month_the_history_lacks_reads_no_data(deck):
     path, out = deck
     slides = list(Presentation(str(path)).slides)
     assert "2026-12 无数据" in slides[0].shapes[1].text_frame.text
-    key = _tables(slides[1])[0]
-    calls = next(row for row in key if row[0] == "来电")
-    assert calls[1] == f"{_figure(out, '2026-10', 'calls') + _figure(out, '2026-11', 'calls'):,.0f}" == "9"
+    key = _tables(slides[2])[0]
+    assert key[0][1:3] == ["本季度 2026-Q4（2个月数据）", "上季度 2026-Q3（无数据）"]
+    calls = next(row for row in key if row[0] == "来电（月均）")
+    # per month over the two months held (1 and 8 calls), rounded half away from zero as Excel rounds
+    assert (_figure(out, '2026-10', 'calls') + _figure(out, '2026-11', 'calls')) / 2 == 4.5 and calls[1] == "5"
     assert calls[2] == "无数据"  # the history holds nothing of 2026-Q3
-    people = _tables(slides[4])[0]
+    people = _tables(slides[5])[0]
     assert people[0][3:6] == MONTHS
     assert all(row[5] == "无数据" for row in people[1:]) and len(people) == 1 + 5
-    for slide in slides[5:9]:
+    for slide in slides[6:10]:
         rows = _tables(slide)[0]
         assert all(row[3] == "无数据" for row in rows[1:])
-    plans = _tables(slides[9])[0]
+    plans = _tables(slides[10])[0]
     assert plans[0] == ["序号", "工作重点", "目标", "负责人", "完成时间"] and all(r[1:] == [""] * 4 for r in plans[1:])
 
 
@@ -164,6 +166,6 @@ def test_the_demo_writes_two_months_for_a_deck_with_one_month_missing(tmp_path):
                                       "2026-12-05", "--out", str(out)])
     assert built.exit_code == 0, built.output
     slides = list(Presentation(str(out / "2026-Q4" / "季度述职_2026-Q4.pptx")).slides)
-    calls = next(s for s in slides[2].shapes if s.has_chart).chart.plots[0].series[0]
+    calls = next(s for s in slides[3].shapes if s.has_chart).chart.plots[0].series[0]
     assert list(calls.values) == [_figure(out, "2026-10", "calls"), _figure(out, "2026-11", "calls"), None]
     assert all(value and value > 500 for value in list(calls.values)[:2])

@@ -23,6 +23,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import REPORT_MARK
+from kis_batch.rules.display import PERCENT_FORMAT
 from kis_batch.schema import Column, Kind, Template
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -42,7 +43,7 @@ NUMBER_FORMATS = {
     "datetime": "yyyy-mm-dd hh:mm",
     "int": "0",
     "number": "#,##0.00",
-    "percent": "0.0%",
+    "percent": PERCENT_FORMAT,
     "score": "0",
     "km": "0.0",
 }
