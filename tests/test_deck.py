@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from pptx import Presentation
@@ -21,6 +22,8 @@ from kis_batch.cli import main
 from kis_batch.close import report_month, report_quarter
 from kis_batch.outputs import HISTORY
 from kis_batch.render.deck import FONT
+from kis_batch.rules.figures import Figure
+from kis_batch.rules.quarter import MonthData, QuarterReview, takeaways
 from tests.test_monthly_summary import OCTOBER, folder  # noqa: F401  (the folder fixture)
 
 NOVEMBER = dt.date(2026, 11, 1)
@@ -169,3 +172,25 @@ def test_the_demo_writes_two_months_for_a_deck_with_one_month_missing(tmp_path):
     calls = next(s for s in slides[3].shapes if s.has_chart).chart.plots[0].series[0]
     assert list(calls.values) == [_figure(out, "2026-10", "calls"), _figure(out, "2026-11", "calls"), None]
     assert all(value and value > 500 for value in list(calls.values)[:2])
+
+
+def test_the_takeaways_compare_per_month_and_say_what_needs_attention() -> None:
+    """A quarter of two months against one of one: calls per month fell, though their sum rose."""
+    def month(name: str, **figures: float) -> MonthData:
+        return MonthData(name, f"{name}-30", True, {Figure[key].value: value for key, value in figures.items()},
+                         pd.DataFrame())
+
+    q3 = (month("2026-07"), month("2026-08"), month("2026-09", CALLS=1269, SERVICES=605, QUALITY_CSAT=0.856))
+    q4 = (month("2026-10", CALLS=1027, SERVICES=528, QUALITY_CSAT=0.849),
+          month("2026-11", CALLS=1106, SERVICES=536, QUALITY_CSAT=0.838, COMPLAINTS_OPEN=4, COMPLAINTS_OVERDUE=1,
+                QUOTA_RESOLUTIONS=333, QUOTA_RESOLUTIONS_TARGET=270, QUOTA_VISITS=77, QUOTA_VISITS_TARGET=90,
+                FEES_COLLECTION_RATE_YEAR=0.905, FEES_OVERDUE_BALANCE=290500, FEES_OVERDUE=71),
+          month("2026-12"))
+    review = QuarterReview("2026-Q4", q4, "2026-Q3", q3)
+    assert (review.held, review.previous_held) == (2, 1)
+    said = takeaways(review)
+    assert 3 <= len(said) <= 5
+    assert said[0] == "来电月均 1,067 个，比上季度月均 1,269 个减少 16.0%。"  # the sum, 2,133, rose
+    assert "客户满意率 84.4%，比上季度 85.6% 下降 1.2 个百分点。" in said
+    assert "2026-11 末未结案投诉 4 起，其中超期 1 起，已上报总经理。" in said
+    assert "2026-11 问题解决 333 家次（指标 270，已达标），客户拜访 77 家次（指标 90，未达标）。" in said

@@ -174,8 +174,8 @@ def _rate_change(review: QuarterReview) -> list[tuple[float, str]]:
         now, before = quarter_value(review.months, figure, MEAN), quarter_value(review.previous, figure, MEAN)
         if now is not None and before is not None:
             points = change_text(now, before, "percent").lstrip("+-")
-            way = "上升" if now > before else "下降" if now < before else "持平，"
-            found.append((abs(now - before), f"{what} {percent_text(now)}，比上季度 {percent_text(before)} {way}{points}。"))
+            way = f"上升 {points}" if now > before else f"下降 {points}" if now < before else "持平"
+            found.append((abs(now - before), f"{what} {percent_text(now)}，比上季度 {percent_text(before)} {way}。"))
     return sorted(found, key=lambda item: -item[0])
 
 
