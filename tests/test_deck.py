@@ -93,7 +93,7 @@ def test_a_month_the_history_lacks_reads_no_data(deck):
     slides = list(Presentation(str(path)).slides)
     assert "2026-12 无数据" in slides[0].shapes[1].text_frame.text
     key = _tables(slides[2])[0]
-    assert key[0][1:3] == ["本季度 2026-Q4（2个月数据）", "上季度 2026-Q3（无数据）"]
+    assert key[0][1:3] == ["本季度 2026-Q4（2个月）", "上季度 2026-Q3（无数据）"]
     calls = next(row for row in key if row[0] == "来电（月均）")
     # per month over the two months held (1 and 8 calls), rounded half away from zero as Excel rounds
     assert (_figure(out, '2026-10', 'calls') + _figure(out, '2026-11', 'calls')) / 2 == 4.5 and calls[1] == "5"

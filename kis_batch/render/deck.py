@@ -211,7 +211,7 @@ def _takeaways(deck: Presentation, review: QuarterReview) -> None:
 
 
 def _months_held(held: int) -> str:
-    return f"{held}个月数据" if held else NO_DATA
+    return f"{held}个月" if held else NO_DATA
 
 
 def _key_figures(deck: Presentation, review: QuarterReview) -> None:
@@ -226,7 +226,7 @@ def _key_figures(deck: Presentation, review: QuarterReview) -> None:
                      change_text(now, before, kind)])
     _table(slide, rows, MARGIN, BODY_TOP, BODY_WIDTH, (3, 2, 2, 2), size=13, row_height=Inches(0.37))
     _note(slide, "计数为有数据月份的月均（两个季度的月份数可能不同），比率为各月平均（本年收款率取最后一个有数据的月份）；"
-                 "无数据的月份不计入。", BODY_TOP + Inches(0.37) * len(rows) + Inches(0.1), size=11)
+                 "无数据的月份不计入。", BODY_TOP + Inches(0.37) * len(rows) + Inches(0.35), size=11)
 
 
 def _trends(deck: Presentation, review: QuarterReview) -> None:

@@ -74,7 +74,7 @@ def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, 
     calls.add_series({"name": "投诉（右轴）", "categories": [data, first, 0, last, 0], "values": [data, first, 2, last, 2],
                       "marker": {"type": "square", "size": 4}, "y2_axis": True})
     calls.set_y_axis({"name": "来电", "min": 0})
-    calls.set_y2_axis({"name": "投诉", "min": 0})
+    calls.set_y2_axis({"name": "投诉", "min": 0, "major_unit": 1})
     calls.set_title({"name": "本月每日来电与投诉", "name_font": {"size": 11}})
     calls.set_x_axis({"num_font": {"rotation": -45}})
     calls.set_legend({"position": "bottom"})

@@ -145,7 +145,7 @@ def write_monthly_summary(folder: Path, summary: MonthlySummary, written: list[P
         _table(book, "实施", summary.projects, project_view.OVERVIEW_COLS, title=f"{month} 实施项目",
                highlights=project_view.OVERDUE)
         _table(book, "久未联系", summary.not_contacted, customer_view.customer_columns(summary.lookback_days),
-               title=f"{month} 重点客户久未联系")
+               title=f"{month} 跟踪客户久未联系（重点客户、大客户、集团客户、异地客户）")
         write_table(book, "培训建议", summary.training, TRAINING_COLS,
                     title=f"{month} 培训建议：操作咨询和数据问题来电多的客户，建议安排深层应用培训")
         report = write_table(book, "质量上报", summary.quality_report, REPORT_COLS,
