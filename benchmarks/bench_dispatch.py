@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.ingest.tables import FILE, ROW, SHEET, frame_of_records
 from kis_batch.rules.dispatch import plan_dispatch
 from kis_batch.schema import BY_KEY, CATEGORIES, ENGINEER, SEVERITIES, URGENCIES
 from kis_batch.settings import Settings
+from kis_batch.tables import FILE, ROW, SHEET, frame_of_records
 
 TODAY = dt.date(2026, 11, 27)
 ENGINEERS = 300

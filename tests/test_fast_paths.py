@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
-from kis_batch.ingest.tables import coerce_cells, coerce_cells_once_each
-from kis_batch.rules.common import rows_of
+from kis_batch.ingest.reading import coerce_cells, coerce_cells_once_each
 from kis_batch.rules.dispatch import DISPATCHED_HANDLINGS, UNFINISHED_RESULTS, open_tickets
 from kis_batch.schema import BY_KEY, HANDLINGS, RESOLVED, RESULTS
+from kis_batch.tables import rows_of
 from tests.builders import table
 from tests.test_example import EXAMPLE
 

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from kis_batch import pipeline
 from kis_batch.cli import main
 from kis_batch.ingest import load_folder
-from kis_batch.ingest.tables import FILE, ROW, SHEET
 from kis_batch.problems import Code, Severity
 from kis_batch.schema import BY_KEY, SETTINGS_SHEET
+from kis_batch.tables import FILE, ROW, SHEET
 from tests.builders import CUSTOMER_HEADERS, basic_department, write_workbook
 
 TODAY = dt.date(2026, 11, 27)

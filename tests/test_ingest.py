@@ -233,7 +233,7 @@ def test_hidden_sheet_data_is_read_with_a_warning(tmp_path):
 
 
 def test_two_processes_read_the_same_tables_and_problems_as_one(tmp_path, monkeypatch):
-    import kis_batch.ingest as ingest
+    import kis_batch.ingest.folder as ingest
 
     folder = messy_folder(tmp_path / "in")
     serial = load_folder(folder, TODAY)
@@ -248,8 +248,9 @@ def test_two_processes_read_the_same_tables_and_problems_as_one(tmp_path, monkey
 def test_a_sheet_typed_column_by_column_keeps_each_cell_its_own_type_and_ragged_rows() -> None:
     """Readers give grids whose rows differ in length, and cells Python counts equal (True == 1 ==
     1.0) that a sheet does not: each cell must still be typed on its own, at its own row."""
+    from kis_batch.inbox import Collector
+    from kis_batch.ingest.reading import SheetData, coerce_sheet
     from kis_batch.ingest.recognise import Recognised, recognise
-    from kis_batch.ingest.tables import Collector, SheetData, coerce_sheet
 
     grid: list[list[object]] = [
         ["客户档案"],

@@ -19,9 +19,9 @@ from kis_batch.close import report_month
 from kis_batch.outputs import HISTORY
 from kis_batch.rules.display import percent_text
 from kis_batch.rules.figures import Figure
+from tests.conftest import EXAMPLE, EXAMPLE_TODAY
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
-D = dt.date(2026, 11, 27)
+D = EXAMPLE_TODAY
 AS_OF = "（截至11-27）"
 ENGINEERS = ("余欣怡", "范一鸣", "郭伟", "汪洋", "苏一鸣", "何雪梅")
 
@@ -135,20 +135,45 @@ def test_not_contacted_counts_are_the_tracking_sheets(books: dict[str, Path]) ->
     assert len(table(sheet(books["summary"], "久未联系"), "客户编号")) == int(manager["今日数字"].split()[0])
 
 
-def test_the_evening_run_takes_earlier_months_complaints_from_the_history(tmp_path: Path) -> None:
-    """质量's 投诉按月份 and 今年累计: a closed September and October's latest month to date from the history,
-    November from the run; January, before the folder's calls and not in the history, 无数据."""
-    def month(name: str, as_of: dt.date, final: bool, calls: int, callbacks: int) -> history.MonthRecord:
-        figures = {Figure.QUALITY_COMPLAINTS: calls + callbacks, Figure.QUALITY_COMPLAINTS_BY_SOURCE_CALLS: calls,
-                   Figure.QUALITY_COMPLAINTS_BY_SOURCE_CALLBACKS: callbacks, Figure.QUALITY_COMPLAINTS_BY_SOURCE_BOTH: 0}
-        return history.MonthRecord(name, as_of, final, (), figures)
+def _month(name: str, as_of: dt.date, final: bool, calls: int, callbacks: int,
+           rows: int | None = None) -> history.MonthRecord:
+    figures = {Figure.QUALITY_COMPLAINTS: calls + callbacks, Figure.QUALITY_COMPLAINTS_BY_SOURCE_CALLS: calls,
+               Figure.QUALITY_COMPLAINTS_BY_SOURCE_CALLBACKS: callbacks, Figure.QUALITY_COMPLAINTS_BY_SOURCE_BOTH: 0}
+    return history.MonthRecord(name, as_of, final, (), figures, rows=rows)
 
-    history.record(tmp_path / HISTORY, None, [month("2026-09", dt.date(2026, 9, 30), True, 18, 2),
-                                              month("2026-10", dt.date(2026, 10, 29), False, 17, 2)])
-    pipeline.run(EXAMPLE, D, tmp_path)
-    quality = tmp_path / D.isoformat() / "质量_2026-11-27.xlsx"
-    months = {r["月份"]: (r["合计"], r["数据来源"]) for r in table(sheet(quality, "投诉统计"), "月份")}
+
+def _complaints_by_month(out_root: Path) -> dict[str, tuple[Any, str]]:
+    quality = out_root / D.isoformat() / "质量_2026-11-27.xlsx"
+    return {r["月份"]: (r["合计"], r["数据来源"]) for r in table(sheet(quality, "投诉统计"), "月份")}
+
+
+def test_the_evening_run_takes_earlier_months_complaints_from_the_history(tmp_path: Path) -> None:
+    """质量's 投诉按月份 and 今年累计: a closed September and October's latest month to date from the history
+    (its close refused: the history saw more of its rows than the folder holds), November from the
+    run; January, before the folder's calls and not in the history, 无数据."""
+    history.record(tmp_path / HISTORY, None, [_month("2026-09", dt.date(2026, 9, 30), True, 18, 2),
+                                              _month("2026-10", dt.date(2026, 10, 29), False, 17, 2, rows=10**6)])
+    result = pipeline.run(EXAMPLE, D, tmp_path)
+    assert result.closed_months == () and result.errors == 1
+    months = _complaints_by_month(tmp_path)
     assert months["9月"] == (20, "历史：已结账") and months["10月"] == (19, "历史：截至10-29")
     assert months["11月"] == (26, f"本次运行{AS_OF}") and months["1月"] == ("", "无数据")
-    note = lines(sheet(quality, "概览"), "指标")["本月投诉"]["说明"]
+    note = lines(sheet(tmp_path / D.isoformat() / "质量_2026-11-27.xlsx", "概览"), "指标")["本月投诉"]["说明"]
     assert "今年累计 65 起" in note
+
+
+def test_the_evening_run_stands_on_the_months_it_closes_first(tmp_path: Path) -> None:
+    """An October the history holds only to date is closed by the run before the day's tables: 质量
+    shows October's close, and the close itself takes September from the history."""
+    history.record(tmp_path / HISTORY, None, [_month("2026-09", dt.date(2026, 9, 30), True, 18, 2),
+                                              _month("2026-10", dt.date(2026, 10, 29), False, 17, 2)])
+    result = pipeline.run(EXAMPLE, D, tmp_path)
+    assert result.closed_months == ("2026-10",)
+    figures = history.read_table(tmp_path / HISTORY, "month_figures")
+    closed = figures[(figures["month"] == "2026-10") & (figures["final"] == 1)]
+    values = dict(zip(closed["figure"], closed["value"], strict=True))
+    october = int(values[Figure.QUALITY_COMPLAINTS])
+    months = _complaints_by_month(tmp_path)
+    assert months["9月"] == (20, "历史：已结账") and months["10月"] == (october, "历史：已结账")
+    assert int(values[Figure.QUALITY_COMPLAINTS_YEAR]) == 20 + october
+    assert months["11月"] == (26, f"本次运行{AS_OF}")

@@ -8,33 +8,19 @@ A 验收单 row names a project of 实施项目; a row with a 结果 needs its �
 pipeline's checklist not filled in yet) yields to a filled one, and an earlier round of the same
 item yields to a later one: a project's acceptance is its latest 验收日期.
 
-Once the tables stand, the acceptance rule's warnings: items outside the checklist, a round with
-items missing, a 验收结论 that disagrees with the returned checklist, and a handover the customer
-roster does not show.
+The acceptance rule's warnings, which need the rule, come after reading (rules/reconcile.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-import pandas as pd
-
-from kis_batch.ingest.tables import (
-    OK,
-    Collector,
-    KeyIndex,
-    Row,
-    StaffIndex,
-    merge_repeats,
-    reject,
-    rejection_notes,
-    require_customer,
-)
+from kis_batch.inbox import Collector
+from kis_batch.ingest.reading import OK, Row
+from kis_batch.ingest.references import StaffIndex, merge_repeats, reject, rejection_notes, require_customer
 from kis_batch.problems import Code, Severity
-from kis_batch.rules.acceptance import HANDED_OVER, acceptance_of, checklist_verdicts, item_key, stage_of
 from kis_batch.schema import ACCEPTANCE, ENGINEER, IMPLEMENTER, PROJECTS
-from kis_batch.settings import Settings
+from kis_batch.tables import KeyIndex
 
 # The dates of a project in the order they happen; each may not be before the ones above it.
 DATE_ORDER = ("start", "live", "accepted_on", "handed_over")
@@ -141,45 +127,3 @@ def cross_check_projects(raw: dict[str, list[Row]], staff_rows: list[Row], staff
             reject(r, "date", out, Code.FUTURE_DATE,
                    f"验收日期 {r['date']:%Y-%m-%d} 晚于本次运行日期 {today:%Y-%m-%d}，不可能已经发生，应是笔误；本行未采用，请改正验收日期")
     return {"projects": kept, "acceptance": merge_repeats(ACCEPTANCE, _latest_rounds(checks), out)}
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.to_dict("records") if len(frame) else []
-
-
-def check_projects(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, out: Collector) -> None:
-    """The acceptance rule's warnings, each at the cell it is about (rows are kept)."""
-    checklist = {item_key(item) for item in settings.acceptance_items}
-    checks = _records(tables["acceptance"])
-    for r in checks:
-        if item_key(r["item"]) not in checklist:
-            out.at_cell(r, "item", Code.CONSTRAINT, Severity.WARNING,  # type: ignore[arg-type]
-                        f"检查项“{r['item']}”不在规则设置的验收检查项中：它的结果照常计入（不合格即不通过），"
-                        "但不算清单的一项；如是清单里某一项的别的写法，请照清单改写")
-    verdicts = checklist_verdicts(checks, settings.acceptance_items)
-    for verdict in verdicts.values():
-        if verdict.conclusion is None:
-            out.at_cell(verdict.first, "project_id", Code.CONSTRAINT, Severity.WARNING,  # type: ignore[arg-type]
-                        f"项目 {verdict.project_id} 的验收单（{verdict.date:%Y-%m-%d}）还缺 {len(verdict.missing)} 项："
-                        f"{'、'.join(verdict.missing)}；每一项都填了合格/不合格/不适用才能得出验收结论，请补齐后交回")
-    names = {r["staff_id"]: r["name"] for r in _records(tables["staff"])}
-    owners = {r["customer_id"]: r["owner"] for r in _records(tables["customers"])}
-
-    def who(staff_id: str | None) -> str:
-        return f"{names.get(staff_id, staff_id)}（{staff_id}）" if staff_id else "（空）"
-
-    for r in _records(tables["projects"]):
-        pid, verdict = r["project_id"], verdicts.get(r["project_id"])
-        if r["acceptance"] is not None and verdict is not None and verdict.conclusion not in (None, r["acceptance"]):
-            failed = f"，不合格：{'、'.join(verdict.failed)}" if verdict.failed else ""
-            out.at_cell(r, "acceptance", Code.CONFLICT, Severity.WARNING,  # type: ignore[arg-type]
-                        f"项目 {pid} 的验收结论填的是“{r['acceptance']}”，而 {verdict.date:%Y-%m-%d} 交回的验收单得出"
-                        f"“{verdict.conclusion}”{failed}；以实施项目为准，请核对后改正其中一处")
-        stage = stage_of(r, acceptance_of(r, verdict), today)
-        if r["handed_over"] is not None and stage != HANDED_OVER:
-            out.at_cell(r, "handed_over", Code.CONSTRAINT, Severity.WARNING,  # type: ignore[arg-type]
-                        f"项目 {pid} 填了交接日期，但验收尚未通过，项目按{stage}计；请核对验收结论或交回的验收单")
-        elif stage == HANDED_OVER and r["handover_to"] != owners.get(r["customer_id"]):
-            out.at_cell(r, "handover_to", Code.CONSTRAINT, Severity.WARNING,  # type: ignore[arg-type]
-                        f"项目 {pid} 已交接给 {who(r['handover_to'])}，但客户档案中客户 {r['customer_id']} 的服务代表是 "
-                        f"{who(owners.get(r['customer_id']))}；请在客户档案里更新服务代表（如交接填错了，改正实施项目）")

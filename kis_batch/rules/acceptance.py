@@ -1,8 +1,8 @@
 """Where an implementation project stands (docs/rules.md § Implementation projects): the conclusion
 of its acceptance — its own 验收结论, else the returned 验收单 of its latest 验收日期 — and its stage.
 
-Pure functions on rows read by column key. This module imports nothing from the reader, so the
-reader can ask it the same questions the rules ask when it words its warnings.
+Pure functions on rows read by column key; the checks right after reading (rules/reconcile.py)
+ask it the same questions the report asks when they word their warnings.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ followed until it is closed, so none is forgotten and those open too long reach 
 
 The complaints are the quality report's (rules/quality.complaint_rows): the same grouping of records
 and the same engineer, so the two workbooks never count differently. Pure functions on the ingested
-tables; the 投诉处理 table holds one row per case already (ingest/complaints.py keeps the latest).
+tables; the 投诉处理 table holds one row per case already (rules/reconcile.py keeps the latest).
 
 Decided here, where the rules are silent (docs/rules.md § Decisions):
 - 已过工作日 of a closed case counts up to its 结案日期 (how long it took), of an open one up to D.
@@ -24,11 +24,12 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.rules.common import month_start, staff_order, table_rows
+from kis_batch.rules.common import month_start, staff_order
 from kis_batch.rules.quality import TOTAL, complaint_rows
 from kis_batch.rules.scoring import EventLinks, link_events
 from kis_batch.schema import DEPARTMENT_RESPONSIBLE, RESPONSIBILITIES
 from kis_batch.settings import Settings
+from kis_batch.tables import table_rows
 
 CASE_PREFIX = "TS"
 PENDING, IN_PROGRESS, CLOSED = "待处理", "处理中", "已结案"
@@ -56,6 +57,14 @@ class ComplaintCases:
     by_responsibility: pd.DataFrame  # the month's cases per 责任判定, then 合计
     by_engineer: pd.DataFrame  # per 被投诉人, then 合计
     figures: dict[str, Any]
+
+    def open_by_customer(self) -> dict[str, str]:
+        """Customer → the 投诉编号 of their open case (not 已结案), the most pressing first: the
+        re-visits dispatch puts before routine work (docs/rules.md § Dispatch)."""
+        cases: dict[str, str] = {}
+        for customer, number in zip(self.open["customer_id"].tolist(), self.open["complaint_id"].tolist(), strict=True):
+            cases.setdefault(customer, number)
+        return cases
 
 
 def number_cases(complaints: list[dict[str, Any]]) -> list[str]:

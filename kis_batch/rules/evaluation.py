@@ -27,13 +27,14 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
-from kis_batch.rules.common import active_members, month_start, rows_of, staff_order, table_rows
+from kis_batch.rules.common import active_members, month_start, staff_order
 from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.quality import SATISFIED, QualityReport
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import DEPARTMENT_RESPONSIBLE, ENGINEER, IMPLEMENTER, RESOLVED, RESULTS
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_rows
 
 EVALUATED_ROLES = (ENGINEER, IMPLEMENTER)
 GRADES = ("A", "B", "C", "D")

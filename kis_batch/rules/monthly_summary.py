@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
-from kis_batch.rules.common import month_start, rows_of, table_of, table_rows
+from kis_batch.rules.common import month_start
 from kis_batch.rules.complaints import CLOSED, ComplaintCases
 from kis_batch.rules.customers import CustomerTracking, not_contacted_line
 from kis_batch.rules.display import NO_DATA, NO_VALUE, as_of_text, change_text, figure_text, percent_as_of, percent_text
@@ -35,6 +35,7 @@ from kis_batch.rules.quotas import quota_lines
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import CATEGORIES, HANDLINGS, SERVICE_TYPES
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of, table_rows
 
 TRAINING = "深层应用培训"
 TRAINING_CATEGORIES = ("操作咨询", "数据问题")

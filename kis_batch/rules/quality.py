@@ -47,11 +47,12 @@ import pandas as pd
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.rules.callbacks import SPOT_CHECK, coverage_target, spot_checks_done
-from kis_batch.rules.common import active_members, month_start, rows_of, staff_order, table_of, table_rows
+from kis_batch.rules.common import active_members, month_start, staff_order
 from kis_batch.rules.display import NO_DATA, as_of_text
 from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, EventLinks, Scores
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE, service_happened
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of, table_rows
 
 # A colour cue for the manager, not a department rule: the rules set no satisfaction target, so a CSAT
 # under this share is marked for a look rather than judged against a number from 规则设置.

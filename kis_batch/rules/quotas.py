@@ -18,10 +18,11 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.rules.common import active_members, daily_cap, month_end, month_start, rows_of, table_of
+from kis_batch.rules.common import active_members, daily_cap, month_end, month_start
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import ENGINEER, RESOLVED, VISIT_TYPE
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of
 
 REACHED, ON_TRACK, BEHIND, OUT_OF_REACH = "已达标", "正常", "落后", "无法达标"
 STATUSES = (REACHED, ON_TRACK, BEHIND, OUT_OF_REACH)  # best to worst

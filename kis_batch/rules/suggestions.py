@@ -27,11 +27,12 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.rules.common import month_start, on_duty, rows_of, staff_order, table_rows
+from kis_batch.rules.common import month_start, on_duty, staff_order
 from kis_batch.rules.dispatch import ENGINEER_POOL, DispatchResult
 from kis_batch.rules.fees import DUE_RENEWAL, FeeReport
 from kis_batch.rules.quotas import BEHIND, OUT_OF_REACH
 from kis_batch.schema import VISIT_TYPE, service_happened
+from kis_batch.tables import rows_of, table_rows
 
 SUGGESTED = "建议拜访"
 BEHIND_ON_VISITS = (BEHIND, OUT_OF_REACH)

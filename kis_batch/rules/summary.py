@@ -14,7 +14,7 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.rules.common import active_members, complaint_calls, month_start, rows_of
+from kis_batch.rules.common import active_members, complaint_calls, month_start
 from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.customers import CustomerTracking, not_contacted_line
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
@@ -26,6 +26,7 @@ from kis_batch.rules.quotas import STATUSES, quota_lines
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import ENGINEER, IMPLEMENTER, SATISFACTION, service_happened
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of
 
 # How far back to look for the working day before D (the longest holiday is 8 days).
 LOOKBACK_DAYS = 31

@@ -1,12 +1,11 @@
-"""From recognised sheets to typed, trusted tables: coerce every cell, check every row, resolve
-references, merge repeated drops, and turn everything wrong into a Problem at its exact cell.
+"""From a recognised sheet to typed rows: every cell coerced to its column's type, column by
+column, and everything wrong turned into a Problem at its exact cell (docs/rules.md § Bad input).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,14 +14,12 @@ import pandas as pd
 
 from kis_batch import coerce
 from kis_batch.coerce import CoerceError, is_blank
+from kis_batch.inbox import Collector
 from kis_batch.ingest.recognise import Recognised
 from kis_batch.ingest.workbook import MergedRange
-from kis_batch.problems import Code, Problem, Severity, column_letter, shown_value
-from kis_batch.schema import BY_KEY, GROUP_SEGMENT, Column, Kind, Template, service_happened
-
-# Provenance columns carried by every typed row, so later steps can point at the cell.
-FILE, SHEET, ROW = "_file", "_sheet", "_row"
-PROVENANCE = (FILE, SHEET, ROW)
+from kis_batch.problems import Code, Severity
+from kis_batch.schema import Column, Kind, Template
+from kis_batch.tables import FILE, ROW, SHEET, table_keys
 
 
 @dataclass
@@ -46,11 +43,6 @@ class SheetData:
 
 
 OK = "_ok"
-
-
-def table_keys(template: Template) -> list[str]:
-    """A typed table's columns: the template's keys in order, then the provenance."""
-    return [c.key for c in template.columns] + list(PROVENANCE)
 
 
 @dataclass
@@ -103,29 +95,6 @@ class Row:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key == OK or key in self.table.columns else default
-
-
-@dataclass
-class Collector:
-    """Problems of the whole run, and the column positions needed to point at a cell."""
-
-    problems: list[Problem] = field(default_factory=list)
-    layouts: dict[tuple[str, str], Recognised] = field(default_factory=dict)
-
-    def add(self, code: Code, severity: Severity, message: str, **where: Any) -> None:
-        self.problems.append(Problem(code, severity, message, **where))
-
-    def at_cell(self, record: Row, key: str, code: Code, severity: Severity, message: str,
-                value: Any = None) -> None:
-        layout = self.layouts.get((record[FILE], record[SHEET]))
-        letter = header = ""
-        if layout is not None and key in layout.positions:
-            letter = column_letter(layout.positions[key])
-            header = layout.headers[key]
-        elif layout is not None:
-            header = layout.template.fields[key].zh if key in layout.template.fields else key
-        self.add(code, severity, message, file=record[FILE], sheet=record[SHEET], row=record[ROW],
-                 column=letter, header=header, value=shown_value(value if value is not None else record.get(key)))
 
 
 def coerce_value(column: Column, raw: Any, reference: dt.date) -> Any:
@@ -351,219 +320,9 @@ def _phones_typed_as_numbers(raws: list[Any], values: list[Any], typed: TypedRow
                         f"联系电话以数字保存，开头的0已丢失（显示为{values[n]}）；请把该列设为文本格式后重新输入号码", raw)
 
 
-def reject(record: Row, key: str, out: Collector, code: Code, message: str) -> None:
-    out.at_cell(record, key, code, Severity.ERROR, message)
-    record[OK] = False
-
-
-def warn(record: Row, key: str, out: Collector, code: Code, message: str) -> None:
-    out.at_cell(record, key, code, Severity.WARNING, message)
-
-
-def check_rows(template: Template, records: list[Row], out: Collector) -> None:
-    """Rules within one row (docs/rules.md § Inputs: both coordinates or neither, leave after arrive, end after start)."""
-    for r in records:
-        if template.key in ("customers", "staff") and (r["lat"] is None) != (r["lon"] is None):
-            key = "lon" if r["lon"] is None else "lat"
-            warn(r, key, out, Code.CONSTRAINT, "纬度和经度要么都填，要么都不填；本行的坐标已忽略，按区域估算距离")
-            r["lat"] = r["lon"] = None
-        elif template.key == "feedback" and r["arrive"] and r["leave"] and r["leave"] < r["arrive"]:
-            reject(r, "leave", out, Code.CONSTRAINT,
-                   f"离开时间 {r['leave']:%H:%M} 早于到达时间 {r['arrive']:%H:%M}，请更正")
-        elif template.key == "fees" and r["start"] and r["end"] and r["end"] <= r["start"]:
-            reject(r, "end", out, Code.CONSTRAINT, "服务到期必须晚于服务开始，请更正")
-        elif template.key == "leave" and r["start"] and r["end"] and r["end"] < r["start"]:
-            reject(r, "end", out, Code.CONSTRAINT, "结束日期早于开始日期，请更正")
-        if template.key == "fees" and r[OK] and r["amount"] is not None and (r["paid"] or 0) > r["amount"]:
-            warn(r, "paid", out, Code.CONSTRAINT, "已收金额大于年费金额，请核对")
-        if template.key == "customers" and r[OK] and r["segment"] == GROUP_SEGMENT and r["group"] is None:
-            warn(r, "group", out, Code.CONSTRAINT,
-                 f"客户类别是{GROUP_SEGMENT}，但没有填所属集团：客户跟踪表无法把它和同集团的成员汇总在一起"
-                 "（暂归入“未填所属集团”）；请填写所属集团")
-
-
-def assign_ticket_ids(records: list[Row]) -> None:
-    """Blank 工单号 get a stable id from call time + customer + order within the sheet."""
-    seen: dict[tuple[Any, ...], int] = defaultdict(int)
-    for r in records:
-        if r["ticket_id"] or r["call_time"] is None or r["customer_id"] is None:
-            continue
-        group = (r[FILE], r[SHEET], r["call_time"], r["customer_id"])
-        seen[group] += 1
-        r["ticket_id"] = f"T{r['call_time']:%Y%m%d%H%M}-{r['customer_id']}-{seen[group]}"
-
-
-def rejection_notes(rows: list[Row], keys: Sequence[str], out: Collector) -> dict[str, str]:
-    """Key values of rows that were not accepted -> where the row is and why, so that a row naming
-    one is told which row was rejected and why instead of a bare "not found"."""
-    refused = [r for r in rows if not r[OK]]
-    if not refused:
-        return {}
-    reasons: dict[tuple[str, str, int | None], str] = {}
-    for problem in out.problems:
-        if problem.severity is Severity.ERROR:
-            reasons.setdefault((problem.file, problem.sheet, problem.row), problem.message)
-    notes: dict[str, str] = {}
-    for r in refused:
-        reason = reasons.get((r[FILE], r[SHEET], r[ROW]), "该行有错误")
-        for key in keys:
-            if r[key] is not None:
-                notes.setdefault(casefold(r[key]), f"{r[FILE]} / {r[SHEET]} 第{r[ROW]}行：{reason}")
-    return notes
-
-
-def casefold(value: str) -> str:
-    return value.casefold() if isinstance(value, str) else value
-
-
-class KeyIndex:
-    """The keys of a master table (客户编号, 工号) as references find them: as typed, or in another
-    letter case where no two keys of the table differ only by case (c0001 finds C0001)."""
-
-    def __init__(self, keys: Sequence[str], rejected: dict[str, str] | None = None) -> None:
-        self.keys = set(keys)
-        folded: dict[str, set[str]] = defaultdict(set)
-        for key in self.keys:
-            folded[casefold(key)].add(key)
-        self.folded = {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
-        self.rejected = rejected or {}
-
-    def find(self, value: str) -> str | None:
-        return value if value in self.keys else self.folded.get(casefold(value))
-
-    def rejected_note(self, value: str) -> str | None:
-        return self.rejected.get(casefold(value))
-
-
-class StaffIndex:
-    """Staff are referred to by 工号 or 姓名; both resolve to the 工号. A name two staff share
-    resolves to neither."""
-
-    def __init__(self, staff: list[Row], rejected: dict[str, str] | None = None) -> None:
-        self.ids = KeyIndex([r["staff_id"] for r in staff], rejected)
-        by_name: dict[str, list[str]] = defaultdict(list)
-        for r in staff:
-            by_name[r["name"]].append(r["staff_id"])
-        self.by_name = {name: ids[0] for name, ids in by_name.items() if len(ids) == 1}
-        self.shared_names = {name: ids for name, ids in by_name.items() if len(ids) > 1}
-
-    def resolve(self, value: str | None) -> str | None:
-        if value is None:
-            return None
-        return self.ids.find(value) or self.by_name.get(value)
-
-    def why_not(self, value: str, label: str) -> str:
-        """The message for a reference that resolves to no one."""
-        if value in self.shared_names:
-            ids = "、".join(self.shared_names[value])
-            return f"{label}“{value}”有{len(self.shared_names[value])}名员工同名（工号 {ids}），无法确定是谁；请改填工号"
-        note = self.ids.rejected_note(value)
-        if note:
-            return f"{label}“{value}”在员工名单中的那一行没有被采用（{note}）；请先更正员工名单的那一行"
-        return f"{label}“{value}”不在员工名单中；请填员工名单里的工号或姓名"
-
-
-def resolve_staff(records: list[Row], key: str, index: StaffIndex | None, out: Collector,
-                  label: str) -> None:
-    if index is None:
-        return
-    for r in records:
-        if not r[OK] or r[key] is None:
-            continue
-        resolved = index.resolve(r[key])
-        if resolved is None:
-            reject(r, key, out, Code.UNKNOWN_REFERENCE, index.why_not(r[key], label))
-        else:
-            r[key] = resolved
-
-
-def require_customer(records: list[Row], customers: KeyIndex | None, out: Collector) -> None:
-    """Every 客户编号 names a customer of 客户档案 (in any letter case, where that is unambiguous)."""
-    if customers is None:
-        return
-    for r in records:
-        if not r[OK] or r["customer_id"] is None:
-            continue
-        found = customers.find(r["customer_id"])
-        if found is not None:
-            r["customer_id"] = found
-            continue
-        note = customers.rejected_note(r["customer_id"])
-        message = (f"客户编号“{r['customer_id']}”在客户档案中的那一行没有被采用（{note}）；请先更正客户档案的那一行"
-                   if note else f"客户编号“{r['customer_id']}”不在客户档案中；请核对编号，或先在客户档案里添加该客户")
-        reject(r, "customer_id", out, Code.UNKNOWN_REFERENCE, message)
-
-
-def _content(template: Template, record: Row) -> tuple[Any, ...]:
-    return tuple(record[c.key] for c in template.columns)
-
-
-def is_placeholder(template: Template, record: Row) -> bool:
-    """A returned sheet's row nobody filled in yet: superseded by a filled row of the same key."""
-    if template.key == "feedback":
-        return not service_happened(record)
-    if template.key == "callbacks":
-        return record["reached"] is None
-    if template.key == "acceptance":
-        return record["outcome"] is None
-    return False
-
-
-def merge_repeats(template: Template, records: list[Row], out: Collector) -> list[Row]:
-    """Keep one of identical repeats; report same key with different content as a conflict."""
-    ok = [r for r in records if r[OK]]
-    if not template.key_columns or not ok:
-        return ok
-    keys = list(zip(*ok[0].table.values(template.key_columns, ok), strict=True))
-    if len(set(keys)) == len(keys):  # the usual case: nothing repeated
-        return _in_sheet_order(ok)
-    groups: dict[Any, list[Row]] = defaultdict(list)
-    for key, r in zip(keys, ok, strict=True):
-        groups[key].append(r)
-    kept: list[Row] = []
-    for rows in groups.values():
-        if len(rows) == 1:
-            kept.append(rows[0])
-            continue
-        filled = [r for r in rows if not is_placeholder(template, r)]
-        rows = filled or rows
-        distinct: dict[tuple[Any, ...], Row] = {}
-        for r in rows:
-            distinct.setdefault(_content(template, r), r)
-        if len(distinct) == 1:
-            kept.append(rows[0])
-            continue
-        places = "；".join(f"{r[FILE]} / {r[SHEET]} 第{r[ROW]}行" for r in distinct.values())
-        labels = "+".join(template.fields[k].zh for k in template.key_columns)
-        for r in rows:
-            reject(r, template.key_columns[0], out, Code.CONFLICT,
-                   f"同一{labels}出现了内容不同的几行（{places}）；请保留正确的一行，删掉其余的")
-    return _in_sheet_order(kept)
-
-
-def _in_sheet_order(rows: list[Row]) -> list[Row]:
-    """Rows (of one table) ordered by file, sheet and row number."""
-    if not rows:
-        return rows
-    places = list(zip(*rows[0].table.values(PROVENANCE, rows), strict=True))
-    return [rows[i] for i in sorted(range(len(rows)), key=places.__getitem__)]
-
-
 def to_frame(template: Template, rows: list[Row]) -> pd.DataFrame:
     """Typed rows (of one TypedRows) as a DataFrame: schema columns in order, then provenance."""
     keys = table_keys(template)
     if not rows:
         return pd.DataFrame({k: [] for k in keys}, columns=keys, dtype=object)
     return pd.DataFrame(dict(zip(keys, rows[0].table.values(keys, rows), strict=True)), columns=keys, dtype=object)
-
-
-def frame_of_records(template: Template, records: list[dict[str, Any]]) -> pd.DataFrame:
-    """A typed table from dicts holding every column and the provenance: for tables made outside a
-    folder read (the test builders, the dispatch benchmark)."""
-    keys = table_keys(template)
-    typed = TypedRows({key: [r[key] for r in records] for key in keys}, [True] * len(records))
-    return to_frame(template, typed.rows())
-
-
-def empty_frame(key: str) -> pd.DataFrame:
-    return to_frame(BY_KEY[key], [])

@@ -1,0 +1,114 @@
+"""What reading the folder hands every later step: the typed tables, the settings, the files read
+and every problem found, with the column positions that let a later check point at a cell.
+
+Below the reader and the rules alike, so the rules step run right after reading (rules/reconcile.py)
+adds its problems and sets rows aside the way the reader does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from kis_batch.problems import Code, Problem, Severity, column_letter, shown_value
+from kis_batch.schema import PIN_COLUMNS, Template
+from kis_batch.settings import Settings
+from kis_batch.tables import FILE, ROW, SHEET
+
+
+class Record(Protocol):
+    """A row read by column key and provenance: a dict of a table, or a typed row while reading."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+    def get(self, key: str, default: Any = None, /) -> Any: ...
+
+
+class SheetLayout(Protocol):
+    """Where a recognised sheet keeps its template's columns."""
+
+    template: Template
+    positions: dict[str, int]  # column key -> 0-based column index
+    headers: dict[str, str]  # column key -> header text as written
+
+
+@dataclass
+class Collector:
+    """Problems of the whole run, and the column positions needed to point at a cell."""
+
+    problems: list[Problem] = field(default_factory=list)
+    layouts: dict[tuple[str, str], SheetLayout] = field(default_factory=dict)
+
+    def add(self, code: Code, severity: Severity, message: str, **where: Any) -> None:
+        self.problems.append(Problem(code, severity, message, **where))
+
+    def cell(self, record: Record, key: str) -> dict[str, Any]:
+        """Where record[key] stands, as a problem about it names it: file, sheet, row, column, header."""
+        layout = self.layouts.get((record[FILE], record[SHEET]))
+        letter = header = ""
+        if layout is not None and key in layout.positions:
+            letter = column_letter(layout.positions[key])
+            header = layout.headers[key]
+        elif layout is not None:
+            header = layout.template.fields[key].zh if key in layout.template.fields else key
+        return {"file": record[FILE], "sheet": record[SHEET], "row": record[ROW], "column": letter, "header": header}
+
+    def at_cell(self, record: Record, key: str, code: Code, severity: Severity, message: str,
+                value: Any = None) -> None:
+        self.add(code, severity, message, **self.cell(record, key),
+                 value=shown_value(value if value is not None else record.get(key)))
+
+
+@dataclass
+class InputFile:
+    """One file of the folder as the manifest reports it."""
+
+    path: str
+    sha256: str
+    size: int
+    status: str = "read"  # read | skipped
+    sheets: dict[str, str] = field(default_factory=dict)  # sheet name -> template key
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rows_repeated: int = 0
+    message: str = ""
+
+
+@dataclass
+class Inbox:
+    """Everything the folder says, typed and trusted, with every problem found in it."""
+
+    folder: Path
+    today: dt.date
+    settings: Settings
+    tables: dict[str, pd.DataFrame]
+    problems: list[Problem]
+    files: list[InputFile]
+    layouts: dict[tuple[str, str], SheetLayout] = field(default_factory=dict)
+    # 客户档案 rows not accepted: 客户编号 (case-folded) -> where the row is and why, so that a row
+    # naming one is told why instead of a bare "not found".
+    refused_customers: dict[str, str] = field(default_factory=dict)
+    # The manager's and the hotline's say over P's plan (schema.PIN_COLUMNS), for dispatch and fees.
+    pins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PIN_COLUMNS), dtype=object))
+
+    def cells(self) -> Collector:
+        """Where a later check reports at a cell: the same problems, the same column positions."""
+        return Collector(self.problems, self.layouts)
+
+    def set_aside(self, key: str, kept: pd.DataFrame, refused: pd.DataFrame) -> None:
+        """A table narrowed after reading: its rows refused (an 错误 at their cells) count as rejected
+        in their files, the others left out as repeats, as the reader counts them."""
+        before, after = Counter(self.tables[key][FILE].tolist()), Counter(kept[FILE].tolist())
+        rejected = Counter(refused[FILE].tolist())
+        self.tables[key] = kept
+        for record in self.files:
+            left_out = before[record.path] - after[record.path]
+            record.rows_accepted -= left_out
+            record.rows_rejected += rejected[record.path]
+            record.rows_repeated += left_out - rejected[record.path]

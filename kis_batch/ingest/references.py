@@ -1,0 +1,158 @@
+"""Rows against each other: a row rejected or warned at its cell, what it names (工号 or 姓名,
+客户编号) resolved with the reason a refused row was refused, and a table's repeated drops merged,
+those that disagree refused as conflicts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from kis_batch.inbox import Collector
+from kis_batch.ingest.reading import OK, Row
+from kis_batch.problems import Code, Severity
+from kis_batch.schema import Template, service_happened
+from kis_batch.tables import FILE, PROVENANCE, ROW, SHEET, KeyIndex, casefold
+
+
+def reject(record: Row, key: str, out: Collector, code: Code, message: str) -> None:
+    out.at_cell(record, key, code, Severity.ERROR, message)
+    record[OK] = False
+
+
+def warn(record: Row, key: str, out: Collector, code: Code, message: str) -> None:
+    out.at_cell(record, key, code, Severity.WARNING, message)
+
+
+def rejection_notes(rows: list[Row], keys: Sequence[str], out: Collector) -> dict[str, str]:
+    """Key values of rows that were not accepted -> where the row is and why, so that a row naming
+    one is told which row was rejected and why instead of a bare "not found"."""
+    refused = [r for r in rows if not r[OK]]
+    if not refused:
+        return {}
+    reasons: dict[tuple[str, str, int | None], str] = {}
+    for problem in out.problems:
+        if problem.severity is Severity.ERROR:
+            reasons.setdefault((problem.file, problem.sheet, problem.row), problem.message)
+    notes: dict[str, str] = {}
+    for r in refused:
+        reason = reasons.get((r[FILE], r[SHEET], r[ROW]), "该行有错误")
+        for key in keys:
+            if r[key] is not None:
+                notes.setdefault(casefold(r[key]), f"{r[FILE]} / {r[SHEET]} 第{r[ROW]}行：{reason}")
+    return notes
+
+
+class StaffIndex:
+    """Staff are referred to by 工号 or 姓名; both resolve to the 工号. A name two staff share
+    resolves to neither."""
+
+    def __init__(self, staff: list[Row], rejected: dict[str, str] | None = None) -> None:
+        self.ids = KeyIndex([r["staff_id"] for r in staff], rejected)
+        by_name: dict[str, list[str]] = defaultdict(list)
+        for r in staff:
+            by_name[r["name"]].append(r["staff_id"])
+        self.by_name = {name: ids[0] for name, ids in by_name.items() if len(ids) == 1}
+        self.shared_names = {name: ids for name, ids in by_name.items() if len(ids) > 1}
+
+    def resolve(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return self.ids.find(value) or self.by_name.get(value)
+
+    def why_not(self, value: str, label: str) -> str:
+        """The message for a reference that resolves to no one."""
+        if value in self.shared_names:
+            ids = "、".join(self.shared_names[value])
+            return f"{label}“{value}”有{len(self.shared_names[value])}名员工同名（工号 {ids}），无法确定是谁；请改填工号"
+        note = self.ids.rejected_note(value)
+        if note:
+            return f"{label}“{value}”在员工名单中的那一行没有被采用（{note}）；请先更正员工名单的那一行"
+        return f"{label}“{value}”不在员工名单中；请填员工名单里的工号或姓名"
+
+
+def resolve_staff(records: list[Row], key: str, index: StaffIndex | None, out: Collector,
+                  label: str) -> None:
+    if index is None:
+        return
+    for r in records:
+        if not r[OK] or r[key] is None:
+            continue
+        resolved = index.resolve(r[key])
+        if resolved is None:
+            reject(r, key, out, Code.UNKNOWN_REFERENCE, index.why_not(r[key], label))
+        else:
+            r[key] = resolved
+
+
+def require_customer(records: list[Row], customers: KeyIndex | None, out: Collector) -> None:
+    """Every 客户编号 names a customer of 客户档案 (in any letter case, where that is unambiguous)."""
+    if customers is None:
+        return
+    for r in records:
+        if not r[OK] or r["customer_id"] is None:
+            continue
+        found = customers.find(r["customer_id"])
+        if found is not None:
+            r["customer_id"] = found
+            continue
+        note = customers.rejected_note(r["customer_id"])
+        message = (f"客户编号“{r['customer_id']}”在客户档案中的那一行没有被采用（{note}）；请先更正客户档案的那一行"
+                   if note else f"客户编号“{r['customer_id']}”不在客户档案中；请核对编号，或先在客户档案里添加该客户")
+        reject(r, "customer_id", out, Code.UNKNOWN_REFERENCE, message)
+
+
+def _content(template: Template, record: Row) -> tuple[Any, ...]:
+    return tuple(record[c.key] for c in template.columns if not c.tool_written)
+
+
+def is_placeholder(template: Template, record: Row) -> bool:
+    """A returned sheet's row nobody filled in yet: superseded by a filled row of the same key."""
+    if template.key == "feedback":
+        return not service_happened(record)
+    if template.key == "callbacks":
+        return record["reached"] is None
+    if template.key == "acceptance":
+        return record["outcome"] is None
+    return False
+
+
+def merge_repeats(template: Template, records: list[Row], out: Collector) -> list[Row]:
+    """Keep one of identical repeats; report same key with different content as a conflict."""
+    ok = [r for r in records if r[OK]]
+    if not template.key_columns or not ok:
+        return ok
+    keys = list(zip(*ok[0].table.values(template.key_columns, ok), strict=True))
+    if len(set(keys)) == len(keys):  # the usual case: nothing repeated
+        return _in_sheet_order(ok)
+    groups: dict[Any, list[Row]] = defaultdict(list)
+    for key, r in zip(keys, ok, strict=True):
+        groups[key].append(r)
+    kept: list[Row] = []
+    for rows in groups.values():
+        if len(rows) == 1:
+            kept.append(rows[0])
+            continue
+        filled = [r for r in rows if not is_placeholder(template, r)]
+        rows = filled or rows
+        distinct: dict[tuple[Any, ...], Row] = {}
+        for r in rows:
+            distinct.setdefault(_content(template, r), r)
+        if len(distinct) == 1:
+            kept.append(rows[0])
+            continue
+        places = "；".join(f"{r[FILE]} / {r[SHEET]} 第{r[ROW]}行" for r in distinct.values())
+        labels = "+".join(template.fields[k].zh for k in template.key_columns)
+        for r in rows:
+            reject(r, template.key_columns[0], out, Code.CONFLICT,
+                   f"同一{labels}出现了内容不同的几行（{places}）；请保留正确的一行，删掉其余的")
+    return _in_sheet_order(kept)
+
+
+def _in_sheet_order(rows: list[Row]) -> list[Row]:
+    """Rows (of one table) ordered by file, sheet and row number."""
+    if not rows:
+        return rows
+    places = list(zip(*rows[0].table.values(PROVENANCE, rows), strict=True))
+    return [rows[i] for i in sorted(range(len(rows)), key=places.__getitem__)]
