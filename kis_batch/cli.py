@@ -21,6 +21,7 @@ from kis_batch.parallel import SharingFailed
 from kis_batch.problems import Problem, Severity, count
 from kis_batch.render.style import OutputTooLarge
 from kis_batch.render.templates import write_templates
+from kis_batch.settings import Settings
 
 # Problems listed on the terminal; the report holds them all.
 SHOWN_PROBLEMS = 20
@@ -198,14 +199,22 @@ def check(folder: Path, today: dt.date | None) -> None:
 @click.option("--date", "today", type=DateParam(), default=None, help="今天的日期 D（默认：今天）；派工日期是其后第一个工作日")
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT_ROOT,
               show_default=True, help="输出根目录；结果写到 OUT/D/（在 FOLDER 里面时不作为输入读取）")
-def run(folder: Path, today: dt.date | None, out_root: Path) -> None:
+@click.option("--mail", "delivery", flag_value="mail", help="运行后把邮件写到 OUT/D/outbox/（不发送），同 kis-batch mail")
+@click.option("--send", "delivery", flag_value="send",
+              help="运行后直接发出：邮件和群机器人，同 kis-batch mail --send；适合每晚定时无人值守运行")
+def run(folder: Path, today: dt.date | None, out_root: Path, delivery: str | None) -> None:
     """读取 FOLDER 里的全部表格，把下一个工作日的派工单和今天的各项结果写到 OUT/D/。
 
-    退出码：0 没有错误；1 报告了错误（正确的行照常使用）；2 运行未能完成。
+    加 --send 则运行后直接按人发邮件、把派工计划发到群机器人（同 kis-batch mail OUT/D --send）；
+    加 --mail 只写出 .eml 文件。
+
+    退出码：0 没有错误；1 报告了错误（正确的行照常使用），或有人被跳过、有消息发送失败；2 运行未能完成，
+    或邮件未设置、连接失败。
 
     \b
     示例:
       kis-batch run 收件夹 --date 2026-11-27
+      kis-batch run 收件夹 --send
     """
     try:
         result = pipeline.run(folder, today or dt.date.today(), out_root, progress=_progress)
@@ -219,7 +228,10 @@ def run(folder: Path, today: dt.date | None, out_root: Path) -> None:
     if result.removed_outputs:
         click.echo("上一次运行写的、本次不再生成的文件已删除：" + "、".join(result.removed_outputs))
     _ledger_lines(result.closed_months, result.closed_outputs, result.carried_rows, list(result.archivable))
-    sys.exit(result.exit_code)
+    if delivery is None:
+        sys.exit(result.exit_code)
+    code = _deliver(result.out_dir, delivery == "send", result.inbox.settings)
+    sys.exit(max(code, result.exit_code))
 
 
 def _ledger_lines(closed: tuple[str, ...], outputs: list[Path], carried: int, archivable: list[str]) -> None:
@@ -234,56 +246,70 @@ def _ledger_lines(closed: tuple[str, ...], outputs: list[Path], carried: int, ar
             click.echo(f"  {name}")
 
 
-@main.command()
-@click.argument("out_dir", metavar="OUT/D", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--send", "deliver", is_flag=True, help="通过 SMTP 发出（默认只在 OUT/D/outbox/ 写 .eml 文件，不发送）")
-def mail(out_dir: Path, deliver: bool) -> None:
-    """把 OUT/D 里的结果按人发邮件：默认只在 OUT/D/outbox/ 写出 .eml 文件，加 --send 才发出。
-
-    SMTP 服务器、端口、ssl/starttls 和发件人取自规则设置；密码只从那里指定的环境变量读取（默认 KIS_SMTP_PASSWORD）。
-    重新运行不会把同一封邮件发两次。
-
-    退出码：0 全部完成；1 有人被跳过或有邮件发送失败；2 SMTP 未设置或连接失败。
-
-    \b
-    示例:
-      kis-batch mail output/2026-11-27 --send
-    """
-    # Here, not above: smtplib and email would slow every other command's start.
-    from kis_batch.delivery.channel import send
-    from kis_batch.delivery.email import EmailChannel, write_outbox
-    from kis_batch.delivery.plan import DeliveryError, load_roster, plan_messages
+def _deliver(out_dir: Path, deliver: bool, robots: Settings | None = None) -> int:
+    """Write the outbox or deliver on every channel, print what happened; the exit code (0, 1 or 2)."""
+    # Here, not above: smtplib, email and urllib would slow every other command's start.
+    from kis_batch.delivery.evening import EMAIL_LABEL, deliver_evening
+    from kis_batch.delivery.plan import DeliveryError
 
     try:
-        staff, settings = load_roster(out_dir)
-        plan = plan_messages(out_dir, staff, settings)
-        if deliver:
-            report = send(plan, EmailChannel.from_settings(settings, plan.sender))
-        else:
-            paths = write_outbox(plan)
+        evening = deliver_evening(out_dir, deliver, robots)
     except (DeliveryError, RunLocked) as error:
         click.echo(str(error), err=True)
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
+    plan = evening.plan
     click.echo(f"{plan.today.isoformat()} 的邮件（派工日 {plan.plan_date.isoformat()}）")
-    if deliver:
+    for item, path in zip(plan.messages, evening.outbox, strict=False):
+        click.echo(f"  {item.summary} → {path.name}")
+    for channel in evening.channels:
+        report = channel.report
+        if channel.error:
+            click.echo(f"{channel.label}：未发送（{channel.error}）", err=True)
+            continue
+        is_email = channel.label == EMAIL_LABEL
+        if not is_email:
+            click.echo(channel.label)
         for heading, messages in (("已发送", report.sent), ("此前已发送，这次不再发", report.already_sent)):
             for item in messages:
                 click.echo(f"  {heading} {item.summary}")
         for item, reason in report.failed:
             click.echo(f"  发送失败 {item.summary}（{reason}）")
-    else:
-        for item, path in zip(plan.messages, paths, strict=True):
-            click.echo(f"  {item.summary} → {path.name}")
-    for skipped in plan.skipped:
-        click.echo(f"  {skipped.kind} {skipped.person}：{skipped.reason}")
-    if deliver:
-        click.echo(f"共发送 {len(report.sent)} 封，此前已发送 {len(report.already_sent)} 封，失败 {len(report.failed)} 封")
-    else:
-        click.echo(f"共 {len(paths)} 封写到 {out_dir / OUTBOX}，没有发送；加 --send 才会发出")
-    if deliver and report.aborted:
-        click.echo(report.aborted, err=True)
-        sys.exit(EXIT_FAILED)
-    sys.exit(1 if plan.skipped or (deliver and report.failed) else 0)
+        if is_email:
+            for skipped in plan.skipped:
+                click.echo(f"  {skipped.kind} {skipped.person}：{skipped.reason}")
+        unit = "封" if is_email else "条"
+        click.echo(f"共发送 {len(report.sent)} {unit}，此前已发送 {len(report.already_sent)} {unit}，"
+                   f"失败 {len(report.failed)} {unit}")
+        if report.aborted:
+            click.echo(report.aborted, err=True)
+    if not deliver:
+        for skipped in plan.skipped:
+            click.echo(f"  {skipped.kind} {skipped.person}：{skipped.reason}")
+    if not deliver:
+        click.echo(f"共 {len(evening.outbox)} 封写到 {out_dir / OUTBOX}，没有发送；加 --send 才会发出")
+    if evening.stopped:
+        return EXIT_FAILED
+    return 1 if evening.failed else 0
+
+
+@main.command()
+@click.argument("out_dir", metavar="OUT/D", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--send", "deliver", is_flag=True,
+              help="发出：邮件通过 SMTP，规则设置里有群机器人时也发到群（默认只在 OUT/D/outbox/ 写 .eml 文件，不发送）")
+def mail(out_dir: Path, deliver: bool) -> None:
+    """把 OUT/D 里的结果按人发邮件：默认只在 OUT/D/outbox/ 写出 .eml 文件，加 --send 才发出。
+
+    SMTP 服务器、端口、ssl/starttls 和发件人取自规则设置；密码只从那里指定的环境变量读取（默认 KIS_SMTP_PASSWORD）。
+    规则设置里填了企业微信机器人或钉钉机器人时，--send 也把派工计划发到群里（Webhook 从收件夹的规则设置读取）。
+    重新运行不会把同一条消息发两次。
+
+    退出码：0 全部完成；1 有人被跳过或有消息发送失败；2 SMTP 未设置或连接失败。
+
+    \b
+    示例:
+      kis-batch mail output/2026-11-27 --send
+    """
+    sys.exit(_deliver(out_dir, deliver))
 
 
 class QuarterParam(click.ParamType):

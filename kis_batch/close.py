@@ -28,11 +28,14 @@ from kis_batch.rules.common import month_end
 from kis_batch.rules.evaluation import MonthEvaluation, as_of_day
 from kis_batch.rules.figures import Figure
 from kis_batch.rules.month_figures import month_figures
-from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, trend_of
+from kis_batch.rules.monthly_summary import MonthlySummary, monthly_summary, with_history
 from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_review
 from kis_batch.rules.reconcile import reconcile
 from kis_batch.settings import Settings
 from kis_batch.steps import MonthResults, month_results
+
+# The history's month_figures table as read_table gives it.
+MONTH_FIGURE_COLUMNS = ["month", "figure", "value", "as_of", "final"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class ClosedMonth:
     figures: dict[Figure, float]
     summary: MonthlySummary
     carried: dict[str, pd.DataFrame]  # the rows later months need (ledger/carry.py)
+    months: pd.DataFrame  # the history's month_figures with this close in place, for the run's later closes
 
     def record(self, books: Books, tables: Mapping[str, pd.DataFrame], now: dt.datetime) -> history.MonthRecord:
         """The close as the history keeps it: final, with the month's rows the folder held, each
@@ -65,14 +69,19 @@ def month_record(evaluation: MonthEvaluation, figures: Mapping[Figure, float], f
 
 
 def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
-                   as_of: dt.date) -> ClosedMonth:
+                   as_of: dt.date, history_months: pd.DataFrame | None = None) -> ClosedMonth:
     """The 考核 of as_of's month standing on as_of, with its figures and 月度总结: the day's rules as
-    the evening composes them."""
-    month = month_results(tables, settings, calendar, as_of)
+    the evening composes them. history_months, the history's month_figures as the caller read them
+    (a run's earlier closes in place), give the year to date, the trend and 概览's 上月; none, a
+    department without history."""
+    months = history_months if history_months is not None else pd.DataFrame(columns=MONTH_FIGURE_COLUMNS)
+    month = month_results(tables, settings, calendar, as_of, months)
+    figures = month_figures_of(tables, settings, month)
+    in_history = with_close(months, month.evaluation, figures)
     summary = monthly_summary(tables, settings, month.evaluation, month.scores, month.gaps, month.quality, month.fees,
                               month.complaints, month.projects, month.customers)
     carried = carry_forward(tables, month.scores.links, settings, calendar, as_of)
-    return ClosedMonth(month.evaluation, month_figures_of(tables, settings, month), summary, carried)
+    return ClosedMonth(month.evaluation, figures, with_history(summary, in_history), carried, in_history)
 
 
 def month_figures_of(tables: dict[str, pd.DataFrame], settings: Settings, month: MonthResults) -> dict[Figure, float]:
@@ -81,25 +90,32 @@ def month_figures_of(tables: dict[str, pd.DataFrame], settings: Settings, month:
                          month.complaints, month.projects, month.customers)
 
 
-def history_trend(out_root: Path, closed: ClosedMonth) -> pd.DataFrame:
-    """The trend the 月度总结 shows: the history's months with this close in place of its month (the
-    close is recorded after the workbooks); a history that cannot be read leaves this month alone."""
+def read_months(out_root: Path) -> pd.DataFrame:
+    """The history's month_figures; none where the history cannot be read (the run reports that when
+    it records); reading never creates it."""
+    path = out_root / HISTORY
     try:
-        months = history.read_table(out_root / HISTORY, "month_figures")
+        if path.exists():
+            return history.read_table(path, "month_figures")
     except history.HistoryError:
-        months = pd.DataFrame(columns=["month", "figure", "value", "as_of", "final"])
-    month = closed.evaluation.month
-    ours = pd.DataFrame({"month": month, "figure": list(closed.figures), "value": list(closed.figures.values()),
-                         "as_of": closed.evaluation.as_of.isoformat(), "final": 1})
-    return trend_of(pd.concat([months[months["month"] != month], ours], ignore_index=True) if len(months) else ours)
+        pass
+    return pd.DataFrame(columns=MONTH_FIGURE_COLUMNS)
+
+
+def with_close(months: pd.DataFrame, evaluation: MonthEvaluation, figures: Mapping[Figure, float]) -> pd.DataFrame:
+    """The history's month_figures with a close's figures in place of its month (the close is
+    recorded after the workbooks, and a run's later closes stand on its earlier ones)."""
+    month = evaluation.month
+    ours = pd.DataFrame({"month": month, "figure": list(figures), "value": list(figures.values()),
+                         "as_of": evaluation.as_of.isoformat(), "final": 1}, columns=MONTH_FIGURE_COLUMNS)
+    return pd.concat([months[months["month"] != month], ours], ignore_index=True) if len(months) else ours
 
 
 def write_close(out_root: Path, closed: ClosedMonth, written: list[Path]) -> None:
     """月度考核_YYYY-MM.xlsx and 月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock (their
     writers are imported only now: only the day that closes a month loads them)."""
     folder = month_folder(out_root, closed.evaluation.month)
-    results = {"evaluation": closed.evaluation,
-               "summary": replace(closed.summary, trend=history_trend(out_root, closed))}
+    results = {"evaluation": closed.evaluation, "summary": closed.summary}
     with run_lock(folder):
         for output in CLOSE_OUTPUTS:
             output.write(folder, results, written)
@@ -168,7 +184,7 @@ def report_month(folder: Path, month: dt.date, today: dt.date, out_root: Path,
         raise CloseRefused(refused)
     calendar = WorkCalendar.from_settings(inbox.settings)
     as_of = as_of_day(month, today)
-    closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of)
+    closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of, read_months(out_root))
     result = ReportResult(closed.evaluation.month, as_of, inbox, closed, earlier=earlier)
     if progress:
         progress(f"写出 {closed.evaluation.month} 月度考核、月度总结并记入历史")
@@ -240,7 +256,7 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
             raise CloseRefused(refused)
         if progress:
             progress(f"历史里没有 {name} 的月度结算，先结算该月")
-        closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, month_end(month))
+        closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, month_end(month), read_months(out_root))
         write_close(out_root, closed, outputs)
         problem = record_history(out_root, None, [closed.record(books, inbox.tables, dt.datetime.now())])
         if problem:

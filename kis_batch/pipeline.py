@@ -13,9 +13,20 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
+
 from kis_batch import history
 from kis_batch.calendar import WorkCalendar, fallback_message
-from kis_batch.close import ClosedMonth, encoded, evaluate_as_of, month_figures_of, month_record, record_history, write_close
+from kis_batch.close import (
+    ClosedMonth,
+    encoded,
+    evaluate_as_of,
+    month_figures_of,
+    month_record,
+    read_months,
+    record_history,
+    write_close,
+)
 from kis_batch.identities import former_names
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.ingest.files import sha256_of
@@ -26,7 +37,7 @@ from kis_batch.outputs import DAY_OUTPUTS, HISTORY, MANIFEST, day_folder, progre
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.render.dispatch import dispatch_sheets
-from kis_batch.render.mail_roster import write_mail_roster
+from kis_batch.render.mail_roster import run_digest, write_mail_roster
 from kis_batch.render.manifest import earlier_outputs, write_manifest
 from kis_batch.rules.evaluation import as_of_day
 from kis_batch.rules.figures import (
@@ -186,14 +197,17 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     plan = calendar.next_workday(today)
     tables, settings = inbox.tables, inbox.settings
     input_bytes = sum(f.size for f in inbox.files)
+    # The earlier months close first: the day's year-to-date tables stand on their closes.
+    recorded = read_months(out_root)
+    closes = _close_earlier_months(inbox, books, calendar, today, recorded)
+    closed_names = tuple(c.evaluation.month for c in closes)
+    months = closes[-1].months if closes else recorded
     found = day_results(tables, settings, calendar, today, inbox.pins,
-                        parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES)
+                        parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES, history_months=months)
     dispatch, fees, gaps, quality = found.dispatch, found.fees, found.gaps, found.quality
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
     inbox.problems.extend([*dispatch.problems, *fees.problems])
-    closes = _close_earlier_months(inbox, books, calendar, today)
-    closed_names = tuple(c.evaluation.month for c in closes)
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
     summary = manager_summary(tables, settings, calendar, today, dispatch, found.returned, found.scores, gaps,
@@ -242,23 +256,27 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             if output.last:
                 output.write(out, results, result.outputs)
         _note_relocated(inbox, result.outputs)
-        write_mail_roster(out, tables["staff"], settings)
+        digest = run_digest(results["sheets"], dispatch, found.complaints, summary)
+        write_mail_roster(out, tables["staff"], settings, digest)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), figures.to_json(),
                                              now or dt.datetime.now(), result.removed_outputs))
     return result
 
 
-def _close_earlier_months(inbox: Inbox, books: Books, calendar: WorkCalendar, today: dt.date) -> list[ClosedMonth]:
-    """Every month before D's not yet closed, oldest first, each as of its last day; a month the
-    folder no longer holds enough of is an 错误 and stops the closing there (the months after it wait)."""
-    closes = []
+def _close_earlier_months(inbox: Inbox, books: Books, calendar: WorkCalendar, today: dt.date,
+                          months: pd.DataFrame) -> list[ClosedMonth]:
+    """Every month before D's not yet closed, oldest first, each as of its last day and standing on
+    the history's months (months) with the closes before it in place; a month the folder no longer
+    holds enough of is an 错误 and stops the closing there (the months after it wait)."""
+    closes: list[ClosedMonth] = []
     for month in months_to_close(books):
         refused = too_few_rows(books, month)
         if refused:
             inbox.problems.append(Problem(Code.CLOSED_MONTH, Severity.ERROR, refused))
             break
         first = dt.date.fromisoformat(f"{month}-01")
-        closes.append(evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of_day(first, today)))
+        closes.append(evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of_day(first, today),
+                                     closes[-1].months if closes else months))
     return closes
 
 

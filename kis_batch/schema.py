@@ -160,6 +160,8 @@ STAFF = Template(
         Column("lat", "纬度", Kind.NUMBER, minimum=-90, maximum=90, help="可选：出发地纬度", example="30.2741"),
         Column("lon", "经度", Kind.NUMBER, minimum=-180, maximum=180, help="可选：出发地经度", example="120.1551"),
         Column("email", "邮箱", help="接收派工单等邮件的地址", example="zhangwei@example.com", width=26),
+        Column("mobile", "手机", Kind.ID, help="可选：群机器人发派工计划时按手机号@本人（企业微信、钉钉里绑定的手机号）",
+               example="13800000001", width=14),
         Column("daily_cap", "每日上限", Kind.INT, minimum=DAILY_CAP_RANGE[0], maximum=DAILY_CAP_RANGE[1],
                help=f"一天最多派几家（{DAILY_CAP_RANGE[0]}–{DAILY_CAP_RANGE[1]}），留空按规则设置（默认{DAILY_CAP_DEFAULT}）", example="3"),
         _yes_no("active", "在岗", default=True, help="离职或长期不在岗填否，默认是",
@@ -167,7 +169,7 @@ STAFF = Template(
     ),
     key_columns=("staff_id",),
     workbook="员工名单",
-    purpose="部门每位员工一行：岗位、出发地、邮箱、每日上限。",
+    purpose="部门每位员工一行：岗位、出发地、邮箱、手机、每日上限。",
 )
 
 LEAVE = Template(

@@ -70,7 +70,26 @@ class Phrases:
     words: str
 
 
-Allowed = Between | Share | OneOf | AsTyped | Phrases
+@dataclass(frozen=True)
+class WebAddress:
+    """A web address a request is posted to: https://, or http:// for a server on this computer
+    (127.0.0.1 or localhost, as a test stands in for the real one)."""
+
+    words: str
+
+    def admits(self, text: str) -> bool:
+        scheme, _, rest = text.partition("://")
+        host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+        host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if not host or any(c.isspace() for c in text):
+            return False
+        return scheme.lower() == "https" or (scheme.lower() == "http" and host.lower() in LOCAL_HOSTS)
+
+
+Allowed = Between | Share | OneOf | AsTyped | Phrases | WebAddress
+# The hosts a plain http:// webhook may name: a stand-in server on this computer, nothing that leaves it.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+WEBHOOK = WebAddress("https:// 开头的网址（只在本机测试时可用 http://127.0.0.1），可留空")
 FREE_TEXT = AsTyped("任意文字，可留空")
 SCORE_POINTS = Between(0, 100)
 YES_OR_NO = AsTyped("是 或 否")
@@ -193,6 +212,10 @@ class Settings:
     smtp_user: str = _rule("", "邮件账号", "登录账号，留空则用发件人", FREE_TEXT)
     smtp_password_env: str = _rule("KIS_SMTP_PASSWORD", "邮件密码环境变量", "保存邮件密码的环境变量名（密码不写在表格里）", FREE_TEXT)
     attachment_limit_mb: float = _rule(20.0, "附件上限MB", "一封邮件编码后的最大大小（MB），超过不发送并报告", POSITIVE_SIZE)
+    # group robots (docs/rules.md § Mail): the plan posted to a group as well; a webhook is a secret
+    wecom_webhook: str = _rule("", "企业微信机器人", "企业微信群机器人的 Webhook 地址；填了，发送时把派工计划发到该群", WEBHOOK)
+    dingtalk_webhook: str = _rule("", "钉钉机器人", "钉钉自定义机器人的 Webhook 地址；填了，发送时把派工计划发到该群", WEBHOOK)
+    dingtalk_secret: str = _rule("", "钉钉加签", "钉钉机器人安全设置“加签”的密钥（SEC 开头）；未开加签则留空", FREE_TEXT)
     # input safety
     max_file_mb: float = _rule(50.0, "输入文件上限MB", "单个输入文件的最大大小（MB），超过的文件跳过并报告", POSITIVE_SIZE)
     max_unzipped_mb: float = _rule(500.0, "解压上限MB", "一个工作簿解压后的最大大小（MB），防止压缩炸弹", POSITIVE_SIZE)
@@ -200,6 +223,27 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+# Settings that open a door (a webhook posts to a group as this department; a signing secret vouches
+# for it): never printed or recorded whole, only as shown_setting gives them.
+SECRET_SETTINGS = ("wecom_webhook", "dingtalk_webhook", "dingtalk_secret")
+# The query parameters that carry a webhook's key (WeCom key=, DingTalk access_token=).
+_WEBHOOK_KEY = re.compile(r"((?:^|[?&])(?:key|access_token)=)([^&#]*)", re.IGNORECASE)
+# How much of a key stays visible, enough to tell two webhooks apart.
+SHOWN_KEY_CHARS = 4
+
+
+def mask_secret(text: str) -> str:
+    """A webhook with its key cut to its first characters (the rest ***), or a secret as 已设置."""
+    if "://" not in text:
+        return "***（已设置，不显示）" if text else ""
+    return _WEBHOOK_KEY.sub(lambda m: f"{m.group(1)}{m.group(2)[:SHOWN_KEY_CHARS]}***", text.split("#", 1)[0])
+
+
+def shown_setting(name: str, value: Any) -> Any:
+    """A setting's value as it may be printed or recorded: secrets masked."""
+    return mask_secret(str(value)) if name in SECRET_SETTINGS else value
 
 
 def setting_fields() -> tuple[dataclasses.Field, ...]:
@@ -328,6 +372,8 @@ def _read_one(f: dataclasses.Field, default: Any, raw: Any, reference: dt.date) 
         except CoerceError:
             raise CoerceError(f"“{_shown(raw)}”不是日期") from None
     text = normalise_text(raw)
+    if isinstance(allowed, WebAddress) and text and not allowed.admits(text):
+        raise CoerceError("不是 https:// 开头的网址")
     if isinstance(allowed, OneOf):
         by_folded = {c.lower(): c for c in allowed.choices}
         if text.lower() not in by_folded:

@@ -23,6 +23,7 @@ from kis_batch.rules.customers import CustomerTracking, track_customers
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
 from kis_batch.rules.evaluation import MonthEvaluation, cases_from_complaints, evaluate_month
 from kis_batch.rules.fees import FeeReport, fee_status
+from kis_batch.rules.month_figures import held_complaints
 from kis_batch.rules.projects import ProjectReport, project_report
 from kis_batch.rules.quality import QualityReport, quality_report
 from kis_batch.rules.quotas import quota_gaps
@@ -110,11 +111,14 @@ class DayResults(MonthResults):
 
 
 def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date,
-              pins: pd.DataFrame | None = None) -> list[Step]:
+              pins: pd.DataFrame | None = None, history_months: pd.DataFrame | None = None) -> list[Step]:
     """The rule steps of a day, in the order a round takes them. Scores, the largest result, is
     declared first in its round, so the parent process computes it and it is never pickled;
-    otherwise the longest first. pins: the manager's and the hotline's placements (Inbox.pins)."""
+    otherwise the longest first. pins: the manager's and the hotline's placements (Inbox.pins);
+    history_months: the history's month_figures rows as the caller read them, for the year-to-date
+    tables."""
     plan = calendar.next_workday(day)
+    held = held_complaints(history_months, day) if history_months is not None else {}
     return [
         Step("scores", (), partial(score_feedback, tables, settings, calendar, day)),
         Step("returned", (), partial(returned_feedback, tables, settings, calendar, day)),
@@ -124,7 +128,7 @@ def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: Wor
         Step("month_callbacks", (), partial(callback_figures, tables, settings, day, day)),
         Step("projects", (), partial(project_report, tables, settings, calendar, day)),
         Step("callbacks", ("dispatch",), lambda dispatch: plan_callbacks(tables, dispatch, settings, calendar, day)),
-        Step("quality", ("scores",), lambda scores: quality_report(tables, scores, settings, calendar, day)),
+        Step("quality", ("scores",), lambda scores: quality_report(tables, scores, settings, calendar, day, held)),
         Step("gaps", ("scores",), lambda scores: quota_gaps(scores, tables, settings, calendar)),
         Step("suggestions", ("dispatch", "gaps", "fees"),
              lambda dispatch, gaps, fees: suggest_visits(tables, dispatch, gaps, fees, day)),
@@ -137,14 +141,17 @@ def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: Wor
 
 
 def day_results(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date,
-                pins: pd.DataFrame | None = None, *, parallel: bool = False) -> DayResults:
+                pins: pd.DataFrame | None = None, *, parallel: bool = False,
+                history_months: pd.DataFrame | None = None) -> DayResults:
     """Every step of the day, each once (shared with a worker process when parallel)."""
-    return DayResults(**compute_steps(day_steps(tables, settings, calendar, day, pins), calendar, parallel))
+    return DayResults(**compute_steps(day_steps(tables, settings, calendar, day, pins, history_months), calendar,
+                                      parallel))
 
 
 def month_results(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
-                  day: dt.date) -> MonthResults:
+                  day: dt.date, history_months: pd.DataFrame | None = None) -> MonthResults:
     """Of the day's steps, only those the month's 考核 and 月度总结 need: a close plans no work."""
     wanted = {field.name for field in dataclasses.fields(MonthResults)}
-    steps = [step for step in day_steps(tables, settings, calendar, day) if step.name in wanted]
+    steps = [step for step in day_steps(tables, settings, calendar, day, history_months=history_months)
+             if step.name in wanted]
     return MonthResults(**compute_steps(steps, calendar, parallel=False))

@@ -338,7 +338,7 @@ def test_the_workbook_holds_the_three_lists_with_their_targets(written: Written)
     assert book.sheetnames == ["当日核实", "月度抽查", "满意度回访"]
     verify = book["当日核实"]
     assert verify["A1"].value.startswith("当日核实 2026-11-27 17:00 · 2家")
-    assert book["满意度回访"]["A1"].value == ("满意度回访 2026-11-27 · 1家 · 本月回访覆盖 0/4家（客户12家×30%），"
+    assert book["满意度回访"]["A1"].value == ("满意度回访 2026-11-27 · 1家 · 本月回访覆盖 0/4家（客户12家×30.0%），"
                                           "今日三张清单都接通后4家 · 本月还剩2个工作日")
     assert "张伟0/10 王强0/10" in book["月度抽查"]["A1"].value
     # Printed: who to call and the boxes to fill in; after them what is the same on every row.

@@ -144,7 +144,7 @@ def test_a_bad_optional_cell_keeps_the_engineer_and_his_customers(tmp_path, clea
 
     _edit(folder / STAFF, bad_cap)
     inbox = load_folder(folder, TODAY)
-    assert _where(inbox.problems) == [(STAFF, "员工名单", 6, "H", "每日上限", Severity.ERROR, Code.TYPE)]
+    assert _where(inbox.problems) == [(STAFF, "员工名单", 6, "I", "每日上限", Severity.ERROR, Code.TYPE)]
     assert "按留空处理" in inbox.problems[0].message and "本行其余内容照常使用" in inbox.problems[0].message
     _same_rows(inbox, clean, "staff", ["staff_id", "name", "active"])
     _same_rows(inbox, clean, "customers", ["customer_id", "owner"])
@@ -165,7 +165,7 @@ def test_two_staff_of_one_name_are_both_kept_and_the_name_alone_is_an_error_wher
     folder = _copy(tmp_path)
     staff = clean.tables["staff"]
     engineer = staff[staff["role"] == "服务工程师"].iloc[0]
-    _edit(folder / STAFF, lambda s: s.append(["E99", engineer["name"], "实施专员", "西湖区", None, None, None, None, "是"]))
+    _edit(folder / STAFF, lambda s: s.append(["E99", engineer["name"], "实施专员", "西湖区", None, None, None, None, None, "是"]))
     inbox = load_folder(folder, TODAY)
     roster = [p for p in inbox.problems if p.file == STAFF]
     assert [(p.row, p.column, p.severity) for p in roster] == [

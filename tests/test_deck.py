@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from pptx import Presentation
@@ -18,12 +19,14 @@ from kis_batch.cli import main
 from kis_batch.close import report_month, report_quarter
 from kis_batch.outputs import HISTORY
 from kis_batch.render.deck import FONT
+from kis_batch.rules.figures import Figure
+from kis_batch.rules.quarter import MonthData, QuarterReview, takeaways
 from tests.conftest import pdf_pages
 from tests.test_monthly_summary import OCTOBER, folder  # noqa: F401  (the folder fixture)
 
 NOVEMBER = dt.date(2026, 11, 1)
 D = dt.date(2026, 12, 5)  # December under way: the history has no December
-TITLES = ["服务部季度述职 2026年第4季度", "本季度关键指标（对比上季度 2026-Q3）", "月度趋势：来电、服务与投诉",
+TITLES = ["服务部季度述职 2026年第4季度", "本季度要点", "本季度关键指标（对比上季度 2026-Q3，按月均）", "月度趋势：来电、服务与投诉",
           "月度趋势：满意度与收款", "人员考核", "质量与投诉", "年费", "实施项目", "重点客户", "下季度工作计划（2027年第1季度）"]
 MONTHS = ["2026-10", "2026-11", "2026-12（无数据）"]
 
@@ -73,12 +76,12 @@ def test_chart_series_are_the_history_figures_and_december_has_none(deck):
                 assert values[2] is None  # December: no point, never a zero
                 checked += 1
     assert checked >= 15
-    trends = slides[2].shapes
+    trends = slides[3].shapes
     calls = next(s for s in trends if s.has_chart).chart.plots[0].series
     by_name = {s.name: list(s.values) for s in calls}
     assert by_name["来电"][:2] == [_figure(out, "2026-10", "calls"), _figure(out, "2026-11", "calls")] == [1.0, 8.0]
     assert by_name["服务单"][:2] == [_figure(out, "2026-10", "services"), _figure(out, "2026-11", "services")]
-    rates = next(s for s in slides[3].shapes if s.has_chart).chart.plots[0].series
+    rates = next(s for s in slides[4].shapes if s.has_chart).chart.plots[0].series
     csat = next(s for s in rates if s.name == "客户满意率")
     assert list(csat.values)[1] == pytest.approx(_figure(out, "2026-11", "quality.csat"))
 
@@ -87,17 +90,19 @@ def test_a_month_the_history_lacks_reads_no_data(deck):
     path, out = deck
     slides = list(Presentation(str(path)).slides)
     assert "2026-12 无数据" in slides[0].shapes[1].text_frame.text
-    key = _tables(slides[1])[0]
-    calls = next(row for row in key if row[0] == "来电")
-    assert calls[1] == f"{_figure(out, '2026-10', 'calls') + _figure(out, '2026-11', 'calls'):,.0f}" == "9"
+    key = _tables(slides[2])[0]
+    assert key[0][1:3] == ["本季度 2026-Q4（2个月）", "上季度 2026-Q3（无数据）"]
+    calls = next(row for row in key if row[0] == "来电（月均）")
+    # per month over the two months held (1 and 8 calls), rounded half away from zero as Excel rounds
+    assert (_figure(out, '2026-10', 'calls') + _figure(out, '2026-11', 'calls')) / 2 == 4.5 and calls[1] == "5"
     assert calls[2] == "无数据"  # the history holds nothing of 2026-Q3
-    people = _tables(slides[4])[0]
+    people = _tables(slides[5])[0]
     assert people[0][3:6] == MONTHS
     assert all(row[5] == "无数据" for row in people[1:]) and len(people) == 1 + 5
-    for slide in slides[5:9]:
+    for slide in slides[6:10]:
         rows = _tables(slide)[0]
         assert all(row[3] == "无数据" for row in rows[1:])
-    plans = _tables(slides[9])[0]
+    plans = _tables(slides[10])[0]
     assert plans[0] == ["序号", "工作重点", "目标", "负责人", "完成时间"] and all(r[1:] == [""] * 4 for r in plans[1:])
 
 
@@ -154,6 +159,28 @@ def test_the_demo_writes_two_months_for_a_deck_with_one_month_missing(tmp_path):
                                       "2026-12-05", "--out", str(out)])
     assert built.exit_code == 0, built.output
     slides = list(Presentation(str(out / "2026-Q4" / "季度述职_2026-Q4.pptx")).slides)
-    calls = next(s for s in slides[2].shapes if s.has_chart).chart.plots[0].series[0]
+    calls = next(s for s in slides[3].shapes if s.has_chart).chart.plots[0].series[0]
     assert list(calls.values) == [_figure(out, "2026-10", "calls"), _figure(out, "2026-11", "calls"), None]
     assert all(value and value > 500 for value in list(calls.values)[:2])
+
+
+def test_the_takeaways_compare_per_month_and_say_what_needs_attention() -> None:
+    """A quarter of two months against one of one: calls per month fell, though their sum rose."""
+    def month(name: str, **figures: float) -> MonthData:
+        return MonthData(name, f"{name}-30", True, {Figure[key].value: value for key, value in figures.items()},
+                         pd.DataFrame())
+
+    q3 = (month("2026-07"), month("2026-08"), month("2026-09", CALLS=1269, SERVICES=605, QUALITY_CSAT=0.856))
+    q4 = (month("2026-10", CALLS=1027, SERVICES=528, QUALITY_CSAT=0.849),
+          month("2026-11", CALLS=1106, SERVICES=536, QUALITY_CSAT=0.838, COMPLAINTS_OPEN=4, COMPLAINTS_OVERDUE=1,
+                QUOTA_RESOLUTIONS=333, QUOTA_RESOLUTIONS_TARGET=270, QUOTA_VISITS=77, QUOTA_VISITS_TARGET=90,
+                FEES_COLLECTION_RATE_YEAR=0.905, FEES_OVERDUE_BALANCE=290500, FEES_OVERDUE=71),
+          month("2026-12"))
+    review = QuarterReview("2026-Q4", q4, "2026-Q3", q3)
+    assert (review.held, review.previous_held) == (2, 1)
+    said = takeaways(review)
+    assert 3 <= len(said) <= 5
+    assert said[0] == "来电月均 1,067 个，比上季度月均 1,269 个减少 16.0%。"  # the sum, 2,133, rose
+    assert "客户满意率 84.4%，比上季度 85.6% 下降 1.2 个百分点。" in said
+    assert "2026-11 末未结案投诉 4 起，其中超期 1 起，已上报总经理。" in said
+    assert "2026-11 问题解决 333 家次（指标 270，已达标），客户拜访 77 家次（指标 90，未达标）。" in said

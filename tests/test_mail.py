@@ -22,6 +22,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -30,15 +31,27 @@ from click.testing import CliRunner
 from kis_batch.cli import main
 from kis_batch.delivery.channel import Outcome, SendReport, send
 from kis_batch.delivery.email import EmailChannel, build_message, eml_name
-from kis_batch.delivery.plan import Attachment, DeliveryError, DeliveryPlan, Message, load_roster, plan_messages, read_run
+from kis_batch.delivery.plan import (
+    Attachment,
+    DeliveryError,
+    DeliveryPlan,
+    Message,
+    load_digest,
+    load_roster,
+    plan_messages,
+    read_run,
+)
 from kis_batch.ingest import load_folder
 from kis_batch.outputs import SENT_LOG
-from kis_batch.render.mail_roster import write_mail_roster
+from kis_batch.pipeline import RunResult
+from kis_batch.render.mail_roster import RunDigest, write_mail_roster
 from kis_batch.settings import Settings
-from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_workbook
+from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, header_row, table, write_records, write_workbook
+from tests.test_robots import robot_server
 
 TODAY, PLAN = "2026-11-27", "2026-11-30"
 SENDER, PASSWORD = "kis@example.com", "s3cret-pw"
+HOSTILE_NAME = "<script>alert(1)</script>甲公司"
 MANAGER_FILES = [f"经理日报_{TODAY}.xlsx", f"派工单_{PLAN}.xlsx", f"回访_{PLAN}.xlsx", f"评分_{TODAY}.xlsx",
                  f"指标缺口_{TODAY}.xlsx", f"年费_{TODAY}.xlsx", f"质量_{TODAY}.xlsx", f"客户跟踪_{TODAY}.xlsx",
                  f"实施_{TODAY}.xlsx", f"投诉跟踪_{TODAY}.xlsx",
@@ -145,17 +158,28 @@ def smtp_server(mode: str, certificate: tuple[Path, Path] | None = None) -> Iter
 
 # --- an input folder and the OUT/D a run wrote from it ---
 
-def department(tmp_path: Path, port: int = 25, security: str = "starttls", settings: bool = True) -> Path:
+def inbox_folder(tmp_path: Path, port: int = 25, security: str = "starttls", settings: bool = True,
+                 robot: str = "") -> Path:
+    """A department's inbox: the roster, one customer (named to test escaping), a call for tomorrow."""
     folder = tmp_path / "收件夹"
     sheets: dict[str, Any] = {
         "员工名单": (STAFF_HEADERS, STAFF),
-        "客户档案": (CUSTOMER_HEADERS, [("C001", "甲公司", "李会计", "057188001234", "文三路1号", "西湖区", "E01", "是")]),
+        "客户档案": (CUSTOMER_HEADERS, [("C001", HOSTILE_NAME, "李会计", "057188001234", "文三路1号", "西湖区", "E01", "是")]),
     }
     if settings:
         sheets["规则设置"] = (("参数", "值", "说明"), [
             ("邮件服务器", "127.0.0.1", ""), ("邮件端口", port, ""), ("邮件加密", security, ""), ("发件人", SENDER, ""),
+            *([("企业微信机器人", robot, "")] if robot else []),
         ])
     write_workbook(folder / "员工名单.xlsx", sheets)
+    write_records(folder / "热线记录.xlsx", {"热线记录": [
+        {"来电时间": dt.datetime(2026, 11, 27, 9, 5), "客户编号": "C001", "来电人": "李会计", "问题类别": "软件故障",
+         "问题描述": "**紧急** 凭证过账报错", "处理方式": "需上门"}]})
+    return folder
+
+
+def department(tmp_path: Path, port: int = 25, security: str = "starttls", settings: bool = True) -> Path:
+    folder = inbox_folder(tmp_path, port, security, settings)
     out_dir = tmp_path / "output" / TODAY
     for name in {*MANAGER_FILES, f"派工单_{PLAN}_张伟.xlsx", f"派工单_{PLAN}_赵敏.xlsx", f"实施_{TODAY}_赵敏.xlsx"}:
         write_workbook(out_dir / name, {"表": (("文件",), [(name,)])})
@@ -163,7 +187,7 @@ def department(tmp_path: Path, port: int = 25, security: str = "starttls", setti
                                                   "figures": {"plan_date": PLAN}}), encoding="utf-8")
     # The roster as a run records it: read from the folder by the real reader, written by the real writer.
     inbox = load_folder(folder, dt.date.fromisoformat(TODAY))
-    write_mail_roster(out_dir, inbox.tables["staff"], inbox.settings)
+    write_mail_roster(out_dir, inbox.tables["staff"], inbox.settings, RunDigest())
     return out_dir
 
 
@@ -478,3 +502,76 @@ def test_an_output_without_the_roster_a_run_records_exits_2_saying_to_rerun(tmp_
     assert result.exit_code == 2
     assert "mail.json" in result.output and "重新运行 kis-batch run" in result.output
     assert not (out_dir / "outbox").exists()
+
+
+# --- the whole evening: run --send ---
+
+def _html_of(message: EmailMessage) -> str:
+    """The HTML alternative, checking the shape: multipart/alternative (text, then HTML) before the attachments."""
+    first = next(message.iter_parts()) if message.is_multipart() and message.get_content_type() == "multipart/mixed" \
+        else message
+    assert first.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in first.iter_parts()] == ["text/plain", "text/html"]
+    return first.get_body(("html",)).get_content()
+
+
+def test_run_send_mails_everyone_posts_the_plan_once_and_a_rerun_delivers_nothing_again(
+        tmp_path: Path, certificate: tuple[Path, Path], smtp_env: None) -> None:
+    with smtp_server("starttls", certificate) as (port, server), robot_server() as (base, robot):
+        webhook = f"{base}/cgi-bin/webhook/send?key=evening-group-key"
+        folder = inbox_folder(tmp_path, port, robot=webhook)
+        args = ["run", str(folder), "--date", TODAY, "--out", str(tmp_path / "output"), "--send"]
+        first = CliRunner().invoke(main, args)
+        again = CliRunner().invoke(main, args)
+    assert first.exit_code == again.exit_code == 1, first.output  # 孙丽 has no address
+    assert "孙丽（E04，服务工程师）：员工名单里没有邮箱" in first.output
+    assert len(server.messages) == 6 and len(robot.requests) == 1  # nothing twice
+    assert "共发送 0 封，此前已发送 6 封" in again.output and "此前已发送 1 条" in again.output
+    assert "evening-group-key" not in first.output + again.output
+    assert "key=even***" in first.output
+
+    html = _html_of(server.by_recipient()["e01@example.com"])
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;甲公司" in html and "<script>" not in html
+    assert "**紧急** 凭证过账报错" in html and "<strong>" not in html
+    assert '<a href="tel:057188001234"' in html and "文三路1号" in html
+    assert "早上出发前，逐一电话与客户确认到达时间" in html
+    manager = _html_of(server.by_recipient()["m01@example.com"])
+    assert "需要您处理" in manager and "今日数字" in manager and "明日派工" in manager and "本月指标" in manager
+    [(_, _, post)] = robot.requests
+    assert r"\<script\>alert(1)\</script\>甲公司" in post["markdown"]["content"]
+    assert r"\*\*紧急\*\*" in post["markdown"]["content"]
+
+
+def test_run_mail_writes_the_outbox_and_sends_nothing(tmp_path: Path) -> None:
+    folder = inbox_folder(tmp_path)
+    result = CliRunner().invoke(main, ["run", str(folder), "--date", TODAY, "--out", str(tmp_path / "output"), "--mail"])
+    assert result.exit_code == 1, result.output  # 孙丽 has no address
+    outbox = tmp_path / "output" / TODAY / "outbox"
+    assert len(list(outbox.glob("*.eml"))) == 6 and "没有发送" in result.output
+
+
+def test_a_route_on_the_phone_shows_each_leg_and_a_complaint_re_visit_as_the_overview_does(
+        example_run: RunResult) -> None:
+    out_dir = example_run.out_dir
+    sheet = openpyxl.load_workbook(out_dir / f"派工单_{PLAN}.xlsx", read_only=True)["总览"]
+    top, col = header_row(sheet, "上站距离")
+    rows = [r for r in sheet.iter_rows(min_row=top + 1, values_only=True) if r[col["派给"] - 1]]
+    revisits = [r for r in rows if "投诉回访优先" in (r[col["改派原因"] - 1] or "")]
+    assert revisits  # the example month has a customer with an open case among tomorrow's tickets
+    plan = plan_messages(out_dir, *load_roster(out_dir), load_digest(out_dir))
+    bodies = {m.name: m.html for m in plan.messages}  # 何雪梅 has no address, so no message
+
+    def card(name: str, stop: int) -> str:
+        return bodies[name].split(f">{stop}</td>")[1].split("</tr>")[0]
+
+    for row in revisits:
+        name, stop, leg = row[col["派给"] - 1], row[col["路线顺序"] - 1], row[col["上站距离"] - 1]
+        case = row[col["改派原因"] - 1].split("未结投诉")[1].split("）")[0]
+        assert f"投诉回访：未结投诉 {case}" in card(name, stop)
+        assert f"{'离出发地' if stop == 1 else '离上一站'} {leg:g} 公里" in card(name, stop)
+    legs = [(r[col["派给"] - 1], r[col["路线顺序"] - 1], r[col["上站距离"] - 1]) for r in rows if r[col["派给"] - 1] in bodies]
+    assert 0 < sum(1 for _, _, leg in legs if leg is not None) < len(legs)
+    for name, stop, leg in legs:  # a leg the plan could not estimate is left out, as on the sheet
+        assert ("公里</div>" in card(name, stop)) == (leg is not None)
+        assert ("投诉回访" in card(name, stop)) == any(r in revisits for r in rows
+                                                     if (r[col["派给"] - 1], r[col["路线顺序"] - 1]) == (name, stop))

@@ -16,7 +16,7 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
 from kis_batch.problems import Severity
 from kis_batch.render.quality import write_quality
-from kis_batch.rules.quality import QualityReport, quality_report
+from kis_batch.rules.quality import HeldMonth, QualityReport, quality_report
 from kis_batch.rules.scoring import score_feedback
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_records, write_workbook
@@ -133,9 +133,26 @@ def test_complaints_per_engineer_per_type_and_per_month(report: QualityReport) -
         "张伟": (0, 0, 1, 1), "王强": (1, 1, 0, 2), "赵敏": (0, 0, 0, 0), "合计": (1, 1, 1, 3)}
     types = {r["service_type"]: tuple(r[c] for c in counts) for r in report.complaints_by_type.to_dict("records")}
     assert types["问题处理"] == (0, 0, 1, 1) and types["未关联服务"] == (1, 1, 0, 2) and types["客户拜访"] == (0, 0, 0, 0)
-    months = {r["month"]: r["total"] for r in report.complaints_by_month.to_dict("records")}
+    months = {r["month"]: (r["total"], r["source"]) for r in report.complaints_by_month.to_dict("records")}
     assert list(months) == [f"{m}月" for m in range(1, 12)]
-    assert (months["10月"], months["11月"], sum(months.values())) == (1, 3, 4)  # October's T7 counts for the year
+    # October's T7 counts for the year; before the folder's first call (October) nothing is known, not 0
+    assert months["10月"] == (1, "本次运行") and months["11月"] == (3, "本次运行（截至11-20）")
+    assert all(months[f"{m}月"] == (None, "无数据") for m in range(1, 10))
+    assert report.figures["complaints_year"] == 4
+
+
+def test_year_to_date_complaints_take_the_history_s_earlier_months(inputs: tuple[dict, Settings]) -> None:
+    """A month the history holds is its count (a close, or its latest month to date), never the folder's."""
+    tables, settings = inputs
+    held = {9: HeldMonth({"calls": 18, "callbacks": 2, "both": 0, "total": 20}, "历史：已结账"),
+            10: HeldMonth({"calls": 17, "callbacks": 1, "both": 1, "total": 19}, "历史：截至10-27"),
+            11: HeldMonth({"calls": 99, "callbacks": 0, "both": 0, "total": 99}, "历史：截至11-19")}
+    report = quality_report(tables, score_feedback(tables, settings, CALENDAR, TODAY), settings, CALENDAR, TODAY, held)
+    months = {r["month"]: (r["calls"], r["total"], r["source"]) for r in report.complaints_by_month.to_dict("records")}
+    assert months["9月"] == (18, 20, "历史：已结账") and months["10月"] == (17, 19, "历史：截至10-27")
+    assert months["11月"] == (1, 3, "本次运行（截至11-20）")  # D's own month is the run's, whatever the history says
+    assert report.figures["complaints_year"] == 20 + 19 + 3
+    assert "今年累计 42 起" in report.overview.loc[0, "note"]
 
 
 def test_csat_per_engineer_from_feedback_callbacks_and_both(report: QualityReport) -> None:

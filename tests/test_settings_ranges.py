@@ -27,6 +27,7 @@ from kis_batch.settings import (
     Phrases,
     Settings,
     Share,
+    WebAddress,
     allowed_of,
     allowed_text,
     default_of,
@@ -228,12 +229,35 @@ def test_a_list_keeps_its_good_items_and_names_the_bad_ones():
     assert len(read.left_out) == 1 and "春节" in read.left_out[0]
 
 
+# --- a webhook is a secret -------------------------------------------------------------------------
+
+WECOM_KEY, DINGTALK_TOKEN = "wecom-key-0123456789abcdef", "ding-token-0123456789abcdef"
+
+
+def test_a_webhook_is_checked_and_never_written_out_whole(tmp_path, clean):
+    """A robot's webhook must be https:// (plain http only to this computer); the run report, run.json
+    and mail.json show it with its key masked, and the signing secret not at all."""
+    run = _run(tmp_path, {"企业微信机器人": f"https://qyapi.example/cgi-bin/webhook/send?key={WECOM_KEY}",
+                          "钉钉机器人": f"http://oapi.example/robot/send?access_token={DINGTALK_TOKEN}",
+                          "钉钉加签": "SECsigning-secret-value"})
+    problem = _assert_one_error_at(run, clean, "钉钉机器人")
+    assert "不是 https:// 开头的网址" in problem["说明"] and problem["值"] == "http://oapi.example/robot/send?access_token=ding***"
+    written = "".join((run.out / name).read_text(encoding="utf-8") for name in ("run.json", "mail.json"))
+    assert "https://qyapi.example/cgi-bin/webhook/send?key=weco***" in written
+    for secret in (WECOM_KEY, DINGTALK_TOKEN, "signing-secret"):
+        assert secret not in written
+    assert parse_setting(_field("钉钉机器人"), "http://127.0.0.1:8080/robot/send?access_token=x", REFERENCE).value
+    for refused in ("qyapi.example/send?key=x", "ftp://qyapi.example/x", "http://localhost.example/x", "https:// x"):
+        with pytest.raises(CoerceError):
+            parse_setting(_field("企业微信机器人"), refused, REFERENCE)
+
+
 # --- the declaration itself ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("f", setting_fields(), ids=lambda f: f.name)
 def test_every_setting_declares_a_range_that_holds_its_default(f):
     allowed, default = allowed_of(f), default_of(f)
-    assert isinstance(allowed, (Between, Share, OneOf, AsTyped, Phrases))
+    assert isinstance(allowed, (Between, Share, OneOf, AsTyped, Phrases, WebAddress))
     if isinstance(default, (int, float)) and not isinstance(default, bool):
         assert isinstance(allowed, (Between, Share)), "a number needs a range"
         assert allowed.admits(default)

@@ -66,6 +66,8 @@ def build_message(message: Message, sender: str, now: dt.datetime, *, draft: boo
     if draft:
         email["X-Unsent"] = "1"
     email.set_content(message.body)
+    if message.html:  # multipart/alternative: the plain text first, the HTML the richer choice
+        email.add_alternative(message.html, subtype="html")
     if message.attachments:
         email.make_mixed()
         for attachment in message.attachments:

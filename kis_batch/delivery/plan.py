@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import day_label
+from kis_batch.delivery.html import html_body
 from kis_batch.outputs import (
     CALLBACKS_OUTPUT,
     CLOSE_OUTPUTS,
@@ -34,7 +35,7 @@ from kis_batch.outputs import (
     person_labels,
     plan_date_of,
 )
-from kis_batch.render.mail_roster import read_mail_roster
+from kis_batch.render.mail_roster import RunDigest, read_mail_roster, read_run_digest
 from kis_batch.schema import ENGINEER, HOTLINE, IMPLEMENTER, MANAGER_ROLES
 from kis_batch.settings import Settings
 
@@ -93,14 +94,22 @@ class Message:
     subject: str
     body: str
     attachments: tuple[Attachment, ...]
+    html: str = ""  # the same message for a phone, beside the plain text
+    mentions: tuple[str, ...] = ()  # a group post: the 手机 of the people it calls on
+    # What the message is, where its attachments do not say (a group post's text); see content.
+    identity: str = ""
 
     @property
     def content(self) -> str:
-        return content_identity((a.name, a.sha256) for a in self.attachments)
+        """Two messages with the same content are the same delivery: the same attachments (however
+        the words around them change), or the same identity."""
+        return self.identity or content_identity((a.name, a.sha256) for a in self.attachments)
 
     @property
     def summary(self) -> str:
         """Who gets what, for the terminal."""
+        if self.identity:
+            return f"{self.name}：{self.subject}"
         return f"{self.name} <{self.address}>：{'、'.join(a.name for a in self.attachments) or '无附件'}"
 
 
@@ -184,6 +193,17 @@ def load_roster(out_dir: Path) -> tuple[pd.DataFrame, Settings]:
         raise DeliveryError(f"{path} 读不出来（{error}）；请重新运行 kis-batch run 后再发邮件") from None
 
 
+def load_digest(out_dir: Path) -> RunDigest:
+    """What the run computed for the bodies and group posts, from its mail.json (empty if it has none)."""
+    path = out_dir / MAIL_ROSTER
+    try:
+        return read_run_digest(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return RunDigest()
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DeliveryError(f"{path} 读不出来（{error}）；请重新运行 kis-batch run 后再发送") from None
+
+
 def _where(output: Output, run: RunInfo, person: str | None) -> str | None:
     """An output's file as seen from OUT/D (a closed month's beside it, in ../YYYY-MM/), or None if
     this run has no such file to offer (no month closed tonight)."""
@@ -262,20 +282,31 @@ def _draft(role: str, name: str, label: str, out_dir: Path, run: RunInfo, settin
     )
 
 
-def _body(name: str, draft: _Draft, attached: list[Attachment], left_out: list[tuple[str, str]], today: dt.date) -> str:
-    lines = [f"{name}，您好：", "", draft.intro]
-    if attached:
-        lines += ["", "附件："]
-        by_name = {Path(file).name: words for file, words in draft.files.items()}
-        lines += [f"  · {a.name}：{by_name[a.name]}" for a in attached]
+def _bodies(name: str, staff_id: str, role: str, draft: _Draft, attached: list[Attachment],
+            left_out: list[tuple[str, str]], run: RunInfo, digest: RunDigest, settings: Settings) -> tuple[str, str]:
+    """The plain text and the HTML of one message: the same words; the HTML adds the person's route
+    (engineers, specialists) or the day's figures and what needs the manager."""
+    by_name = {Path(file).name: words for file, words in draft.files.items()}
+    listed = [(a.name, by_name[a.name]) for a in attached]
+    greeting, footer = f"{name}，您好：", f"—— kis-batch 根据 {run.today.isoformat()} 的表格自动生成"
+    lines = [greeting, "", draft.intro]
+    if listed:
+        lines += ["", "附件："] + [f"  · {file}：{words}" for file, words in listed]
     if left_out:
         lines += ["", "未附（请到批处理输出文件夹取用）："]
         lines += [f"  · {file}：{reason}" for file, reason in left_out]
-    lines += ["", draft.instructions, "", f"—— kis-batch 根据 {today.isoformat()} 的表格自动生成"]
-    return "\n".join(lines) + "\n"
+    lines += ["", draft.instructions, "", footer]
+    stops = digest.routes.get(staff_id, ()) if role in (ENGINEER, IMPLEMENTER) else ()
+    confirm = (f"{day_label(run.plan_date)} 早上出发前，逐一电话与客户确认到达时间（点电话号码即可拨打）"
+               if settings.phone_ahead_required else "")
+    manager = role in MANAGER_ROLES
+    html = html_body(draft.subject, greeting, draft.intro, draft.instructions, footer, listed, left_out,
+                     stops=stops, confirm=confirm, manager=manager, headline=digest.headline if manager else (),
+                     overdue=digest.overdue, backlog=digest.backlog, quotas=digest.quotas)
+    return "\n".join(lines) + "\n", html
 
 
-def plan_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings) -> DeliveryPlan:
+def plan_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings, digest: RunDigest | None = None) -> DeliveryPlan:
     """One message per active person on the roster, with the workbooks their role gets (docs/rules.md § Mail).
 
     Engineers and implementation specialists without work get a short "无派工" note, so silence never
@@ -320,6 +351,6 @@ def plan_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings) -> Del
         if draft.files and not attached:
             plan.skipped.append(Skipped(who, "没有可附的工作簿，未发邮件"))
             continue
-        plan.messages.append(Message(staff_id, name, role, address, draft.subject,
-                                     _body(name, draft, attached, left_out, run.today), tuple(attached)))
+        body, html = _bodies(name, staff_id, role, draft, attached, left_out, run, digest or RunDigest(), settings)
+        plan.messages.append(Message(staff_id, name, role, address, draft.subject, body, tuple(attached), html))
     return plan

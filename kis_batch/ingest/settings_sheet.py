@@ -9,7 +9,7 @@ from typing import Any
 from kis_batch.coerce import CoerceError
 from kis_batch.inbox import Collector
 from kis_batch.ingest.reading import OK, Row
-from kis_batch.ingest.references import reject, warn
+from kis_batch.ingest.references import warn
 from kis_batch.problems import Code, Severity
 from kis_batch.settings import (
     SETTING_FIELDS,
@@ -19,7 +19,14 @@ from kis_batch.settings import (
     format_setting,
     lookup_setting,
     parse_setting,
+    shown_setting,
 )
+
+
+def _reject(r: Row, name: str, out: Collector, code: Code, message: str) -> None:
+    """An 错误 at the 值 cell, the value shown as it may be (a webhook's key masked) and not used."""
+    out.at_cell(r, "value", code, Severity.ERROR, message, value=shown_setting(name, r["value"]))
+    r[OK] = False
 
 
 def settings_from(records: list[Row], base: Settings, today: dt.date, out: Collector) -> Settings:
@@ -39,7 +46,7 @@ def settings_from(records: list[Row], base: Settings, today: dt.date, out: Colle
             read = parse_setting(f, r["value"], today)
         except CoerceError as error:
             instead = "这一格未采用" if accumulates(f) else f"本次按默认值 {format_setting(f, getattr(base, f.name))} 执行"
-            reject(r, "value", out, Code.SETTING, f"参数“{name}”的值{error}；可填：{allowed}。{instead}，请改正")
+            _reject(r, f.name, out, Code.SETTING, f"参数“{name}”的值{error}；可填：{allowed}。{instead}，请改正")
             continue
         for note in read.notes:
             warn(r, "value", out, Code.SETTING, f"参数“{name}”{note}")
@@ -55,8 +62,8 @@ def settings_from(records: list[Row], base: Settings, today: dt.date, out: Colle
             continue
         if len({value for value, _ in values}) > 1:
             for _, r in values:
-                reject(r, "value", out, Code.CONFLICT,
-                       f"参数“{r['name']}”在几处设置了不同的值；请只保留一处。本次按默认值执行")
+                _reject(r, key, out, Code.CONFLICT,
+                        f"参数“{r['name']}”在几处设置了不同的值；请只保留一处。本次按默认值执行")
             continue
         changes[key] = values[0][0]
     return base.replace(**changes)

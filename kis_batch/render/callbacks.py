@@ -24,6 +24,7 @@ from kis_batch.render.style import (
     write_table,
 )
 from kis_batch.rules.callbacks import CallbackPlan
+from kis_batch.rules.display import percent_text
 from kis_batch.schema import CALLBACKS, CUSTOMERS
 
 DATE = replace(col_from_schema(CALLBACKS.fields["date"]), width=10)
@@ -61,7 +62,7 @@ def _titles(plan: CallbackPlan) -> tuple[str, str, str]:
         "逐一电话核实工程师是否上门、问题是否解决，填写黄色列后交回",
         f"月度抽查 {day} · {len(plan.spot_checks)}家 · 本月已抽查（每人目标{f['spot_check_target']}家）：{checks}",
         f"满意度回访 {day} · {len(plan.satisfaction)}家 · 本月回访覆盖 {f['reached']}/{f['coverage_target']}家"
-        f"（客户{f['customers']}家×{f['coverage_rule']:.0%}）{'已达标' if f['reached'] >= f['coverage_target'] else ''}"
+        f"（客户{f['customers']}家×{percent_text(f['coverage_rule'])}）{'已达标' if f['reached'] >= f['coverage_target'] else ''}"
         f"，今日三张清单都接通后{f['reached_if_all_called']}家 · 本月还剩{f['workdays_left']}个工作日",
     )
 

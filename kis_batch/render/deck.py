@@ -23,16 +23,9 @@ from pptx.util import Emu, Inches, Pt
 
 from kis_batch.outputs import DECK_OUTPUT
 from kis_batch.render.style import replace_file, temporary_path
+from kis_batch.rules.display import NO_DATA, PERCENT_FORMAT, change_text, figure_text
 from kis_batch.rules.figures import Figure
-from kis_batch.rules.quarter import (
-    KEY_FIGURES,
-    NO_DATA,
-    MonthData,
-    QuarterReview,
-    change,
-    quarter_value,
-    shown,
-)
+from kis_batch.rules.quarter import KEY_FIGURES, MonthData, QuarterReview, quarter_value, takeaways
 
 FONT = "微软雅黑"
 WIDTH, HEIGHT = Inches(13.333), Inches(7.5)
@@ -149,7 +142,7 @@ def _table(slide: Slide, rows: Sequence[Sequence[str]], left: Emu, top: Emu, wid
 def _chart(slide: Slide, kind: XL_CHART_TYPE, title: str, months: Sequence[MonthData],
            series: Sequence[tuple[str, Figure]], box: tuple[Emu, Emu, Emu, Emu], percent: bool = False) -> None:
     """A native chart, one category per month (a month without data has no point)."""
-    data = CategoryChartData(number_format="0.0%" if percent else "#,##0")
+    data = CategoryChartData(number_format=PERCENT_FORMAT if percent else "#,##0")
     data.categories = [m.label for m in months]
     for name, figure in series:
         data.add_series(name, [m.value(figure) if m.present else None for m in months])
@@ -165,13 +158,13 @@ def _chart(slide: Slide, kind: XL_CHART_TYPE, title: str, months: Sequence[Month
     plot = chart.plots[0]
     plot.has_data_labels = True
     labels = plot.data_labels
-    labels.number_format = "0.0%" if percent else "#,##0"
+    labels.number_format = PERCENT_FORMAT if percent else "#,##0"
     labels.number_format_is_linked = False
     _font(labels.font, 10)
     if percent:
         chart.value_axis.maximum_scale = 1.0
         chart.value_axis.minimum_scale = 0.0
-        chart.value_axis.tick_labels.number_format = "0%"
+        chart.value_axis.tick_labels.number_format = PERCENT_FORMAT
         chart.value_axis.tick_labels.number_format_is_linked = False
 
 
@@ -179,7 +172,7 @@ def _month_rows(months: Sequence[MonthData], rows: Sequence[tuple[str, Figure, s
     """项目 then one column per month; a month the history lacks reads 无数据 in every row."""
     table = [["项目", *(m.label for m in months)]]
     for label, figure, kind in rows:
-        table.append([label, *(shown(m.value(figure), kind) if m.present else NO_DATA for m in months)])
+        table.append([label, *(figure_text(m.value(figure), kind) if m.present else NO_DATA for m in months)])
     return table
 
 
@@ -204,18 +197,36 @@ def _title_slide(deck: Presentation, review: QuarterReview) -> None:
                            f"对比：上季度 {review.previous_quarter}", 22, colour=GREY)
 
 
+def _takeaways(deck: Presentation, review: QuarterReview) -> None:
+    """The first content slide: what the general manager should know, in plain sentences."""
+    slide = _slide(deck, "本季度要点")
+    box = slide.shapes.add_textbox(MARGIN, BODY_TOP, BODY_WIDTH, BODY_HEIGHT - NOTE_HEIGHT)
+    _write(box.text_frame, "\n".join(f"{n}. {sentence}" for n, sentence in enumerate(takeaways(review), start=1)),
+           20, colour=BLACK)
+    for paragraph in box.text_frame.paragraphs:
+        paragraph.space_after = Pt(14)
+    _note(slide, f"按月均比较：本季度 {review.quarter} 有 {review.held} 个月的数据，上季度 {review.previous_quarter} 有 "
+                 f"{review.previous_held} 个月；数字来自历史数据库 history.sqlite。", BODY_TOP + BODY_HEIGHT - NOTE_HEIGHT,
+          size=11)
+
+
+def _months_held(held: int) -> str:
+    return f"{held}个月" if held else NO_DATA
+
+
 def _key_figures(deck: Presentation, review: QuarterReview) -> None:
-    slide = _slide(deck, f"本季度关键指标（对比上季度 {review.previous_quarter}）")
-    rows = [["指标", f"本季度 {review.quarter}", f"上季度 {review.previous_quarter}", "变化"]]
+    slide = _slide(deck, f"本季度关键指标（对比上季度 {review.previous_quarter}，按月均）")
+    rows = [["指标", f"本季度 {review.quarter}（{_months_held(review.held)}）",
+             f"上季度 {review.previous_quarter}（{_months_held(review.previous_held)}）", "变化（月均）"]]
     for label, figure, how, kind in KEY_FIGURES:
         now = quarter_value(review.months, figure, how)
         before = quarter_value(review.previous, figure, how)
-        rows.append([label, shown(now, kind) if any(m.present for m in review.months) else NO_DATA,
-                     shown(before, kind) if any(m.present for m in review.previous) else NO_DATA,
-                     change(now, before, kind)])
+        rows.append([label, figure_text(now, kind) if review.held else NO_DATA,
+                     figure_text(before, kind) if review.previous_held else NO_DATA,
+                     change_text(now, before, kind)])
     _table(slide, rows, MARGIN, BODY_TOP, BODY_WIDTH, (3, 2, 2, 2), size=13, row_height=Inches(0.37))
-    _note(slide, "计数为各月之和，比率为各月平均（本年收款率取最后一个有数据的月份）；无数据的月份不计入。",
-          BODY_TOP + Inches(0.37) * len(rows) + Inches(0.1), size=11)
+    _note(slide, "计数为有数据月份的月均（两个季度的月份数可能不同），比率为各月平均（本年收款率取最后一个有数据的月份）；"
+                 "无数据的月份不计入。", BODY_TOP + Inches(0.37) * len(rows) + Inches(0.35), size=11)
 
 
 def _trends(deck: Presentation, review: QuarterReview) -> None:
@@ -290,6 +301,7 @@ def build_deck(review: QuarterReview) -> Presentation:
     deck = Presentation()
     deck.slide_width, deck.slide_height = WIDTH, HEIGHT
     _title_slide(deck, review)
+    _takeaways(deck, review)
     _key_figures(deck, review)
     _trends(deck, review)
     _people(deck, review)

@@ -34,6 +34,7 @@ from kis_batch.render.style import (
     write_block,
     write_table,
 )
+from kis_batch.rules.display import percent_text
 from kis_batch.rules.evaluation import MonthEvaluation, PersonEvaluation
 from kis_batch.schema import CALLBACKS, CUSTOMERS, DEPARTMENT_RESPONSIBLE, FEEDBACK, STAFF
 from kis_batch.settings import SETTING_FIELDS, format_setting
@@ -136,10 +137,10 @@ def _basis(p: PersonEvaluation, department_rate: float | None) -> dict[str, str]
     if not p.callbacks_from_department:
         callbacks = f"接通且有评价的回访 {p.callbacks_rated} 条，满意或非常满意 {p.callbacks_satisfied} 条"
     elif department_rate is not None:
-        callbacks = f"没有关于本人的回访评价，按全部门满意率 {department_rate:.1%} 计"
+        callbacks = f"没有关于本人的回访评价，按全部门满意率 {percent_text(department_rate)} 计"
     else:
         callbacks = "本月全部门都没有回访评价，按满分计"
-    fees = (f"本月应收 {_money(p.fees_due)}，已收 {_money(p.fees_paid)}，收款率 {p.fee_rate:.1%}"
+    fees = (f"本月应收 {_money(p.fees_due)}，已收 {_money(p.fees_paid)}，收款率 {percent_text(p.fee_rate)}"
             if p.fee_rate is not None else "本人负责的合同本月没有应收，按满分计")
     others = len(p.complaint_list) - p.complaints_counted
     complaints = f"本月投诉 {len(p.complaint_list)} 起，其中本部门责任 {p.complaints_counted} 起" + (

@@ -32,6 +32,7 @@ from kis_batch.render.style import (
     person_choice,
     write_table,
 )
+from kis_batch.rules.display import PERCENT_FORMAT
 from kis_batch.rules.fees import LAPSED, FeeReport
 from kis_batch.schema import CHASE_SHEET, CUSTOMERS, FEE_CHASE, FEE_READING_SHEETS, FEES
 
@@ -134,10 +135,10 @@ def _rate_chart(book: Book, sheet: Worksheet, owners: int, below_row: int) -> No
         index = [c.key for c in RATE_COLUMNS].index(key)
         chart.add_series({
             "name": [sheet_name, 1, index], "categories": names, "values": [sheet_name, first, index, last, index],
-            "fill": {"color": colour}, "data_labels": {"value": True, "num_format": "0%"},
+            "fill": {"color": colour}, "data_labels": {"value": True, "num_format": PERCENT_FORMAT},
         })
     chart.set_title({"name": "各负责人收款率", "name_font": {"size": 12}})
-    chart.set_y_axis({"min": 0, "max": 1, "num_format": "0%", "major_gridlines": {"visible": True}})
+    chart.set_y_axis({"min": 0, "max": 1, "num_format": PERCENT_FORMAT, "major_gridlines": {"visible": True}})
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 720, "height": 320})
     sheet.insert_chart(below_row, 0, chart, {"x_offset": 10, "y_offset": 10})

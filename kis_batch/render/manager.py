@@ -73,9 +73,12 @@ def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, 
     calls = book.workbook.add_chart({"type": "line"})
     calls.add_series({"name": "来电", "categories": [data, first, 0, last, 0], "values": [data, first, 1, last, 1],
                       "marker": {"type": "circle", "size": 4}})
-    calls.add_series({"name": "投诉", "categories": [data, first, 0, last, 0], "values": [data, first, 2, last, 2],
-                      "marker": {"type": "square", "size": 4}})
-    calls.set_title({"name": "本月每日来电", "name_font": {"size": 11}})
+    # Complaints are tens to calls' hundreds: their own scale, on the right.
+    calls.add_series({"name": "投诉（右轴）", "categories": [data, first, 0, last, 0], "values": [data, first, 2, last, 2],
+                      "marker": {"type": "square", "size": 4}, "y2_axis": True})
+    calls.set_y_axis({"name": "来电", "min": 0})
+    calls.set_y2_axis({"name": "投诉", "min": 0, "major_unit": 1})
+    calls.set_title({"name": "本月每日来电与投诉", "name_font": {"size": 11}})
     calls.set_x_axis({"num_font": {"rotation": -45}})
     calls.set_legend({"position": "bottom"})
     _place(page, calls, "calls", row)

@@ -14,6 +14,7 @@ from kis_batch.ingest.files import sha256_of
 from kis_batch.outputs import MANIFEST
 from kis_batch.problems import Severity, count
 from kis_batch.render.style import replace_file, temporary_path
+from kis_batch.settings import shown_setting
 
 
 def _plain(value: Any) -> Any:
@@ -37,7 +38,8 @@ def earlier_outputs(out_dir: Path) -> dict[str, str]:
 def write_manifest(out_dir: Path, inbox: Inbox, outputs: list[Path], figures: dict[str, Any],
                    generated_at: dt.datetime, removed: list[str] | None = None) -> Path:
     """Everything a reader needs to trust or reproduce the run, with English keys."""
-    changed = {f.name: _plain(getattr(inbox.settings, f.name)) for f in dataclasses.fields(inbox.settings)
+    changed = {f.name: shown_setting(f.name, _plain(getattr(inbox.settings, f.name)))
+               for f in dataclasses.fields(inbox.settings)
                if getattr(inbox.settings, f.name) != getattr(type(inbox.settings)(), f.name)}
     manifest = {
         "tool": "kis-batch",

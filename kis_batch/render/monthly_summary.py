@@ -6,6 +6,7 @@ vendor's 服务运管部, and 趋势 over the months the history holds, with nat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -30,13 +31,17 @@ from kis_batch.render.style import (
     write_notes,
     write_table,
 )
+from kis_batch.rules.display import PERCENT_FORMAT
 from kis_batch.rules.monthly_summary import TRAINING_CATEGORIES, MonthlySummary
 from kis_batch.schema import CALLS, COMPLAINT_HANDLING, CUSTOMERS
 
 CHART = {"width": 560, "height": 300}
 COLOURS = ("#4472C4", "#ED7D31", "#A5A5A5", "#FFC000", "#5B9BD5", "#70AD47")
 
-OVERVIEW_COLS = (Col("item", "项目", 16), Col("value", "本月", 14), Col("note", "说明", 70, wrap=True))
+OVERVIEW_COLS = (Col("item", "项目", 14), Col("value", "本月", 18, wrap=True), Col("previous", "上月", 12, wrap=True),
+                 Col("change", "变化", 12, wrap=True), Col("target", "目标", 13, wrap=True), Col("note", "说明", 44, wrap=True))
+RATE_COLS = (Col("label", "比率", 14), Col("value", "本月", 10, "percent"), Col("previous", "上月", 10, "percent"),
+             Col("target", "目标", 10, "percent"))
 CALL_COLS = (Col("label", CALLS.fields["category"].zh, 12), Col("calls", "来电数", 8, "int"),
              Col("share", "占比", 8, "percent"))
 HANDLING_COLS = (Col("label", CALLS.fields["handling"].zh, 12), *CALL_COLS[1:])
@@ -93,7 +98,7 @@ def _chart(book: Book, sheet: Worksheet, kind: str, title: str, rows: int, label
     if kind != "pie":
         chart.set_legend({"position": "bottom"} if len(series) > 1 else {"none": True})
         if percent:
-            chart.set_y_axis({"num_format": "0%", "min": 0})
+            chart.set_y_axis({"num_format": PERCENT_FORMAT, "min": 0})
     chart.set_size(CHART)
     sheet.insert_chart(*at, chart)
 
@@ -106,12 +111,25 @@ def _table(book: Book, name: str, frame: pd.DataFrame, cols: Sequence[Col], titl
                        highlights=highlights)
 
 
+def _overview(book: Book, summary: MonthlySummary, month: str) -> None:
+    """概览: this month, the month before, the change and the target per line; under it the main rates
+    beside the month before and their target, as a table and a native chart."""
+    previous = f"上月 {summary.previous_month}" if summary.previous_month else "上月"
+    cols = tuple(replace(c, header=previous) if c.key == "previous" else c for c in OVERVIEW_COLS)
+    sheet = write_table(book, "概览", summary.overview, cols, title=f"服务部月度总结 {month}")
+    top = len(summary.overview) + 3
+    sheet.write_string(top, 0, f"主要比率：本月与{previous}、目标", book.fmt("block_heading", bold=True, font_size=12))
+    write_block(book, sheet, top + 1, 0, summary.rates, RATE_COLS, widths=False)
+    _chart(book, sheet, "column", "主要比率：本月、上月与目标", len(summary.rates), 0,
+           [(1, "本月"), (2, "上月"), (3, "目标")], (top + len(summary.rates) + 3, 0), first=top + 2, percent=True)
+
+
 def write_monthly_summary(folder: Path, summary: MonthlySummary, written: list[Path]) -> None:
     """月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/."""
     folder.mkdir(parents=True, exist_ok=True)
     month = f"{summary.month}（截至 {summary.as_of.isoformat()}）"
     with output_book(folder, MONTHLY_SUMMARY_OUTPUT, summary.month, written) as book:
-        write_table(book, "概览", summary.overview, OVERVIEW_COLS, title=f"服务部月度总结 {month}")
+        _overview(book, summary, month)
 
         calls = write_table(book, "来电", summary.calls_by_category, CALL_COLS, title=f"{month} 来电按问题类别和处理方式")
         top = len(summary.calls_by_category) + 3
@@ -137,7 +155,7 @@ def write_monthly_summary(folder: Path, summary: MonthlySummary, written: list[P
         _table(book, "实施", summary.projects, project_view.OVERVIEW_COLS, title=f"{month} 实施项目",
                highlights=project_view.OVERDUE)
         _table(book, "久未联系", summary.not_contacted, customer_view.customer_columns(summary.lookback_days),
-               title=f"{month} 重点客户久未联系")
+               title=f"{month} 跟踪客户久未联系（重点客户、大客户、集团客户、异地客户）")
         write_table(book, "培训建议", summary.training, TRAINING_COLS,
                     title=f"{month} 培训建议：操作咨询和数据问题来电多的客户，建议安排深层应用培训")
         report = write_table(book, "质量上报", summary.quality_report, REPORT_COLS,
@@ -150,7 +168,9 @@ def write_monthly_summary(folder: Path, summary: MonthlySummary, written: list[P
         if len(summary.trend):
             index = {c.key: (n, c.header) for n, c in enumerate(TREND_COLS)}
             rows = len(summary.trend)
-            _chart(book, trend, "line", "来电、服务与投诉", rows, 0,
-                   [index[key] for key in ("calls", "services", "complaints")], (rows + 3, 0))
+            # One scale per chart: calls and services in hundreds, complaints in tens, rates in shares.
+            _chart(book, trend, "line", "来电与服务", rows, 0, [index[key] for key in ("calls", "services")], (rows + 3, 0))
+            _chart(book, trend, "line", "投诉", rows, 0, [index[key] for key in ("complaints", "complaints_department")],
+                   (rows + 3, 8))
             _chart(book, trend, "line", "满意率、回访覆盖与收款率", rows, 0,
-                   [index[key] for key in ("csat", "coverage", "collection_month")], (rows + 3, 8), percent=True)
+                   [index[key] for key in ("csat", "coverage", "collection_month")], (rows + 20, 0), percent=True)

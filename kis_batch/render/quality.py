@@ -33,6 +33,7 @@ from kis_batch.render.style import (
     write_notes,
     write_table,
 )
+from kis_batch.rules.display import percent_text
 from kis_batch.rules.quality import (
     BEHIND,
     BREACH_KINDS,
@@ -88,7 +89,7 @@ COMPLAINT_COLS = (
     Col("content", "投诉内容", 36, wrap=True),
 )
 TYPE_COLS = (input_col(FEEDBACK, "service_type", 10), *COUNT_COLS)
-MONTH_COLS = (Col("month", "月份", 10), *COUNT_COLS)
+MONTH_COLS = (Col("month", "月份", 10), *COUNT_COLS, Col("source", "数据来源", 18))
 LEVEL_WORDS = tuple(LEVEL_KEYS.items())
 SATISFACTION_COLS = (
     STAFF_ID, STAFF_NAME,
@@ -123,12 +124,13 @@ BREACH_COUNT_COLS = (
 )
 
 OVERVIEW_LEGEND = ("状态：绿色=正常/已达标/无；橙色=有投诉；红色=满意率低于提示线、回访覆盖落后于工作日进度、有违规。"
-                   f"满意率=（非常满意+满意）÷评价数，{CSAT_ALERT:.0%}为提示线，不是制度规定")
+                   f"满意率=（非常满意+满意）÷评价数，{percent_text(CSAT_ALERT)}为提示线，不是制度规定")
 COMPLAINT_LEGEND = ("同一次服务的来电投诉和回访投诉只计一次；认定依据：关联服务的工程师（投诉对应到该客户最近一次服务），"
                     "否则回访记录所填的服务代表，否则客户档案的服务代表")
-SATISFACTION_LEGEND = (f"满意率=（非常满意+满意）÷评价数，低于{CSAT_ALERT:.0%}标红（提示线，不是制度规定）；"
+SATISFACTION_LEGEND = (f"满意率=（非常满意+满意）÷评价数，低于{percent_text(CSAT_ALERT)}标红（提示线，不是制度规定）；"
                        "反馈按实际服务的人，回访按回访记录的服务代表（未填则按客户的服务代表）；未评价的不计入满意率")
-COVERAGE_LEGEND = "覆盖率=本月回访接通（接通=是）的不同客户数÷客户数；规则针对全部客户（合计行），各服务代表一行供参考"
+COVERAGE_LEGEND = ("覆盖率=本月回访接通（接通=是）的不同客户数÷客户数；规则针对全部客户（合计行），各服务代表一行供参考；"
+                   "月度抽查=本月已接通的、抽查该服务代表所服务客户的家数（与回访表、经理日报同一口径）")
 BREACH_LEGEND = ("红色=上门不属实（回访核实客户称未上门）；橙色=反馈缺失（交回的反馈单未填处理结果和到达/离开时间）；"
                  "紫色=未电话预约；蓝色=上门超时或未填到达/离开时间（安装系统等豁免类型除外）")
 
@@ -171,7 +173,7 @@ def _overview(book: Book, report: QualityReport) -> None:
         "points": [{"fill": {"color": colour}} for colour in PIE_COLOURS],
         "data_labels": {"category": True, "percentage": True, "leader_lines": True},
     })
-    chart.set_title({"name": f"满意度构成（满意率 {report.figures['csat']:.1%}）", "name_font": {"size": 11}})
+    chart.set_title({"name": f"满意度构成（满意率 {percent_text(report.figures['csat'])}）", "name_font": {"size": 11}})
     chart.set_legend({"position": "bottom"})
     chart.set_size(CHART_SIZE)
     sheet.insert_chart(below + 2, len(MIX_COLS) + 1, chart)
@@ -205,13 +207,12 @@ def _complaint_counts(book: Book, report: QualityReport) -> None:
 def _titles(report: QualityReport) -> dict[str, str]:
     f, period = report.figures, _period(report.today)
     by_source = f["complaints_by_source"]
-    coverage = "—" if f["coverage"] is None else f"{f['coverage']:.1%}"
     return {
         "投诉": (f"本月投诉 {f['complaints']} 起（来电 {by_source['calls']}、回访 {by_source['callbacks']}、"
                  f"两者都有 {by_source['both']}） {period}"),
         "满意度": f"满意度 {period}：每人的评价分布和满意率",
-        "回访覆盖": (f"回访覆盖 {period}：接通 {f['customers_reached']} 家 / 客户 {f['customers']} 家 = {coverage}，"
-                     f"规则不少于 {f['coverage_rule']:.0%}（月底需 {f['coverage_target']} 家），{f['coverage_status']}"),
+        "回访覆盖": (f"回访覆盖 {period}：接通 {f['customers_reached']} 家 / 客户 {f['customers']} 家 = {percent_text(f['coverage'])}，"
+                     f"规则不少于 {percent_text(f['coverage_rule'])}（月底需 {f['coverage_target']} 家），{f['coverage_status']}"),
         "违规": f"违规 {period}：共 {f['breaches']} 次，每次一行",
         "违规统计": f"违规按服务代表 {period}",
     }

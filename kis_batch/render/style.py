@@ -24,6 +24,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import REPORT_MARK, Output
+from kis_batch.rules.display import PERCENT_FORMAT
 from kis_batch.schema import Column, Kind, Template
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -48,7 +49,7 @@ NUMBER_FORMATS = {
     "datetime": "yyyy-mm-dd hh:mm",
     "int": "0_ ",
     "number": "#,##0.00_ ",
-    "percent": "0.0%_ ",
+    "percent": f"{PERCENT_FORMAT}_ ",
     "score": "0_ ",
     "km": "0.0_ ",
     "deduction": '"−"0.0_ ;"+"0.0_ ;0.0_ ',

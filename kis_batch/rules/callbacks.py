@@ -92,6 +92,18 @@ def coverage_target(settings: Settings, customers: int) -> int:
     return math.ceil(round(settings.callback_coverage * customers, _ROUND_DIGITS))
 
 
+def spot_checks_done(callbacks: list[dict[str, Any]], first: dt.date, upto: dt.date) -> dict[str, set[str]]:
+    """Each engineer's spot-checked customers from first to upto: reached 月度抽查 callbacks, counted for
+    the callback's 服务代表, the engineer checked. The 回访 lists, the quality report and the manager's
+    page all count them so."""
+    done: dict[str, set[str]] = defaultdict(set)
+    for r in callbacks:
+        day = day_of(r["date"])
+        if r["kind"] == SPOT_CHECK and r["reached"] is True and r["staff"] and day is not None and first <= day <= upto:
+            done[r["staff"]].add(r["customer_id"])
+    return done
+
+
 class _History:
     """What the folder says about one month up to D: who was reached, checked, served, complained."""
 
@@ -99,7 +111,7 @@ class _History:
                  upto: dt.date) -> None:
         self.start = month_start(month_of)
         self.reached: set[str] = set()
-        self.spot_done: dict[str, set[str]] = defaultdict(set)  # engineer -> customers
+        self.spot_done = spot_checks_done(records["callbacks"], self.start, upto)
         self.spot_checked: set[str] = set()
         self.tried: dict[str, set[str]] = defaultdict(set)  # kind -> customers called, nobody answered
         self.last_called: dict[str, dt.date] = {}
@@ -119,8 +131,6 @@ class _History:
             elif r["kind"] == SPOT_CHECK:
                 self.reached.add(customer)
                 self.spot_checked.add(customer)
-                if r["staff"]:
-                    self.spot_done[r["staff"]].add(customer)
             else:
                 self.reached.add(customer)
 

@@ -95,6 +95,16 @@ class CustomerTracking:
         }
 
 
+def not_contacted_line(tracking: CustomerTracking) -> tuple[str, str, str]:
+    """Tracked customers 久未联系, by segment, as one (item, value, note) line: the manager's page and the
+    月度总结 say it so, with the 客户跟踪 sheets' counts (a customer in two segments counts in both)."""
+    figures = tracking.figures
+    by_segment = figures["not_contacted_by_segment"]
+    return ("客户久未联系", f"{figures['not_contacted']} 家",
+            f"跟踪客户 {figures['tracked']} 家中，" + "，".join(f"{label} {by_segment[key]}" for label, key in TRACKED.items())
+            + "（见客户跟踪表）")
+
+
 def contact_intervals(settings: Settings) -> dict[str, int]:
     """Each tracked group's contact interval in days (docs/rules.md § Settings)."""
     return {KEY: settings.key_contact_days, LARGE: settings.large_contact_days,

@@ -49,6 +49,8 @@ class Figure(StrEnum):
     SERVICES_MEAN_SCORE = "services.mean_score"
     QUOTA_RESOLUTIONS = "quota.resolutions"
     QUOTA_VISITS = "quota.visits"
+    QUOTA_RESOLUTIONS_TARGET = "quota.resolutions_target"
+    QUOTA_VISITS_TARGET = "quota.visits_target"
     QUALITY_COMPLAINTS = "quality.complaints"
     QUALITY_COMPLAINTS_YEAR = "quality.complaints_year"
     QUALITY_RATINGS = "quality.ratings"

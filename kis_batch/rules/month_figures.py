@@ -1,13 +1,16 @@
 """The department's figures of a month up to a day, as the history keeps them for the 月度总结's trend
 and the 季度述职 (docs/rules.md § Monthly close): calls by category and handling, services by type,
 quota counts, scores, the quality and fee figures, the 考核 in brief, complaint cases, projects,
-tracked customers and training candidates.
+tracked customers and training candidates; and, back from the history, what a year-to-date table
+takes of the earlier months.
 
-Pure functions on the rules' results of one day; the history only stores what they give.
+Pure functions on the rules' results of one day, or on the history's month_figures rows as the
+orchestrator read them; the history only stores what they give.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 import pandas as pd
@@ -15,12 +18,13 @@ import pandas as pd
 from kis_batch.rules.common import month_start
 from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.customers import CustomerTracking
+from kis_batch.rules.display import as_of_text
 from kis_batch.rules.evaluation import GRADES, MonthEvaluation
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.figures import FeeFigures, Figure, QualityFigures, flatten
 from kis_batch.rules.monthly_summary import month_calls, solved_without_visit, training_candidates
 from kis_batch.rules.projects import ProjectReport
-from kis_batch.rules.quality import QualityReport
+from kis_batch.rules.quality import SOURCES, HeldMonth, QualityReport
 from kis_batch.rules.scoring import Scores
 from kis_batch.settings import Settings
 
@@ -53,6 +57,8 @@ def month_figures(tables: dict[str, pd.DataFrame], settings: Settings, scores: S
         figures[Figure.SERVICES_MEAN_SCORE] = float(pd.to_numeric(rows["final"]).mean())
     figures[Figure.QUOTA_RESOLUTIONS] = float(gaps["resolutions_done"].sum()) if len(gaps) else 0.0
     figures[Figure.QUOTA_VISITS] = float(gaps["visits_done"].sum()) if len(gaps) else 0.0
+    figures[Figure.QUOTA_RESOLUTIONS_TARGET] = float(gaps["resolutions_quota"].sum()) if len(gaps) else 0.0
+    figures[Figure.QUOTA_VISITS_TARGET] = float(gaps["visits_quota"].sum()) if len(gaps) else 0.0
     figures.update(flatten(QualityFigures.of(quality).to_json(), "quality."))
     figures.update(flatten(FeeFigures.of(fees).to_json(), "fees."))
     people = evaluation.people
@@ -70,3 +76,19 @@ def month_figures(tables: dict[str, pd.DataFrame], settings: Settings, scores: S
     figures[Figure.CALLS_SOLVED_WITHOUT_VISIT] = solved_without_visit(month_calls(tables, as_of)) or 0.0
     figures[Figure.TRAINING_CUSTOMERS] = float(len(training_candidates(tables, settings, as_of)))
     return _declared(figures)
+
+
+def held_complaints(months: pd.DataFrame, day: dt.date) -> dict[int, HeldMonth]:
+    """The complaints of D's year's months before D's month as the history's month_figures rows hold
+    them, by month number; a month without its complaint figures is left to the folder."""
+    held: dict[int, HeldMonth] = {}
+    for month, frame in months.groupby("month"):
+        first = dt.date.fromisoformat(f"{month}-01")
+        values = dict(zip(frame["figure"], frame["value"], strict=True))
+        if first.year != day.year or first >= month_start(day) or Figure.QUALITY_COMPLAINTS not in values:
+            continue
+        counts = {key: int(values.get(Figure(f"quality.complaints_by_source.{key}"), 0)) for key in SOURCES}
+        final = bool(frame["final"].iloc[0])
+        as_of = "已结账" if final else as_of_text(dt.date.fromisoformat(str(frame["as_of"].iloc[0]))).strip("（）")
+        held[first.month] = HeldMonth({**counts, "total": int(values[Figure.QUALITY_COMPLAINTS])}, f"历史：{as_of}")
+    return held

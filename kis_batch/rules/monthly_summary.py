@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -24,7 +24,8 @@ import pandas as pd
 from kis_batch.coerce import day_of
 from kis_batch.rules.common import month_start
 from kis_batch.rules.complaints import CLOSED, ComplaintCases
-from kis_batch.rules.customers import CustomerTracking
+from kis_batch.rules.customers import CustomerTracking, not_contacted_line
+from kis_batch.rules.display import NO_DATA, NO_VALUE, as_of_text, change_text, figure_text, percent_as_of, percent_text
 from kis_batch.rules.evaluation import MonthEvaluation
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.figures import Figure
@@ -53,6 +54,13 @@ TREND_FIGURES = (
     (Figure.EVALUATION_MEAN_TOTAL, "mean_total"),
 )
 TREND_COLUMNS = ("month", "as_of", "final", *(key for _, key in TREND_FIGURES))
+# 概览: a line's words, then its figure this month and the month before, the change and the target;
+# figure and kind (how display.figure_text writes it) say which history figure the line is.
+OVERVIEW_COLUMNS = ("item", "value", "previous", "change", "target", "note", "figure", "kind")
+# The rates 概览's chart sets beside the month before and their target: (label, history figure).
+OVERVIEW_RATES = (("客户满意率", Figure.QUALITY_CSAT), ("回访覆盖率", Figure.QUALITY_COVERAGE),
+                  ("年费本月收款率", Figure.FEES_COLLECTION_RATE_MONTH), ("电话/远程解决率", Figure.CALLS_SOLVED_WITHOUT_VISIT))
+RATE_COLUMNS = ("label", "value", "previous", "target")
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,8 @@ class MonthlySummary:
 
     month: str
     as_of: dt.date
-    overview: pd.DataFrame  # item, value, note
+    overview: pd.DataFrame  # OVERVIEW_COLUMNS; previous and change are filled from the history with the trend
+    rates: pd.DataFrame  # RATE_COLUMNS: OVERVIEW_RATES as numbers for 概览's chart
     calls_by_category: pd.DataFrame  # label, calls, share
     calls_by_handling: pd.DataFrame  # label, calls, share
     services: pd.DataFrame  # label, services, mean_score
@@ -78,6 +87,7 @@ class MonthlySummary:
     quality_report: pd.DataFrame  # REPORT_COLUMNS
     evaluation: MonthEvaluation
     trend: pd.DataFrame  # TREND_COLUMNS, one row per month of the history
+    previous_month: str | None = None  # the month 概览's 上月 column shows, with its as-of; None before the history
 
 
 def month_calls(tables: dict[str, pd.DataFrame], as_of: dt.date) -> pd.DataFrame:
@@ -155,35 +165,57 @@ def quality_report_rows(complaints: ComplaintCases, as_of: dt.date) -> pd.DataFr
     return pd.DataFrame(rows, columns=REPORT_COLUMNS, dtype=object)
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
-
-
 def _overview(evaluation: MonthEvaluation, calls: pd.DataFrame, scores: Scores, gaps: pd.DataFrame,
               quality: QualityReport, fees: FeeReport, complaints: ComplaintCases, projects: ProjectReport,
               tracking: CustomerTracking, training: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The lines the general manager reads first; each names its history figure, so 上月 and 变化 can be
+    added from the history, and a month-to-date rate says the day it stands on."""
     q, f, c, p = quality.figures, fees.figures(), complaints.figures, projects.figures
+    as_of = evaluation.as_of
     people = evaluation.people
     grades = "，".join(f"{g} {sum(x.grade == g for x in people)}" for g in ("A", "B", "C", "D"))
     responsibility = c["by_responsibility"]
+    resolved, visited = quota_lines(gaps, settings)
+    mean_total = sum(x.total for x in people) / len(people) if people else None
+    # (item, value, note, its history figure, how it is written, target)
     lines = [
-        ("来电", f"{len(calls)} 个", f"电话或远程解决 {_percent(solved_without_visit(calls))}（见来电分类）"),
-        ("服务", f"{len(scores.rows)} 单", "按服务类型见服务分类"),
-        *quota_lines(gaps, settings),
-        ("客户满意度", _percent(q["csat"]), f"评价 {q['ratings']} 条，满意+非常满意的比例"),
+        ("来电", f"{figure_text(len(calls), 'int')} 个",
+         f"电话或远程解决 {percent_as_of(solved_without_visit(calls), as_of)}（见来电分类）", Figure.CALLS, "int", NO_VALUE),
+        ("服务", f"{figure_text(len(scores.rows), 'int')} 单", "按服务类型见服务分类", Figure.SERVICES, "int", NO_VALUE),
+        (*resolved, Figure.QUOTA_RESOLUTIONS, "int", f"{settings.monthly_resolutions * len(gaps)} 家次"),
+        (*visited, Figure.QUOTA_VISITS, "int", f"{settings.monthly_visits * len(gaps)} 家次"),
+        ("客户满意度", percent_as_of(q["csat"], as_of), f"评价 {q['ratings']} 条，满意+非常满意的比例",
+         Figure.QUALITY_CSAT, "percent", f"{percent_text(q['csat_alert'])}（提示线）"),
         ("投诉", f"{c['filed_month']} 起",
          f"本部门 {responsibility['department']}，总部 {responsibility['headquarters']}，"
-         f"客户原因 {responsibility['customer']}，其他 {responsibility['other']}；未结案 {c['open']}，超期 {c['overdue']}"),
-        ("回访覆盖", _percent(q["coverage"]), f"接通 {q['customers_reached']}/{q['customers']} 家，目标 {_percent(q['coverage_rule'])}"),
-        ("违规", f"{q['breaches']} 次", "未电话预约、超时、反馈缺失、上门不属实"),
-        ("年费收款率", _percent(f["collection_rate_month"]), f"本年 {_percent(f['collection_rate_year'])}"),
+         f"客户原因 {responsibility['customer']}，其他 {responsibility['other']}；未结案 {c['open']}，超期 {c['overdue']}",
+         Figure.COMPLAINTS_FILED, "int", NO_VALUE),
+        ("回访覆盖", percent_as_of(q["coverage"], as_of), f"接通 {q['customers_reached']}/{q['customers']} 家",
+         Figure.QUALITY_COVERAGE, "percent", f"不少于 {percent_text(q['coverage_rule'])}"),
+        ("违规", f"{q['breaches']} 次", "未电话预约、超时、反馈缺失、上门不属实", Figure.QUALITY_BREACHES, "int", "0 次"),
+        ("年费收款率", percent_as_of(f["collection_rate_month"], as_of),
+         f"本年 {percent_as_of(f['collection_rate_year'], as_of)}", Figure.FEES_COLLECTION_RATE_MONTH, "percent", NO_VALUE),
         ("实施项目", f"{p['projects']} 个", f"本月上线 {p['live_this_month']}，待验收 {p['awaiting_acceptance']}，"
-         f"逾期 {p['live_overdue'] + p['acceptance_overdue'] + p['handover_overdue']}"),
-        ("重点客户久未联系", f"{tracking.figures['not_contacted']} 家", f"跟踪客户 {tracking.figures['tracked']} 家"),
-        ("培训建议", f"{len(training)} 家", f"操作咨询和数据问题来电 {settings.training_calls} 次以上：{TRAINING}"),
-        ("月度考核", f"{len(people)} 人", f"等级 {grades}"),
+         f"逾期 {p['live_overdue'] + p['acceptance_overdue'] + p['handover_overdue']}", Figure.PROJECTS, "int", NO_VALUE),
+        (*not_contacted_line(tracking), Figure.CUSTOMERS_NOT_CONTACTED, "int", "0 家"),
+        ("培训建议", f"{len(training)} 家", f"操作咨询和数据问题来电 {settings.training_calls} 次以上：{TRAINING}",
+         Figure.TRAINING_CUSTOMERS, "int", NO_VALUE),
+        ("月度考核", f"{len(people)} 人，平均 {figure_text(mean_total, 'score')} 分", f"等级 {grades}；上月、变化为平均分",
+         Figure.EVALUATION_MEAN_TOTAL, "score", NO_VALUE),
     ]
-    return pd.DataFrame(lines, columns=["item", "value", "note"])
+    rows = [{"item": item, "value": value, "previous": None, "change": None, "target": target, "note": note,
+             "figure": figure, "kind": kind} for item, value, note, figure, kind, target in lines]
+    return pd.DataFrame(rows, columns=OVERVIEW_COLUMNS, dtype=object)
+
+
+def _rates(quality: QualityReport, fees: FeeReport, calls: pd.DataFrame) -> pd.DataFrame:
+    """OVERVIEW_RATES of the month as numbers, for 概览's chart (上月 filled with the trend)."""
+    q = quality.figures
+    values = {Figure.QUALITY_CSAT: (q["csat"], q["csat_alert"]), Figure.QUALITY_COVERAGE: (q["coverage"], q["coverage_rule"]),
+              Figure.FEES_COLLECTION_RATE_MONTH: (fees.figures()["collection_rate_month"], None),
+              Figure.CALLS_SOLVED_WITHOUT_VISIT: (solved_without_visit(calls), None)}
+    return pd.DataFrame([{"label": label, "value": values[figure][0], "previous": None, "target": values[figure][1]}
+                         for label, figure in OVERVIEW_RATES], columns=RATE_COLUMNS, dtype=object)
 
 
 def monthly_summary(tables: dict[str, pd.DataFrame], settings: Settings, evaluation: MonthEvaluation, scores: Scores,
@@ -197,6 +229,7 @@ def monthly_summary(tables: dict[str, pd.DataFrame], settings: Settings, evaluat
     return MonthlySummary(
         evaluation.month, as_of,
         _overview(evaluation, calls, scores, gaps, quality, fees, complaints, projects, tracking, training, settings),
+        _rates(quality, fees, calls),
         _counted(column_values(calls, "category"), CATEGORIES), _counted(column_values(calls, "handling"), HANDLINGS),
         _services(scores), gaps, quality.satisfaction, quality.coverage, complaints.by_responsibility,
         complaints.by_engineer, fees.collection, projects.projects,
@@ -213,3 +246,32 @@ def trend_of(month_figures: pd.DataFrame) -> pd.DataFrame:
         rows.append({"month": month, "as_of": frame["as_of"].iloc[0], "final": "是" if frame["final"].iloc[0] else "否",
                      **{key: values.get(figure) for figure, key in TREND_FIGURES}})
     return pd.DataFrame(rows, columns=TREND_COLUMNS, dtype=object)
+
+
+def _month_before(month: str) -> str:
+    first = dt.date.fromisoformat(f"{month}-01")
+    return f"{month_start(first - dt.timedelta(days=1)):%Y-%m}"
+
+
+def with_history(summary: MonthlySummary, month_figures: pd.DataFrame) -> MonthlySummary:
+    """The summary with the history's months (month_figures, this month's own figures among them): the
+    trend, and 概览's 上月 and 变化 against the month before as the history holds it (无数据 where it
+    holds none)."""
+    trend = trend_of(month_figures)
+    by_month = {month: dict(zip(frame["figure"], frame["value"], strict=True))
+                for month, frame in month_figures.groupby("month")}
+    mine = by_month.get(summary.month, {})
+    previous = _month_before(summary.month)
+    before = by_month.get(previous)
+    overview, rates = summary.overview.copy(), summary.rates.copy()
+    if before is None:
+        overview["previous"] = NO_DATA
+        return replace(summary, overview=overview, rates=rates, trend=trend, previous_month=f"{previous}（{NO_DATA}）")
+    overview["previous"] = [figure_text(before.get(figure), kind) for figure, kind in
+                            zip(overview["figure"], overview["kind"], strict=True)]
+    overview["change"] = [change_text(mine.get(figure), before.get(figure), kind) for figure, kind in
+                          zip(overview["figure"], overview["kind"], strict=True)]
+    rates["previous"] = [before.get(figure) for _, figure in OVERVIEW_RATES]
+    row = trend[trend["month"] == previous].iloc[0]
+    label = previous if row["final"] == "是" else f"{previous}{as_of_text(dt.date.fromisoformat(row['as_of']))}"
+    return replace(summary, overview=overview, rates=rates, trend=trend, previous_month=label)

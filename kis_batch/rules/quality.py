@@ -22,7 +22,11 @@ Decided here, where the rules are silent (docs/rules.md § Decisions):
 - Coverage: distinct customers of 客户档案 reached (接通=是) by any callback this month ÷ all customers,
   against ceil(rule × customers); the status compares it with a straight line over the month's
   working days, as the quota gaps do: 已达标 / 正常 / 落后. It is also shown per customer's 服务代表,
-  though the rule binds the department as a whole.
+  though the rule binds the department as a whole; beside it, the 服务代表's own 月度抽查 of the month,
+  counted as the 回访 lists count them (callbacks.spot_checks_done: by the engineer checked).
+- 投诉按月份 and 今年累计: a month before D's that the history holds (its close, else its latest month
+  to date) is the history's count, said so in 数据来源; D's month, and a month the history lacks, are
+  counted from the folder.
 - Breaches, one row each: scoring's breaches of the month's scored rows; a 上门属实=否 callback that
   ties to no on-site feedback (of the callback's 服务代表, else the customer's); feedback missing =
   a feedback row not done yet (schema.service_happened: no 处理结果 and no times) dated in the month
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +46,13 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.rules.callbacks import coverage_target
+from kis_batch.rules.callbacks import SPOT_CHECK, coverage_target, spot_checks_done
 from kis_batch.rules.common import month_members, month_start, shown_name, staff_order
+from kis_batch.rules.display import NO_DATA, as_of_text
 from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, EventLinks, Scores
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE, service_happened
 from kis_batch.settings import Settings
-from kis_batch.tables import rows_of, table_rows
+from kis_batch.tables import rows_of, table_of, table_rows
 
 # A colour cue for the manager, not a department rule: the rules set no satisfaction target, so a CSAT
 # under this share is marked for a look rather than judged against a number from 规则设置.
@@ -85,6 +90,17 @@ BREACH_COLUMNS = ("service_date", "staff", "staff_name", "customer_id", "custome
                   "mode", "kind", "reason")
 BREACH_COUNT_COLUMNS = ("staff", "staff_name", "feedback", *BREACH_KINDS.values(), "total")
 OVERVIEW_COLUMNS = ("item", "count", "rate", "target", "status", "note")
+MONTH_COLUMNS = ("month", *COUNT_COLUMNS, "source")
+FROM_FOLDER = "本次运行"
+
+
+@dataclass(frozen=True)
+class HeldMonth:
+    """An earlier month's complaints as the history holds them: by source (calls, callbacks, both) and
+    total, and where they come from (历史：已结账, or 历史：截至MM-DD)."""
+
+    counts: dict[str, int]
+    source: str
 
 
 @dataclass
@@ -104,6 +120,11 @@ class QualityReport:
     breaches: pd.DataFrame
     breaches_by_engineer: pd.DataFrame
     figures: dict[str, Any]
+
+    def complaints_of(self, staff: str) -> int:
+        """This month's complaints about one person, as the 投诉统计 sheet counts them."""
+        rows = self.complaints_by_engineer
+        return int(rows.loc[rows["staff"] == staff, "total"].sum())
 
 
 
@@ -216,8 +237,26 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
     return {**counts, "total": len(rows)}
 
 
-def _complaint_tables(year: list[dict[str, Any]], month: list[dict[str, Any]], today: dt.date,
-                      people: _People) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _months(year: list[dict[str, Any]], today: dt.date, held: Mapping[int, HeldMonth],
+            first_call: dt.date | None) -> list[dict[str, Any]]:
+    """The year to date per month: the history's count where it holds an earlier month, else the
+    folder's; a month before the folder's first call that the history lacks is 无数据, not 0."""
+    rows = []
+    for m in range(1, today.month + 1):
+        if m < today.month and m in held:
+            rows.append({"month": f"{m}月", **held[m].counts, "source": held[m].source})
+        elif m < today.month and (first_call is None or dt.date(today.year, m + 1, 1) <= first_call):
+            rows.append({"month": f"{m}月", **dict.fromkeys(COUNT_COLUMNS), "source": NO_DATA})
+        else:
+            counted = _counts([r for r in year if r["date"].month == m])
+            rows.append({"month": f"{m}月", **counted, "source": FROM_FOLDER + (as_of_text(today) if m == today.month
+                                                                                 else "")})
+    return rows
+
+
+def _complaint_tables(year: list[dict[str, Any]], month: list[dict[str, Any]], today: dt.date, people: _People,
+                      held: Mapping[int, HeldMonth], first_call: dt.date | None) -> tuple[
+                          pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """This month per engineer (with 合计) and per service type; the year to date per month."""
     per_staff: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     per_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -228,11 +267,9 @@ def _complaint_tables(year: list[dict[str, Any]], month: list[dict[str, Any]], t
                  for s in people.roster(per_staff)]
     engineers.append({"staff": None, "staff_name": TOTAL, **_counts(month)})
     types = [{"service_type": t, **_counts(per_type[t])} for t in (*SERVICE_TYPES, UNLINKED)]
-    months = [{"month": f"{m}月", **_counts([r for r in year if r["date"].month == m])}
-              for m in range(1, today.month + 1)]
     return (_frame(engineers, ("staff", "staff_name", *COUNT_COLUMNS)),
             _frame(types, ("service_type", *COUNT_COLUMNS)),
-            _frame(months, ("month", *COUNT_COLUMNS)))
+            _frame(_months(year, today, held, first_call), MONTH_COLUMNS))
 
 
 # Satisfaction --------------------------------------------------------------------------------------
@@ -289,19 +326,21 @@ def _coverage(callbacks: list[dict[str, Any]], people: _People, settings: Settin
             elif c["reached"] is False:
                 tried.add(c["customer_id"])
     reached = set().union(*reached_by_kind.values())
+    spot_done = spot_checks_done(callbacks, month_start(today), today)
 
-    def row(staff: str | None, name: str | None, customers: set[str]) -> dict[str, Any]:
+    def row(staff: str | None, name: str | None, customers: set[str], spot_checks: int) -> dict[str, Any]:
         got = customers & reached
         return {"staff": staff, "staff_name": name, "customers": len(customers), "reached": len(got),
                 "coverage": _share(len(got), len(customers)),
                 **{key: len(customers & reached_by_kind[kind]) for kind, key in KIND_KEYS.items()},
-                "unanswered": len((customers & tried) - reached)}
+                KIND_KEYS[SPOT_CHECK]: spot_checks, "unanswered": len((customers & tried) - reached)}
 
     owned: dict[str | None, set[str]] = defaultdict(set)
     for customer, record in people.customers.items():
         owned[record["owner"]].add(customer)
-    rows = [row(s, people.name(s), owned[s]) for s in sorted(owned, key=lambda s: staff_order(s or ""))]
-    rows.append(row(None, TOTAL, set(people.customers)))
+    rows = [row(s, people.name(s), owned[s], len(spot_done.get(s or "", ())))
+            for s in sorted(owned.keys() | spot_done.keys(), key=lambda s: staff_order(s or ""))]
+    rows.append(row(None, TOTAL, set(people.customers), sum(len(done) for done in spot_done.values())))
 
     target = coverage_target(settings, len(people.customers))
     workdays = calendar.month_workdays(today)
@@ -413,9 +452,10 @@ def _overview(figures: dict[str, Any], total: dict[str, Any]) -> pd.DataFrame:
 
 
 def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Settings, calendar: WorkCalendar,
-                   today: dt.date) -> QualityReport:
+                   today: dt.date, held: Mapping[int, HeldMonth] | None = None) -> QualityReport:
     """Complaints, satisfaction, callback coverage and breaches of D's month up to D (complaints per
-    month also for the year to date)."""
+    month also for the year to date); held, the earlier months of D's year the history holds, by month
+    number."""
     people = _People(tables, scores.rows["staff"])
     first = month_start(today)
     links = scores.links
@@ -423,7 +463,9 @@ def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Se
     complaints = complaint_rows(tables, links)
     year = [r for r in complaints if r["date"].year == today.year]
     month = [r for r in year if r["date"] >= first]
-    by_engineer, by_type, by_month = _complaint_tables(year, month, today, people)
+    called = [d for d in (day_of(when) for when in table_of(tables, "calls")["call_time"].tolist()) if d is not None]
+    by_engineer, by_type, by_month = _complaint_tables(year, month, today, people, held or {},
+                                                       min(called) if called else None)
 
     callbacks = [c for c in table_rows(tables, "callbacks")
                  if (day := day_of(c["date"])) is not None and first <= day <= today]
@@ -439,7 +481,7 @@ def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Se
         "month": f"{today:%Y-%m}",
         "complaints": month_counts["total"],
         "complaints_by_source": {key: month_counts[key] for key in SOURCES},
-        "complaints_year": len(year),
+        "complaints_year": int(pd.to_numeric(by_month["total"]).sum()),
         "ratings": total["all_count"],
         "csat": total["all_csat"],
         "csat_feedback": total["feedback_csat"],

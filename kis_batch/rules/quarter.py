@@ -5,9 +5,13 @@ or absent — never filled in — and the quarter's key figures beside the previ
 Pure functions on the history's tables; nothing here reads or writes a file.
 
 Decided here, where the rules are silent (docs/rules.md § Decisions):
-- A quarter's count (calls, services, complaints …) is the sum over the months the history holds; a
-  rate (satisfaction, coverage, the month's collection rate, the mean 考核) is the mean of those months'
-  rates; the year's collection rate is the latest month's. No month held: 无数据.
+- A quarter's figure is the mean over the months the history holds (月均): a count per month, so a
+  quarter of two months held compares with a quarter of one; a rate, the mean of those months'
+  rates; the year's collection rate is the latest month's. No month held: 无数据. Each quarter says
+  how many months it holds.
+- The takeaways (本季度要点) are written from these figures alone: the two counts and the rate that
+  changed most per month against the previous quarter, the complaint cases open and overdue at the
+  end of the latest month held, the quotas and the fees of that month.
 """
 
 from __future__ import annotations
@@ -15,32 +19,37 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
+from kis_batch.rules.display import NO_DATA, change_text, figure_text, percent_text
 from kis_batch.rules.figures import Figure
 
-NO_DATA = "无数据"
 QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
-SUM, MEAN, LATEST = "sum", "mean", "latest"
+MEAN, LATEST = "mean", "latest"
 # The key figures slide: label, history figure, how a quarter takes it, how it is shown.
 KEY_FIGURES = (
-    ("来电", Figure.CALLS, SUM, "int"),
-    ("服务单", Figure.SERVICES, SUM, "int"),
-    ("问题解决家次", Figure.QUOTA_RESOLUTIONS, SUM, "int"),
-    ("客户拜访家次", Figure.QUOTA_VISITS, SUM, "int"),
+    ("来电（月均）", Figure.CALLS, MEAN, "int"),
+    ("服务单（月均）", Figure.SERVICES, MEAN, "int"),
+    ("问题解决家次（月均）", Figure.QUOTA_RESOLUTIONS, MEAN, "int"),
+    ("客户拜访家次（月均）", Figure.QUOTA_VISITS, MEAN, "int"),
     ("电话/远程解决率", Figure.CALLS_SOLVED_WITHOUT_VISIT, MEAN, "percent"),
     ("客户满意率", Figure.QUALITY_CSAT, MEAN, "percent"),
     ("回访覆盖率", Figure.QUALITY_COVERAGE, MEAN, "percent"),
-    ("投诉（起）", Figure.QUALITY_COMPLAINTS, SUM, "int"),
-    ("本部门责任投诉", Figure.COMPLAINTS_DEPARTMENT, SUM, "int"),
-    ("违规（次）", Figure.QUALITY_BREACHES, SUM, "int"),
+    ("投诉（起，月均）", Figure.QUALITY_COMPLAINTS, MEAN, "int"),
+    ("本部门责任投诉（月均）", Figure.COMPLAINTS_DEPARTMENT, MEAN, "int"),
+    ("违规（次，月均）", Figure.QUALITY_BREACHES, MEAN, "int"),
     ("年费收款率（月均）", Figure.FEES_COLLECTION_RATE_MONTH, MEAN, "percent"),
     ("年费收款率（本年）", Figure.FEES_COLLECTION_RATE_YEAR, LATEST, "percent"),
-    ("上线项目", Figure.PROJECTS_LIVE_THIS_MONTH, SUM, "int"),
+    ("上线项目（月均）", Figure.PROJECTS_LIVE_THIS_MONTH, MEAN, "int"),
     ("考核平均分", Figure.EVALUATION_MEAN_TOTAL, MEAN, "score"),
 )
+# The counts and rates the takeaways compare per month: (what, history figure, its unit).
+CHANGE_COUNTS = (("来电", Figure.CALLS, "个"), ("服务单", Figure.SERVICES, "单"),
+                 ("投诉", Figure.QUALITY_COMPLAINTS, "起"), ("违规", Figure.QUALITY_BREACHES, "次"))
+MOST_SENTENCES = 5
+CHANGE_RATES = (("客户满意率", Figure.QUALITY_CSAT), ("回访覆盖率", Figure.QUALITY_COVERAGE),
+                ("年费本月收款率", Figure.FEES_COLLECTION_RATE_MONTH))
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,15 @@ class QuarterReview:
     @property
     def missing(self) -> list[str]:
         return [m.month for m in self.months if not m.present]
+
+    @property
+    def held(self) -> int:
+        """How many of the quarter's months the history holds."""
+        return sum(m.present for m in self.months)
+
+    @property
+    def previous_held(self) -> int:
+        return sum(m.present for m in self.previous)
 
 
 def parse_quarter(text: str) -> tuple[int, int]:
@@ -124,35 +142,75 @@ def quarter_review(year: int, quarter: int, month_figures: pd.DataFrame, person_
 
 
 def quarter_value(months: tuple[MonthData, ...], figure: Figure, how: str) -> float | None:
-    """A figure over the months held (sum, mean or the latest); None when no month holds it."""
+    """A figure over the months held: the mean per month, or the latest; None when no month holds it."""
     values = [m.value(figure) for m in months if m.present and m.value(figure) is not None]
     if not values:
         return None
-    if how == SUM:
-        return float(sum(values))
-    if how == MEAN:
-        return sum(values) / len(values)
-    return values[-1]
+    return sum(values) / len(values) if how == MEAN else values[-1]
 
 
-def shown(value: Any, kind: str) -> str:
-    """A figure as the deck writes it."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "—"
-    if kind == "percent":
-        return f"{value:.1%}"
-    if kind == "score":
-        return f"{value:.1f}"
-    if kind == "money":
-        return f"¥{value:,.0f}"
-    return f"{value:,.0f}"
+def _latest(months: tuple[MonthData, ...]) -> MonthData | None:
+    return next((m for m in reversed(months) if m.present), None)
 
 
-def change(now: float | None, before: float | None, kind: str) -> str:
-    """本季度 against 上季度: the difference (percentage points for a rate)."""
-    if now is None or before is None:
-        return "—"
-    diff = now - before
-    if kind == "percent":
-        return f"{diff * 100:+.1f} 个百分点"
-    return f"{diff:+.1f}" if kind == "score" else f"{diff:+,.0f}"
+def _count_change(review: QuarterReview) -> list[tuple[float, str]]:
+    """(how large, the sentence) for each count both quarters hold, per month."""
+    found = []
+    for what, figure, unit in CHANGE_COUNTS:
+        now, before = quarter_value(review.months, figure, MEAN), quarter_value(review.previous, figure, MEAN)
+        if now is None or not before:
+            continue
+        ratio = now / before - 1
+        way = "增加" if ratio > 0 else "减少" if ratio < 0 else "持平"
+        by = f" {percent_text(abs(ratio))}" if ratio else ""
+        found.append((abs(ratio), f"{what}月均 {figure_text(now, 'int')} {unit}，比上季度月均 "
+                                  f"{figure_text(before, 'int')} {unit}{way}{by}。"))
+    return sorted(found, key=lambda item: -item[0])
+
+
+def _rate_change(review: QuarterReview) -> list[tuple[float, str]]:
+    found = []
+    for what, figure in CHANGE_RATES:
+        now, before = quarter_value(review.months, figure, MEAN), quarter_value(review.previous, figure, MEAN)
+        if now is not None and before is not None:
+            points = change_text(now, before, "percent").lstrip("+-")
+            way = f"上升 {points}" if now > before else f"下降 {points}" if now < before else "持平"
+            found.append((abs(now - before), f"{what} {percent_text(now)}，比上季度 {percent_text(before)} {way}。"))
+    return sorted(found, key=lambda item: -item[0])
+
+
+def _status_sentences(month: MonthData) -> list[str]:
+    """The latest month's complaint cases, quotas and fees, in plain sentences."""
+    label, value = month.label, month.value
+    sentences = []
+    open_cases, overdue = value(Figure.COMPLAINTS_OPEN), value(Figure.COMPLAINTS_OVERDUE)
+    if open_cases is not None:
+        sentences.append(f"{label} 末未结案投诉 {open_cases:.0f} 起，其中超期 {overdue or 0:.0f} 起"
+                         + ("，已上报总经理。" if overdue else "，没有超期案件。"))
+    quotas = [(what, value(done), value(target)) for what, done, target in (
+        ("问题解决", Figure.QUOTA_RESOLUTIONS, Figure.QUOTA_RESOLUTIONS_TARGET),
+        ("客户拜访", Figure.QUOTA_VISITS, Figure.QUOTA_VISITS_TARGET)) if value(done) is not None]
+    if quotas:
+        parts = [f"{what} {done:,.0f} 家次" + (f"（指标 {target:,.0f}，{'已达标' if done >= target else '未达标'}）"
+                                               if target else "") for what, done, target in quotas]
+        sentences.append(f"{label} {'，'.join(parts)}。")
+    year, balance = value(Figure.FEES_COLLECTION_RATE_YEAR), value(Figure.FEES_OVERDUE_BALANCE)
+    if year is not None or balance is not None:
+        sentences.append(f"{label} 年费本年收款率 {percent_text(year)}，逾期欠款 {figure_text(balance, 'money')}"
+                         f"（{figure_text(value(Figure.FEES_OVERDUE), 'int')} 份）。")
+    return sentences
+
+
+def takeaways(review: QuarterReview) -> list[str]:
+    """3–5 plain sentences for the general manager, from the history's figures alone: what changed
+    most per month, then the latest month's overdue cases, quotas and fees."""
+    latest = _latest(review.months)
+    if latest is None:
+        return [f"历史数据库中没有 {review.quarter} 任何月份的数据。"]
+    status = _status_sentences(latest)
+    room = MOST_SENTENCES - len(status)
+    rates = [sentence for _, sentence in _rate_change(review)[:1]]
+    changes = [sentence for _, sentence in _count_change(review)[:max(1, room - len(rates))]] + rates
+    if not changes:
+        changes = [f"上季度 {review.previous_quarter} 在历史数据库中没有数据，无法按月比较。"]
+    return [*changes, *status][:MOST_SENTENCES]

@@ -16,8 +16,9 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.rules.common import complaint_calls, month_members, month_start, shown_name
 from kis_batch.rules.complaints import ComplaintCases
-from kis_batch.rules.customers import TRACKED, CustomerTracking
+from kis_batch.rules.customers import CustomerTracking, not_contacted_line
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
+from kis_batch.rules.display import percent_as_of, percent_text
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.leavers import still_assigned_line
 from kis_batch.rules.projects import ProjectReport
@@ -75,19 +76,12 @@ def daily_calls(tables: dict[str, pd.DataFrame], calendar: WorkCalendar, today: 
                         columns=["date", "day", "calls", "complaints"])
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.0%}"
-
-
 def _people(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, scores: Scores, gaps: pd.DataFrame,
             quality: QualityReport) -> pd.DataFrame:
     staff = tables["staff"]
     tomorrow = dispatch.assignments["assignee"].value_counts().to_dict()
     by_score = scores.by_engineer.set_index("staff").to_dict("index") if len(scores.by_engineer) else {}
     by_gap = gaps.set_index("staff_id").to_dict("index") if len(gaps) else {}
-    complaints = quality.complaints_by_engineer
-    complained = (dict(zip(complaints["staff"], complaints["complaints"], strict=True))
-                  if {"staff", "complaints"} <= set(complaints.columns) else {})
     rows = []
     # A leaver who served this month stays in the table, marked 离职 (docs/rules.md § Inputs (员工名单)).
     for member in month_members(rows_of(staff), (ENGINEER, IMPLEMENTER), scores.rows["staff"]):
@@ -97,18 +91,10 @@ def _people(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, scores: S
             "name": shown_name(member), "role": member["role"], "tomorrow": tomorrow.get(member["staff_id"], 0),
             "resolutions": gap.get("resolutions_done"), "visits": gap.get("visits_done"), "status": gap.get("status"),
             "average": score.get("average"), "breaches": score.get("breaches", 0),
-            "complaints": complained.get(member["staff_id"], 0),
+            "complaints": quality.complaints_of(member["staff_id"]),
         })
     return pd.DataFrame(rows, columns=["name", "role", "tomorrow", "resolutions", "visits", "status", "average",
                                        "breaches", "complaints"])
-
-
-def _not_contacted_line(tracking: CustomerTracking) -> tuple[str, str, str]:
-    """Tracked customers 久未联系, by segment, on one line."""
-    figures = tracking.figures
-    by_segment = figures["not_contacted_by_segment"]
-    return ("客户久未联系", f"{figures['not_contacted']} 家",
-            "，".join(f"{label} {by_segment[key]}" for label, key in TRACKED.items()) + "（见客户跟踪表）")
 
 
 def _projects_line(report: ProjectReport) -> tuple[str, str, str]:
@@ -153,21 +139,22 @@ def manager_summary(tables: dict[str, pd.DataFrame], settings: Settings, calenda
         ("今日反馈回收", f"{returned}/{dispatched}", "今日派出的工单中已交回反馈的"),
         *quota_lines(gaps, settings, "本月"),
         ("指标状态", "，".join(f"{s} {statuses.get(s, 0)}" for s in STATUSES), "见指标缺口表"),
-        ("回访覆盖", f"{callbacks['reached']}/{callbacks['coverage_target']}",
-         f"本月接通客户 {_percent(callbacks['coverage'])}，目标 {_percent(settings.callback_coverage)}"),
+        ("回访覆盖", f"{quality_figures['customers_reached']}/{quality_figures['coverage_target']}",
+         f"本月接通客户 {percent_as_of(quality_figures['coverage'], today)}，"
+         f"目标 {percent_text(quality_figures['coverage_rule'])}"),
         ("月度抽查", f"{spot_done}/{spot_target}", f"每人每月 {settings.spot_checks_per_engineer} 家"),
         ("本月投诉", f"{quality_figures['complaints']} 起", "来电与回访合并计"),
         *_complaint_lines(complaints),
-        ("客户满意度", _percent(quality_figures["csat"]), "满意+非常满意的比例"),
+        ("客户满意度", percent_as_of(quality_figures["csat"], today), "满意+非常满意的比例"),
         ("违规", f"{quality_figures['breaches']} 次",
          f"未电话预约 {breaches['no_phone_ahead']}，超时 {breaches['over_time']}，"
          f"反馈缺失 {breaches['feedback_missing']}，上门不属实 {breaches['not_visited']}"),
-        ("年费收款率", _percent(fee_figures["collection_rate_month"]),
-         f"本年 {_percent(fee_figures['collection_rate_year'])}"),
+        ("年费收款率", percent_as_of(fee_figures["collection_rate_month"], today),
+         f"本年 {percent_as_of(fee_figures['collection_rate_year'], today)}"),
         ("年费逾期", f"{fee_figures['overdue']} 份", f"欠款 {fee_figures['overdue_balance']:,.0f} 元"),
         ("续费", f"待续费 {fee_figures['due_for_renewal']}，已过期未续 {fee_figures['lapsed']}",
          f"续费风险 {fee_figures['renewal_risk']}，未核准 {fee_figures['unapproved']}"),
-        _not_contacted_line(tracking),
+        not_contacted_line(tracking),
         *([_projects_line(projects)] if projects is not None else []),
         *filter(None, [still_assigned_line(tables, today)]),
         ("校验", f"错误 {errors}，警告 {warnings}", "见校验报告"),
