@@ -31,6 +31,22 @@ def normalise_text(value: Any) -> str:
     return " ".join(text.split())
 
 
+# Full-width letters and digits (Ａ, ５) to their ASCII forms; zero-width marks dropped. Punctuation
+# is left as typed.
+_HALF_WIDTH = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c - 0xFEE0).isalnum()},
+                             "\u200b": None, "\ufeff": None})
+
+
+def normalise_free_text(value: Any) -> str:
+    """Free text (a note, a problem, a name) as typed, its full-width "，" and "：" kept: only
+    full-width letters, digits and spaces made half-width, outer spaces stripped, runs folded.
+    Ids, numbers, dates and choices go through normalise_text instead."""
+    text = str(value)
+    if not text.isascii():
+        text = text.translate(_HALF_WIDTH)
+    return " ".join(text.split())
+
+
 def day_of(value: Any) -> Any:
     """The calendar day of a date-time (pandas Timestamps included); dates and None pass through."""
     return value.date() if isinstance(value, dt.datetime) else value

@@ -390,7 +390,7 @@ COMPLAINT_HANDLING = Template(
     key_columns=("complaint_id",),
     workbook="投诉处理",
     # The case columns of the returned 投诉跟踪 sheet (kis_batch/render/complaints.py).
-    reference_headers=("状态", "立案日期", "已过工作日", "超期", "客户编号", "客户名称", "被投诉人", "投诉内容", "来源"),
+    reference_headers=("状态", "立案日期", "已过工作日", "超期", "重开次数", "客户编号", "客户名称", "被投诉人", "投诉内容", "来源"),
     purpose="投诉案件的责任判定、处理措施和结案；投诉跟踪表填好交回也算投诉处理。",
 )
 

@@ -156,7 +156,7 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date,
     _unresolved_services(kept["feedback"], today, out)
 
     require_customer(raw["fees"], customers, out)
-    resolve_staff(raw["fees"], "owner", staff, out, "负责人")
+    resolve_staff(raw["fees"], "owner", staff, out, "负责人", optional=True)
     owners = {r["customer_id"]: r["owner"] for r in kept["customers"]}
     for r in raw["fees"]:
         if r[OK] and r["owner"] is None:
@@ -164,7 +164,7 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date,
     kept["fees"] = merge_repeats(BY_KEY["fees"], raw["fees"], out)
 
     require_customer(raw["callbacks"], customers, out)
-    resolve_staff(raw["callbacks"], "staff", staff, out, "服务代表")
+    resolve_staff(raw["callbacks"], "staff", staff, out, "服务代表", optional=True)
     kept["callbacks"] = merge_repeats(BY_KEY["callbacks"], raw["callbacks"], out)
 
     kept.update(cross_check_projects(raw, kept["staff"], staff, customers, today, out))
@@ -173,10 +173,10 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date,
 
 
 def _handling(rows: list[Row], staff: StaffIndex | None, today: dt.date, out: Collector) -> list[Row]:
-    """投诉处理 (docs/rules.md § Complaint cases): 处理人 resolved to a 工号, a 结案日期 after D refused
-    at its cell (the rest of the row stays). Which case each row names, and which row of a case
+    """投诉处理 (docs/rules.md § Complaint cases): 处理人 resolved to a 工号, a 结案日期 after D and
+    an unknown 处理人 refused at their cells (the rest of the row stays). Which case each row names, and which row of a case
     counts, the rules step after reading decides (rules/reconcile.py): the cases are the rules'."""
-    resolve_staff(rows, "handler", staff, out, "处理人")
+    resolve_staff(rows, "handler", staff, out, "处理人", optional=True)
     for r in rows:
         if r[OK] and r["closed_on"] is not None and r["closed_on"] > today:
             out.at_cell(r, "closed_on", Code.FUTURE_DATE, Severity.ERROR,

@@ -73,17 +73,24 @@ class StaffIndex:
 
 
 def resolve_staff(records: list[Row], key: str, index: StaffIndex | None, out: Collector,
-                  label: str) -> None:
+                  label: str, *, optional: bool = False) -> None:
+    """Each reference to a person resolved to the 工号. One that names no one rejects the row, or,
+    in an optional column, is an 错误 at its cell alone: the cell is taken as blank and the rest of
+    the row is used (docs/rules.md § Bad input)."""
     if index is None:
         return
     for r in records:
         if not r[OK] or r[key] is None:
             continue
         resolved = index.resolve(r[key])
-        if resolved is None:
-            reject(r, key, out, Code.UNKNOWN_REFERENCE, index.why_not(r[key], label))
-        else:
+        if resolved is not None:
             r[key] = resolved
+        elif optional:
+            out.at_cell(r, key, Code.UNKNOWN_REFERENCE, Severity.ERROR,
+                        f"{index.why_not(r[key], label)}；本格按空白处理，这一行的其余内容照常采用")
+            r[key] = None
+        else:
+            reject(r, key, out, Code.UNKNOWN_REFERENCE, index.why_not(r[key], label))
 
 
 def require_customer(records: list[Row], customers: KeyIndex | None, out: Collector) -> None:

@@ -45,6 +45,7 @@ CASE_COLS = (
     Col("filed", "立案日期", 10, "date"),
     Col("workdays", "已过工作日", 6, "int"),
     Col("overdue", "超期", 5, "bool"),
+    Col("reopened", "重开次数", 6, "int"),
     dataclasses.replace(col_from_schema(CUSTOMERS.fields["customer_id"]), width=8),
     dataclasses.replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=18, wrap=True),
     Col("staff_name", "被投诉人", 8),
