@@ -20,6 +20,7 @@ class Kind(StrEnum):
     CHOICE = "choice"
     NUMBER = "number"
     INT = "int"
+    EMAIL = "email"  # an address, or 姓名 <address>; read as the address
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ STAFF = Template(
         Column("area", "区域", help="常驻区域（出发地）", example="西湖区"),
         Column("lat", "纬度", Kind.NUMBER, minimum=-90, maximum=90, help="可选：出发地纬度", example="30.2741"),
         Column("lon", "经度", Kind.NUMBER, minimum=-180, maximum=180, help="可选：出发地经度", example="120.1551"),
-        Column("email", "邮箱", help="接收派工单等邮件的地址", example="zhangwei@example.com", width=26),
+        Column("email", "邮箱", Kind.EMAIL, help="接收派工单等邮件的地址；也可写 姓名 <地址>", example="zhangwei@example.com",
+               width=26),
         Column("daily_cap", "每日上限", Kind.INT, minimum=DAILY_CAP_RANGE[0], maximum=DAILY_CAP_RANGE[1],
                help=f"一天最多派几家（{DAILY_CAP_RANGE[0]}–{DAILY_CAP_RANGE[1]}），留空按规则设置（默认3）", example="3"),
         _yes_no("active", "在岗", default=True, help="离职或长期不在岗填否，默认是",

@@ -119,6 +119,8 @@ def coerce_value(column: Column, raw: Any, reference: dt.date) -> Any:
         return coerce.to_bool(dict(column.synonyms).get(raw, raw) if column.synonyms else raw)
     if kind is Kind.CHOICE:
         return coerce.to_choice(raw, column.choices, dict(column.synonyms))
+    if kind is Kind.EMAIL:
+        return coerce.to_address(raw)
     number = coerce.to_number(raw)
     if kind is Kind.INT:
         if not number.is_integer():
