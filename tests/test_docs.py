@@ -20,7 +20,7 @@ RULES = ROOT / "docs" / "rules.md"
 GUIDE = ROOT / "docs" / "使用说明.md"
 EXAMPLE = ROOT / "input_templates" / "example"
 TODAY = dt.date(2026, 11, 27)
-SECTIONS = ("Rules", "Calendar", "Inputs", "Settings", "Bad input", "Outputs", "Dispatch", "Scores", "Quota gaps",
+SECTIONS = ("Rules", "Calendar", "Inputs", "Settings", "Bad input", "Returned sheets", "Outputs", "Dispatch", "Scores", "Quota gaps",
             "Callbacks", "Fees", "Quality", "Complaint cases", "Tracked customers", "Implementation projects",
             "Monthly close", "Mail", "Commands", "Decisions", "Planned")
 # How the docs write the parts of an output's name that change from run to run.

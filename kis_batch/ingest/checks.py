@@ -148,7 +148,7 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date,
 
     require_customer(raw["feedback"], customers, out)
     resolve_staff(raw["feedback"], "staff", staff, out, "服务代表")
-    kept["feedback"] = merge_repeats(BY_KEY["feedback"], raw["feedback"], out)
+    kept["feedback"] = merge_repeats(BY_KEY["feedback"], raw["feedback"], out, today)
     for r in kept["feedback"]:
         if r["ticket_id"] and r["ticket_id"] not in tickets:
             out.at_cell(r, "ticket_id", Code.UNKNOWN_REFERENCE, Severity.WARNING,
@@ -165,7 +165,7 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date,
 
     require_customer(raw["callbacks"], customers, out)
     resolve_staff(raw["callbacks"], "staff", staff, out, "服务代表", optional=True)
-    kept["callbacks"] = merge_repeats(BY_KEY["callbacks"], raw["callbacks"], out)
+    kept["callbacks"] = merge_repeats(BY_KEY["callbacks"], raw["callbacks"], out, today)
 
     kept.update(cross_check_projects(raw, kept["staff"], staff, customers, today, out))
     kept["complaint_handling"] = _handling(raw["complaint_handling"], staff, today, out)
