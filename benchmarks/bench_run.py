@@ -1,13 +1,14 @@
 """End-to-end cost of `kis-batch run` at department and HQ scale, beside the bare cost of reading
 the same files with python-calamine alone (the floor).
 
-Targets: the department month's run within 1.75× of a process that imports the same stack
-(pandas, openpyxl, xlsxwriter, click) and reads the same files with python-calamine; HQ month ≤ 2×
-the bare read and ≤ 1.5 GB peak memory. Beside the read floor it prints a write floor: xlsxwriter writing the values of the
-run's output cells and nothing else, the least a run that writes those outputs spends. Each
-measurement is a separate process, as staff run it; peak memory is the child's maximum resident
-set. Generated folders are kept in --data (default: a folder under the system temp directory) and
-reused, since writing the HQ month takes minutes.
+Targets: the department month's run within 1.5× of a process that imports the same stack
+(pandas, openpyxl, xlsxwriter, click) and reads the same files with python-calamine; the HQ month
+within 1.5× the read and write floors together and ≤ 800 MB peak memory. Beside the read floor it
+prints a write floor: xlsxwriter writing the values of the run's output cells and nothing else,
+the least a run that writes those outputs spends. Each measurement is a separate process, as staff
+run it; peak memory is the child's maximum resident set. Generated folders are kept in --data
+(default: a folder under the system temp directory) and reused, since writing the HQ month takes
+minutes.
 
     python benchmarks/bench_run.py                 # both scales
     python benchmarks/bench_run.py --scale department
@@ -20,6 +21,7 @@ import compileall
 import datetime as dt
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -29,11 +31,13 @@ from pathlib import Path
 
 import kis_batch
 from kis_batch.demo import CONTRACT_SHARE, HANDLING_WEIGHTS, write_demo
+from kis_batch.ledger.rows import decode_rows
+from kis_batch.outputs import HISTORY
 
 MONTH, TODAY = dt.date(2026, 11, 1), dt.date(2026, 11, 27)
-DEPARTMENT_STACK_RATIO = 1.75
-HQ_FLOOR_RATIO = 2.0
-HQ_MEMORY_TARGET_MB = 1536
+DEPARTMENT_STACK_RATIO = 1.5
+HQ_FLOORS_RATIO = 1.5
+HQ_MEMORY_TARGET_MB = 800
 REPEATS = {"department": 7, "hq": 1}
 
 
@@ -200,8 +204,24 @@ def measure(scale: Scale, data: Path) -> None:
               f"{'met' if ratio <= DEPARTMENT_STACK_RATIO else 'NOT met'}")
     else:
         memory = max(run_mb, tree_mb)
-        ok = run_s <= HQ_FLOOR_RATIO * floor_s and memory <= HQ_MEMORY_TARGET_MB
-        print(f"  target ≤ {HQ_FLOOR_RATIO}× floor and ≤ {HQ_MEMORY_TARGET_MB} MB: {'met' if ok else 'NOT met'}")
+        ok = run_s <= HQ_FLOORS_RATIO * (floor_s + write_s) and memory <= HQ_MEMORY_TARGET_MB
+        print(f"  target ≤ {HQ_FLOORS_RATIO}× (read + write floors) and ≤ {HQ_MEMORY_TARGET_MB} MB: "
+              f"{'met' if ok else 'NOT met'}")
+        _print_carry_forward(out)
+
+
+def _print_carry_forward(out: Path) -> None:
+    """The month's carry-forward the run recorded (期初, docs/rules.md § A month's life): its rows, its
+    size and what reading it back costs a later run; a figure, not a target."""
+    start = time.perf_counter()
+    with sqlite3.connect(out / HISTORY) as db:
+        kept = dict(db.execute("SELECT tbl, rows FROM carried"))
+    carried = {key: decode_rows(key, text) for key, text in kept.items()}
+    read_s = time.perf_counter() - start
+    size = sum(len(text.encode()) for text in kept.values())
+    print(f"  carry-forward      : {sum(len(f) for f in carried.values()):,} rows "
+          f"({', '.join(f'{key} {len(frame):,}' for key, frame in carried.items())}), {size / 2**20:.1f} MB of JSON; "
+          f"read back and typed in {read_s * 1000:.0f} ms")
 
 
 def main() -> None:

@@ -13,9 +13,10 @@ import click
 
 from kis_batch import pipeline
 from kis_batch.coerce import CoerceError, to_date
-from kis_batch.demo import DEFAULT_SEED, write_demo
+from kis_batch.demo import DEFAULT_SEED
 from kis_batch.ingest import READING, Inbox
 from kis_batch.lock import RunLocked
+from kis_batch.outputs import OUTBOX
 from kis_batch.parallel import SharingFailed
 from kis_batch.problems import Problem, Severity, count
 from kis_batch.render.style import OutputTooLarge
@@ -153,6 +154,8 @@ def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int, months:
       kis-batch demo 示例 --month 2026-11 --date 2026-11-27
       kis-batch demo 示例 --month 2026-11 --months 2
     """
+    from kis_batch.demo import write_demo  # the simulation loads only for this command
+
     last_day = today or month.replace(day=27)
     if months == 1:
         paths = write_demo(folder, month, last_day, seed)
@@ -213,10 +216,20 @@ def run(folder: Path, today: dt.date | None, out_root: Path) -> None:
     click.echo(f"派工日期 {result.plan_date.isoformat()}；结果在 {result.out_dir}")
     for path in result.outputs:
         click.echo(f"  {path.name}")
-    if result.closed_month:
-        click.echo(f"今天是本月第一个工作日，已结算上月 {result.closed_month} 的月度考核：" +
-                   "、".join(str(path) for path in result.closed_outputs))
+    _ledger_lines(result.closed_months, result.closed_outputs, result.carried_rows, list(result.archivable))
     sys.exit(result.exit_code)
+
+
+def _ledger_lines(closed: tuple[str, ...], outputs: list[Path], carried: int, archivable: list[str]) -> None:
+    """What the run did to the department's months (docs/rules.md § A month's life)."""
+    if closed:
+        click.echo(f"已结账 {'、'.join(closed)}（月度考核、月度总结）：" + "、".join(str(path) for path in outputs))
+    if carried:
+        click.echo(f"从已结账月份结转 {carried} 行（未结工单、未结案投诉、客户最近联系等），文件夹里已不再有它们")
+    if archivable:
+        click.echo(f"以下 {len(archivable)} 个文件只有已结账月份的数据，可以移出收件夹归档：")
+        for name in archivable:
+            click.echo(f"  {name}")
 
 
 @main.command()
@@ -234,34 +247,37 @@ def mail(out_dir: Path, deliver: bool) -> None:
     示例:
       kis-batch mail output/2026-11-27 --send
     """
-    from kis_batch import mail as mailer  # here, not above: smtplib and email would slow every other command's start
+    # Here, not above: smtplib and email would slow every other command's start.
+    from kis_batch.delivery.channel import send
+    from kis_batch.delivery.email import EmailChannel, write_outbox
+    from kis_batch.delivery.plan import DeliveryError, load_roster, plan_messages
 
     try:
-        staff, settings = mailer.load_roster(out_dir)
-        plan = mailer.prepare_messages(out_dir, staff, settings)
+        staff, settings = load_roster(out_dir)
+        plan = plan_messages(out_dir, staff, settings)
         if deliver:
-            report = mailer.send(plan, settings)
+            report = send(plan, EmailChannel.from_settings(settings, plan.sender))
         else:
-            paths = mailer.write_outbox(plan)
-    except (mailer.MailError, RunLocked) as error:
+            paths = write_outbox(plan)
+    except (DeliveryError, RunLocked) as error:
         click.echo(str(error), err=True)
         sys.exit(EXIT_FAILED)
     click.echo(f"{plan.today.isoformat()} 的邮件（派工日 {plan.plan_date.isoformat()}）")
     if deliver:
-        for heading, mails in (("已发送", report.sent), ("此前已发送，这次不再发", report.already_sent)):
-            for item in mails:
+        for heading, messages in (("已发送", report.sent), ("此前已发送，这次不再发", report.already_sent)):
+            for item in messages:
                 click.echo(f"  {heading} {item.summary}")
         for item, reason in report.failed:
             click.echo(f"  发送失败 {item.summary}（{reason}）")
     else:
-        for item, path in zip(plan.mails, paths, strict=True):
+        for item, path in zip(plan.messages, paths, strict=True):
             click.echo(f"  {item.summary} → {path.name}")
     for skipped in plan.skipped:
         click.echo(f"  {skipped.kind} {skipped.person}：{skipped.reason}")
     if deliver:
         click.echo(f"共发送 {len(report.sent)} 封，此前已发送 {len(report.already_sent)} 封，失败 {len(report.failed)} 封")
     else:
-        click.echo(f"共 {len(paths)} 封写到 {out_dir / mailer.OUTBOX}，没有发送；加 --send 才会发出")
+        click.echo(f"共 {len(paths)} 封写到 {out_dir / OUTBOX}，没有发送；加 --send 才会发出")
     if deliver and report.aborted:
         click.echo(report.aborted, err=True)
         sys.exit(EXIT_FAILED)
@@ -293,8 +309,9 @@ class QuarterParam(click.ParamType):
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT_ROOT,
               show_default=True, help="输出根目录；月度考核和月度总结写到 OUT/YYYY-MM/，季度述职写到 OUT/YYYY-Qn/，"
                                       "历史在 OUT/history.sqlite")
+@click.option("--reopen", is_flag=True, help="反结账：重算已结账的月份（原结账作为一个版本保留），并列出改变的数字")
 def report(folder: Path, month: dt.date | None, quarter: tuple[int, int] | None, today: dt.date | None,
-           out_root: Path) -> None:
+           out_root: Path, reopen: bool) -> None:
     """月度结算或季度述职。
 
     --month：按 FOLDER 里的表格计算该月每名服务工程师和实施专员的月度考核，写出 月度考核_YYYY-MM.xlsx 和
@@ -316,13 +333,20 @@ def report(folder: Path, month: dt.date | None, quarter: tuple[int, int] | None,
         sys.exit(EXIT_FAILED)
     if quarter is not None:
         _report_quarter(folder, quarter, today or dt.date.today(), out_root)
-    from kis_batch.close import report_month
+    from kis_batch.close import CloseRefused, MonthAlreadyClosed, report_month
+    from kis_batch.history import HistoryError
     from kis_batch.rules.evaluation import as_of_day
 
     day = today or as_of_day(month, dt.date.max)
     try:
-        result = report_month(folder, month, day, out_root, progress=_progress)
-    except (RunLocked, OutputTooLarge, OSError) as error:
+        result = report_month(folder, month, day, out_root, progress=_progress, reopen=reopen)
+    except MonthAlreadyClosed as closed:
+        click.echo(str(closed))
+        sys.exit(0)
+    except CloseRefused as refused:
+        click.echo(f"未结账：{refused}", err=True)
+        sys.exit(1)
+    except (RunLocked, OutputTooLarge, OSError, HistoryError) as error:
         click.echo(f"运行未完成：{error}", err=True)
         sys.exit(EXIT_FAILED)
     _summary(result.inbox)
@@ -331,15 +355,25 @@ def report(folder: Path, month: dt.date | None, quarter: tuple[int, int] | None,
         click.echo(f"  {p.rank:>2}. {p.name}（{p.role}）总分 {p.total:g} 等级 {p.grade}")
     for path in result.outputs:
         click.echo(f"已写出 {path}")
+    if result.earlier is not None:
+        when = f"{result.earlier.closed_at:%Y-%m-%d %H:%M}" if result.earlier.closed_at else "此前"
+        click.echo(f"反结账：{when} 的结账已作为第 {result.earlier.version} 版保留；这次改变的数字"
+                   f"{'：' if result.changes else '：没有'}")
+        for line in result.changes:
+            click.echo(f"  {line}")
+    _ledger_lines((), [], 0, result.archivable)
     sys.exit(1 if count(result.inbox.problems, Severity.ERROR) else 0)
 
 
 def _report_quarter(folder: Path, quarter: tuple[int, int], today: dt.date, out_root: Path) -> None:
-    from kis_batch.close import report_quarter
+    from kis_batch.close import CloseRefused, report_quarter
     from kis_batch.history import HistoryError
 
     try:
         result = report_quarter(folder, *quarter, today, out_root, progress=_progress)
+    except CloseRefused as refused:
+        click.echo(f"未做述职：{refused}", err=True)
+        sys.exit(1)
     except (RunLocked, OutputTooLarge, OSError, HistoryError) as error:
         click.echo(f"运行未完成：{error}", err=True)
         sys.exit(EXIT_FAILED)

@@ -1,7 +1,8 @@
-"""The month's close (docs/rules.md § Monthly close): the 考核 and the 月度总结 of a month as of its last
-day (or D if earlier) from the folder, written to OUT/YYYY-MM/ (月度考核_YYYY-MM.xlsx,
-月度总结_YYYY-MM.xlsx) and recorded in the history as final. `kis-batch report --month` does it on
-request; the evening run on the first working day of a month does it for the month before.
+"""The month's close, 结账 (docs/rules.md § A month's life): the 考核 and the 月度总结 of a month as of
+its last day (or D if earlier) from the folder and the carry-forward, written to OUT/YYYY-MM/
+(月度考核_YYYY-MM.xlsx, 月度总结_YYYY-MM.xlsx) and recorded in the history once, with the month's
+carry-forward. Every evening run closes the months before D's not yet closed; `kis-batch report
+--month` closes one on request, and with --reopen (反结账) closes it again, the earlier close kept.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import pandas as pd
 
 from kis_batch import history
 from kis_batch.calendar import WorkCalendar
-from kis_batch.coerce import day_of
 from kis_batch.ingest import Inbox, Progress, load_folder
+from kis_batch.ledger.books import Books, archivable_files, open_books, read_books, too_few_rows
+from kis_batch.ledger.carry import carry_forward
+from kis_batch.ledger.rows import encode_rows, month_files
 from kis_batch.lock import run_lock
-from kis_batch.outputs import HISTORY, month_folder, quarter_folder
+from kis_batch.outputs import CLOSE_OUTPUTS, DECK_OUTPUT, HISTORY, month_folder, quarter_folder
 from kis_batch.problems import Code, Problem, Severity
-from kis_batch.rules.common import month_end, month_start
+from kis_batch.rules.common import month_end
 from kis_batch.rules.evaluation import MonthEvaluation, as_of_day
 from kis_batch.rules.figures import Figure
 from kis_batch.rules.month_figures import month_figures
@@ -29,7 +32,6 @@ from kis_batch.rules.quarter import QuarterReview, quarter_months, quarter_revie
 from kis_batch.rules.reconcile import reconcile
 from kis_batch.settings import Settings
 from kis_batch.steps import MonthResults, month_results
-from kis_batch.tables import table_of
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,19 @@ class ClosedMonth:
     evaluation: MonthEvaluation
     figures: dict[Figure, float]
     summary: MonthlySummary
+    carried: dict[str, pd.DataFrame]  # the rows later months need (ledger/carry.py)
 
-    def record(self, final: bool) -> history.MonthRecord:
-        return month_record(self.evaluation, self.figures, final)
+    def record(self, books: Books, tables: Mapping[str, pd.DataFrame], now: dt.datetime) -> history.MonthRecord:
+        """The close as the history keeps it: final, with the month's rows the folder held, each
+        file's digest of them and the carry-forward."""
+        month = self.evaluation.month
+        return replace(month_record(self.evaluation, self.figures, final=True), rows=books.folder_rows.get(month, 0),
+                       closed_at=now, files=month_files(tables, {month}).get(month, {}),
+                       carried=encoded(self.carried))
+
+
+def encoded(carried: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    return {key: encode_rows(rows) for key, rows in carried.items()}
 
 
 def month_record(evaluation: MonthEvaluation, figures: Mapping[Figure, float], final: bool) -> history.MonthRecord:
@@ -58,23 +70,14 @@ def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar
     month = month_results(tables, settings, calendar, as_of)
     summary = monthly_summary(tables, settings, month.evaluation, month.scores, month.gaps, month.quality, month.fees,
                               month.complaints, month.projects, month.customers)
-    return ClosedMonth(month.evaluation, month_figures_of(tables, settings, month), summary)
+    carried = carry_forward(tables, month.scores.links, settings, calendar, as_of)
+    return ClosedMonth(month.evaluation, month_figures_of(tables, settings, month), summary, carried)
 
 
 def month_figures_of(tables: dict[str, pd.DataFrame], settings: Settings, month: MonthResults) -> dict[Figure, float]:
     """The department's figures of a day's month, as the history keeps them."""
     return month_figures(tables, settings, month.scores, month.gaps, month.quality, month.fees, month.evaluation,
                          month.complaints, month.projects, month.customers)
-
-
-def month_to_close(tables: dict[str, pd.DataFrame], calendar: WorkCalendar, today: dt.date) -> dt.date | None:
-    """The month before D's (its first day) when D is its month's first working day and the folder
-    holds feedback of that month; else None."""
-    if calendar.month_workdays(today)[:1] != [today]:
-        return None
-    previous = month_start(month_start(today) - dt.timedelta(days=1))
-    dates = [day_of(value) for value in table_of(tables, "feedback")["service_date"].tolist()]
-    return previous if any(d is not None and month_start(d) == previous for d in dates) else None
 
 
 def history_trend(out_root: Path, closed: ClosedMonth) -> pd.DataFrame:
@@ -91,16 +94,14 @@ def history_trend(out_root: Path, closed: ClosedMonth) -> pd.DataFrame:
 
 
 def write_close(out_root: Path, closed: ClosedMonth, written: list[Path]) -> None:
-    """月度考核_YYYY-MM.xlsx and 月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock."""
-    # Here, not above: only the day that closes a month writes these, and their writers cost every
-    # other evening run's start.
-    from kis_batch.render.evaluation import write_evaluation
-    from kis_batch.render.monthly_summary import write_monthly_summary
-
+    """月度考核_YYYY-MM.xlsx and 月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/, under that folder's lock (their
+    writers are imported only now: only the day that closes a month loads them)."""
     folder = month_folder(out_root, closed.evaluation.month)
+    results = {"evaluation": closed.evaluation,
+               "summary": replace(closed.summary, trend=history_trend(out_root, closed))}
     with run_lock(folder):
-        write_evaluation(folder, closed.evaluation, written)
-        write_monthly_summary(folder, replace(closed.summary, trend=history_trend(out_root, closed)), written)
+        for output in CLOSE_OUTPUTS:
+            output.write(folder, results, written)
 
 
 def record_history(out_root: Path, day: history.DayRecord | None, months: list[history.MonthRecord]) -> Problem | None:
@@ -112,6 +113,20 @@ def record_history(out_root: Path, day: history.DayRecord | None, months: list[h
     return None
 
 
+class MonthAlreadyClosed(Exception):
+    """A close asked of a month closed before, without --reopen: nothing is changed."""
+
+    def __init__(self, close: history.Close) -> None:
+        when = f"{close.closed_at:%Y-%m-%d %H:%M}" if close.closed_at else "此前"
+        super().__init__(f"{close.month} 已于 {when} 结账（截至 {close.as_of.isoformat()}），这次没有改动任何结果；"
+                         f"确需重算请加 --reopen（反结账），原结账会作为一个版本保留在历史里")
+        self.close = close
+
+
+class CloseRefused(Exception):
+    """A close the folder cannot support (its rows of the month fewer than the history saw)."""
+
+
 @dataclass
 class ReportResult:
     month: str
@@ -119,24 +134,79 @@ class ReportResult:
     inbox: Inbox
     closed: ClosedMonth
     outputs: list[Path] = field(default_factory=list)
+    earlier: history.Close | None = None  # the close a 反结账 replaced
+    changes: list[str] = field(default_factory=list)  # what the 反结账 changed, figure by figure
+    archivable: list[str] = field(default_factory=list)
+
+
+def read_for_close(folder: Path, month: str, today: dt.date, out_root: Path,
+                   progress: Progress | None) -> tuple[Inbox, Books]:
+    """The folder as of D with the carry-forward of the months closed before month."""
+    problems: list[Problem] = []
+    books = read_books(out_root, month, problems)
+    inbox = load_folder(folder, today, None, progress, out_root, books.known_tickets)
+    inbox.problems.extend(problems)
+    open_books(inbox, books)
+    reconcile(inbox)
+    return inbox, books
 
 
 def report_month(folder: Path, month: dt.date, today: dt.date, out_root: Path,
-                 progress: Progress | None = None) -> ReportResult:
-    """`kis-batch report --month`: read the folder as of D, close the month as of min(its end, D)."""
-    inbox = load_folder(folder, today, None, progress, out_root)
-    reconcile(inbox)
+                 progress: Progress | None = None, reopen: bool = False) -> ReportResult:
+    """`kis-batch report --month`: close the month as of min(its end, D), once. MonthAlreadyClosed
+    when it was closed before and reopen is not asked (nothing changes); CloseRefused when the folder
+    holds fewer of its rows than the history saw (nothing written)."""
+    name = f"{month:%Y-%m}"
+    earlier = closed_month(out_root, name)
+    if earlier is not None and not reopen:
+        raise MonthAlreadyClosed(earlier)
+    inbox, books = read_for_close(folder, name, today, out_root, progress)
+    refused = too_few_rows(books, name)
+    if refused:
+        raise CloseRefused(refused)
     calendar = WorkCalendar.from_settings(inbox.settings)
     as_of = as_of_day(month, today)
     closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of)
-    result = ReportResult(closed.evaluation.month, as_of, inbox, closed)
+    result = ReportResult(closed.evaluation.month, as_of, inbox, closed, earlier=earlier)
     if progress:
         progress(f"写出 {closed.evaluation.month} 月度考核、月度总结并记入历史")
     write_close(out_root, closed, result.outputs)
-    problem = record_history(out_root, None, [closed.record(final=True)])
+    record = closed.record(books, inbox.tables, dt.datetime.now())
+    problem = record_history(out_root, None, [record])
     if problem:
         inbox.problems.append(problem)
+    if earlier is not None:
+        result.changes = close_changes(earlier, record)
+    result.archivable = archivable_files(inbox, set(books.closes) | {name})
     return result
+
+
+def closed_month(out_root: Path, month: str) -> history.Close | None:
+    """The close in force of a month, if the history has one."""
+    path = out_root / HISTORY
+    if not path.exists():
+        return None
+    versions = history.close_versions(path, month)
+    return versions[-1] if versions else None
+
+
+def _shown(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+def close_changes(before: history.Close, after: history.MonthRecord) -> list[str]:
+    """What a 反结账 changed: each department figure, then each person's total, in words."""
+    lines = [f"{figure}：{_shown(before.figures.get(figure))} → {_shown(after.figures.get(figure))}"
+             for figure in sorted(set(before.figures) | set(after.figures), key=str)
+             if before.figures.get(figure) != after.figures.get(figure)]
+    old = {p["staff_id"]: p for p in before.people}
+    new = {p["staff_id"]: p for p in after.people}
+    for staff_id in sorted(set(old) | set(new)):
+        was, now = old.get(staff_id), new.get(staff_id)
+        if was is None or now is None or was["total"] != now["total"]:
+            name = (now or was or {}).get("name", staff_id)
+            lines.append(f"{name}（{staff_id}）总分：{_shown(was and was['total'])} → {_shown(now and now['total'])}")
+    return lines
 
 
 @dataclass
@@ -149,39 +219,28 @@ class QuarterResult:
     outputs: list[Path] = field(default_factory=list)
 
 
-def months_with_feedback(tables: dict[str, pd.DataFrame]) -> set[dt.date]:
-    """The months (first days) the folder holds feedback of."""
-    dates = (day_of(value) for value in table_of(tables, "feedback")["service_date"].tolist())
-    return {month_start(d) for d in dates if d is not None}
-
-
-def closed_months(out_root: Path) -> set[str]:
-    """The months the history holds a close of (final 1)."""
-    figures = history.read_table(out_root / HISTORY, "month_figures")
-    return set(figures.loc[figures["final"] == 1, "month"])
-
-
 def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_root: Path,
                    progress: Progress | None = None) -> QuarterResult:
     """`kis-batch report --quarter`: first close the quarter's months that ended by D, that the history
     has no close of and whose feedback the folder holds (each written and recorded like `report --month`);
     then build 季度述职 from the history alone. HistoryError when the history cannot be read."""
-    inbox = load_folder(folder, today, None, progress, out_root)
-    reconcile(inbox)
+    months = quarter_months(year, quarter)
+    inbox, books = read_for_close(folder, f"{months[0]:%Y-%m}", today, out_root, progress)
     calendar = WorkCalendar.from_settings(inbox.settings)
     result_months: list[str] = []
     outputs: list[Path] = []
-    held = months_with_feedback(inbox.tables)
-    already = closed_months(out_root)
-    for month in quarter_months(year, quarter):
+    for month in months:
         name = f"{month:%Y-%m}"
-        if as_of_day(month, today) < month_end(month) or name in already or month not in held:
+        if as_of_day(month, today) < month_end(month) or name in books.closes or name not in books.feedback_months:
             continue
+        refused = too_few_rows(books, name)
+        if refused:
+            raise CloseRefused(refused)
         if progress:
             progress(f"历史里没有 {name} 的月度结算，先结算该月")
         closed = evaluate_as_of(inbox.tables, inbox.settings, calendar, month_end(month))
         write_close(out_root, closed, outputs)
-        problem = record_history(out_root, None, [closed.record(final=True)])
+        problem = record_history(out_root, None, [closed.record(books, inbox.tables, dt.datetime.now())])
         if problem:
             raise history.HistoryError(problem.message)
         result_months.append(name)
@@ -192,8 +251,5 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
         progress(f"写出 {review.quarter} 季度述职")
     folder_out = quarter_folder(out_root, review.quarter)
     with run_lock(folder_out):
-        # Here, not above: python-pptx costs every evening run's start a tenth of a second.
-        from kis_batch.render.deck import write_deck
-
-        write_deck(folder_out, review, result.outputs)
+        DECK_OUTPUT.write(folder_out, {"review": review}, result.outputs)
     return result

@@ -10,6 +10,11 @@ Tables (query them by hand with any SQLite tool):
 - person_months(month, staff_id, …, final): one row per person and month: the month-to-date 考核 of
   the latest evening run (final 0), or the month's close (final 1), which an evening run never replaces.
 - month_figures(month, figure, value, final): the month's department figures, likewise.
+- closes(month, version, closed_at, as_of, rows, files, people, figures): every close of a month, kept
+  when a 反结账 replaces it; the highest version is the one person_months and month_figures show.
+- carried(month, tbl, as_of, final, rows): the 期初 carry-forward, the rows of each table later
+  months need as of the month's latest run (final 0) or its close (final 1); JSON the ledger encodes.
+- month_rows(month, rows, day): how many of the month's dated rows the latest run of that month saw.
 
 Writes are one transaction each, so a run killed midway leaves the database as it was; a rerun of
 the same D replaces that day's rows. A locked or damaged database raises HistoryError, which the
@@ -23,7 +28,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +58,24 @@ def _to_v1(db: sqlite3.Connection) -> None:
                " as_of TEXT NOT NULL, final INTEGER NOT NULL, PRIMARY KEY (month, figure))")
 
 
+def _to_v2(db: sqlite3.Connection) -> None:
+    """The ledger's tables; a close recorded before them becomes its month's version 1 (when unknown)."""
+    db.execute("CREATE TABLE closes (month TEXT NOT NULL, version INTEGER NOT NULL, closed_at TEXT, as_of TEXT NOT NULL,"
+               " rows INTEGER, files TEXT NOT NULL, people TEXT NOT NULL, figures TEXT NOT NULL,"
+               " PRIMARY KEY (month, version))")
+    db.execute("CREATE TABLE carried (month TEXT NOT NULL, tbl TEXT NOT NULL, as_of TEXT NOT NULL,"
+               " final INTEGER NOT NULL, rows TEXT NOT NULL, PRIMARY KEY (month, tbl))")
+    db.execute("CREATE TABLE month_rows (month TEXT PRIMARY KEY, rows INTEGER NOT NULL, day TEXT NOT NULL)")
+    for month, as_of in db.execute("SELECT month, MAX(as_of) FROM month_figures WHERE final = 1 GROUP BY month").fetchall():
+        people = [dict(zip(PERSON_COLUMNS, row, strict=True)) for row in db.execute(
+            f"SELECT {', '.join(PERSON_COLUMNS)} FROM person_months WHERE month = ? AND final = 1", (month,))]
+        figures = dict(db.execute("SELECT figure, value FROM month_figures WHERE month = ? AND final = 1", (month,)))
+        db.execute("INSERT INTO closes VALUES (?, 1, NULL, ?, NULL, '{}', ?, ?)",
+                   (month, as_of, json.dumps(people, ensure_ascii=False), json.dumps(figures, ensure_ascii=False)))
+
+
 # MIGRATIONS[n] takes the tables from version n to n + 1; SCHEMA_VERSION is where they end.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1, _to_v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -78,6 +99,27 @@ class MonthRecord:
     month: str
     as_of: dt.date
     final: bool
+    people: tuple[Mapping[str, Any], ...]
+    figures: Mapping[str, float]
+    # What the ledger keeps beside (docs/rules.md § A month's life): the month's dated rows the
+    # folder held, a close's time and its digest of each file's rows of the month, and the
+    # carry-forward (table -> encoded rows).
+    rows: int | None = None
+    closed_at: dt.datetime | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
+    carried: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Close:
+    """One recorded close of a month (its version; the highest is in force)."""
+
+    month: str
+    version: int
+    closed_at: dt.datetime | None
+    as_of: dt.date
+    rows: int | None
+    files: Mapping[str, str]
     people: tuple[Mapping[str, Any], ...]
     figures: Mapping[str, float]
 
@@ -156,6 +198,7 @@ def _write_month(db: sqlite3.Connection, month: MonthRecord) -> None:
     if month.final:
         db.execute("DELETE FROM person_months WHERE month = ?", (month.month,))
         db.execute("DELETE FROM month_figures WHERE month = ?", (month.month,))
+        _write_close(db, month)
     else:
         if db.execute("SELECT 1 FROM person_months WHERE month = ? AND (final = 1 OR as_of > ?) UNION "
                       "SELECT 1 FROM month_figures WHERE month = ? AND (final = 1 OR as_of > ?)",
@@ -170,6 +213,22 @@ def _write_month(db: sqlite3.Connection, month: MonthRecord) -> None:
                     for p in month.people])
     db.executemany("INSERT INTO month_figures VALUES (?, ?, ?, ?, ?)",
                    [(month.month, figure, value, as_of, int(month.final)) for figure, value in month.figures.items()])
+    if month.carried:
+        db.execute("DELETE FROM carried WHERE month = ?", (month.month,))
+        db.executemany("INSERT INTO carried VALUES (?, ?, ?, ?, ?)",
+                       [(month.month, table, as_of, int(month.final), rows) for table, rows in month.carried.items()])
+    if month.rows is not None:
+        db.execute("INSERT OR REPLACE INTO month_rows VALUES (?, ?, ?)", (month.month, month.rows, as_of))
+
+
+def _write_close(db: sqlite3.Connection, month: MonthRecord) -> None:
+    """A close is a new version of its month's closes: an earlier one stays, a 反结账 adds the next."""
+    (version,) = db.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM closes WHERE month = ?", (month.month,)).fetchone()
+    db.execute("INSERT INTO closes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               (month.month, version, (month.closed_at or dt.datetime.now()).isoformat(timespec="seconds"),
+                month.as_of.isoformat(), month.rows, json.dumps(dict(month.files), ensure_ascii=False),
+                json.dumps([dict(p) for p in month.people], ensure_ascii=False),
+                json.dumps(dict(month.figures), ensure_ascii=False)))
 
 
 def record(path: Path, day: DayRecord | None, months: Iterable[MonthRecord] = ()) -> None:
@@ -192,11 +251,57 @@ def record(path: Path, day: DayRecord | None, months: Iterable[MonthRecord] = ()
 
 def read_table(path: Path, table: str) -> pd.DataFrame:
     """One table of the history as a frame, in its key order (for the readers that build on it)."""
-    if table not in ("meta", "runs", "day_figures", "person_months", "month_figures"):
+    if table not in ("meta", "runs", "day_figures", "person_months", "month_figures", "month_rows"):
         raise ValueError(f"no table {table}")
     db = open_history(path)
     try:
         return pd.read_sql_query(f"SELECT * FROM {table} ORDER BY 1, 2" if table != "meta" else "SELECT * FROM meta", db)
+    except sqlite3.Error as error:
+        raise _explain(error, path) from error
+    finally:
+        db.close()
+
+
+@dataclass(frozen=True)
+class Books:
+    """What the ledger reads before a run: the close in force of every closed month, how many rows
+    each month was last seen with, and the carry-forward of the latest month closed before a given one."""
+
+    closes: dict[str, Close]
+    rows_seen: dict[str, int]
+    recorded: set[str]  # the months with a month-to-date record
+    carried_from: str | None  # the month whose close's carry-forward `carried` is
+    carried: dict[str, str]
+
+
+def _close_of(row: tuple[Any, ...]) -> Close:
+    month, version, closed_at, as_of, rows, files, people, figures = row
+    return Close(month, version, dt.datetime.fromisoformat(closed_at) if closed_at else None,
+                 dt.date.fromisoformat(as_of), rows, json.loads(files), tuple(json.loads(people)), json.loads(figures))
+
+
+def read_books(path: Path, before_month: str) -> Books:
+    """The ledger in one read (milliseconds; no archived month is read again)."""
+    db = open_history(path)
+    try:
+        closes = {row[0]: _close_of(row) for row in db.execute("SELECT * FROM closes ORDER BY month, version")}
+        rows_seen = dict(db.execute("SELECT month, rows FROM month_rows"))
+        recorded = {month for (month,) in db.execute("SELECT DISTINCT month FROM month_figures WHERE final = 0")}
+        earlier = [month for month in closes if month < before_month]
+        carried_from = max(earlier, default=None)
+        carried = dict(db.execute("SELECT tbl, rows FROM carried WHERE month = ? AND final = 1", (carried_from,)))
+        return Books(closes, rows_seen, recorded | set(rows_seen), carried_from, carried)
+    except sqlite3.Error as error:
+        raise _explain(error, path) from error
+    finally:
+        db.close()
+
+
+def close_versions(path: Path, month: str) -> list[Close]:
+    """Every close recorded of a month, oldest first."""
+    db = open_history(path)
+    try:
+        return [_close_of(row) for row in db.execute("SELECT * FROM closes WHERE month = ? ORDER BY version", (month,))]
     except sqlite3.Error as error:
         raise _explain(error, path) from error
     finally:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from kis_batch.problems import Code, Problem, Severity, column_letter, shown_value
-from kis_batch.schema import Template
+from kis_batch.schema import PIN_COLUMNS, Template
 from kis_batch.settings import Settings
 from kis_batch.tables import FILE, ROW, SHEET
 
@@ -60,8 +60,8 @@ class Collector:
         saved_on = min(dt.date.fromtimestamp(saved_at), today) if saved_at else dt.date.min
         return stated or own_date or saved_on, saved_at
 
-    def at_cell(self, record: Record, key: str, code: Code, severity: Severity, message: str,
-                value: Any = None) -> None:
+    def cell(self, record: Record, key: str) -> dict[str, Any]:
+        """Where record[key] stands, as a problem about it names it: file, sheet, row, column, header."""
         layout = self.layouts.get((record[FILE], record[SHEET]))
         letter = header = ""
         if layout is not None and key in layout.positions:
@@ -69,8 +69,12 @@ class Collector:
             header = layout.headers[key]
         elif layout is not None:
             header = layout.template.fields[key].zh if key in layout.template.fields else key
-        self.add(code, severity, message, file=record[FILE], sheet=record[SHEET], row=record[ROW],
-                 column=letter, header=header, value=shown_value(value if value is not None else record.get(key)))
+        return {"file": record[FILE], "sheet": record[SHEET], "row": record[ROW], "column": letter, "header": header}
+
+    def at_cell(self, record: Record, key: str, code: Code, severity: Severity, message: str,
+                value: Any = None) -> None:
+        self.add(code, severity, message, **self.cell(record, key),
+                 value=shown_value(value if value is not None else record.get(key)))
 
 
 @dataclass
@@ -103,6 +107,8 @@ class Inbox:
     # 客户档案 rows not accepted: 客户编号 (case-folded) -> where the row is and why, so that a row
     # naming one is told why instead of a bare "not found".
     refused_customers: dict[str, str] = field(default_factory=dict)
+    # The manager's and the hotline's say over P's plan (schema.PIN_COLUMNS), for dispatch and fees.
+    pins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PIN_COLUMNS), dtype=object))
 
     def cells(self) -> Collector:
         """Where a later check reports at a cell: the same problems, the same column positions."""

@@ -9,39 +9,23 @@ import datetime as dt
 import gc
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
 from kis_batch import history
 from kis_batch.calendar import WorkCalendar, fallback_message
-from kis_batch.close import (
-    ClosedMonth,
-    evaluate_as_of,
-    month_figures_of,
-    month_record,
-    month_to_close,
-    record_history,
-    write_close,
-)
+from kis_batch.close import ClosedMonth, encoded, evaluate_as_of, month_figures_of, month_record, record_history, write_close
 from kis_batch.ingest import Inbox, Progress, load_folder
+from kis_batch.ledger.books import Books, archivable_files, months_to_close, open_books, read_books, too_few_rows
+from kis_batch.ledger.carry import carry_forward
 from kis_batch.lock import run_lock
-from kis_batch.outputs import day_folder
+from kis_batch.outputs import DAY_OUTPUTS, day_folder, progress_line
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
-from kis_batch.render.callbacks import write_callbacks
-from kis_batch.render.complaints import write_complaints
-from kis_batch.render.customers import write_customers
-from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
-from kis_batch.render.fees import write_fees
+from kis_batch.render.dispatch import dispatch_sheets
 from kis_batch.render.mail_roster import write_mail_roster
-from kis_batch.render.manager import write_manager
 from kis_batch.render.manifest import write_manifest
-from kis_batch.render.projects import write_projects
-from kis_batch.render.quality import write_quality
-from kis_batch.render.quotas import write_quotas
-from kis_batch.render.report import write_report
-from kis_batch.render.scores import write_scores
 from kis_batch.rules.evaluation import as_of_day
 from kis_batch.rules.figures import (
     CallbackFigures,
@@ -72,12 +56,23 @@ class RunResult:
     inbox: Inbox
     figures: RunFigures
     outputs: list[Path] = field(default_factory=list)
-    closed_outputs: list[Path] = field(default_factory=list)  # its 月度考核, in OUT/YYYY-MM/
+    closed_outputs: list[Path] = field(default_factory=list)  # the closes' 月度考核 and 月度总结, in OUT/YYYY-MM/
+    carried_rows: int = 0  # rows carried from closed months the folder no longer holds
+
+    @property
+    def closed_months(self) -> tuple[str, ...]:
+        """The months this run closed, oldest first (docs/rules.md § A month's life)."""
+        return self.figures.closed_months
 
     @property
     def closed_month(self) -> str | None:
-        """The month before, when this run closed it (docs/rules.md § Monthly close)."""
+        """The latest month this run closed."""
         return self.figures.closed_month
+
+    @property
+    def archivable(self) -> tuple[str, ...]:
+        """The folder's files holding only closed months' rows: they may leave the inbox."""
+        return self.figures.archivable
 
     @property
     def errors(self) -> int:
@@ -93,7 +88,11 @@ def check(folder: Path, today: dt.date, base: Settings | None = None, progress: 
           out_root: Path | None = None) -> Inbox:
     """Validate only: the folder read and checked, with the calendar's warnings added; out_root,
     where a run would write, is left unread if it lies inside the folder, as a run leaves it."""
-    inbox = load_folder(folder, today, base, progress, out_root)
+    problems: list[Problem] = []
+    books = read_books(out_root, f"{today:%Y-%m}", problems) if out_root is not None else Books(f"{today:%Y-%m}")
+    inbox = load_folder(folder, today, base, progress, out_root, books.known_tickets)
+    inbox.problems.extend(problems)
+    open_books(inbox, books)
     reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     calendar.next_workday(today)
@@ -152,19 +151,24 @@ def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = No
 
 def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
          progress: Progress | None, now: dt.datetime | None) -> RunResult:
-    inbox = load_folder(folder, today, base, progress, out_root)
+    problems: list[Problem] = []
+    books = read_books(out_root, f"{today:%Y-%m}", problems)
+    inbox = load_folder(folder, today, base, progress, out_root, books.known_tickets)
+    inbox.problems.extend(problems)
+    open_books(inbox, books)
     reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     plan = calendar.next_workday(today)
     tables, settings = inbox.tables, inbox.settings
     input_bytes = sum(f.size for f in inbox.files)
-    found = day_results(tables, settings, calendar, today, parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES)
+    found = day_results(tables, settings, calendar, today, inbox.pins,
+                        parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES)
     dispatch, fees, gaps, quality = found.dispatch, found.fees, found.gaps, found.quality
     for warning in dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
-    # The first working day of a month closes the month before (its 考核 as of its last day).
-    closing = month_to_close(tables, calendar, today)
-    closed = evaluate_as_of(tables, settings, calendar, as_of_day(closing, today)) if closing else None
+    inbox.problems.extend([*dispatch.problems, *fees.problems])
+    closes = _close_earlier_months(inbox, books, calendar, today)
+    closed_names = tuple(c.evaluation.month for c in closes)
     _calendar_warnings(inbox, calendar)
     # Last: the manager's page counts the problems, the ones found while computing included.
     summary = manager_summary(tables, settings, calendar, today, dispatch, found.returned, found.scores, gaps,
@@ -185,34 +189,28 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         customers=CustomerFigures.of(found.customers),
         projects=ProjectFigures.of(found.projects),
         complaints=ComplaintFigures.of(found.complaints),
-        closed_month=closed.evaluation.month if closed else None,
+        closed_month=closed_names[-1] if closed_names else None,
+        closed_months=closed_names,
+        archivable=tuple(archivable_files(inbox, set(books.closes) | set(closed_names))),
+        carried_rows=sum(books.added.values()),
     )
-    result = RunResult(today, plan, day_folder(out_root, today), inbox, figures)
-    scores, callbacks, suggestions = found.scores, found.callbacks, found.suggestions
+    result = RunResult(today, plan, day_folder(out_root, today), inbox, figures, carried_rows=sum(books.added.values()))
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
         if progress:
-            progress("写出派工单、评分、指标缺口、年费、回访、质量、投诉跟踪、客户跟踪、实施、经理日报和校验报告")
+            progress(progress_line(DAY_OUTPUTS))
         out = result.out_dir
-        sheets = dispatch_sheets(dispatch, tables, suggestions)
-        writers = [
-            partial(write_dispatch_overview, out, dispatch, sheets),
-            partial(write_person_sheets, out, sheets),
-            partial(write_scores, out, today, scores, tables),
-            partial(write_quotas, out, today, gaps),
-            partial(write_fees, out, today, fees),
-            partial(write_callbacks, out, callbacks),
-            partial(write_quality, out, today, quality),
-            partial(write_customers, out, found.customers),
-            partial(write_projects, out, found.projects, settings),
-            partial(write_complaints, out, found.complaints),
-            partial(write_manager, out, summary, gaps),
-        ]
+        # What the writers are given, by the names their declarations need (kis_batch/outputs.py).
+        results = {**vars(found), "today": today, "tables": tables, "settings": settings, "inbox": inbox,
+                   "summary": summary, "sheets": dispatch_sheets(dispatch, tables, found.suggestions, settings=settings)}
+        writers = [partial(output.write, out, results) for output in DAY_OUTPUTS if output.writer and not output.last]
         parallel = input_bytes >= PARALLEL_FROM_BYTES
         for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=parallel):
             result.outputs.extend(written)
-        _close_and_record(result, found, closed, out_root, progress, now)
-        write_report(out, today, inbox, result.outputs)
+        _close_and_record(result, found, books, closes, calendar, out_root, progress, now)
+        for output in DAY_OUTPUTS:
+            if output.last:
+                output.write(out, results, result.outputs)
         _note_relocated(inbox, result.outputs)
         write_mail_roster(out, tables["staff"], settings)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), figures.to_json(),
@@ -220,25 +218,47 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     return result
 
 
-def _close_and_record(result: RunResult, found: DayResults, closed: ClosedMonth | None, out_root: Path,
-                      progress: Progress | None, now: dt.datetime | None) -> None:
-    """After the day's workbooks: the month before's 考核 when this run closes it, then the history in
-    one transaction (the day, this month so far, the closed month); a history that cannot be written
-    is a 警告 in the run report."""
+def _close_earlier_months(inbox: Inbox, books: Books, calendar: WorkCalendar, today: dt.date) -> list[ClosedMonth]:
+    """Every month before D's not yet closed, oldest first, each as of its last day; a month the
+    folder no longer holds enough of is an 错误 and stops the closing there (the months after it wait)."""
+    closes = []
+    for month in months_to_close(books):
+        refused = too_few_rows(books, month)
+        if refused:
+            inbox.problems.append(Problem(Code.CLOSED_MONTH, Severity.ERROR, refused))
+            break
+        first = dt.date.fromisoformat(f"{month}-01")
+        closes.append(evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of_day(first, today)))
+    return closes
+
+
+def _close_and_record(result: RunResult, found: DayResults, books: Books, closes: list[ClosedMonth],
+                      calendar: WorkCalendar, out_root: Path, progress: Progress | None,
+                      now: dt.datetime | None) -> None:
+    """After the day's workbooks: the earlier months' closes, then the history in one transaction
+    (the day, this month so far with its carry-forward, the closes); a history that cannot be
+    written is a 警告 in the run report."""
+    moment = now or dt.datetime.now()
+    tables, settings = result.inbox.tables, result.inbox.settings
     months = []
-    if closed is not None:
-        write_close(out_root, closed, result.closed_outputs)
-        months.append(closed.record(final=True))
+    for closed in closes:
+        written: list[Path] = []
+        write_close(out_root, closed, written)
+        result.closed_outputs.extend(written)
+        months.append(closed.record(books, tables, moment))
         if progress:
-            progress(f"今天是本月第一个工作日：已结算上月 {closed.evaluation.month} 的月度考核（截至 "
-                     f"{closed.evaluation.as_of.isoformat()}），见 {result.closed_outputs[0]}")
-    figures = month_figures_of(result.inbox.tables, result.inbox.settings, found)
-    months.append(month_record(found.evaluation, figures, final=False))
+            progress(f"已结账 {closed.evaluation.month}（截至 {closed.evaluation.as_of.isoformat()}）："
+                     f"{'、'.join(str(path) for path in written)}")
+    figures = month_figures_of(tables, settings, found)
+    carried = carry_forward(tables, found.scores.links, settings, calendar, result.today)
+    month = f"{result.today:%Y-%m}"
+    months.append(replace(month_record(found.evaluation, figures, final=False), rows=books.folder_rows.get(month, 0),
+                          carried=encoded(carried)))
     figures_now = result.figures
     day = history.DayRecord(
-        result.today, result.plan_date, now or dt.datetime.now(), figures_now.errors, figures_now.warnings,
+        result.today, result.plan_date, moment, figures_now.errors, figures_now.warnings,
         tuple({"path": f.path, "sha256": f.sha256, "rows_accepted": f.rows_accepted} for f in result.inbox.files),
         flatten(figures_now.to_json()))
     problem = record_history(out_root, day, months)
-    if problem:
+    if problem and problem not in result.inbox.problems:  # said once when reading the ledger failed alike
         result.inbox.problems.append(problem)

@@ -40,6 +40,7 @@ class Code(StrEnum):
     CALENDAR = "calendar-fallback"
     OUTPUT_LOCKED = "output-locked"
     HISTORY = "history"
+    CLOSED_MONTH = "closed-month"
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ class Column:
     # What the rules lose when a sheet lacks this column (its default then applies to every row);
     # said in a 警告 naming the column. Empty: nothing the rules depend on.
     when_missing: str = ""
+    # Written by the tool beside a returned sheet's fill-in columns (计划派给 on the 派工单 总览): read
+    # with its row, but not part of the row's content, so a copy of the row without it is the same row.
+    tool_written: bool = False
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -77,6 +80,9 @@ YES_NO = ("是", "否")
 CUSTOMER_REFERENCE = ("客户名称", "联系人", "联系电话", "地址", "区域", "重点客户", "客户类别")
 # Customers one engineer may be given a day: the 规则设置 cap and each person's own 每日上限 alike.
 DAILY_CAP_RANGE = (1, 50)
+# The 规则设置 cap's default (settings' daily_cap), which a blank 每日上限 falls back to. Kept here
+# because settings builds on this module, and the 员工名单 help text names it.
+DAILY_CAP_DEFAULT = 3
 ROLES = ("服务部经理", "经理助理", "服务工程师", "实施专员", "服务监督热线")
 ENGINEER = "服务工程师"
 IMPLEMENTER = "实施专员"
@@ -103,6 +109,12 @@ VERIFIED = ("是", "否", "不适用")
 # The printable sheet of an engineer's dispatch workbook, one page per visit: written for paper
 # only, so the reader passes it over when the filled workbook comes back.
 SERVICE_SHEET = "服务单"
+# The manager's word for "not on P" in the 总览's 派给 (docs/rules.md § Dispatch).
+HOLD = "不派"
+# 年费_D.xlsx: the chase list comes back as 年费催收; the other sheets are for reading only and are
+# passed over in a workbook that holds the chase list (docs/rules.md § Fees).
+CHASE_SHEET = "催收清单"
+FEE_READING_SHEETS = ("到期续费", "逾期", "未核准", "收款率")
 
 _ROLE_SYNONYMS = (("服务监督/热线", "服务监督热线"), ("热线", "服务监督热线"), ("服务监督", "服务监督热线"),
                   ("服务工程", "服务工程师"), ("现场支持人员", "服务工程师"), ("KIS实施专员", "实施专员"),
@@ -151,7 +163,7 @@ STAFF = Template(
         Column("email", "邮箱", Kind.EMAIL, help="接收派工单等邮件的地址；也可写 姓名 <地址>", example="zhangwei@example.com",
                width=26),
         Column("daily_cap", "每日上限", Kind.INT, minimum=DAILY_CAP_RANGE[0], maximum=DAILY_CAP_RANGE[1],
-               help=f"一天最多派几家（{DAILY_CAP_RANGE[0]}–{DAILY_CAP_RANGE[1]}），留空按规则设置（默认3）", example="3"),
+               help=f"一天最多派几家（{DAILY_CAP_RANGE[0]}–{DAILY_CAP_RANGE[1]}），留空按规则设置（默认{DAILY_CAP_DEFAULT}）", example="3"),
         _yes_no("active", "在岗", default=True, help="离职或长期不在岗填否，默认是",
                 synonyms=(("在职", "是"), ("离职", "否"), ("不在岗", "否"))),
     ),
@@ -206,6 +218,8 @@ CALLS = Template(
                when_missing="本表没有处理方式：其中的工单都不会派工，也不进未派清单"),
         Column("recorded_by", "记录人", help="接电话的人", example="陈静"),
         Column("notes", "备注", help="其他说明", example="", width=24),
+        Column("assigned", "指定工程师", help="可选：紧急时热线指定上门的人（工号或姓名）；该单首次上门就派给此人，超过每日上限也派",
+               example=""),
     ),
     key_columns=("ticket_id",),
     workbook="热线记录",
@@ -240,12 +254,15 @@ FEEDBACK = Template(
         Column("manager_score", "经理评分", Kind.NUMBER, minimum=0, maximum=100, help="可选：经理评分覆盖计算分",
                example=""),
         Column("notes", "备注", help="其他说明", example="", width=24),
+        Column("planned", "计划派给", tool_written=True,
+               help="派工单总览自带的原计划（不要改）；经理把派给改得与它不同，即为经理指定。手填反馈单留空", example=""),
     ),
     key_columns=("ticket_id", "service_date", "staff", "customer_id"),
     workbook="服务反馈单",
     # The returned dispatch sheets' route, ranking and move columns (kis_batch/render/dispatch.py).
     reference_headers=(*CUSTOMER_REFERENCE, "路线顺序", "类别", "报修问题", "报修时间", "问题类别", "严重性", "紧急性",
-                       "等待工作日", "优先顺序", "上次结果", "原服务代表", "改派原因", "距离公里"),
+                       "等待工作日", "优先顺序", "上次结果", "原服务代表", "改派原因", "距离公里",
+                       "上站距离"),
     purpose="每次服务一行；派工单填好交回也算反馈单。",
 )
 
@@ -314,6 +331,26 @@ CALLBACKS = Template(
     # The returned callback list's reading columns (kis_batch/render/callbacks.py).
     reference_headers=(*CUSTOMER_REFERENCE, "服务内容", "选取原因"),
     purpose="热线/服务监督的回访结果；回访清单填好交回也算回访记录。",
+)
+
+# 年费催收: who chases which contract on P (docs/rules.md § Fees). The chase list of 年费_D.xlsx carries
+# these columns, so the manager reassigns a chase by changing 催收负责人 and dropping the workbook back.
+FEE_CHASE = Template(
+    "fee_chase",
+    "年费催收",
+    (
+        Column("contract_id", "合同编号", Kind.ID, required=True, help="年费台账里的合同编号", example="NF2026-001"),
+        Column("chase_date", "催收日期", Kind.DATE, required=True, help="催收清单的日期（下一个工作日）", example="2026-11-30"),
+        Column("owner", "催收负责人", required=True, help="这一天去催收的员工工号或姓名", example="张伟"),
+        Column("planned", "计划负责人", tool_written=True,
+               help="催收清单自带的原负责人（不要改）；催收负责人与它不同即为改派。手填时留空，每行都是改派", example=""),
+    ),
+    key_columns=("contract_id", "chase_date"),
+    workbook="年费台账",
+    # The chase list's reading columns (kis_batch/render/fees.py).
+    reference_headers=("序号", "催收类型", *CUSTOMER_REFERENCE, "应收日期", "服务到期", "年费金额", "未收金额", "逾期天数",
+                       "经理核准", "续费风险", "催收事项"),
+    purpose="经理改派年费催收：某合同某天由谁去催；年费_D 的催收清单改了催收负责人交回也算。",
 )
 
 # Implementation projects (docs/rules.md § Implementation projects).
@@ -408,6 +445,12 @@ SETTINGS_SHEET = Template(
     purpose="部门规则的数字；改这里即可，不用改程序。",
 )
 
-TEMPLATES: tuple[Template, ...] = (CUSTOMERS, STAFF, LEAVE, AREA_DISTANCE, CALLS, FEEDBACK, FEES, CALLBACKS,
+TEMPLATES: tuple[Template, ...] = (CUSTOMERS, STAFF, LEAVE, AREA_DISTANCE, CALLS, FEEDBACK, FEES, FEE_CHASE, CALLBACKS,
                                    COMPLAINT_HANDLING, PROJECTS, ACCEPTANCE, SETTINGS_SHEET)
+
+# The manager's and the hotline's say over P's plan, as the reader finds it (docs/rules.md § Dispatch,
+# § Fees): one row per pin, where it stands, and whom it names (person None: 不派).
+PIN_DISPATCH, PIN_CHASE = "dispatch", "chase"
+PIN_COLUMNS = ("kind", "key", "plan_date", "person", "planned", "source", "file", "sheet", "row", "column", "header",
+               "value")
 BY_KEY: dict[str, Template] = {t.key: t for t in TEMPLATES}

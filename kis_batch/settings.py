@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kis_batch.coerce import CoerceError, normalise_text, to_address, to_bool, to_date, to_number, to_time
-from kis_batch.schema import DAILY_CAP_RANGE, SERVICE_TYPES
+from kis_batch.schema import DAILY_CAP_DEFAULT, DAILY_CAP_RANGE, SERVICE_TYPES
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,9 @@ class Settings:
     """The department's rules with their defaults (docs/rules.md § Settings); 规则设置 overrides any of them."""
 
     # dispatch
-    daily_cap: int = _rule(3, "每日派工上限", "一名工程师一天最多派几家客户；超过即强制改派（制度：超过3家以上强制重新分配）", DAILY_CAP)
+    daily_cap: int = _rule(
+        DAILY_CAP_DEFAULT, "每日派工上限", "一名工程师一天最多派几家客户；超过即强制改派（制度：超过3家以上强制重新分配）", DAILY_CAP
+    )
     key_customers_first: bool = _rule(True, "重点客户优先", "派工时重点客户排在最前（制度：对于重点客户，要优先服务）", YES_OR_NO)
     priority_matrix: str = _rule(
         "",
@@ -181,6 +183,9 @@ class Settings:
     # calendar
     holidays: tuple[dt.date, ...] = _rule((), "节假日", "额外的放假日期（每行一个，或逗号分隔）；日历库没有数据的年份必须在此列出", DATES)
     makeup_workdays: tuple[dt.date, ...] = _rule((), "调休上班", "周末调休上班的日期（每行一个，或逗号分隔）", DATES)
+    # the 服务单's letterhead, printed for the customer
+    company_name: str = _rule("金蝶KIS授权服务商", "公司名称", "印在服务单顶部的公司名称（请改为本公司名称）", FREE_TEXT)
+    service_hotline: str = _rule("4008-830-830", "服务热线", "印在服务单顶部的服务热线（请改为本公司热线）", FREE_TEXT)
     # mail
     smtp_host: str = _rule("", "邮件服务器", "SMTP 服务器地址，例如 smtp.exmail.qq.com", FREE_TEXT)
     smtp_port: int = _rule(465, "邮件端口", "SMTP 端口：SSL 通常 465，STARTTLS 通常 587", Between(1, 65535))

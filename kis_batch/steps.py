@@ -109,16 +109,18 @@ class DayResults(MonthResults):
     suggestions: pd.DataFrame
 
 
-def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date) -> list[Step]:
+def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date,
+              pins: pd.DataFrame | None = None) -> list[Step]:
     """The rule steps of a day, in the order a round takes them. Scores, the largest result, is
     declared first in its round, so the parent process computes it and it is never pickled;
-    otherwise the longest first."""
+    otherwise the longest first. pins: the manager's and the hotline's placements (Inbox.pins)."""
     plan = calendar.next_workday(day)
     return [
         Step("scores", (), partial(score_feedback, tables, settings, calendar, day)),
         Step("returned", (), partial(returned_feedback, tables, settings, calendar, day)),
-        Step("dispatch", (), partial(plan_dispatch, tables, settings, calendar, day)),
-        Step("fees", (), partial(fee_status, tables, settings, day, plan)),
+        Step("dispatch", ("complaints",),
+             lambda complaints: plan_dispatch(tables, settings, calendar, day, complaints.open_by_customer(), pins)),
+        Step("fees", (), partial(fee_status, tables, settings, day, plan, pins)),
         Step("month_callbacks", (), partial(callback_figures, tables, settings, day, day)),
         Step("projects", (), partial(project_report, tables, settings, calendar, day)),
         Step("callbacks", ("dispatch",), lambda dispatch: plan_callbacks(tables, dispatch, settings, calendar, day)),
@@ -134,10 +136,10 @@ def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: Wor
     ]
 
 
-def day_results(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date, *,
-                parallel: bool = False) -> DayResults:
+def day_results(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date,
+                pins: pd.DataFrame | None = None, *, parallel: bool = False) -> DayResults:
     """Every step of the day, each once (shared with a worker process when parallel)."""
-    return DayResults(**compute_steps(day_steps(tables, settings, calendar, day), calendar, parallel))
+    return DayResults(**compute_steps(day_steps(tables, settings, calendar, day, pins), calendar, parallel))
 
 
 def month_results(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,

@@ -12,6 +12,7 @@ import pandas as pd
 from kis_batch.render.dispatch import dispatch_sheets, write_dispatch_overview, write_person_sheets
 from kis_batch.rules.dispatch import DispatchResult
 from kis_batch.schema import BY_KEY
+from kis_batch.settings import Settings
 from kis_batch.tables import FILE, ROW, SHEET, frame_of_records
 
 Sheet = tuple[Sequence[str], Sequence[Sequence[Any]]]
@@ -86,6 +87,6 @@ def header_row(sheet: Any, marker: str) -> tuple[int, dict[str, int]]:
 def write_dispatch_books(out: Path, result: DispatchResult, tables: dict[str, pd.DataFrame], written: list[Path],
                          suggestions: pd.DataFrame | None = None) -> None:
     """派工单_P.xlsx and the per-person workbooks, written as a run writes them."""
-    sheets = dispatch_sheets(result, tables, suggestions)
+    sheets = dispatch_sheets(result, tables, suggestions, settings=Settings())
     write_dispatch_overview(out, result, sheets, written)
     write_person_sheets(out, sheets, written)

@@ -329,7 +329,8 @@ def test_the_example_month_run_on_new_years_eve_plans_the_first_working_day_of_2
     manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert manifest["figures"]["plan_date"] == "2027-01-04"
     assert manifest["figures"]["calendar_fallback_years"] == [2027]
-    rows = list(openpyxl.load_workbook(out / "校验报告_2026-12-31.xlsx")["问题"].iter_rows(min_row=3, values_only=True))
-    warnings = [row for row in rows if row[1] == Code.CALENDAR.value]
-    assert len(warnings) == 1 and warnings[0][0] == Severity.WARNING.value
-    assert warnings[0][8] == fallback_message([2027])
+    rows = list(openpyxl.load_workbook(out / "校验报告_2026-12-31.xlsx")["问题"].iter_rows(min_row=2, values_only=True))
+    found = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    warnings = [row for row in found if row["代码"] == Code.CALENDAR.value]
+    assert len(warnings) == 1 and warnings[0]["严重性"] == Severity.WARNING.value
+    assert warnings[0]["说明"] == fallback_message([2027])

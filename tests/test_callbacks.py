@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import shutil
-import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from hypothesis import strategies as st
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
-from kis_batch.outputs import callbacks_file
+from kis_batch.outputs import CALLBACKS_OUTPUT
 from kis_batch.problems import Severity
 from kis_batch.render.callbacks import write_callbacks
 from kis_batch.rules.callbacks import CallbackPlan, callback_figures, coverage_target, plan_callbacks
@@ -30,6 +28,7 @@ from kis_batch.rules.scoring import score_feedback
 from kis_batch.schema import BY_KEY, CALLBACK_KINDS
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_records, write_workbook
+from tests.conftest import ToPdf
 
 VERIFICATION, SPOT_CHECK, SATISFACTION = CALLBACK_KINDS
 CALENDAR = WorkCalendar()
@@ -322,7 +321,7 @@ def written(tmp_path: Path) -> Written:
     assert not [p for p in problems if p.severity is Severity.ERROR]
     paths: list[Path] = []
     write_callbacks(tmp_path / "out", plan, paths)
-    assert paths == [tmp_path / "out" / callbacks_file(P)]
+    assert paths == [tmp_path / "out" / CALLBACKS_OUTPUT.file_name(P)]
     return inbox, paths[0], plan
 
 
@@ -342,15 +341,18 @@ def test_the_workbook_holds_the_three_lists_with_their_targets(written: Written)
     assert book["满意度回访"]["A1"].value == ("满意度回访 2026-11-27 · 1家 · 本月回访覆盖 0/4家（客户12家×30%），"
                                           "今日三张清单都接通后4家 · 本月还剩2个工作日")
     assert "张伟0/10 王强0/10" in book["月度抽查"]["A1"].value
-    assert headers(verify) == ["回访日期", "回访类型", "客户编号", "客户名称", "联系人", "联系电话", "工单号", "服务代表",
-                               "服务内容", "接通", "上门属实", "客户满意度", "投诉", "回访人", "备注"]
+    # Printed: who to call and the boxes to fill in; after them what is the same on every row.
+    assert headers(verify) == ["客户编号", "客户名称", "联系人", "联系电话", "服务代表", "服务内容", "接通", "上门属实",
+                               "客户满意度", "投诉", "回访人", "备注", "回访日期", "回访类型", "工单号"]
     assert "选取原因" in headers(book["月度抽查"])
+    assert verify.print_area.endswith("!$A$1:$L$1048575")
     row = [c.value for c in verify[3]]
-    assert row[:9] == [dt.datetime(2026, 11, 27), "当日核实", "C001", "客户1有限公司", "李会计", "057188000001", "T1", "张伟",
-                       "凭证过账报错"]
-    assert row[9:] == [None] * 6
+    assert row[:6] == ["C001", "客户1有限公司", "李会计", "057188000001", "张伟", "凭证过账报错"]
+    assert row[6:12] == [None] * 6
+    assert row[12:] == [dt.datetime(2026, 11, 27), "当日核实", "T1"]
+    assert verify.row_dimensions[3].height >= 30  # room to write by hand
     dropdowns = {str(v.sqref): v.formula1 for v in verify.data_validations.dataValidation}
-    assert dropdowns["J3:J4"] == '"是,否"' and dropdowns["K3:K4"] == '"是,否,不适用"'
+    assert dropdowns["G3:G4"] == '"是,否"' and dropdowns["H3:H4"] == '"是,否,不适用"'
 
 
 def test_a_filled_list_comes_back_as_callbacks_and_moves_coverage_and_scores(written: Written) -> None:
@@ -394,13 +396,7 @@ def test_a_filled_list_comes_back_as_callbacks_and_moves_coverage_and_scores(wri
     assert scores.loc["T2", "complaint_points"] == RULES.complaint_deduction
 
 
-def test_the_workbook_converts_to_pdf(written: Written, tmp_path: Path) -> None:
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+def test_the_workbook_converts_to_pdf(written: Written, to_pdf: ToPdf) -> None:
     _, path, _ = written
-    pdf_dir = tmp_path / "pdf"
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(pdf_dir), str(path)],
-                   check=True, capture_output=True, timeout=180)
-    pdf = pdf_dir / path.with_suffix(".pdf").name
+    [pdf] = to_pdf(path)
     assert pdf.read_bytes().startswith(b"%PDF")

@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pytest
 
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
-from kis_batch.mail import prepare_messages
-from kis_batch.outputs import complaints_file, manager_file
+from kis_batch.delivery.plan import plan_messages
+from kis_batch.outputs import COMPLAINTS_OUTPUT, MANAGER_OUTPUT
 from kis_batch.problems import Code, Severity
 from kis_batch.rules.complaints import ComplaintCases, complaint_cases
 from kis_batch.rules.scoring import link_events
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, header_row, write_records, write_workbook
+from tests.conftest import ToPdf
 
 TODAY = dt.date(2026, 11, 26)  # a Thursday
 HOLIDAY = dt.date(2026, 11, 23)
@@ -146,7 +144,7 @@ def test_a_returned_sheet_closes_a_case_and_reads_back_without_a_word(tmp_path: 
     inbox, out = department(tmp_path / "in"), tmp_path / "out"
     first = pipeline.run(inbox, TODAY, out)
     assert first.inbox.problems == [] and first.figures.complaints.overdue == 1
-    book_path = out / TODAY.isoformat() / complaints_file(TODAY)
+    book_path = out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY)
     book = openpyxl.load_workbook(book_path)
     sheet = book["未结案"]
     top, headers = header_row(sheet, "投诉编号")
@@ -203,33 +201,28 @@ def test_the_manager_and_the_hotline_get_the_workbook_and_the_page_names_the_ove
     inbox, out = department(tmp_path / "in"), tmp_path / "out"
     result = pipeline.run(inbox, TODAY, out)
     day = out / TODAY.isoformat()
-    plan = prepare_messages(day, result.inbox.tables["staff"], result.inbox.settings)
-    attached = {m.name: [a.name for a in m.attachments] for m in plan.mails}
-    assert complaints_file(TODAY) in attached["李总"] and complaints_file(TODAY) in attached["陈静"]
-    assert complaints_file(TODAY) not in attached["张伟"]
-    page = openpyxl.load_workbook(day / manager_file(TODAY))["日报"]
+    plan = plan_messages(day, result.inbox.tables["staff"], result.inbox.settings)
+    attached = {m.name: [a.name for a in m.attachments] for m in plan.messages}
+    assert COMPLAINTS_OUTPUT.file_name(TODAY) in attached["李总"] and COMPLAINTS_OUTPUT.file_name(TODAY) in attached["陈静"]
+    assert COMPLAINTS_OUTPUT.file_name(TODAY) not in attached["张伟"]
+    page = openpyxl.load_workbook(day / MANAGER_OUTPUT.file_name(TODAY))["日报"]
     lines = {row[0]: row[1:] for row in page.iter_rows(min_row=4, max_col=3, values_only=True) if row[0]}
     assert lines["投诉案件"][0] == "未结案 3 起，超期 1 起"
     assert lines["上报总经理"][0] == "1 起超期投诉"
     assert lines["上报总经理"][1].startswith(f"{OVERDUE} 乙公司（被投诉人 王强，已过 4 个工作日，待处理）")
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
-def test_the_workbook_opens_in_libreoffice(tmp_path: Path) -> None:
+def test_the_workbook_opens_in_libreoffice(tmp_path: Path, to_pdf: ToPdf) -> None:
     out = tmp_path / "out"
     pipeline.run(department(tmp_path / "in"), TODAY, out)
-    book = out / TODAY.isoformat() / complaints_file(TODAY)
-    converted = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(book)],
-                               capture_output=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
-    assert converted.returncode == 0, converted.stderr
-    pdf = tmp_path / book.with_suffix(".pdf").name
+    [pdf] = to_pdf(out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY))
     assert pdf.stat().st_size > 10_000
 
 
 def _returned_closed_sheet(folder: Path, out: Path, edits: dict[str, Any], name: str) -> Path:
     """Run, then the 本月已结案 row of the closed case edited as the hotline would and dropped back."""
     pipeline.run(folder, TODAY, out)
-    book = openpyxl.load_workbook(out / TODAY.isoformat() / complaints_file(TODAY))
+    book = openpyxl.load_workbook(out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY))
     sheet = book["本月已结案"]
     top, headers = header_row(sheet, "投诉编号")
     row = next(r for r in range(top + 1, sheet.max_row + 1) if sheet.cell(r, headers["投诉编号"]).value == CLOSED)
@@ -249,10 +242,10 @@ def test_a_returned_sheet_that_clears_the_closing_date_reopens_the_case_and_keep
     assert cases.loc[CLOSED, ["status", "reopened", "closed_on", "notes"]].tolist() == ["处理中", 1, None, note]
     # Counted again from the reopening (the returned sheet's D), not from the first record.
     assert (cases.loc[CLOSED, "workdays"], cases.loc[CLOSED, "overdue"]) == (0, False)
-    book = out / TODAY.isoformat() / complaints_file(TODAY)
+    book = out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY)
     reopened = {r["投诉编号"]: r for r in _case_rows(book, "未结案")}[CLOSED]
     assert (reopened["状态"], reopened["重开次数"], reopened["备注"]) == ("处理中", 1, note)
-    page = openpyxl.load_workbook(out / TODAY.isoformat() / manager_file(TODAY))["日报"]
+    page = openpyxl.load_workbook(out / TODAY.isoformat() / MANAGER_OUTPUT.file_name(TODAY))["日报"]
     lines = {row[0]: row[1:] for row in page.iter_rows(min_row=4, max_col=3, values_only=True) if row[0]}
     assert lines["投诉重开"][0] == "1 起已结案的投诉重开"
     assert lines["投诉重开"][1] == f"{CLOSED} 甲公司（重开 1 次，{note}）"
@@ -316,3 +309,20 @@ def test_an_unknown_handler_is_an_error_at_its_cell_and_the_judgement_still_coun
     assert "其余内容照常采用" in inbox.problems[0].message
     case = _cases(folder).cases.set_index("complaint_id").loc[OVERDUE]
     assert (case["status"], case["responsibility"], case["handler"]) == ("已结案", "客户原因", None)
+
+
+def test_a_statement_carried_from_a_closed_month_still_outweighs_an_older_one_left_in_the_folder(
+        tmp_path: Path) -> None:
+    folder, out = department(tmp_path / "in"), tmp_path / "out"
+    note = "客户再次来电，问题依旧"
+    returned = _returned_closed_sheet(folder, out, {"结案日期": None, "客户确认": "否", "备注": note}, "投诉跟踪_返回.xlsx")
+    assert pipeline.run(folder, dt.date(2026, 12, 1), out).figures.closed_month == "2026-11"
+    returned.unlink()  # November is closed: its returned sheet may leave the folder
+    later = dt.date(2026, 12, 2)
+    december = pipeline.run(folder, later, out)
+    assert december.carried_rows and december.inbox.problems == []
+    # 投诉处理.xlsx still says the case closed on 11-16; the carried 11-26 statement reopening it is newer.
+    case = complaint_cases(december.inbox.tables, link_events(december.inbox.tables, later), december.inbox.settings,
+                           WorkCalendar.from_settings(december.inbox.settings), later).cases.set_index(
+                               "complaint_id").loc[CLOSED]
+    assert (case["status"], case["reopened"], case["closed_on"], case["notes"]) == ("处理中", 1, None, note)

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +20,10 @@ from kis_batch.render.customers import write_customers
 from kis_batch.rules.customers import NO_GROUP, CustomerTracking, track_customers
 from kis_batch.rules.fees import fee_status
 from tests.builders import STAFF_HEADERS, header_row, write_records, write_workbook
+from tests.conftest import EXAMPLE_TODAY, ToPdf
 
 TODAY = dt.date(2026, 11, 20)  # 19 days after the 1st of the month
 CALENDAR = WorkCalendar()
-EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
-EXAMPLE_TODAY = dt.date(2026, 11, 27)
 SHEETS = ["重点客户", "大客户", "集团客户", "异地客户"]
 CUSTOMER_HEADERS = ("客户编号", "客户名称", "区域", "服务代表", "重点客户", "客户类别", "所属集团")
 # C005, a 集团客户 without 所属集团, on Excel row 6 of 客户档案; 所属集团 is its column G.
@@ -207,13 +203,6 @@ def test_the_small_workbook_shows_the_group_row_then_its_members(tracking: Custo
 # --- the example month ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def example_run(tmp_path_factory: pytest.TempPathFactory) -> pipeline.RunResult:
-    base = tmp_path_factory.mktemp("example")
-    shutil.copytree(EXAMPLE, base / "in")
-    return pipeline.run(base / "in", EXAMPLE_TODAY, base / "out")
-
-
-@pytest.fixture(scope="module")
 def example_book(example_run: pipeline.RunResult) -> Path:
     return example_run.out_dir / f"客户跟踪_{EXAMPLE_TODAY}.xlsx"
 
@@ -242,11 +231,6 @@ def test_the_example_month_has_rows_on_every_sheet_and_some_not_contacted(exampl
     assert line[1] == f"{len(overdue)} 家" and "异地客户" in line[2]
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
-def test_the_workbook_converts_to_pdf(example_book: Path, tmp_path: Path) -> None:
-    profile = (tmp_path / "lo-profile").as_uri()  # a private profile: runs in parallel never share one
-    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(example_book)],
-                   check=True, capture_output=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
-    pdf = tmp_path / f"{example_book.stem}.pdf"
-    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
+def test_the_workbook_converts_to_pdf(example_book: Path, to_pdf: ToPdf) -> None:
+    [pdf] = to_pdf(example_book)
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000

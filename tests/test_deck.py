@@ -6,9 +6,6 @@ a month the history lacks; and the deck opening in LibreOffice Impress with ever
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ from kis_batch.cli import main
 from kis_batch.close import report_month, report_quarter
 from kis_batch.outputs import HISTORY
 from kis_batch.render.deck import FONT
+from tests.conftest import pdf_pages
 from tests.test_monthly_summary import OCTOBER, folder  # noqa: F401  (the folder fixture)
 
 NOVEMBER = dt.date(2026, 11, 1)
@@ -134,18 +132,10 @@ def test_the_cli_wants_one_of_month_or_quarter(folder, tmp_path):  # noqa: F811
     assert bad.exit_code == 2 and "YYYY-Qn" in bad.output
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdfinfo") is None,
-                    reason="LibreOffice or poppler is not installed")
-def test_the_deck_opens_in_impress_and_every_slide_converts(deck, tmp_path):
+def test_the_deck_opens_in_impress_and_every_slide_converts(deck, to_pdf):
     path, _ = deck
-    profile = (tmp_path / "lo-profile").as_uri()  # a private profile: runs in parallel never share one
-    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(path)],
-                   check=True, capture_output=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
-    pdf = tmp_path / f"{path.stem}.pdf"
-    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
-    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
-    assert pages == len(Presentation(str(path)).slides) == len(TITLES)
+    [pdf] = to_pdf(path)
+    assert len(pdf_pages(pdf)) == len(Presentation(str(path)).slides) == len(TITLES)
 
 
 def test_the_demo_writes_two_months_for_a_deck_with_one_month_missing(tmp_path):

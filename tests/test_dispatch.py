@@ -20,7 +20,7 @@ from python_calamine import CalamineWorkbook
 from kis_batch.calendar import WorkCalendar
 from kis_batch.geo import DistanceModel, Places
 from kis_batch.ingest import load_folder
-from kis_batch.outputs import dispatch_file
+from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT
 from kis_batch.problems import Severity
 from kis_batch.rules.dispatch import DispatchResult, open_tickets, optimal_assignment, plan_dispatch
 from kis_batch.settings import Settings
@@ -118,6 +118,7 @@ def test_absent_engineers_get_nothing_and_their_tickets_move() -> None:
     assert rows["T1"]["reason"] == "张伟请假（11-30至12-01），按就近原则改派李娜，距离约6.0公里（区域距离表）"
     assert rows["T6"]["reason"].startswith("王强不在岗，按就近原则改派李娜，不同区域")
     assert rows["T6"]["distance_km"] is None  # an estimate is not shown as kilometres
+    assert rows["T6"]["leg_km"] is None
 
 
 def test_leave_ending_before_the_plan_date_does_not_count() -> None:
@@ -293,6 +294,8 @@ def test_each_list_is_a_route_from_the_base_nearest_next() -> None:
     assert result.assignments["ticket_id"].tolist() == ["T3", "T2", "T1"]
     assert result.assignments["route"].tolist() == [1, 2, 3]
     assert result.assignments["distance_km"].tolist() == [222.4, 556.0, 333.6]
+    # Read down the route, each leg runs from the stop before (the first from the base).
+    assert result.assignments["leg_km"].tolist() == [222.4, 333.6, 889.6]
 
 
 # --- the optimal step alone, and the property -----------------------------------------------------
@@ -425,7 +428,7 @@ def test_the_written_workbooks_have_the_sheets_headers_and_dropdowns(tmp_path: P
         assert header not in headers
     assert len(rows) == 2 + 5
     backlog = overview.get_sheet_by_name("未派").to_python()
-    assert backlog[1][-1] == "原因" and len(backlog) == 2  # caps 3 + 2 hold every engineer ticket
+    assert "原因" in backlog[1] and len(backlog) == 2  # caps 3 + 2 hold every engineer ticket
 
     book = openpyxl.load_workbook(tmp_path / "out" / "派工单_2026-11-30_张伟.xlsx")
     sheet = book["张伟"]
@@ -433,6 +436,10 @@ def test_the_written_workbooks_have_the_sheets_headers_and_dropdowns(tmp_path: P
     assert sheet.print_title_rows == f"${top}:${top}"
     assert sheet.page_setup.paperSize == 9  # A4
     assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToHeight == 0  # one page wide
+    # Paper holds the route and the boxes to fill in; what the sheet needs to come back stands after them.
+    notes = openpyxl.utils.get_column_letter(columns["备注"])
+    assert sheet.page_setup.orientation == "landscape" and f":${notes}$" in sheet.print_area
+    assert min(columns[h] for h in ("工单号", "服务日期", "派给")) > columns["备注"]
     lists = {str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation}
     result_letter = openpyxl.utils.get_column_letter(columns["处理结果"])
     assert any(ref.startswith(result_letter) and "已解决" in formula for ref, formula in lists.items())
@@ -454,7 +461,7 @@ def test_the_loop_a_filled_sheet_comes_back_as_feedback(tmp_path: Path) -> None:
     assert mine == ["T1", "T2", "T3"]
 
     # 张伟 fills his sheet: T1 solved, T2 not solved, T3 left blank; he drops it into the folder.
-    book = openpyxl.load_workbook(out / "d1" / dispatch_file(dt.date(2026, 11, 30), "张伟"))
+    book = openpyxl.load_workbook(out / "d1" / PERSON_DISPATCH_OUTPUT.file_name(dt.date(2026, 11, 30), "张伟"))
     sheet = book.active
     top, columns = header_row(sheet, "工单号")
     outcome = {"T1": "已解决", "T2": "未解决"}
@@ -467,7 +474,7 @@ def test_the_loop_a_filled_sheet_comes_back_as_feedback(tmp_path: Path) -> None:
             sheet.cell(row, columns["电话预约"]).value = "是"
     book.save(folder / "张伟反馈1130.xlsx")
     # The manager also keeps the whole dispatch workbook in the folder: read, never an error.
-    shutil.copy(out / "d1" / dispatch_file(dt.date(2026, 11, 30)), folder)
+    shutil.copy(out / "d1" / DISPATCH_OUTPUT.file_name(dt.date(2026, 11, 30)), folder)
 
     inbox = load_folder(folder, PLAN)
     assert errors(inbox) == []

@@ -3,26 +3,25 @@ the values it allows, every problem code, every template column, and exactly the
 writes; the staff guide (docs/使用说明.md) names every one of those files too; and code citing the
 rulebook cites a section it has."""
 
-import datetime as dt
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from kis_batch import pipeline
+from kis_batch.outputs import OUTPUTS
 from kis_batch.problems import Code
 from kis_batch.schema import TEMPLATES
 from kis_batch.settings import allowed_text, default_of, format_setting, setting_fields
+from tests.conftest import EXAMPLE_TODAY
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "docs" / "rules.md"
 GUIDE = ROOT / "docs" / "使用说明.md"
-EXAMPLE = ROOT / "input_templates" / "example"
-TODAY = dt.date(2026, 11, 27)
-SECTIONS = ("Rules", "Calendar", "Inputs", "Settings", "Bad input", "Returned sheets", "Outputs", "Dispatch", "Scores", "Quota gaps",
-            "Callbacks", "Fees", "Quality", "Complaint cases", "Tracked customers", "Implementation projects",
-            "Monthly close", "Mail", "Commands", "Decisions", "Planned")
+README = ROOT / "README.md"
+SECTIONS = ("Architecture", "Rules", "Calendar", "Inputs", "Settings", "Bad input", "Returned sheets", "Outputs", "Dispatch",
+            "Scores", "Quota gaps", "Callbacks", "Fees", "Quality", "Complaint cases", "Tracked customers", "Implementation projects",
+            "Monthly close", "A month's life", "Mail", "Commands", "Decisions", "Planned")
 # How the docs write the parts of an output's name that change from run to run.
 TODAY_MARK, PLAN_MARK, NAME_MARK = "D", "P", "姓名"
 EMPTY_DEFAULT = "（空）"
@@ -60,14 +59,11 @@ def rules() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def output_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+def output_names(example_run: pipeline.RunResult) -> set[str]:
     """Every file a run of the example month writes, its dates and people's names as the docs write them."""
-    base = tmp_path_factory.mktemp("docs")
-    folder = base / "in"
-    shutil.copytree(EXAMPLE, folder)
-    result = pipeline.run(folder, TODAY, base / "out")
+    result = example_run
     people = set(result.inbox.tables["staff"]["name"])
-    marks = {TODAY.isoformat(): TODAY_MARK, result.plan_date.isoformat(): PLAN_MARK, **dict.fromkeys(people, NAME_MARK)}
+    marks = {EXAMPLE_TODAY.isoformat(): TODAY_MARK, result.plan_date.isoformat(): PLAN_MARK, **dict.fromkeys(people, NAME_MARK)}
     names = set()
     for path in (p for p in result.out_dir.iterdir() if p.is_file() and not p.name.startswith(".")):  # mail.json too
         stem, dot, suffix = path.name.partition(".")
@@ -107,11 +103,31 @@ def test_every_template_and_every_column_is_described(rules):
             assert rows[column.zh, column.key][3] == ("是" if column.required else ""), f"{template.zh} {column.zh} 必填"
 
 
+def _output_table(section: str) -> set[str]:
+    """The file column of a section's output table."""
+    return {_unquoted(row[0]) for row in _table_rows(section)[1:]}
+
+
 def test_outputs_list_exactly_the_files_a_run_writes(rules, output_names):
     assert "派工单_P_姓名.xlsx" in output_names and "评分_D.xlsx" in output_names  # the marks were applied
-    listed = {row[0] for row in _table_rows(rules["Outputs"])[1:]}
+    listed = {name for name in _output_table(rules["Outputs"]) if not name.startswith("../")}  # OUT/D's own
     assert not output_names - listed, f"docs/rules.md § Outputs lacks {sorted(output_names - listed)}"
     assert not listed - output_names, f"docs/rules.md § Outputs lists files a run does not write: {sorted(listed - output_names)}"
+
+
+def test_every_declared_output_is_in_the_output_tables(rules):
+    """Each output declared in kis_batch/outputs.py (the month's close and the quarter's deck too) is a row
+    of the rulebook's and the README's output tables, and of the staff guide's by its file name."""
+    readme = _parts(README.read_text(encoding="utf-8"), "## ")
+    guide = _parts(GUIDE.read_text(encoding="utf-8"), "## ")
+    tables = {"docs/rules.md": _output_table(rules["Outputs"]),
+              "README.md": _output_table(next(text for heading, text in readme.items() if heading.startswith("What comes out")))}
+    for doc, listed in tables.items():
+        missing = sorted({output.documented for output in OUTPUTS} - listed)
+        assert not missing, f"{doc}'s output table lacks {missing}"
+    in_guide = {Path(name).name for name in _output_table(guide["每个输出文件做什么用、给谁"])}
+    missing = sorted({Path(output.documented).name for output in OUTPUTS} - in_guide)
+    assert not missing, f"docs/使用说明.md's output table lacks {missing}"
 
 
 def test_the_staff_guide_names_every_output_file(output_names):

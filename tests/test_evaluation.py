@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from kis_batch import mail, pipeline
+from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
 from kis_batch.cli import main
 from kis_batch.close import evaluate_as_of
+from kis_batch.delivery.plan import load_roster, plan_messages
 from kis_batch.ingest import load_folder
 from kis_batch.problems import Severity
 from kis_batch.rules.evaluation import evaluate_month, grade_of, total_points
@@ -203,22 +204,22 @@ def test_the_first_working_day_closes_the_month_before_and_mails_it(folder, tmp_
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["run", str(folder), "--date", december.isoformat(), "--out", str(out)])
     assert result.exit_code in (0, 1), result.output
-    assert "已结算上月 2026-11 的月度考核" in result.output
+    assert "已结账 2026-11（截至 2026-11-30）" in result.output
     closed = out / "2026-11" / "月度考核_2026-11.xlsx"
     assert closed.is_file()
     con = sqlite3.connect(out / "history.sqlite")
     assert con.execute("SELECT DISTINCT as_of, final FROM person_months WHERE month = '2026-11'").fetchall() == [
         ("2026-11-30", 1)]
     assert con.execute("SELECT DISTINCT final FROM person_months WHERE month = '2026-12'").fetchall() == [(0,)]
-    staff, settings = mail.load_roster(out / december.isoformat())
-    plan = mail.prepare_messages(out / december.isoformat(), staff, settings)
-    manager = next(m for m in plan.mails if m.staff_id == "M01")
+    staff, settings = load_roster(out / december.isoformat())
+    plan = plan_messages(out / december.isoformat(), staff, settings)
+    manager = next(m for m in plan.messages if m.staff_id == "M01")
     assert "月度考核_2026-11.xlsx" in [a.name for a in manager.attachments]
     assert "月度考核_2026-11.xlsx：上月月度考核（今晚结算）" in manager.body
     assert "月度总结_2026-11.xlsx" in [a.name for a in manager.attachments]
     assert "月度总结_2026-11.xlsx：上月月度总结（今晚结算）" in manager.body
     assert (out / "2026-11" / "月度总结_2026-11.xlsx").is_file()
-    engineer = next(m for m in plan.mails if m.staff_id == "E01")
+    engineer = next(m for m in plan.messages if m.staff_id == "E01")
     assert "月度考核_2026-11.xlsx" not in [a.name for a in engineer.attachments]
     # The close as of November's last day is what `evaluate_as_of` gives for that day.
     inbox = load_folder(folder, december)

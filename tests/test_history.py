@@ -18,7 +18,7 @@ import pytest
 
 from kis_batch import history, pipeline
 from kis_batch.history import DayRecord, MonthRecord
-from kis_batch.outputs import quality_file, report_file
+from kis_batch.outputs import QUALITY_OUTPUT, REPORT_OUTPUT
 from tests.builders import header_row
 from tests.test_evaluation import november
 
@@ -112,7 +112,7 @@ def test_an_empty_or_older_file_is_migrated(tmp_path):
 
 
 def _history_warnings(out_day: Path) -> list[dict]:
-    sheet = openpyxl.load_workbook(out_day / report_file(D2))["问题"]
+    sheet = openpyxl.load_workbook(out_day / REPORT_OUTPUT.file_name(D2))["问题"]
     top, headers = header_row(sheet, "代码")
     rows = [{h: row[c - 1].value for h, c in headers.items()} for row in sheet.iter_rows(min_row=top + 1)]
     return [r for r in rows if r["代码"] == "history"]
@@ -129,7 +129,7 @@ def test_a_damaged_history_is_reported_and_the_workbooks_still_come(folder, tmp_
     garbage = os.urandom(4096)
     (out / "history.sqlite").write_bytes(garbage)
     result = pipeline.run(folder, D2, out)
-    assert (result.out_dir / quality_file(D2)).is_file() and (result.out_dir / report_file(D2)).is_file()
+    assert (result.out_dir / QUALITY_OUTPUT.file_name(D2)).is_file() and (result.out_dir / REPORT_OUTPUT.file_name(D2)).is_file()
     [warning] = _history_warnings(result.out_dir)
     assert warning["严重性"] == "警告" and warning["文件"] == "history.sqlite" and "损坏" in warning["说明"]
     assert (out / "history.sqlite").read_bytes() == garbage  # left as it was, for whoever looks into it
@@ -147,7 +147,7 @@ def test_a_locked_history_is_reported_and_the_workbooks_still_come(folder, tmp_p
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert (result.out_dir / quality_file(D2)).is_file()
+    assert (result.out_dir / QUALITY_OUTPUT.file_name(D2)).is_file()
     [warning] = _history_warnings(result.out_dir)
     assert "占用" in warning["说明"]
     assert _rows(out / "history.sqlite", "SELECT day FROM runs") == [("2026-11-19",)]

@@ -5,12 +5,14 @@ delivered twice, and no password ever goes over a connection that is not encrypt
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
 import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
@@ -25,9 +27,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from click.testing import CliRunner
 
-from kis_batch import mail
 from kis_batch.cli import main
+from kis_batch.delivery.channel import Outcome, SendReport, send
+from kis_batch.delivery.email import EmailChannel, build_message, eml_name
+from kis_batch.delivery.plan import Attachment, DeliveryError, DeliveryPlan, Message, load_roster, plan_messages, read_run
 from kis_batch.ingest import load_folder
+from kis_batch.outputs import SENT_LOG
 from kis_batch.render.mail_roster import write_mail_roster
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_workbook
@@ -178,6 +183,12 @@ def smtp_env(monkeypatch: pytest.MonkeyPatch, certificate: tuple[Path, Path]) ->
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
 
 
+def _send(plan: DeliveryPlan, settings: Settings, password_env: Mapping[str, str] = os.environ,
+          trust: ssl.SSLContext | None = None) -> SendReport:
+    """Email the plan the way the mail command does, with the password and trust given here."""
+    return send(plan, EmailChannel.from_settings(settings, plan.sender, password_env, trust))
+
+
 # --- the outbox ---
 
 def test_outbox_holds_one_standard_message_per_person_and_sends_nothing(tmp_path: Path) -> None:
@@ -194,7 +205,7 @@ def test_outbox_holds_one_standard_message_per_person_and_sends_nothing(tmp_path
         assert message["From"].addresses[0].addr_spec == SENDER
     assert {to: attachment_names(m) for to, m in parsed.items()} == EXPECTED
     assert str(parsed["e01@example.com"]["To"]) == "张伟 <e01@example.com>"
-    assert not (out_dir / mail.SENT_LOG).exists()
+    assert not (out_dir / SENT_LOG).exists()
 
 
 def test_chinese_attachment_names_survive_both_ways_clients_read_them(tmp_path: Path) -> None:
@@ -210,9 +221,9 @@ def test_chinese_attachment_names_survive_both_ways_clients_read_them(tmp_path: 
 
 def test_subject_and_body_say_the_date_what_is_attached_and_what_to_do(tmp_path: Path) -> None:
     out_dir = department(tmp_path)
-    staff, settings = mail.load_roster(out_dir)
-    plan = mail.prepare_messages(out_dir, staff, settings)
-    by_address = {m.address: m for m in plan.mails}
+    staff, settings = load_roster(out_dir)
+    plan = plan_messages(out_dir, staff, settings)
+    by_address = {m.address: m for m in plan.messages}
     engineer, idle, hotline = by_address["e01@example.com"], by_address["e02@example.com"], by_address["h01@example.com"]
     assert engineer.subject == f"派工单 {PLAN}（星期一） 张伟"
     assert f"派工单_{PLAN}_张伟.xlsx" in engineer.body and "交回收件夹" in engineer.body and "电话" in engineer.body
@@ -243,7 +254,7 @@ def test_send_over_starttls_delivers_each_person_their_files_once(tmp_path: Path
         assert "共发送 0 封，此前已发送 6 封" in second.output
         assert len(server.logins) == 1  # nothing to send: no connection at all
     assert PASSWORD not in first.output + second.output
-    logged = json.loads((out_dir / mail.SENT_LOG).read_text(encoding="utf-8"))["sent"]
+    logged = json.loads((out_dir / SENT_LOG).read_text(encoding="utf-8"))["sent"]
     assert sorted(entry["to"] for entry in logged.values()) == sorted(EXPECTED)
 
 
@@ -252,15 +263,79 @@ def test_send_over_ssl_with_a_given_trust_context_resends_only_a_changed_workboo
     trust = ssl.create_default_context(cafile=str(certificate[0]))
     with smtp_server("ssl", certificate) as (port, server):
         out_dir = department(tmp_path, port, "ssl")
-        staff, settings = mail.load_roster(out_dir)
-        report = mail.send(mail.prepare_messages(out_dir, staff, settings), settings, {"KIS_SMTP_PASSWORD": PASSWORD}, trust)
+        staff, settings = load_roster(out_dir)
+        report = _send(plan_messages(out_dir, staff, settings), settings, {"KIS_SMTP_PASSWORD": PASSWORD}, trust)
         assert len(report.sent) == len(EXPECTED) and not report.failed
 
         write_workbook(out_dir / f"派工单_{PLAN}_张伟.xlsx", {"表": (("文件",), [("改派后的新版本",)])})
-        again = mail.send(mail.prepare_messages(out_dir, staff, settings), settings, {"KIS_SMTP_PASSWORD": PASSWORD}, trust)
+        again = _send(plan_messages(out_dir, staff, settings), settings, {"KIS_SMTP_PASSWORD": PASSWORD}, trust)
     assert [m.address for m in again.sent] == ["e01@example.com"]
     assert len(again.already_sent) == len(EXPECTED) - 1
     assert [rcpts for rcpts, _ in server.messages].count(["e01@example.com"]) == 2
+
+
+def _old_sent_log(plan: DeliveryPlan) -> dict[str, Any]:
+    """sent.json as kis-batch wrote it before delivery had channels: keyed by a digest of the address and
+    the files, each entry naming the address and the files."""
+    log = {}
+    for message in plan.messages:
+        files = [[a.name, a.sha256] for a in message.attachments]
+        key = hashlib.sha256(json.dumps([message.address.lower(), files], ensure_ascii=False).encode("utf-8")).hexdigest()
+        log[key] = {"staff_id": message.staff_id, "name": message.name, "to": message.address, "subject": message.subject,
+                    "attachments": [{"name": name, "sha256": sha} for name, sha in files],
+                    "message_id": f"<{key[:32]}@example.com>", "sent_at": "2026-11-27T20:00:00+08:00"}
+    return {"sent": log}
+
+
+def test_a_sent_log_from_before_the_upgrade_is_honoured(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
+    trust = ssl.create_default_context(cafile=str(certificate[0]))
+    with smtp_server("ssl", certificate) as (port, server):
+        out_dir = department(tmp_path, port, "ssl")
+        staff, settings = load_roster(out_dir)
+        (out_dir / SENT_LOG).write_text(json.dumps(_old_sent_log(plan_messages(out_dir, staff, settings))), encoding="utf-8")
+        rerun = _send(plan_messages(out_dir, staff, settings), settings, {"KIS_SMTP_PASSWORD": PASSWORD}, trust)
+        assert rerun.sent == [] and len(rerun.already_sent) == len(EXPECTED)
+        assert server.logins == []  # nothing to send: no connection at all
+
+        write_workbook(out_dir / f"回访_{PLAN}.xlsx", {"表": (("文件",), [("补充后的新版本",)])})
+        changed = _send(plan_messages(out_dir, staff, settings), settings, {"KIS_SMTP_PASSWORD": PASSWORD}, trust)
+    # 回访 goes to the hotline and both managers; the log keeps the old deliveries beside the new.
+    assert sorted(m.address for m in changed.sent) == ["h01@example.com", "m01@example.com", "m02@example.com"]
+    logged = json.loads((out_dir / SENT_LOG).read_text(encoding="utf-8"))["sent"].values()
+    assert len(logged) == len(EXPECTED) + 3 and {entry["channel"] for entry in logged} == {"email"}
+
+
+@dataclass
+class GroupRobot:
+    """A second channel as a group robot would be one: it posts each message's subject to a group."""
+
+    posts: list[str] = field(default_factory=list)
+    name: str = "robot"
+
+    def recipient(self, message: Message) -> str:
+        return f"group-{message.role}"
+
+    def deliver(self, messages: Sequence[Message]) -> Iterator[Outcome]:
+        for message in messages:
+            self.posts.append(message.subject)
+            yield Outcome(message, record={"subject": message.subject})
+
+
+def test_channels_share_one_sent_log_and_each_delivers_once(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
+    trust = ssl.create_default_context(cafile=str(certificate[0]))
+    robot = GroupRobot()
+    with smtp_server("ssl", certificate) as (port, server):
+        out_dir = department(tmp_path, port, "ssl")
+        staff, settings = load_roster(out_dir)
+        emailed = _send(plan_messages(out_dir, staff, settings), settings, {"KIS_SMTP_PASSWORD": PASSWORD}, trust)
+        posted = send(plan_messages(out_dir, staff, settings), robot)
+        again = send(plan_messages(out_dir, staff, settings), robot)
+        emailed_again = _send(plan_messages(out_dir, staff, settings), settings, {"KIS_SMTP_PASSWORD": PASSWORD}, trust)
+    assert len(emailed.sent) == len(posted.sent) == len(EXPECTED)  # email's log entries do not stop the robot
+    assert again.sent == [] and emailed_again.sent == [] and len(robot.posts) == len(EXPECTED)
+    assert len(server.messages) == len(EXPECTED)
+    logged = json.loads((out_dir / SENT_LOG).read_text(encoding="utf-8"))["sent"].values()
+    assert sorted(entry["channel"] for entry in logged) == ["email"] * len(EXPECTED) + ["robot"] * len(EXPECTED)
 
 
 def test_server_without_starttls_gets_no_password_and_no_mail(tmp_path: Path, smtp_env: None) -> None:
@@ -271,7 +346,7 @@ def test_server_without_starttls_gets_no_password_and_no_mail(tmp_path: Path, sm
     assert "不支持 STARTTLS" in result.output and "没有登录也没有发送任何邮件" in result.output
     assert server.auth_commands == [] and server.logins == [] and server.messages == []
     assert PASSWORD not in result.output
-    assert not (out_dir / mail.SENT_LOG).exists()
+    assert not (out_dir / SENT_LOG).exists()
 
 
 def test_certificate_not_trusted_fails_before_login(tmp_path: Path, certificate: tuple[Path, Path],
@@ -279,9 +354,9 @@ def test_certificate_not_trusted_fails_before_login(tmp_path: Path, certificate:
     monkeypatch.setenv("KIS_SMTP_PASSWORD", PASSWORD)
     with smtp_server("ssl", certificate) as (port, server):
         out_dir = department(tmp_path, port, "ssl")
-        staff, settings = mail.load_roster(out_dir)
-        with pytest.raises(mail.MailError, match="证书校验失败"):
-            mail.send(mail.prepare_messages(out_dir, staff, settings), settings)  # the system CAs only
+        staff, settings = load_roster(out_dir)
+        with pytest.raises(DeliveryError, match="证书校验失败"):
+            _send(plan_messages(out_dir, staff, settings), settings)  # the system CAs only
     assert server.logins == [] and server.messages == []
 
 
@@ -289,9 +364,9 @@ def test_a_password_smtp_cannot_carry_is_a_clear_error(tmp_path: Path, certifica
     trust = ssl.create_default_context(cafile=str(certificate[0]))
     with smtp_server("starttls", certificate) as (port, server):
         out_dir = department(tmp_path, port, "starttls")
-        staff, settings = mail.load_roster(out_dir)
-        with pytest.raises(mail.MailError, match="非ASCII") as raised:
-            mail.send(mail.prepare_messages(out_dir, staff, settings), settings, {"KIS_SMTP_PASSWORD": "甲乙丙丁"}, trust)
+        staff, settings = load_roster(out_dir)
+        with pytest.raises(DeliveryError, match="非ASCII") as raised:
+            _send(plan_messages(out_dir, staff, settings), settings, {"KIS_SMTP_PASSWORD": "甲乙丙丁"}, trust)
     assert "甲乙丙丁" not in str(raised.value) and server.messages == []
 
 
@@ -319,10 +394,10 @@ def test_cells_cannot_shape_headers_and_bad_addresses_are_reported(tmp_path: Pat
         {"staff_id": "E02", "name": "王强\r\nBcc: evil@example.com\x07", "role": "服务工程师", "email": " e02@example.com\x00"},
         {"staff_id": "E03", "name": "赵敏", "role": "实施专员", "email": "赵敏 <e03@example.com>"},
     ])
-    plan = mail.prepare_messages(out_dir, staff, Settings())
-    assert [m.address for m in plan.mails] == ["e02@example.com"]
+    plan = plan_messages(out_dir, staff, Settings())
+    assert [m.address for m in plan.messages] == ["e02@example.com"]
     assert {s.person.split("（")[0]: "不是有效地址" in s.reason for s in plan.skipped} == {"张伟": True, "赵敏": True}
-    message = mail.build_message(plan.mails[0], SENDER, dt.datetime(2026, 11, 27, 20, 0))
+    message = build_message(plan.messages[0], SENDER, dt.datetime(2026, 11, 27, 20, 0))
     parsed = BytesParser(policy=policy.default).parsebytes(message.as_bytes())
     assert parsed["Bcc"] is None
     assert [a.addr_spec for a in parsed["To"].addresses] == ["e02@example.com"]
@@ -331,19 +406,19 @@ def test_cells_cannot_shape_headers_and_bad_addresses_are_reported(tmp_path: Pat
 
 def test_attachments_over_the_size_limit_are_left_out_and_reported(tmp_path: Path) -> None:
     out_dir = department(tmp_path)
-    staff, settings = mail.load_roster(out_dir)
-    report = mail.Attachment.read(out_dir / MANAGER_FILES[0])
+    staff, settings = load_roster(out_dir)
+    report = Attachment.read(out_dir / MANAGER_FILES[0])
     limit_mb = (report.encoded_size + 10) / 2**20  # room for the manager's report and nothing else
-    plan = mail.prepare_messages(out_dir, staff, settings.replace(attachment_limit_mb=limit_mb))
-    by_address = {m.address: m for m in plan.mails}
+    plan = plan_messages(out_dir, staff, settings.replace(attachment_limit_mb=limit_mb))
+    by_address = {m.address: m for m in plan.messages}
     assert [a.name for a in by_address["m01@example.com"].attachments] == [MANAGER_FILES[0]]
     assert "未附" in by_address["m01@example.com"].body and MANAGER_FILES[1] in by_address["m01@example.com"].body
     left_out = [s for s in plan.skipped if s.kind == "未附" and s.person.startswith("刘洋")]
     assert len(left_out) == 1 and all(name in left_out[0].reason for name in MANAGER_FILES[1:])
     assert "超过上限" in left_out[0].reason
 
-    tiny = mail.prepare_messages(out_dir, staff, settings.replace(attachment_limit_mb=0.001))
-    assert [m.address for m in tiny.mails] == ["e02@example.com"]  # only the note without attachments
+    tiny = plan_messages(out_dir, staff, settings.replace(attachment_limit_mb=0.001))
+    assert [m.address for m in tiny.messages] == ["e02@example.com"]  # only the note without attachments
     assert any(s.person.startswith("张伟") and s.kind == "未发" for s in tiny.skipped)
 
 
@@ -352,9 +427,9 @@ def test_engineers_are_reported_when_the_run_wrote_no_dispatch(tmp_path: Path) -
     (out_dir / f"派工单_{PLAN}.xlsx").unlink()
     for name in ("张伟", "赵敏"):
         (out_dir / f"派工单_{PLAN}_{name}.xlsx").unlink()
-    staff, settings = mail.load_roster(out_dir)
-    plan = mail.prepare_messages(out_dir, staff, settings)
-    assert {"e01@example.com", "e02@example.com", "e03@example.com"}.isdisjoint(m.address for m in plan.mails)
+    staff, settings = load_roster(out_dir)
+    plan = plan_messages(out_dir, staff, settings)
+    assert {"e01@example.com", "e02@example.com", "e03@example.com"}.isdisjoint(m.address for m in plan.messages)
     reported = {s.person.split("（")[0] for s in plan.skipped if f"没有找到 派工单_{PLAN}.xlsx" in s.reason}
     assert reported == {"张伟", "王强", "赵敏", "孙丽"}
 
@@ -362,7 +437,7 @@ def test_engineers_are_reported_when_the_run_wrote_no_dispatch(tmp_path: Path) -
 def test_plan_date_falls_back_to_the_file_names(tmp_path: Path) -> None:
     out_dir = department(tmp_path)
     (out_dir / "run.json").write_text(json.dumps({"today": TODAY, "folder": "x"}), encoding="utf-8")
-    assert mail.read_run(out_dir).plan_date.isoformat() == PLAN
+    assert read_run(out_dir).plan_date.isoformat() == PLAN
 
 
 def test_a_folder_that_is_not_a_run_output_exits_2(tmp_path: Path) -> None:
@@ -384,15 +459,15 @@ def test_mail_works_from_the_run_output_after_the_inbox_has_moved_away(tmp_path:
     out_dir = tmp_path / "output" / TODAY
     listed = {o["path"] for o in json.loads((out_dir / "run.json").read_text(encoding="utf-8"))["outputs"]}
     assert (out_dir / "mail.json").is_file() and "mail.json" not in listed  # run.json lists the workbooks only
-    before = mail.prepare_messages(out_dir, *mail.load_roster(out_dir))
+    before = plan_messages(out_dir, *load_roster(out_dir))
     shutil.move(inbox, tmp_path / "已归档")  # the inbox is cleared or archived after the evening run
 
     result = invoke(out_dir)
     assert result.exit_code == (1 if before.skipped else 0), result.output
     written = sorted(p.name for p in (out_dir / "outbox").glob("*.eml"))
-    assert written and written == sorted(mail.eml_name(m) for m in before.mails)
-    first = next(m for m in before.mails if m.role == "服务工程师" and m.attachments)
-    message = BytesParser(policy=policy.default).parsebytes((out_dir / "outbox" / mail.eml_name(first)).read_bytes())
+    assert written and written == sorted(eml_name(m) for m in before.messages)
+    first = next(m for m in before.messages if m.role == "服务工程师" and m.attachments)
+    message = BytesParser(policy=policy.default).parsebytes((out_dir / "outbox" / eml_name(first)).read_bytes())
     assert attachment_names(message) == [a.name for a in first.attachments]
 
 

@@ -2,22 +2,18 @@
 three native charts on the example month."""
 
 import datetime as dt
-import re
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
 from kis_batch.rules.summary import daily_calls, returned_feedback
 from tests.builders import basic_department, write_workbook
+from tests.conftest import pdf_pages
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
 THURSDAY, FRIDAY = dt.date(2026, 11, 26), dt.date(2026, 11, 27)
 CALLS = ("工单号", "来电时间", "客户编号", "问题类别", "问题描述", "处理方式")
 FEEDBACK = ("工单号", "服务日期", "服务代表", "客户编号", "处理结果")
@@ -67,21 +63,16 @@ def test_headline_figures_on_a_small_folder(tmp_path):
     assert lines["校验"][0] == "错误 0，警告 4"
 
 
-def test_example_report_is_one_page_with_three_charts(tmp_path):
-    result = pipeline.run(EXAMPLE, FRIDAY, tmp_path / "out")
-    report = result.out_dir / "经理日报_2026-11-27.xlsx"
+def test_example_report_is_one_page_with_three_charts(example_run, to_pdf):
+    report = example_run.out_dir / "经理日报_2026-11-27.xlsx"
     names = zipfile.ZipFile(report).namelist()
     assert sorted(n for n in names if n.startswith("xl/charts/chart")) == [f"xl/charts/chart{i}.xml" for i in (1, 2, 3)]
     book = openpyxl.load_workbook(report)
     assert book.sheetnames == ["日报", "数据"] and book["数据"].sheet_state == "hidden"
     people = [row[0] for row in book["日报"].iter_rows(min_row=4, min_col=5, max_col=5, values_only=True) if row[0]]
     assert len(people) == 9  # six engineers and three specialists of the example department
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice is not installed")
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(report)], check=True, capture_output=True, timeout=180)
-    pdf = (tmp_path / "经理日报_2026-11-27.pdf").read_bytes()
-    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    [pdf] = to_pdf(report)
+    assert len(pdf_pages(pdf)) == 1
 
 
 def test_the_problem_count_includes_the_calendar_fallback_warning(tmp_path):
@@ -93,14 +84,8 @@ def test_the_problem_count_includes_the_calendar_fallback_warning(tmp_path):
     assert lines["校验"] == "错误 0，警告 5"  # the four missing feedback columns, and the calendar
 
 
-def test_every_output_of_the_example_month_opens_in_libreoffice(tmp_path):
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice is not installed")
-    result = pipeline.run(EXAMPLE, FRIDAY, tmp_path / "out")
-    workbooks = [p for p in result.outputs if p.suffix == ".xlsx"]
+def test_every_output_of_the_example_month_opens_in_libreoffice(example_run, to_pdf):
+    workbooks = [p for p in example_run.outputs if p.suffix == ".xlsx"]
     assert len(workbooks) >= 10
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path / "pdf"), *map(str, workbooks)], check=True, capture_output=True, timeout=600)
-    for workbook in workbooks:
-        pdf = tmp_path / "pdf" / f"{workbook.stem}.pdf"
-        assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF"), workbook.name
+    for workbook, pdf in zip(workbooks, to_pdf(*workbooks), strict=True):
+        assert pdf.read_bytes().startswith(b"%PDF"), workbook.name

@@ -14,8 +14,9 @@ import pytest
 
 from kis_batch import pipeline
 from kis_batch.lock import RunLocked, run_lock
-from kis_batch.outputs import projects_file
+from kis_batch.outputs import PROJECTS_OUTPUT
 from kis_batch.problems import Code, Severity
+from kis_batch.render import report as run_report
 from kis_batch.render import style
 from kis_batch.render.style import Col, OutputTooLarge, atomic_book, write_table
 from tests.builders import basic_department, write_workbook
@@ -70,7 +71,7 @@ def test_a_writer_failing_in_a_worker_process_fails_the_run(tmp_path, monkeypatc
         raise OSError("disk full")
 
     monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
-    monkeypatch.setattr(pipeline, "write_report", boom)
+    monkeypatch.setattr(run_report, "write_report", boom)
     with pytest.raises(OSError, match="disk full"):
         pipeline.run(_folder(tmp_path), TODAY, tmp_path / "out")
 
@@ -82,7 +83,7 @@ def test_inputs_are_byte_identical_after_a_failing_run(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pipeline, "write_report", boom)
+    monkeypatch.setattr(run_report, "write_report", boom)
     with pytest.raises(OSError):
         pipeline.run(folder, TODAY, tmp_path / "out")
     assert {p: p.read_bytes() for p in folder.iterdir()} == before
@@ -196,11 +197,13 @@ def test_outputs_dropped_back_into_the_folder_change_nothing_but_a_warning(tmp_p
     again = pipeline.run(folder, TODAY, tmp_path / "out2")
     assert again.errors == 0
     notices = {p.file for p in again.inbox.problems if p.severity is Severity.WARNING}
-    # 派工单, 回访 and 实施_D.xlsx come back as input; 实施_D.xlsx's unfilled 验收 sheets change nothing.
-    report_only = {p.name for p in first.outputs if p.suffix == ".xlsx" and not p.name.startswith(("派工单", "回访", "投诉跟踪"))
-                   and p.name != projects_file(TODAY)}
+    # 派工单, 回访, 年费_D and 实施_D.xlsx come back as input; unchanged, they change nothing.
+    report_only = {p.name for p in first.outputs if p.suffix == ".xlsx"
+                   and not p.name.startswith(("派工单", "回访", "投诉跟踪", "年费"))
+                   and p.name != PROJECTS_OUTPUT.file_name(TODAY)}
     assert notices == report_only and len(report_only) >= 4
     assert len(again.inbox.tables["calls"]) == len(first.inbox.tables["calls"])
     assert again.figures.dispatch == first.figures.dispatch
     assert again.figures.projects == first.figures.projects
     assert again.figures.complaints == first.figures.complaints
+    assert again.figures.fees == first.figures.fees and again.inbox.pins.empty

@@ -14,9 +14,7 @@ import pytest
 from kis_batch import parallel, pipeline
 from kis_batch.rules.figures import RunFigures
 from kis_batch.steps import Step, compute_steps, step_rounds
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
-TODAY = dt.date(2026, 11, 27)
+from tests.conftest import EXAMPLE, EXAMPLE_TODAY
 
 
 def _names(rounds: list[list[Step]]) -> list[list[str]]:
@@ -42,29 +40,24 @@ def test_a_step_needing_a_missing_result_or_a_cycle_is_refused() -> None:
         step_rounds([Step("a", ("b",), lambda b: b), Step("b", ("a",), lambda a: a)])
 
 
-@pytest.fixture(scope="module")
-def alone(tmp_path_factory: pytest.TempPathFactory) -> pipeline.RunResult:
-    return pipeline.run(EXAMPLE, TODAY, tmp_path_factory.mktemp("alone"))
-
-
-def test_run_json_figures_are_the_typed_figures_field_for_field(alone: pipeline.RunResult) -> None:
-    written = json.loads((alone.out_dir / "run.json").read_text(encoding="utf-8"))["figures"]
-    assert written == json.loads(json.dumps(alone.figures.to_json()))
+def test_run_json_figures_are_the_typed_figures_field_for_field(example_run: pipeline.RunResult) -> None:
+    written = json.loads((example_run.out_dir / "run.json").read_text(encoding="utf-8"))["figures"]
+    assert written == json.loads(json.dumps(example_run.figures.to_json()))
     assert list(written) == [f.name for f in dataclasses.fields(RunFigures)]
     assert list(written["callbacks"]["spot_checks"][0]) == ["staff_id", "name", "done", "target", "served", "listed"]
-    assert written["dispatch"]["assigned"] == alone.figures.dispatch.assigned > 0
+    assert written["dispatch"]["assigned"] == example_run.figures.dispatch.assigned > 0
     with pytest.raises(dataclasses.FrozenInstanceError):
-        alone.figures.dispatch.assigned = 0  # type: ignore[misc]
+        example_run.figures.dispatch.assigned = 0  # type: ignore[misc]
 
 
 @pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
-def test_shared_with_a_worker_the_run_writes_the_same_bytes(alone: pipeline.RunResult, tmp_path: Path,
+def test_shared_with_a_worker_the_run_writes_the_same_bytes(example_run: pipeline.RunResult, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "PARALLEL_COMPUTE_FROM_BYTES", 0)
     monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
-    shared = pipeline.run(EXAMPLE, TODAY, tmp_path, now=dt.datetime(2026, 11, 27, 20, 0))
-    assert shared.figures == alone.figures
-    assert [p.name for p in shared.outputs] == [p.name for p in alone.outputs]
-    for path in alone.outputs:
+    shared = pipeline.run(EXAMPLE, EXAMPLE_TODAY, tmp_path, now=dt.datetime(2026, 11, 27, 20, 0))
+    assert shared.figures == example_run.figures
+    assert [p.name for p in shared.outputs] == [p.name for p in example_run.outputs]
+    for path in example_run.outputs:
         if path.suffix == ".xlsx":
             assert (shared.out_dir / path.name).read_bytes() == path.read_bytes(), path.name

@@ -10,20 +10,17 @@ Thu 10-08, Fri 10-09, Sat 10-10 (a make-up working day), Mon 10-12.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pytest
 
 from kis_batch import pipeline
-from kis_batch.outputs import projects_file
+from kis_batch.outputs import PERSON_PROJECTS_OUTPUT, PROJECTS_OUTPUT
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.settings import ACCEPTANCE_ITEMS, SETTING_FIELDS, parse_setting
 from tests.builders import basic_department, header_row, write_workbook
+from tests.conftest import ToPdf, pdf_pages
 
 D = dt.date(2026, 10, 12)
 PROJECT_HEADERS = ("项目编号", "客户编号", "实施专员", "实施内容", "开始日期", "计划上线", "实际上线", "验收日期", "验收结论",
@@ -62,7 +59,7 @@ def run(tmp_path: Path, projects: list[tuple[Any, ...]], checks: list[tuple[Any,
 
 def overview(result: pipeline.RunResult) -> dict[str, dict[str, Any]]:
     """项目总览 of 实施_D.xlsx read back: 项目编号 -> {header: value}."""
-    sheet = openpyxl.load_workbook(result.out_dir / projects_file(D))["项目总览"]
+    sheet = openpyxl.load_workbook(result.out_dir / PROJECTS_OUTPUT.file_name(D))["项目总览"]
     top, headers = header_row(sheet, "项目编号")
     rows = {}
     for values in sheet.iter_rows(min_row=top + 1, values_only=True):
@@ -106,9 +103,10 @@ def test_each_stage_and_each_overdue_flag_counts_working_days_across_the_nationa
     figures = result.figures.projects
     assert (figures.live_overdue, figures.acceptance_overdue, figures.handover_overdue) == (1, 1, 1)
     assert figures.by_stage == {"未开始": 1, "实施中": 2, "待验收": 2, "整改中": 1, "待交接": 2, "已交接": 1}
-    book = openpyxl.load_workbook(result.out_dir / projects_file(D))
+    book = openpyxl.load_workbook(result.out_dir / PROJECTS_OUTPUT.file_name(D))
     assert book.sheetnames == ["项目总览", "验收_P4", "验收_P5", "验收_P6"]
-    assert [p.name for p in result.outputs if p.name.startswith("实施_")] == [projects_file(D), projects_file(D, "赵敏")]
+    assert [p.name for p in result.outputs if p.name.startswith("实施_")] == [PROJECTS_OUTPUT.file_name(D),
+                                                                            PERSON_PROJECTS_OUTPUT.file_name(D, "赵敏")]
 
 
 def test_a_holiday_in_the_settings_moves_the_acceptance_deadline(tmp_path: Path) -> None:
@@ -133,7 +131,7 @@ def test_returned_checklists_pass_one_project_and_fail_another(tmp_path: Path) -
     assert missing.severity is Severity.WARNING and missing.row == 2 + 16 and missing.column == "A"
     assert "Q3" in missing.message and all(item in missing.message for item in ("用户与权限", "数据备份策略"))
     assert result.errors == 0
-    form = openpyxl.load_workbook(result.out_dir / projects_file(D))["验收_Q2"]
+    form = openpyxl.load_workbook(result.out_dir / PROJECTS_OUTPUT.file_name(D))["验收_Q2"]
     top, headers = _form_header(form)
     previous = {form.cell(r, headers["检查项"]).value: form.cell(r, headers["上次结果"]).value
                 for r in range(top + 1, top + 1 + len(ACCEPTANCE_ITEMS))}
@@ -150,7 +148,7 @@ def _form_header(sheet: Any) -> tuple[int, dict[str, int]]:
 
 def test_a_filled_acceptance_form_dropped_back_is_read_as_the_latest_round(tmp_path: Path) -> None:
     first = run(tmp_path, [project("Q2", "09-01", "09-18", live="09-20")], checklist("Q2", "09-25", failed=(BACKUP,)))
-    book = openpyxl.load_workbook(first.out_dir / projects_file(D))
+    book = openpyxl.load_workbook(first.out_dir / PROJECTS_OUTPUT.file_name(D))
     form = book["验收_Q2"]
     top, headers = _form_header(form)
     for r in range(top + 1, top + 1 + len(ACCEPTANCE_ITEMS)):
@@ -210,23 +208,17 @@ def test_the_checklist_setting_splits_at_semicolons_and_keeps_commas_and_bracket
     assert read.value == ("账套与参数设置", "业务流程(供应链/生产,如适用)", "凭证与报表")
 
 
-def test_each_acceptance_form_prints_on_one_page(tmp_path: Path) -> None:
+def test_each_acceptance_form_prints_on_one_page(tmp_path: Path, to_pdf: ToPdf) -> None:
     result = run(tmp_path, [project("P4", "09-01", "09-25", live="09-29"),
                             project("P6", "09-01", "09-18", live="09-20", accepted_on="09-25", acceptance="不通过")])
-    if shutil.which("soffice") is None or shutil.which("pdfinfo") is None:
-        pytest.skip("LibreOffice (soffice) or pdfinfo is not installed")
-    path = result.out_dir / projects_file(D)
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo'}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path / "pdf"), str(path)], check=True, capture_output=True, timeout=180)
-    info = subprocess.run(["pdfinfo", str(tmp_path / "pdf" / path.with_suffix(".pdf").name)], check=True,
-                          capture_output=True, text=True).stdout
+    [pdf] = to_pdf(result.out_dir / PROJECTS_OUTPUT.file_name(D))
     # 项目总览 on one landscape page, then one page per form.
-    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == 1 + 2
+    assert len(pdf_pages(pdf)) == 1 + 2
 
 
 def test_a_recheck_after_rework_fills_only_the_failed_item_and_the_form_says_so(tmp_path: Path) -> None:
     first = run(tmp_path, [project("Q2", "09-01", "09-18", live="09-20")], checklist("Q2", "09-25", failed=(BACKUP,)))
-    book = openpyxl.load_workbook(first.out_dir / projects_file(D))
+    book = openpyxl.load_workbook(first.out_dir / PROJECTS_OUTPUT.file_name(D))
     form = book["验收_Q2"]
     assert any("上次合格或不适用的项目沿用上次结果" in str(c.value) for row in form.iter_rows(max_row=8) for c in row)
     top, headers = _form_header(form)

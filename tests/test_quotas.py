@@ -5,15 +5,11 @@ LibreOffice."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pytest
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
@@ -24,6 +20,7 @@ from kis_batch.rules.quotas import quota_gaps
 from kis_batch.rules.scoring import score_feedback
 from kis_batch.settings import Settings
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, table, write_records, write_workbook
+from tests.conftest import ToPdf
 
 
 def gaps_for(tables: dict, settings: Settings, today: dt.date):
@@ -185,15 +182,7 @@ def test_quota_workbook_has_the_table_colours_and_charts(tmp_path: Path) -> None
         assert "<c:barChart>" in xml and '<c:barDir val="col"/>' in xml and "指标缺口" in xml
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
-def test_both_workbooks_open_in_libreoffice(tmp_path: Path) -> None:
+def test_both_workbooks_open_in_libreoffice(tmp_path: Path, to_pdf: ToPdf) -> None:
     written = write_outputs(november_folder(tmp_path / "in"), tmp_path / "out")
-    pdf_dir = tmp_path / "pdf"
-    profile = (tmp_path / "lo-profile").as_uri()  # a private profile: runs in parallel never share one
-    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(pdf_dir), *map(str, written)],
-                   check=True, capture_output=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
-    for path in written:
-        pdf = pdf_dir / f"{path.stem}.pdf"
-        assert pdf.exists() and pdf.stat().st_size > 1000
-        assert pdf.read_bytes().startswith(b"%PDF")
+    for pdf in to_pdf(*written):
+        assert pdf.stat().st_size > 1000 and pdf.read_bytes().startswith(b"%PDF")

@@ -7,7 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 from kis_batch import pipeline
-from kis_batch.mail import build_message, prepare_messages
+from kis_batch.delivery.email import build_message
+from kis_batch.delivery.plan import plan_messages
 from kis_batch.problems import Code, Severity
 from tests.builders import STAFF_HEADERS, basic_department, write_workbook
 
@@ -32,8 +33,8 @@ def test_an_address_with_a_name_is_read_as_the_address_and_a_bad_one_is_an_error
     assert staff.loc["E01", "email"] == "e01@example.com" and staff.loc["E02", "email"] is None
     assert staff.loc["E02", "name"] == "王强"  # the rest of the row is kept
     assert result.inbox.settings.smtp_sender == "fuwubu@example.com"
-    plan = prepare_messages(tmp_path / "out" / TODAY.isoformat(), result.inbox.tables["staff"], result.inbox.settings)
-    mail = next(m for m in plan.mails if m.name == "张伟")
+    plan = plan_messages(tmp_path / "out" / TODAY.isoformat(), result.inbox.tables["staff"], result.inbox.settings)
+    mail = next(m for m in plan.messages if m.name == "张伟")
     message = build_message(mail, plan.sender, dt.datetime(2026, 11, 27, 18))
     assert message["To"].addresses[0].addr_spec == "e01@example.com"
     assert message["From"].addresses[0].addr_spec == "fuwubu@example.com"

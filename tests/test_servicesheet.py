@@ -6,39 +6,26 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pandas as pd
-import pytest
 
 from kis_batch import pipeline
 from kis_batch.ingest import Inbox, load_folder
-from kis_batch.outputs import dispatch_file
+from kis_batch.outputs import PERSON_DISPATCH_OUTPUT
 from kis_batch.schema import SERVICE_SHEET
 from tests.builders import header_row
+from tests.conftest import EXAMPLE, pdf_pages, pdf_text
 from tests.test_suggestions import PLAN as SUGGESTION_PLAN
 from tests.test_suggestions import TODAY as SUGGESTION_DAY
 from tests.test_suggestions import month_folder
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
-TODAY, PLAN = dt.date(2026, 11, 27), dt.date(2026, 11, 30)
+PLAN = dt.date(2026, 11, 30)  # the working day after the example month's D
 # Has a ticket moved to him from 汪洋, who is on leave.
 ENGINEER = "范一鸣"
 TITLE = re.compile(r"服务单\s*第 (\d+) 站（共 (\d+) 站）")
-
-
-@pytest.fixture(scope="module")
-def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pipeline.RunResult]:
-    """A copy of the example month, run for D with its outputs beside it."""
-    root = tmp_path_factory.mktemp("month")
-    folder = root / "in"
-    shutil.copytree(EXAMPLE, folder)
-    result = pipeline.run(folder, TODAY, root / "out")
-    assert result.exit_code == 0
-    return folder, result
 
 
 def table_rows(sheet: Any) -> list[dict[str, Any]]:
@@ -64,8 +51,8 @@ def blocks(sheet: Any) -> list[tuple[int, dict[str, Any]]]:
     return pages
 
 
-def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(month) -> None:
-    _, result = month
+def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(example_run) -> None:
+    result = example_run
     people = [p for p in result.outputs if p.name.startswith(f"派工单_{PLAN.isoformat()}_")]
     assert len(people) == 8
     pages_in_all = 0
@@ -78,8 +65,11 @@ def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(month) -> No
         pages = blocks(sheet)
         assert len(pages) == len(rows) > 0
         pages_in_all += len(pages)
-        for stop, (row, (_, page)) in enumerate(zip(rows, pages, strict=True), start=1):
+        for stop, (row, (start, page)) in enumerate(zip(rows, pages, strict=True), start=1):
             assert row["路线顺序"] == stop
+            # The company and its hotline head every page (settings 公司名称, 服务热线; here the defaults).
+            assert (sheet.cell(start - 1, 1).value, sheet.cell(start - 1, 3).value) == (
+                "金蝶KIS授权服务商", "服务热线：4008-830-830")
             assert TITLE.fullmatch(page["title"]).groups() == (str(stop), str(len(rows)))
             assert page["date"] == "服务日期：2026-11-30（星期一）"
             assert page["engineer"] == f"服务工程师：{name}"
@@ -89,6 +79,7 @@ def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(month) -> No
                 ("服务类型", "服务类型"))}
             assert shown == {header: row[header] for header in shown}
             assert (page["flag"] == "★ 重点客户") == (row["重点客户"] == "是")
+            assert page["服务方式"] == "☐ 上门　　☐ 远程"
             assert page["处理结果"] == "☐ 已解决　　☐ 部分解决　　☐ 未解决"
             assert page["客户满意度"] == "☐ 非常满意　　☐ 满意　　☐ 一般　　☐ 不满意"
             for box in ("处理情况", "客户签字"):
@@ -96,14 +87,14 @@ def test_each_row_of_the_table_sheet_is_a_page_of_the_service_sheet(month) -> No
     assert pages_in_all == result.figures.dispatch.assigned
 
 
-def test_the_service_sheet_prints_a_page_per_visit_on_a4_portrait_one_page_wide(month) -> None:
-    _, result = month
-    book = openpyxl.load_workbook(result.out_dir / dispatch_file(PLAN, ENGINEER))
+def test_the_service_sheet_prints_a_page_per_visit_on_a4_portrait_one_page_wide(example_run) -> None:
+    result = example_run
+    book = openpyxl.load_workbook(result.out_dir / PERSON_DISPATCH_OUTPUT.file_name(PLAN, ENGINEER))
     sheet = book[SERVICE_SHEET]
     starts = [start for start, _ in blocks(sheet)]
-    assert starts[0] == 1 and len(starts) == 3
-    # A break after the last row of each page but the last.
-    assert [brk.id for brk in sheet.row_breaks.brk] == [start - 1 for start in starts[1:]]
+    assert starts[0] == 2 and len(starts) == 3  # under the letterhead
+    # A break after the last row of each page but the last (the row before the next letterhead).
+    assert [brk.id for brk in sheet.row_breaks.brk] == [start - 2 for start in starts[1:]]
     assert sheet.page_setup.paperSize == 9 and sheet.page_setup.orientation == "portrait"
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0
@@ -117,11 +108,13 @@ def test_the_service_sheet_prints_a_page_per_visit_on_a4_portrait_one_page_wide(
     values = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
     assert {cell.data_type for cell in values} == {"s"}
     assert any(cell.value.startswith("0571") for cell in values)
+    # The customer signs and dates each page.
+    assert sum(cell.value == "日期：　　年　　月　　日" for cell in values) == len(starts)
 
 
 def test_a_suggested_visit_prints_as_an_optional_visit_without_a_ticket(tmp_path: Path) -> None:
     result = pipeline.run(month_folder(tmp_path / "in"), SUGGESTION_DAY, tmp_path / "out")
-    book = openpyxl.load_workbook(result.out_dir / dispatch_file(SUGGESTION_PLAN, "张伟"))
+    book = openpyxl.load_workbook(result.out_dir / PERSON_DISPATCH_OUTPUT.file_name(SUGGESTION_PLAN, "张伟"))
     rows, pages = table_rows(book["张伟"]), [page for _, page in blocks(book[SERVICE_SHEET])]
     assert [row["类别"] for row in rows] == ["派工"] + ["建议拜访"] * 6
     assert len(pages) == 7
@@ -141,15 +134,15 @@ def _feedback(inbox: Inbox) -> pd.DataFrame:
                                                 key=lambda c: c.astype(str)).reset_index(drop=True)
 
 
-def test_the_filled_workbook_comes_back_as_feedback_and_the_service_sheet_is_passed_over(month, tmp_path) -> None:
-    example_copy, result = month
+def test_the_filled_workbook_comes_back_as_feedback_and_the_service_sheet_is_passed_over(example_run, tmp_path) -> None:
+    result = example_run
     folder = tmp_path / "in"
-    shutil.copytree(example_copy, folder)
+    shutil.copytree(EXAMPLE, folder)
     before = _load(folder)
 
     # The engineer fills the table sheet for the first visit, as in Excel, and drops the workbook back.
     returned = folder / f"{ENGINEER}反馈1130.xlsx"
-    book = openpyxl.load_workbook(result.out_dir / dispatch_file(PLAN, ENGINEER))
+    book = openpyxl.load_workbook(result.out_dir / PERSON_DISPATCH_OUTPUT.file_name(PLAN, ENGINEER))
     table = book[ENGINEER]
     top, columns = header_row(table, "工单号")
     for header, value in {"处理结果": "已解决", "到达时间": "9:30", "离开时间": "10:40", "电话预约": "是",
@@ -174,22 +167,13 @@ def test_the_filled_workbook_comes_back_as_feedback_and_the_service_sheet_is_pas
     assert back.loc[first_ticket, "result"] == "已解决" and back.loc[first_ticket, "arrive"] == dt.time(9, 30)
 
 
-def test_the_service_sheet_prints_one_pdf_page_per_visit(month, tmp_path) -> None:
-    if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
-        pytest.skip("LibreOffice (soffice) or poppler (pdftotext) is not installed")
-    _, result = month
-    path = result.out_dir / dispatch_file(PLAN, ENGINEER)
+def test_the_service_sheet_prints_one_pdf_page_per_visit(example_run, to_pdf) -> None:
+    result = example_run
+    path = result.out_dir / PERSON_DISPATCH_OUTPUT.file_name(PLAN, ENGINEER)
     visits = table_rows(openpyxl.load_workbook(path)[ENGINEER])
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(path)],
-                   check=True, capture_output=True, timeout=180)
-    pdf = tmp_path / "pdf" / path.with_suffix(".pdf").name
-    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", str(pdf)], check=True, capture_output=True,
-                          text=True).stdout
-    sizes = re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+) pts", info)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
-                          text=True).stdout
-    pages = [re.sub(r"\s+", "", page) for page in text.split("\f") if page.strip()]
+    [pdf] = to_pdf(path)
+    sizes = pdf_pages(pdf)
+    pages = [re.sub(r"\s+", "", page) for page in pdf_text(pdf)]
     assert len(pages) == len(sizes)
     service = [(page, size) for page, size in zip(pages, sizes, strict=True) if "站（共" in page]
     assert len(service) == len(visits) == 3
@@ -198,4 +182,4 @@ def test_the_service_sheet_prints_one_pdf_page_per_visit(month, tmp_path) -> Non
     for stop, ((page, (width, height)), visit) in enumerate(zip(service, visits, strict=True), start=1):
         assert f"第{stop}站（共{len(visits)}站）" in page
         assert visit["客户名称"] in page and visit["联系电话"] in page and visit["工单号"] in page
-        assert float(width) < float(height) and round(float(height)) == 842
+        assert width < height and round(height) == 842

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pandas as pd
-import pytest
 
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import Inbox, load_folder
-from kis_batch.outputs import dispatch_file
+from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT
 from kis_batch.problems import Severity
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
 from kis_batch.rules.fees import fee_status
@@ -28,6 +26,7 @@ from kis_batch.rules.quotas import quota_gaps
 from kis_batch.rules.scoring import score_feedback
 from kis_batch.rules.suggestions import SUGGESTED, suggest_visits
 from tests.builders import header_row, write_dispatch_books, write_records
+from tests.conftest import ToPdf
 
 CALENDAR = WorkCalendar()
 TODAY, PLAN = dt.date(2026, 11, 20), dt.date(2026, 11, 23)
@@ -156,15 +155,15 @@ def test_the_loop_a_suggested_visit_filled_in_counts_the_next_day(tmp_path: Path
     assert result.figures.suggested_visits.to_json() == {"count": 7, "per_person": {"张伟": 6, "陈静": 1}}
 
     day_dir = out / TODAY.isoformat()
-    overview = openpyxl.load_workbook(day_dir / dispatch_file(PLAN))
+    overview = openpyxl.load_workbook(day_dir / DISPATCH_OUTPUT.file_name(PLAN))
     assert overview.sheetnames == ["总览", "张伟", "李娜", "陈静", "未派"]
     listed = [(r["派给"], r["类别"], r["客户编号"]) for r in sheet_rows(overview["总览"])]
     assert listed == [("张伟", "派工", "A07"), *(("张伟", SUGGESTED, c) for c in ("A03", "A02", "A05", "A08", "F09", "A04")),
                       *(("李娜", "派工", c) for c in ("H01", "H02", "H03")), ("陈静", SUGGESTED, "L09")]
 
     # 陈静 has no ticket but gets her own sheet for the suggested visit.
-    assert (day_dir / dispatch_file(PLAN, "陈静")).is_file()
-    path = day_dir / dispatch_file(PLAN, "张伟")
+    assert (day_dir / PERSON_DISPATCH_OUTPUT.file_name(PLAN, "陈静")).is_file()
+    path = day_dir / PERSON_DISPATCH_OUTPUT.file_name(PLAN, "张伟")
     book = openpyxl.load_workbook(path)
     sheet = book.active
     assert "另建议拜访6家" in sheet["A1"].value
@@ -183,7 +182,7 @@ def test_the_loop_a_suggested_visit_filled_in_counts_the_next_day(tmp_path: Path
     for header, value in filled.items():
         sheet.cell(top + 2, columns[header]).value = value
     book.save(folder / "张伟反馈1123.xlsx")
-    shutil.copy(day_dir / dispatch_file(PLAN), folder)
+    shutil.copy(day_dir / DISPATCH_OUTPUT.file_name(PLAN), folder)
 
     inbox, _, gaps, suggestions = compute(folder, PLAN)
     feedback = inbox.tables["feedback"]
@@ -206,14 +205,9 @@ def test_without_suggestions_the_sheets_are_as_before(tmp_path: Path) -> None:
     assert kinds == {"派工"}
 
 
-def test_a_sheet_with_suggestions_converts_to_pdf(tmp_path: Path) -> None:
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+def test_a_sheet_with_suggestions_converts_to_pdf(tmp_path: Path, to_pdf: ToPdf) -> None:
     inbox, dispatch, _, suggestions = compute(month_folder(tmp_path / "in"), TODAY)
     written: list[Path] = []
     write_dispatch_books(tmp_path / "out", dispatch, inbox.tables, written, suggestions)
-    path = tmp_path / "out" / dispatch_file(PLAN, "张伟")
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(path)],
-                   check=True, capture_output=True, timeout=180)
-    assert (tmp_path / "pdf" / path.with_suffix(".pdf").name).read_bytes().startswith(b"%PDF")
+    [pdf] = to_pdf(tmp_path / "out" / PERSON_DISPATCH_OUTPUT.file_name(PLAN, "张伟"))
+    assert pdf.read_bytes().startswith(b"%PDF")

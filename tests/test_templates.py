@@ -3,6 +3,7 @@ written into its template reads back equal to itself."""
 
 import datetime as dt
 import hashlib
+import re
 import shutil
 import string
 from pathlib import Path
@@ -20,8 +21,8 @@ from kis_batch.ingest.checks import DATED
 from kis_batch.problems import Code, Severity
 from kis_batch.render.style import atomic_book, write_table
 from kis_batch.render.templates import template_cols, workbook_groups
-from kis_batch.schema import BY_KEY, COMPLAINT_HANDLING, SETTINGS_SHEET, Column, Kind, Template
-from kis_batch.settings import Settings
+from kis_batch.schema import BY_KEY, COMPLAINT_HANDLING, SETTINGS_SHEET, TEMPLATES, Column, Kind, Template
+from kis_batch.settings import Settings, default_of, format_setting, setting_fields
 
 COMMITTED = Path(__file__).resolve().parent.parent / "input_templates"
 
@@ -120,6 +121,8 @@ def _row(template: Template):
         # A blank 工单号 in a call log is filled by the tool, so the round trip starts from a filled one.
         optional = not c.required and not (template.key == "calls" and c.key == "ticket_id")
         fields[c.key] = st.one_of(st.none(), value) if optional else value
+        if c.tool_written:  # only the tool's own sheets carry it; a blank template has no such column
+            fields[c.key] = st.none()
     return st.fixed_dictionaries(fields).filter(lambda r: _valid(template, r))
 
 
@@ -177,3 +180,32 @@ def test_any_valid_table_round_trips_through_its_template(tmp_path_factory, tabl
 def test_every_template_group_is_written():
     assert set(workbook_groups()) == {"客户档案", "员工名单", "热线记录", "服务反馈单", "年费台账", "回访记录", "投诉处理", "实施项目",
                                       "规则设置"}
+
+
+def _as_written(default: object) -> str:
+    """A column's default as a help text says it: 是/否, 0 rather than 0.0."""
+    if isinstance(default, bool):
+        return "是" if default else "否"
+    if isinstance(default, float) and default.is_integer():
+        return str(int(default))
+    return str(default)
+
+
+def test_a_default_a_help_text_names_is_the_default_in_force():
+    """默认X in a column's help is the column's own default or, where a blank is filled from 规则设置,
+    that setting's default: a number written twice would drift when the default changes."""
+    settings = {f.name: f for f in setting_fields()}
+    checked = []
+    for template in TEMPLATES:
+        for column in template.columns:
+            for said in re.findall(r"默认([^，；。（）\s]+)", column.help):
+                where = (template.zh, column.zh, said)
+                if "规则设置" in column.help:
+                    setting = settings[column.key]
+                    assert said == format_setting(setting, default_of(setting)), where
+                elif column.default is not None:
+                    assert said == _as_written(column.default), where
+                else:
+                    assert not re.search(r"\d", said), where  # words, as 默认客户的服务代表
+                checked.append(where)
+    assert ("员工名单", "每日上限", str(Settings().daily_cap)) in checked and len(checked) >= 9

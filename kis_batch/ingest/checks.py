@@ -13,6 +13,7 @@ import pandas as pd
 
 from kis_batch.coerce import day_of
 from kis_batch.inbox import Collector
+from kis_batch.ingest.pins import chase_rows, read_pins, resolve_assigned, set_holds_aside
 from kis_batch.ingest.projects import cross_check_projects
 from kis_batch.ingest.reading import OK, Row, TypedRows, to_frame
 from kis_batch.ingest.references import (
@@ -119,10 +120,11 @@ def _unresolved_services(feedback: list[Row], today: dt.date, out: Collector) ->
                  "请填写处理结果（已解决/部分解决/未解决）")
 
 
-def cross_check(raw: dict[str, list[Row]], today: dt.date,
-                 out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+def cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector, known_tickets: frozenset[str] = frozenset()
+                ) -> tuple[dict[str, pd.DataFrame], dict[str, str], pd.DataFrame]:
     """References between tables, in dependency order: staff, customers, then what names them. With
-    the tables, the 客户档案 rows refused (客户编号 -> where and why)."""
+    the tables, the 客户档案 rows refused (客户编号 -> where and why) and the pins the folder states
+    (kis_batch/ingest/pins.py)."""
     kept: dict[str, list[Row]] = {}
     kept["staff"] = merge_repeats(BY_KEY["staff"], raw["staff"], out)
     _shared_names(kept["staff"], out)
@@ -143,10 +145,12 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date,
 
     require_customer(raw["calls"], customers, out)
     assign_ticket_ids(raw["calls"])
+    resolve_assigned(raw["calls"], staff, out)
     kept["calls"] = merge_repeats(BY_KEY["calls"], raw["calls"], out)
-    tickets = {r["ticket_id"] for r in kept["calls"]}
+    tickets = {r["ticket_id"] for r in kept["calls"]} | known_tickets
 
     require_customer(raw["feedback"], customers, out)
+    held = set_holds_aside(raw["feedback"])
     resolve_staff(raw["feedback"], "staff", staff, out, "服务代表")
     kept["feedback"] = merge_repeats(BY_KEY["feedback"], raw["feedback"], out, today)
     for r in kept["feedback"]:
@@ -162,6 +166,7 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date,
         if r[OK] and r["owner"] is None:
             r["owner"] = owners.get(r["customer_id"])
     kept["fees"] = merge_repeats(BY_KEY["fees"], raw["fees"], out)
+    kept["fee_chase"] = chase_rows(raw["fee_chase"], staff, today, out)
 
     require_customer(raw["callbacks"], customers, out)
     resolve_staff(raw["callbacks"], "staff", staff, out, "服务代表", optional=True)
@@ -169,7 +174,8 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date,
 
     kept.update(cross_check_projects(raw, kept["staff"], staff, customers, today, out))
     kept["complaint_handling"] = _handling(raw["complaint_handling"], staff, today, out)
-    return {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}, refused_customers
+    pins = read_pins(raw["feedback"], held, raw["calls"], kept["fee_chase"], staff, today, out)
+    return {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}, refused_customers, pins
 
 
 def _handling(rows: list[Row], staff: StaffIndex | None, today: dt.date, out: Collector) -> list[Row]:

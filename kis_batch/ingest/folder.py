@@ -53,12 +53,14 @@ def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date
 
 
 def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
-                progress: Progress | None = None, out_root: Path | None = None) -> Inbox:
+                progress: Progress | None = None, out_root: Path | None = None,
+                known_tickets: frozenset[str] = frozenset()) -> Inbox:
     """Read, type and check every workbook in the folder; never raises for bad input.
 
     progress, if given, is told each file as it is read (long runs show where they are).
     out_root, the outputs' folder, is not read when it lies inside the folder. The checks that need
-    the rules' answers (投诉编号, the acceptance rule) follow in rules/reconcile.py.
+    the rules' answers (投诉编号, the acceptance rule) follow in rules/reconcile.py. known_tickets
+    are the 工单号 of call rows carried from closed months (docs/rules.md § A month's life).
     """
     base = base or Settings()
     out = Collector()
@@ -86,9 +88,9 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     for template in TEMPLATES:
         check_rows(template, rows[template.key], out)
     settings = settings_from(rows["settings"], base, today, out)
-    tables, refused_customers = cross_check(rows, today, out)
+    tables, refused_customers, pins = cross_check(rows, today, out, known_tickets)
     _count_rows(files, raw, tables)
-    return Inbox(folder, today, settings, tables, out.problems, files, out.layouts, refused_customers)
+    return Inbox(folder, today, settings, tables, out.problems, files, out.layouts, refused_customers, pins)
 
 
 def _count_rows(files: list[InputFile], raw: dict[str, TypedRows],

@@ -112,7 +112,7 @@ def require_customer(records: list[Row], customers: KeyIndex | None, out: Collec
 
 
 def _content(template: Template, record: Row) -> tuple[Any, ...]:
-    return tuple(record[c.key] for c in template.columns)
+    return tuple(record[c.key] for c in template.columns if not c.tool_written)
 
 
 def is_placeholder(template: Template, record: Row) -> bool:
@@ -126,9 +126,9 @@ def is_placeholder(template: Template, record: Row) -> bool:
     return False
 
 
-# Tables the tool's own sheets come back as (派工单, 回访, the 验收 forms): of their rows about one key
-# the newest statement wins (docs/rules.md § Returned sheets); 投诉处理 is settled in rules/reconcile.py.
-RETURNED = {"feedback": None, "callbacks": None, "acceptance": "date"}  # template key -> the row's own date
+# Tables the tool's own sheets come back as (派工单, 回访, the 验收 forms, 催收清单): of their rows about one
+# key the newest statement wins (docs/rules.md § Returned sheets); 投诉处理 is settled in rules/reconcile.py.
+RETURNED = {"feedback": None, "callbacks": None, "acceptance": "date", "fee_chase": None}  # key -> the row's own date
 
 
 def merge_repeats(template: Template, records: list[Row], out: Collector, today: dt.date | None = None) -> list[Row]:

@@ -14,7 +14,7 @@ from kis_batch.ingest.reading import SheetData, TypedRows, coerce_sheet
 from kis_batch.ingest.recognise import NearMiss, Recognised, likely_column, recognise
 from kis_batch.ingest.workbook import read_sheets
 from kis_batch.problems import Code, Problem, Severity, column_letter
-from kis_batch.schema import COMPLAINT_COUNTS_SHEET, PROJECT_OVERVIEW, SERVICE_SHEET
+from kis_batch.schema import CHASE_SHEET, COMPLAINT_COUNTS_SHEET, FEE_READING_SHEETS, PROJECT_OVERVIEW, SERVICE_SHEET
 
 # Sheets the tool writes for reading only (guides, the backlog, the printable 服务单); a returned
 # workbook's copies are passed over.
@@ -37,8 +37,10 @@ def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: In
     found: list[SheetData] = []
     saved_at = path.stat().st_mtime
     near_misses: list[tuple[str, NearMiss]] = []
+    # A returned 年费_D.xlsx: only its chase list comes back.
+    reading_only = FEE_READING_SHEETS if any(sheet.name == CHASE_SHEET for sheet in sheets) else ()
     for sheet in sheets:
-        if sheet.name.strip().lower() in IGNORED_SHEETS:
+        if sheet.name.strip().lower() in IGNORED_SHEETS or sheet.name in reading_only:
             continue
         match = recognise(sheet.rows)
         has_data = any(any(str(v).strip() for v in row) for row in sheet.rows)

@@ -12,26 +12,40 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from kis_batch.outputs import callbacks_file
-from kis_batch.render.style import ERROR_BG, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.outputs import CALLBACKS_OUTPUT
+from kis_batch.render.style import (
+    ERROR_BG,
+    HANDWRITING_ROW_PT,
+    Col,
+    Highlight,
+    Page,
+    col_from_schema,
+    output_book,
+    write_table,
+)
 from kis_batch.rules.callbacks import CallbackPlan
 from kis_batch.schema import CALLBACKS, CUSTOMERS
 
-DATE = replace(col_from_schema(CALLBACKS.fields["date"]), width=12)
-KIND = replace(col_from_schema(CALLBACKS.fields["kind"]), width=10)
-CUSTOMER_ID = replace(col_from_schema(CUSTOMERS.fields["customer_id"]), width=10)
-CUSTOMER_NAME = replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=26, wrap=True)
-CONTACT = replace(col_from_schema(CUSTOMERS.fields["contact"]), width=9)
-PHONE = replace(col_from_schema(CUSTOMERS.fields["phone"]), width=13)
-TICKET = replace(col_from_schema(CALLBACKS.fields["ticket_id"]), width=14)
-STAFF = Col("staff_name", CALLBACKS.fields["staff"].zh, 8)  # the name, which reads back as the 工号
-ABOUT = Col("about", "服务内容", 34, wrap=True)
-REASON = Col("reason", "选取原因", 26, wrap=True)
+DATE = replace(col_from_schema(CALLBACKS.fields["date"]), width=10)
+KIND = replace(col_from_schema(CALLBACKS.fields["kind"]), width=9)
+CUSTOMER_ID = replace(col_from_schema(CUSTOMERS.fields["customer_id"]), width=7)
+CUSTOMER_NAME = replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=16, wrap=True)
+CONTACT = replace(col_from_schema(CUSTOMERS.fields["contact"]), width=6.5)
+PHONE = replace(col_from_schema(CUSTOMERS.fields["phone"]), width=12)
+TICKET = replace(col_from_schema(CALLBACKS.fields["ticket_id"]), width=13.5)
+STAFF = Col("staff_name", CALLBACKS.fields["staff"].zh, 6.5)  # the name, which reads back as the 工号
+ABOUT = Col("about", "服务内容", 22, wrap=True)
+REASON = Col("reason", "选取原因", 18, wrap=True)
 FILL = tuple(replace(col_from_schema(CALLBACKS.fields[key], fill=True), width=width) for key, width in
-             (("reached", 6), ("verified", 7), ("satisfaction", 9), ("complaint", 6), ("caller", 8), ("notes", 18)))
+             (("reached", 4.5), ("verified", 5), ("satisfaction", 7), ("complaint", 4.5), ("caller", 6),
+              ("notes", 12)))
 
-VERIFICATION_COLUMNS = (DATE, KIND, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, TICKET, STAFF, ABOUT, *FILL)
-SAMPLE_COLUMNS = (DATE, KIND, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, TICKET, STAFF, ABOUT, REASON, *FILL)
+# Printed: who to call and about what, and the boxes to fill in during the call; after them the
+# columns the sheet needs to come back, the same on every row (回访日期, 回访类型) or for the record.
+VERIFICATION_PRINTED = (CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, STAFF, ABOUT, *FILL)
+SAMPLE_PRINTED = (CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, STAFF, ABOUT, REASON, *FILL)
+VERIFICATION_COLUMNS = (*VERIFICATION_PRINTED, DATE, KIND, TICKET)
+SAMPLE_COLUMNS = (*SAMPLE_PRINTED, DATE, KIND, TICKET)
 # Once filled: a visit the customer denies, or a complaint, stands out.
 FINDINGS = (Highlight("verified", "text", ("verified", "否"), ERROR_BG),
             Highlight("complaint", "text", ("complaint", "是"), ERROR_BG))
@@ -52,11 +66,19 @@ def _titles(plan: CallbackPlan) -> tuple[str, str, str]:
     )
 
 
+def _page(printed: tuple[Col, ...], sheet: str) -> Page:
+    """A list printed to fill in by hand during the calls; an empty list says so in one line."""
+    return Page(printed=len(printed), row_pt=HANDWRITING_ROW_PT, empty=f"今天无{sheet}")
+
+
 def write_callbacks(out_dir: Path, plan: CallbackPlan, written: list[Path]) -> None:
     """回访_P.xlsx with one sheet per list, each to fill in and drop back as 回访记录."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    verification, spot, satisfaction = _titles(plan)
-    with atomic_book(out_dir / callbacks_file(plan.plan_date), written) as book:
-        write_table(book, "当日核实", plan.verification, VERIFICATION_COLUMNS, title=verification, highlights=FINDINGS)
-        write_table(book, "月度抽查", plan.spot_checks, SAMPLE_COLUMNS, title=spot, highlights=FINDINGS)
-        write_table(book, "满意度回访", plan.satisfaction, SAMPLE_COLUMNS, title=satisfaction, highlights=FINDINGS)
+    titles = _titles(plan)
+    with output_book(out_dir, CALLBACKS_OUTPUT, plan.plan_date, written) as book:
+        for sheet, rows, cols, printed, title in (
+            ("当日核实", plan.verification, VERIFICATION_COLUMNS, VERIFICATION_PRINTED, titles[0]),
+            ("月度抽查", plan.spot_checks, SAMPLE_COLUMNS, SAMPLE_PRINTED, titles[1]),
+            ("满意度回访", plan.satisfaction, SAMPLE_COLUMNS, SAMPLE_PRINTED, titles[2]),
+        ):
+            write_table(book, sheet, rows, cols, title=title, highlights=FINDINGS, page=_page(printed, sheet))

@@ -14,15 +14,16 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from kis_batch.outputs import complaints_file
+from kis_batch.outputs import COMPLAINTS_OUTPUT
 from kis_batch.render.style import (
     ERROR_BG,
     HEADER_BG,
     Book,
     Col,
     Highlight,
-    atomic_book,
+    Page,
     col_from_schema,
+    output_book,
     write_block,
     write_table,
 )
@@ -39,25 +40,30 @@ def _fill(key: str, width: float, shown: str | None = None) -> Col:
     return dataclasses.replace(col, key=shown or key, width=width, wrap=col.kind == "text")
 
 
-CASE_COLS = (
-    dataclasses.replace(col_from_schema(FIELDS["complaint_id"]), width=19),
-    Col("status", "状态", 7),
-    Col("filed", "立案日期", 10, "date"),
-    Col("workdays", "已过工作日", 6, "int"),
-    Col("overdue", "超期", 5, "bool"),
-    Col("reopened", "重开次数", 6, "int"),
-    dataclasses.replace(col_from_schema(CUSTOMERS.fields["customer_id"]), width=8),
-    dataclasses.replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=18, wrap=True),
-    Col("staff_name", "被投诉人", 8),
-    Col("source", "来源", 8),
-    Col("content", "投诉内容", 30, wrap=True),
-    _fill("responsibility", 9),
-    _fill("action", 24),
-    _fill("handler", 8, "handler_name"),  # the name, which reads back as the 工号
-    _fill("closed_on", 10),
-    _fill("confirmed", 6),
-    _fill("notes", 14),
+# Printed: the case and its handling to fill in; after them 客户编号 and 来源, for the record.
+CASE_PRINTED = (
+    dataclasses.replace(col_from_schema(FIELDS["complaint_id"]), width=15.5),
+    Col("status", "状态", 5),
+    Col("filed", "立案日期", 9.8, "date"),
+    Col("workdays", "已过工作日", 4, "int"),
+    Col("overdue", "超期", 4, "bool"),
+    Col("reopened", "重开次数", 4, "int"),
+    dataclasses.replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=13, wrap=True),
+    Col("staff_name", "被投诉人", 6),
+    Col("content", "投诉内容", 20, wrap=True),
+    _fill("responsibility", 7),
+    _fill("action", 18),
+    _fill("handler", 6, "handler_name"),  # the name, which reads back as the 工号
+    _fill("closed_on", 9.8),
+    _fill("confirmed", 5),
+    _fill("notes", 10),
 )
+CASE_COLS = (
+    *CASE_PRINTED,
+    dataclasses.replace(col_from_schema(CUSTOMERS.fields["customer_id"]), width=8),
+    Col("source", "来源", 8),
+)
+CASE_PAGE = Page(printed=len(CASE_PRINTED))
 OVERDUE = Highlight(None, "text", ("overdue", "是"), ERROR_BG)
 TOTAL_ROW = Highlight(None, "text", ("responsibility", TOTAL), HEADER_BG)
 RESPONSIBILITY_COLS = (
@@ -91,7 +97,6 @@ def _counts(book: Book, cases: ComplaintCases, title: str) -> None:
     top = len(cases.by_responsibility) + 3
     sheet.write_string(top, 0, "按被投诉人", book.fmt("block_heading", bold=True, font_size=12))
     last = write_block(book, sheet, top + 1, 0, cases.by_engineer, ENGINEER_COLS, widths=False)
-    sheet.set_row(top + 1, 30)  # room for the wrapped headers
     first, last = top + 2, last - 1  # the 合计 row stays out of the chart
     if last < first:
         return
@@ -112,7 +117,7 @@ def write_complaints(out_dir: Path, cases: ComplaintCases, written: list[Path]) 
     """投诉跟踪_D.xlsx: 未结案, 本月已结案, 按责任."""
     out_dir.mkdir(parents=True, exist_ok=True)
     open_title, closed_title, counts_title = _titles(cases)
-    with atomic_book(out_dir / complaints_file(cases.today), written) as book:
-        write_table(book, "未结案", cases.open, CASE_COLS, title=open_title, highlights=(OVERDUE,))
-        write_table(book, "本月已结案", cases.closed_month, CASE_COLS, title=closed_title)
+    with output_book(out_dir, COMPLAINTS_OUTPUT, cases.today, written) as book:
+        write_table(book, "未结案", cases.open, CASE_COLS, title=open_title, highlights=(OVERDUE,), page=CASE_PAGE)
+        write_table(book, "本月已结案", cases.closed_month, CASE_COLS, title=closed_title, page=CASE_PAGE)
         _counts(book, cases, counts_title)

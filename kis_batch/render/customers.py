@@ -13,32 +13,44 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import customers_file
-from kis_batch.render.style import ERROR_BG, HEADER_BG, Book, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.outputs import CUSTOMERS_OUTPUT
+from kis_batch.render.style import (
+    ERROR_BG,
+    HEADER_BG,
+    Book,
+    Col,
+    Highlight,
+    Page,
+    col_from_schema,
+    output_book,
+    printed_span,
+    write_notes,
+    write_table,
+)
 from kis_batch.rules.customers import KEY, TRACKED, CustomerTracking
 from kis_batch.schema import CUSTOMERS, GROUP_SEGMENT
 
 YES = "是"
 
 
-def _customer_col(key: str, width: float) -> Col:
-    return dataclasses.replace(col_from_schema(CUSTOMERS.fields[key]), width=width)
+def _customer_col(key: str, width: float, wrap: bool = False) -> Col:
+    return dataclasses.replace(col_from_schema(CUSTOMERS.fields[key]), width=width, wrap=wrap)
 
 
 def customer_columns(lookback: int, after_name: tuple[Col, ...] = ()) -> tuple[Col, ...]:
     """A customer row's columns, with a sheet's own after the name; the look-back's days name two of them."""
     return (
-        _customer_col("customer_id", 9), _customer_col("customer_name", 26), *after_name,
-        Col("owner_name", CUSTOMERS.fields["owner"].zh, 9), Col("interval", "联系间隔(天)", 8, "int"),
-        Col("days_since", "未联系天数", 8, "int"), Col("overdue", "久未联系", 7, "bool"),
-        Col("last_call", "最近来电", 11, "date"), Col("last_service", "最近服务", 11, "date"),
-        Col("last_callback", "最近回访", 11, "date"), Col("open_tickets", "未结工单", 7, "int"),
-        Col("services_month", "本月服务", 7, "int"), Col("complaints", f"近{lookback}天投诉", 8, "int"),
-        Col("low_ratings", f"近{lookback}天一般/不满意", 10, "int"), Col("fee_status", "年费状态", 32),
+        _customer_col("customer_id", 7), _customer_col("customer_name", 15, wrap=True), *after_name,
+        Col("owner_name", CUSTOMERS.fields["owner"].zh, 6.5), Col("interval", "联系间隔(天)", 4, "int"),
+        Col("days_since", "未联系天数", 4, "int"), Col("overdue", "久未联系", 4, "bool"),
+        Col("last_call", "最近来电", 9.8, "date"), Col("last_service", "最近服务", 9.8, "date"),
+        Col("last_callback", "最近回访", 9.8, "date"), Col("open_tickets", "未结工单", 4, "int"),
+        Col("services_month", "本月服务", 4, "int"), Col("complaints", f"近{lookback}天投诉", 4, "int"),
+        Col("low_ratings", f"近{lookback}天一般/不满意", 5, "int"), Col("fee_status", "年费状态", 18, wrap=True),
     )
 
 
-GROUP_EXTRA = (_customer_col("group", 18), Col("members", "成员数", 7, "int"))
+GROUP_EXTRA = (_customer_col("group", 12, wrap=True), Col("members", "成员数", 4, "int"))
 GROUP_NOTE = ("蓝色行为集团汇总：成员数、未结工单、本月服务、投诉和一般/不满意为各成员之和；未联系天数取成员中最大的（最久没有联系的），"
               "任一成员久未联系即为久未联系；点左侧的 − / + 折叠或展开成员。",)
 OVERDUE_HIGHLIGHTS = (Highlight("overdue", "text", ("overdue", YES), ERROR_BG),
@@ -60,13 +72,15 @@ def _legend(tracking: CustomerTracking) -> tuple[str, ...]:
 
 def _title(tracking: CustomerTracking, label: str, frame: pd.DataFrame) -> str:
     overdue = int(frame["overdue"].sum()) if len(frame) else 0
-    return (f"{label}跟踪 {tracking.today.isoformat()}：{len(frame)} 家，久未联系 {overdue} 家"
+    # 重点客户 is a mark in 客户档案, not a 客户类别: say so, as a 普通 customer can carry it.
+    which = "客户档案中重点客户=是的客户（不论客户类别，类别见第三列）" if label == KEY else ""
+    return (f"{label}跟踪 {tracking.today.isoformat()}：{which}{len(frame)} 家，久未联系 {overdue} 家"
             f"（联系间隔 {tracking.intervals[label]} 天）")
 
 
-def _notes(book: Book, sheet: Worksheet, row: int, lines: tuple[str, ...]) -> None:
-    for offset, text in enumerate(lines):
-        sheet.write_string(row + offset, 0, text, book.fmt("legend", font_color="#595959"))
+def _notes(book: Book, sheet: Worksheet, row: int, lines: tuple[str, ...], cols: tuple[Col, ...]) -> None:
+    span = printed_span(cols, Page())
+    write_notes(book, sheet, row, lines, span.last_col, span.units)
 
 
 def _group_sheet_rows(tracking: CustomerTracking) -> tuple[pd.DataFrame, list[int]]:
@@ -89,22 +103,23 @@ def write_customers(out_dir: Path, tracking: CustomerTracking, written: list[Pat
     """客户跟踪_D.xlsx: 重点客户, 大客户, 集团客户, 异地客户."""
     out_dir.mkdir(parents=True, exist_ok=True)
     cols = customer_columns(tracking.lookback_days)
-    key_cols = customer_columns(tracking.lookback_days, (_customer_col("segment", 9),))  # which 客户类别 a 重点客户 is
+    key_cols = customer_columns(tracking.lookback_days, (_customer_col("segment", 6),))  # which 客户类别 a 重点客户 is
     legend = _legend(tracking)
-    with atomic_book(out_dir / customers_file(tracking.today), written, report_only=True) as book:
+    with output_book(out_dir, CUSTOMERS_OUTPUT, tracking.today, written) as book:
         for label in TRACKED:
             listed = tracking.tracked_in(label)
             title = _title(tracking, label, listed)
             if label == GROUP_SEGMENT:
                 frame, member_rows = _group_sheet_rows(tracking)
-                sheet = write_table(book, label, frame, (*GROUP_EXTRA, *cols), title=title,
+                group_cols = (*GROUP_EXTRA, *cols)
+                sheet = write_table(book, label, frame, group_cols, title=title,
                                     highlights=(*OVERDUE_HIGHLIGHTS, GROUP_ROW))
                 first_data = 2  # below the title and header rows
                 for offset in member_rows:
                     sheet.set_row(first_data + offset, None, None, {"level": 1})
                 sheet.outline_settings(True, False, True, False)
-                _notes(book, sheet, len(frame) + 3, (*legend, *GROUP_NOTE))
+                _notes(book, sheet, len(frame) + 3, (*legend, *GROUP_NOTE), group_cols)
                 continue
-            sheet = write_table(book, label, listed, key_cols if label == KEY else cols, title=title,
-                                highlights=OVERDUE_HIGHLIGHTS)
-            _notes(book, sheet, len(listed) + 3, legend)
+            shown = key_cols if label == KEY else cols
+            sheet = write_table(book, label, listed, shown, title=title, highlights=OVERDUE_HIGHLIGHTS)
+            _notes(book, sheet, len(listed) + 3, legend, shown)

@@ -21,7 +21,7 @@ from pptx.slide import Slide
 from pptx.text.text import Font
 from pptx.util import Emu, Inches, Pt
 
-from kis_batch.outputs import deck_file
+from kis_batch.outputs import DECK_OUTPUT
 from kis_batch.render.style import replace_file, temporary_path
 from kis_batch.rules.figures import Figure
 from kis_batch.rules.quarter import (
@@ -311,7 +311,7 @@ def build_deck(review: QuarterReview) -> Presentation:
 def write_deck(folder: Path, review: QuarterReview, written: list[Path]) -> Path:
     """季度述职_YYYY-Qn.pptx in OUT/YYYY-Qn/, saved under a temporary name and moved into place."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / deck_file(review.quarter)
+    target = folder / DECK_OUTPUT.file_name(review.quarter)
     temporary = temporary_path(target)
     try:
         build_deck(review).save(temporary)

@@ -19,59 +19,84 @@ from pathlib import Path
 import pandas as pd
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import dispatch_file
-from kis_batch.render.service_sheet import write_service_sheet
-from kis_batch.render.style import GOOD_BG, WARNING_BG, Col, Highlight, atomic_book, col_from_schema, write_table
+from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT
+from kis_batch.render.service_sheet import Letterhead, write_service_sheet
+from kis_batch.render.style import (
+    ATTENTION_BG,
+    GOOD_BG,
+    HANDWRITING_ROW_PT,
+    ROUTE_PAGE_PT,
+    Col,
+    Highlight,
+    Page,
+    col_from_schema,
+    output_book,
+    person_choice,
+    write_table,
+)
 from kis_batch.rules.common import staff_order
 from kis_batch.rules.dispatch import POOLS, DispatchResult
 from kis_batch.rules.suggestions import SUGGESTED
-from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK
+from kis_batch.schema import CALLS, CUSTOMERS, FEEDBACK, HOLD
+from kis_batch.settings import Settings
 
-ROUTE = Col("route", "路线顺序", 5, "int")
+ROUTE = Col("route", "路线顺序", 4, "int")
 # A dispatched ticket or a suggested visit (one the engineer may skip).
 DISPATCHED = "派工"
-KIND = Col("kind", "类别", 8)
-PRIORITY = Col("priority", "优先顺序", 5, "int")
-TICKET = replace(col_from_schema(FEEDBACK.fields["ticket_id"]), width=14)
-CUSTOMER_ID = col_from_schema(CUSTOMERS.fields["customer_id"])
-CUSTOMER_NAME = replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=18, wrap=True)
-CONTACT = col_from_schema(CUSTOMERS.fields["contact"])
-PHONE = replace(col_from_schema(CUSTOMERS.fields["phone"]), width=13)
-ADDRESS = replace(col_from_schema(CUSTOMERS.fields["address"]), width=18, wrap=True)
-AREA = col_from_schema(CUSTOMERS.fields["area"])
+KIND = Col("kind", "类别", 5, wrap=True)
+PRIORITY = Col("priority", "优先顺序", 4, "int")
+TICKET = replace(col_from_schema(FEEDBACK.fields["ticket_id"]), width=13.5)
+CUSTOMER_ID = replace(col_from_schema(CUSTOMERS.fields["customer_id"]), width=8)
+CUSTOMER_NAME = replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=14, wrap=True)
+CONTACT = replace(col_from_schema(CUSTOMERS.fields["contact"]), width=6.5)
+PHONE = replace(col_from_schema(CUSTOMERS.fields["phone"]), width=12)
+ADDRESS = replace(col_from_schema(CUSTOMERS.fields["address"]), width=14, wrap=True)
+AREA = replace(col_from_schema(CUSTOMERS.fields["area"]), width=6)
 KEY_CUSTOMER = replace(col_from_schema(CUSTOMERS.fields["key_customer"]), width=5)
-CATEGORY = col_from_schema(CALLS.fields["category"])
-SEVERITY = col_from_schema(CALLS.fields["severity"])
-URGENCY = col_from_schema(CALLS.fields["urgency"])
+CATEGORY = replace(col_from_schema(CALLS.fields["category"]), width=7)
+SEVERITY = replace(col_from_schema(CALLS.fields["severity"]), width=5.5)
+URGENCY = replace(col_from_schema(CALLS.fields["urgency"]), width=5.5)
 # Not the call log's own 问题描述 / 来电时间: with those a returned sheet would also look like a call log.
-PROBLEM = Col("problem", "报修问题", 22, wrap=True)
-CALL_TIME = Col("call_time", "报修时间", 17, "datetime")
-WAITING = Col("days_waiting", "等待工作日", 8, "int")
-LAST_RESULT = Col("last_result", "上次结果", 10)
-ASSIGNEE = Col("assignee_name", "派给", 7)
-OWNER = Col("owner_name", "原服务代表", 7)
+PROBLEM = Col("problem", "报修问题", 17, wrap=True)
+CALL_TIME = Col("call_time", "报修时间", 15.5, "datetime")
+WAITING = Col("days_waiting", "等待工作日", 4, "int")
+LAST_RESULT = Col("last_result", "上次结果", 7)
+ASSIGNEE = Col("assignee_name", "派给", 6)
+# The 总览's 计划派给: what this run planned (a pinned row keeps the plan it was pinned against), so a
+# 派给 changed beside it is the manager's (docs/rules.md § Dispatch).
+PLANNED = Col("planned_name", FEEDBACK.fields["planned"].zh, 6)
+OWNER = Col("owner_name", "原服务代表", 6)
 MOVE_REASON = Col("reason", "改派原因", 22, wrap=True)
-BACKLOG_REASON = Col("reason", "原因", 30, wrap=True)
-DISTANCE = Col("distance_km", "距离公里", 6, "km")
+BACKLOG_REASON = Col("reason", "原因", 26, wrap=True)
+# Read down a route: each leg from the stop before (the first from the engineer's base).
+LEG = Col("leg_km", "上站距离", 4, "km")
+LEG_NOTE = "上站距离：离上一站的公里数，第1站从出发地算起；同区域又无坐标的不估算（留空）"
 # The 服务反馈单 part: prefilled where the plan knows the answer, the rest blank with dropdowns.
 SERVICE_DATE = replace(col_from_schema(FEEDBACK.fields["service_date"], fill=True), width=10)
-SERVICE_TYPE = replace(col_from_schema(FEEDBACK.fields["service_type"], fill=True), width=9)
+SERVICE_TYPE = replace(col_from_schema(FEEDBACK.fields["service_type"], fill=True), width=8)
 FEEDBACK_FILL = tuple(replace(col_from_schema(FEEDBACK.fields[key], fill=True), width=width) for key, width in
-                      (("mode", 6), ("phoned_ahead", 6), ("arrive", 7), ("leave", 7), ("result", 9),
-                       ("satisfaction", 9), ("signed", 6), ("manager_score", 6), ("notes", 14)))
+                      (("mode", 4), ("phoned_ahead", 4), ("arrive", 6), ("leave", 6), ("result", 7),
+                       ("satisfaction", 7), ("signed", 4), ("manager_score", 5), ("notes", 9)))
+FILLED_ON_SITE = tuple(c for c in FEEDBACK_FILL if c.key != "manager_score")
 
-# The engineer's printed sheet: no 经理评分 (the manager's column) and no ranking detail.
-PERSON_COLUMNS = (ROUTE, KIND, TICKET, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, ADDRESS, PROBLEM, KEY_CUSTOMER,
-                  OWNER, MOVE_REASON, SERVICE_DATE, ASSIGNEE, SERVICE_TYPE,
-                  *(c for c in FEEDBACK_FILL if c.key != "manager_score"))
-OVERVIEW_COLUMNS = (ASSIGNEE, ROUTE, KIND, TICKET, CALL_TIME, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, ADDRESS, AREA,
-                    CATEGORY, PROBLEM, SEVERITY, URGENCY, KEY_CUSTOMER, WAITING, PRIORITY, LAST_RESULT, OWNER,
-                    MOVE_REASON, DISTANCE, SERVICE_DATE, SERVICE_TYPE, *FEEDBACK_FILL)
-BACKLOG_COLUMNS = (TICKET, CALL_TIME, CUSTOMER_ID, CUSTOMER_NAME, CONTACT, PHONE, AREA, CATEGORY, PROBLEM, SEVERITY,
-                   URGENCY, KEY_CUSTOMER, WAITING, PRIORITY, LAST_RESULT, OWNER, BACKLOG_REASON)
-# Printed sheets are filled in by hand on site.
-HANDWRITING_ROW_HEIGHT = 36
-KEY_HIGHLIGHT = (Highlight("key_customer", "text", ("key_customer", "是"), WARNING_BG),)
+# The engineer's printed sheet: where to go and what to write, then (not printed) what the sheet needs
+# to come back as feedback and what is the same on every row; no 经理评分 (the manager's column).
+PERSON_PRINTED = (ROUTE, KIND, CUSTOMER_NAME, CONTACT, PHONE, ADDRESS, PROBLEM, *FILLED_ON_SITE)
+PERSON_COLUMNS = (*PERSON_PRINTED, TICKET, CUSTOMER_ID, KEY_CUSTOMER, OWNER, MOVE_REASON, SERVICE_DATE, ASSIGNEE,
+                  SERVICE_TYPE)
+OVERVIEW_PRINTED = (ASSIGNEE, ROUTE, KIND, TICKET, CUSTOMER_NAME, AREA, CATEGORY, PROBLEM, SEVERITY, URGENCY,
+                    KEY_CUSTOMER, WAITING, OWNER, MOVE_REASON, LEG)
+OVERVIEW_COLUMNS = (*OVERVIEW_PRINTED, CALL_TIME, CUSTOMER_ID, CONTACT, PHONE, ADDRESS, PRIORITY, LAST_RESULT,
+                    PLANNED, SERVICE_DATE, SERVICE_TYPE, *FEEDBACK_FILL)
+BACKLOG_PRINTED = (TICKET, CUSTOMER_NAME, AREA, CATEGORY, PROBLEM, SEVERITY, URGENCY, KEY_CUSTOMER, WAITING, PRIORITY,
+                   OWNER, BACKLOG_REASON)
+BACKLOG_COLUMNS = (*BACKLOG_PRINTED, CALL_TIME, CUSTOMER_ID, CONTACT, PHONE, LAST_RESULT)
+ROUTE_PAGE = Page(printed=len(PERSON_PRINTED), min_pt=ROUTE_PAGE_PT, landscape=True)
+OVERVIEW_PAGE = Page(printed=len(OVERVIEW_PRINTED))
+BACKLOG_PAGE = Page(printed=len(BACKLOG_PRINTED))
+# A key customer's name stands out (in orange: yellow is what the engineer fills in).
+KEY_HIGHLIGHT = tuple(Highlight(key, "text", ("key_customer", "是"), ATTENTION_BG)
+                      for key in ("customer_name", "key_customer"))
 
 
 def _suggested_highlight(cols: tuple[Col, ...]) -> tuple[Highlight, ...]:
@@ -116,11 +141,13 @@ class DispatchSheets:
     plan_date: dt.date
     frame: pd.DataFrame
     people: list[PersonSheet]
+    letterhead: Letterhead
 
 
-def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame],
-                    suggestions: pd.DataFrame | None = None) -> DispatchSheets:
-    """Every row in order, and per person who got work or a suggested visit: their rows and title."""
+def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame], suggestions: pd.DataFrame | None = None,
+                    *, settings: Settings) -> DispatchSheets:
+    """Every row in order, and per person who got work or a suggested visit: their rows and title;
+    the 服务单's letterhead from the settings."""
     day = day_label(result.plan_date)
     frame = _sheet_rows(result, suggestions)
     roster = tables.get("staff")
@@ -134,10 +161,11 @@ def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame],
             where = f"（{member['role']}，{member['area']}出发）" if member["area"] else f"（{member['role']}）"
         suggested = int((rows["kind"] == SUGGESTED).sum())
         extra = f"，另{SUGGESTED}{suggested}家（绿色行，可选；没去的请删去该行）" if suggested else ""
+        keys = "；橙色客户为重点客户，优先服务" if any(v is True for v in rows["key_customer"]) else ""
         title = (f"派工单 {day} · {name}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；"
-                 f"出发前电话预约，完成后填写黄色列交回")
+                 f"出发前电话预约，完成后填写黄色列交回{keys}")
         people.append(PersonSheet(name, title, rows))
-    return DispatchSheets(result.plan_date, frame, people)
+    return DispatchSheets(result.plan_date, frame, people, Letterhead(settings.company_name, settings.service_hotline))
 
 
 def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: DispatchSheets,
@@ -146,16 +174,19 @@ def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: Dispa
     day = day_label(result.plan_date)
     frame = sheets.frame
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / dispatch_file(result.plan_date), written) as book:
+    with output_book(out_dir, DISPATCH_OUTPUT, result.plan_date, written) as book:
         assigned = result.assignments
         moved = int(assigned["moved"].sum()) if len(assigned) else 0
         suggested = int((frame["kind"] == SUGGESTED).sum())
         offered = f" · {SUGGESTED}{suggested}家" if suggested else ""
-        write_table(book, "总览", frame, OVERVIEW_COLUMNS, highlights=OVERVIEW_HIGHLIGHTS,
-                    title=f"派工总览 {day} · 派出{len(assigned)}单（改派{moved}单）{offered} · 未派{len(result.backlog)}单")
+        columns = (person_choice(ASSIGNEE, result.on_duty, HOLD), *OVERVIEW_COLUMNS[1:])
+        write_table(book, "总览", frame, columns, highlights=OVERVIEW_HIGHLIGHTS, page=OVERVIEW_PAGE,
+                    title=f"派工总览 {day} · 派出{len(assigned)}单（改派{moved}单）{offered} · 未派{len(result.backlog)}单"
+                          f" · 经理调整：在黄色派给列改选人或选{HOLD}，存回收件夹后重跑当天 · {LEG_NOTE}")
         for person in sheets.people:
-            write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS, title=person.title)
-        write_table(book, "未派", result.backlog, BACKLOG_COLUMNS, highlights=KEY_HIGHLIGHT,
+            write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS, title=person.title,
+                        page=ROUTE_PAGE)
+        write_table(book, "未派", result.backlog, BACKLOG_COLUMNS, highlights=KEY_HIGHLIGHT, page=BACKLOG_PAGE,
                     title=f"未派工单 {day} · {len(result.backlog)}单，顺延到下一工作日并多等一天")
 
 
@@ -164,7 +195,7 @@ def write_person_sheets(out_dir: Path, sheets: DispatchSheets, written: list[Pat
     first (it comes back as feedback), then the 服务单 to print, a page per visit."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for person in sheets.people:
-        with atomic_book(out_dir / dispatch_file(sheets.plan_date, person.name), written) as book:
+        with output_book(out_dir, PERSON_DISPATCH_OUTPUT, sheets.plan_date, written, person.name) as book:
             write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
-                        title=person.title, row_height=HANDWRITING_ROW_HEIGHT)
-            write_service_sheet(book, person.rows, sheets.plan_date, person.name)
+                        title=person.title, page=replace(ROUTE_PAGE, row_pt=HANDWRITING_ROW_PT))
+            write_service_sheet(book, person.rows, sheets.plan_date, person.name, sheets.letterhead)

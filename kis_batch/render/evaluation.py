@@ -2,7 +2,7 @@
 behind it and a bar chart of the totals; one sheet per person with the evidence (scored feedback,
 breaches, complaints with their responsibility, callbacks about them); 说明 with the weights.
 
-Colours: the grade (and total) green A, blue B, yellow C, red D; a 本部门 complaint red.
+Colours: the grade (and total) green A, blue B, orange C, red D; a 本部门 complaint red.
 """
 
 from __future__ import annotations
@@ -16,18 +16,21 @@ import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import evaluation_file
+from kis_batch.outputs import EVALUATION_OUTPUT
 from kis_batch.render.style import (
+    ATTENTION_BG,
     ERROR_BG,
     GOOD_BG,
     HEADER_BG,
-    WARNING_BG,
     Book,
     Col,
     Highlight,
-    atomic_book,
+    Page,
     input_col,
+    output_book,
+    setup_page,
     sheet_name,
+    shown_width,
     write_block,
     write_table,
 )
@@ -35,41 +38,43 @@ from kis_batch.rules.evaluation import MonthEvaluation, PersonEvaluation
 from kis_batch.schema import CALLBACKS, CUSTOMERS, DEPARTMENT_RESPONSIBLE, FEEDBACK, STAFF
 from kis_batch.settings import SETTING_FIELDS, format_setting
 
-GRADE_COLOURS = {"A": GOOD_BG, "B": HEADER_BG, "C": WARNING_BG, "D": ERROR_BG}
+GRADE_COLOURS = {"A": GOOD_BG, "B": HEADER_BG, "C": ATTENTION_BG, "D": ERROR_BG}
 CHART_COLOUR = "#4472C4"
 
 
 
 
 SUMMARY_COLS = (
-    Col("rank", "名次", 5, "int"),
-    input_col(STAFF, "staff_id", 7),
-    input_col(STAFF, "name", 8),
-    input_col(STAFF, "role", 10),
-    Col("task", "任务", 7, "km"),
-    Col("service", "服务评分", 7, "km"),
-    Col("callbacks", "回访满意", 7, "km"),
-    Col("discipline", "纪律", 6, "km"),
-    Col("fees", "年费", 6, "km"),
-    Col("complaints", "投诉扣分", 7, "km"),
-    Col("total", "总分", 7, "km"),
-    Col("grade", "等级", 5),
-    Col("resolutions", "解决家次", 7, "int"),
-    Col("visits", "拜访家次", 7, "int"),
-    Col("resolved_rows", "已解决行数", 8, "int"),
-    Col("result_rows", "有结果行数", 8, "int"),
-    Col("scored_rows", "评分条数", 7, "int"),
-    Col("mean_score", "平均评分", 7, "km"),
-    Col("callbacks_rated", "回访评价数", 8, "int"),
-    Col("callbacks_satisfied", "回访满意数", 8, "int"),
-    Col("callback_share", "计分满意率", 8, "percent"),
-    Col("breach_count", "违规次数", 7, "int"),
-    Col("fees_due", "本月应收", 10, "number"),
-    Col("fees_paid", "本月已收", 10, "number"),
+    Col("rank", "名次", 3, "int"),
+    input_col(STAFF, "staff_id", 6),
+    input_col(STAFF, "name", 6),
+    input_col(STAFF, "role", 8.2),
+    Col("task", "任务", 4.5, "km"),
+    Col("service", "服务评分", 4.5, "km"),
+    Col("callbacks", "回访满意", 4.5, "km"),
+    Col("discipline", "纪律", 4.5, "km"),
+    Col("fees", "年费", 4.5, "km"),
+    Col("complaints", "投诉扣分", 6.5, "deduction"),  # points taken off, printed with their minus sign
+    Col("total", "总分", 5, "km"),
+    Col("grade", "等级", 3.8),
+    Col("resolutions", "解决家次", 3.8, "int"),
+    Col("visits", "拜访家次", 3.8, "int"),
+    Col("mean_score", "平均评分", 4.5, "km"),
+    Col("callback_share", "计分满意率", 7, "percent"),
+    Col("breach_count", "违规次数", 3.8, "int"),
     Col("fee_rate", "收款率", 7, "percent"),
-    Col("complaint_cases", "投诉起数", 7, "int"),
-    Col("complaints_counted", "本部门责任", 8, "int"),
+    Col("complaints_counted", "本部门责任", 4, "int"),
+    # Not printed: the counts behind the shares above (each person's sheet shows them in words).
+    Col("resolved_rows", "已解决行数", 4, "int"),
+    Col("result_rows", "有结果行数", 4, "int"),
+    Col("scored_rows", "评分条数", 3.8, "int"),
+    Col("callbacks_rated", "回访评价数", 4, "int"),
+    Col("callbacks_satisfied", "回访满意数", 4, "int"),
+    Col("fees_due", "本月应收", 10.5, "number"),
+    Col("fees_paid", "本月已收", 10.5, "number"),
+    Col("complaint_cases", "投诉起数", 3.8, "int"),
 )
+SUMMARY_PAGE = Page(printed=[c.key for c in SUMMARY_COLS].index("resolved_rows"))
 GRADE_HIGHLIGHTS = tuple(Highlight(key, "text", ("grade", grade), colour)
                          for grade, colour in GRADE_COLOURS.items() for key in ("total", "grade"))
 PART_COLS = (Col("part", "项目", 10), Col("points", "得分", 7, "km"), Col("full", "满分", 6, "km"),
@@ -78,17 +83,18 @@ FEEDBACK_COLS = (
     input_col(FEEDBACK, "service_date", 10), input_col(FEEDBACK, "ticket_id", 14),
     input_col(FEEDBACK, "customer_id", 9), input_col(FEEDBACK, "service_type", 8), input_col(FEEDBACK, "mode", 7),
     input_col(FEEDBACK, "result", 8), input_col(FEEDBACK, "satisfaction", 9), Col("computed", "计算得分", 7, "score"),
-    input_col(FEEDBACK, "manager_score", 7), Col("final", "最终得分", 7, "score"), Col("breaches", "违规", 30, wrap=True),
+    input_col(FEEDBACK, "manager_score", 7), Col("final", "最终得分", 7, "score"), Col("breaches", "违规", 20, wrap=True),
 )
 BREACH_COLS = (
     input_col(FEEDBACK, "service_date", 10), input_col(FEEDBACK, "ticket_id", 14),
     input_col(FEEDBACK, "customer_id", 9), input_col(CUSTOMERS, "customer_name", 16), input_col(FEEDBACK, "mode", 7),
-    Col("kind", "违规类型", 10), Col("reason", "原因", 44, wrap=True),
+    Col("kind", "违规类型", 10), Col("reason", "原因", 26, wrap=True),
 )
 COMPLAINT_COLS = (
     Col("filed_on", "立案日期", 10, "date"), Col("complaint_id", "投诉编号", 14),
     input_col(FEEDBACK, "customer_id", 9), input_col(CUSTOMERS, "customer_name", 16),
-    Col("responsibility", "责任判定", 8), Col("deduction", "扣分", 6, "km"), Col("content", "投诉内容", 44, wrap=True),
+    Col("responsibility", "责任判定", 8), Col("deduction", "扣分", 6.5, "deduction"),
+    Col("content", "投诉内容", 26, wrap=True),
 )
 CALLBACK_COLS = (
     input_col(CALLBACKS, "date", 10), input_col(CALLBACKS, "kind", 9), input_col(CALLBACKS, "customer_id", 9),
@@ -207,6 +213,8 @@ def _person_sheet(book: Book, evaluation: MonthEvaluation, p: PersonEvaluation) 
     sheet.merge_range(1, 3, 1, BASIS_LAST, PART_COLS[3].header, header)
     for offset, text in enumerate(parts["basis"], 2):
         sheet.merge_range(offset, 3, offset, BASIS_LAST, text, book.fmt("basis", text_wrap=True, valign="top"))
+    deduction = len(parts) - 2  # the 投诉扣分 row, before 总分: shown as the deduction it is
+    sheet.write_number(2 + deduction, 1, p.complaints, book.cell_format("deduction", False))
     sheet.write_number(last, 1, p.total, book.fmt("grade" + p.grade, bg_color=GRADE_COLOURS[p.grade], bold=True,
                                                   num_format="0.0"))
     top = last + 2
@@ -227,12 +235,11 @@ def _person_sheet(book: Book, evaluation: MonthEvaluation, p: PersonEvaluation) 
                 "type": "formula", "criteria": f'=${responsibility}{start + 3}="{DEPARTMENT_RESPONSIBLE}"',
                 "format": book.fmt("hl" + ERROR_BG, bg_color=ERROR_BG)})
     every = (PART_COLS[:3], *(cols for _, _, cols in sections))
-    for index in range(max(len(cols) for cols in every)):
-        sheet.set_column(index, index, max(cols[index].width for cols in every if index < len(cols)))
-    sheet.set_paper(9)
-    sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)
-    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    widths = [max(shown_width(cols[index]) for cols in every if index < len(cols))
+              for index in range(max(len(cols) for cols in every))]
+    for index, width in enumerate(widths):
+        sheet.set_column(index, index, width)
+    setup_page(sheet, sum(widths), len(widths) - 1)
 
 
 def _settings_frame(evaluation: MonthEvaluation) -> pd.DataFrame:
@@ -248,12 +255,12 @@ def write_evaluation(folder: Path, evaluation: MonthEvaluation, written: list[Pa
     people = len(evaluation.people)
     title = (f"月度考核 {evaluation.month}（截至 {evaluation.as_of.isoformat()}）：{people} 人，"
              + "，".join(f"{g} {sum(p.grade == g for p in evaluation.people)} 人" for g in GRADE_COLOURS))
-    with atomic_book(folder / evaluation_file(evaluation.month), written, report_only=True) as book:
+    with output_book(folder, EVALUATION_OUTPUT, evaluation.month, written) as book:
         sheet = write_table(book, "总表", summary_frame(evaluation), SUMMARY_COLS, title=title,
-                            highlights=GRADE_HIGHLIGHTS)
+                            highlights=GRADE_HIGHLIGHTS, page=SUMMARY_PAGE)
         if people:
             _chart(book, sheet, people)
         for p in evaluation.people:
             _person_sheet(book, evaluation, p)
         write_table(book, "说明", _settings_frame(evaluation), SETTING_COLS,
-                    title="月度考核的权重与计算方法（可在规则设置中修改权重）", landscape=False)
+                    title="月度考核的权重与计算方法（可在规则设置中修改权重）")

@@ -8,26 +8,31 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from xlsxwriter.chart import Chart
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import manager_file
-from kis_batch.render.style import Book, Col, atomic_book, write_block
+from kis_batch.outputs import MANAGER_OUTPUT
+from kis_batch.render.style import Book, Col, output_book, setup_page, shown_width, write_block, write_title
 from kis_batch.rules.summary import ManagerSummary
 
-HEADLINE_COLS = (Col("item", "项目", 12), Col("value", "今日数字", 26, wrap=True), Col("note", "说明", 40, wrap=True))
+HEADLINE_COLS = (Col("item", "项目", 10.5, wrap=True), Col("value", "今日数字", 19, wrap=True),
+                 Col("note", "说明", 34, wrap=True))
 PEOPLE_COLS = (
-    Col("name", "姓名", 8), Col("role", "岗位", 10), Col("tomorrow", "明日派工", 7, "int"),
-    Col("resolutions", "本月解决", 7, "int"), Col("visits", "本月拜访", 7, "int"), Col("status", "指标状态", 9),
-    Col("average", "平均分", 7, "km"), Col("breaches", "违规", 6, "int"), Col("complaints", "投诉", 6, "int"),
+    Col("name", "姓名", 6), Col("role", "岗位", 8.2), Col("tomorrow", "明日派工", 4, "int"),
+    Col("resolutions", "本月解决", 4, "int"), Col("visits", "本月拜访", 4, "int"), Col("status", "指标状态", 7),
+    Col("average", "平均分", 4, "km"), Col("breaches", "违规", 4, "int"), Col("complaints", "投诉", 4, "int"),
 )
 QUOTA_COLS = (Col("name", "姓名"), Col("resolutions", "本月解决", kind="int"), Col("resolution_quota", "解决指标", kind="int"),
               Col("visits", "本月拜访", kind="int"), Col("visit_quota", "拜访指标", kind="int"))
 MIX_COLS = (Col("level", "满意度"), Col("count", "条数", kind="int"))
 CALL_COLS = (Col("day", "日期", 8), Col("calls", "来电", kind="int"), Col("complaints", "投诉", kind="int"))
-PEOPLE_LEFT = len(HEADLINE_COLS) + 1  # one empty column between the two tables
+PEOPLE_LEFT = len(HEADLINE_COLS) + 1  # one narrow empty column between the two tables
+GAP_WIDTH = 2
 HEADLINE_TOP = 2
-CHART_SIZE = {"width": 400, "height": 250}
+# The three charts side by side across the printed width (x offset from column A, width in pixels).
+CHART_HEIGHT = 190
+CHART_PLACES = {"quota": (0, 300), "mix": (310, 220), "calls": (540, 300)}
 
 
 def _data_sheet(book: Book, summary: ManagerSummary, quotas: pd.DataFrame) -> tuple[str, dict[str, tuple[int, int]]]:
@@ -53,8 +58,7 @@ def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, 
                           "values": [data, first, column, last, column], "fill": {"color": colour}})
     quota.set_title({"name": "本月解决与拜访 vs 指标", "name_font": {"size": 11}})
     quota.set_legend({"position": "bottom"})
-    quota.set_size(CHART_SIZE)
-    page.insert_chart(row, 0, quota, {"x_offset": 5, "y_offset": 5})
+    _place(page, quota, "quota", row)
 
     first, last = spans["mix"]
     mix = book.workbook.add_chart({"type": "pie"})
@@ -63,8 +67,7 @@ def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, 
                     "points": [{"fill": {"color": c}} for c in ("#70AD47", "#A9D18E", "#FFC000", "#C00000")]})
     mix.set_title({"name": "本月满意度构成", "name_font": {"size": 11}})
     mix.set_legend({"none": True})
-    mix.set_size({"width": 300, "height": CHART_SIZE["height"]})
-    page.insert_chart(row, 2, mix, {"x_offset": 150, "y_offset": 5})
+    _place(page, mix, "mix", row)
 
     first, last = spans["calls"]
     calls = book.workbook.add_chart({"type": "line"})
@@ -75,8 +78,13 @@ def _charts(book: Book, page: Worksheet, data: str, spans: dict[str, tuple[int, 
     calls.set_title({"name": "本月每日来电", "name_font": {"size": 11}})
     calls.set_x_axis({"num_font": {"rotation": -45}})
     calls.set_legend({"position": "bottom"})
-    calls.set_size(CHART_SIZE)
-    page.insert_chart(row, PEOPLE_LEFT + 1, calls, {"x_offset": 60, "y_offset": 5})
+    _place(page, calls, "calls", row)
+
+
+def _place(page: Worksheet, chart: Chart, key: str, row: int) -> None:
+    x, width = CHART_PLACES[key]
+    chart.set_size({"width": width, "height": CHART_HEIGHT})
+    page.insert_chart(row, 0, chart, {"x_offset": x + 5, "y_offset": 5})
 
 
 def write_manager(out_dir: Path, summary: ManagerSummary, gaps: pd.DataFrame, written: list[Path]) -> None:
@@ -87,18 +95,16 @@ def write_manager(out_dir: Path, summary: ManagerSummary, gaps: pd.DataFrame, wr
         "visits": gaps["visits_done"], "visit_quota": gaps["visits_quota"],
     }) if len(gaps) else pd.DataFrame(columns=[c.key for c in QUOTA_COLS])
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / manager_file(today), written, report_only=True) as book:
+    with output_book(out_dir, MANAGER_OUTPUT, today, written) as book:
         page = book.workbook.add_worksheet("日报")
-        page.write_string(0, 0, f"服务部经理日报 {day_label(today)} · 派工日 {day_label(plan)}",
-                          book.fmt("title", bold=True, font_size=14))
+        last_col = PEOPLE_LEFT + len(PEOPLE_COLS) - 1
+        units = sum(shown_width(c) for c in (*HEADLINE_COLS, *PEOPLE_COLS)) + GAP_WIDTH
+        write_title(book, page, f"服务部经理日报 {day_label(today)} · 派工日 {day_label(plan)}", last_col, units)
         chart_row = write_block(book, page, HEADLINE_TOP, 0, summary.headline, HEADLINE_COLS) + 2
+        page.set_column(PEOPLE_LEFT - 1, PEOPLE_LEFT - 1, GAP_WIDTH)
         page.write_string(1, PEOPLE_LEFT, "人员一览", book.fmt("block_heading", bold=True, font_size=12))
         write_block(book, page, 2, PEOPLE_LEFT, summary.people, PEOPLE_COLS)
         data, spans = _data_sheet(book, summary, quotas)
         _charts(book, page, data, spans, chart_row)
-        page.set_paper(9)
-        page.set_landscape()
-        page.fit_to_pages(1, 1)
-        page.set_margins(left=0.3, right=0.3, top=0.4, bottom=0.4)
-        page.print_area(0, 0, chart_row + 13, PEOPLE_LEFT + len(PEOPLE_COLS) - 1)
+        setup_page(page, units, last_col, landscape=True, one_page=True)
         page.activate()

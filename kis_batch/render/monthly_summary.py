@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import summary_file
+from kis_batch.outputs import MONTHLY_SUMMARY_OUTPUT
 from kis_batch.render import complaints as complaint_view
 from kis_batch.render import customers as customer_view
 from kis_batch.render import fees as fee_view
@@ -19,7 +19,17 @@ from kis_batch.render import projects as project_view
 from kis_batch.render import quality as quality_view
 from kis_batch.render import quotas as quota_view
 from kis_batch.render.evaluation import GRADE_HIGHLIGHTS, SUMMARY_COLS, summary_frame
-from kis_batch.render.style import Book, Col, Highlight, atomic_book, write_block, write_table
+from kis_batch.render.style import (
+    Book,
+    Col,
+    Highlight,
+    Page,
+    output_book,
+    printed_span,
+    write_block,
+    write_notes,
+    write_table,
+)
 from kis_batch.rules.monthly_summary import TRAINING_CATEGORIES, MonthlySummary
 from kis_batch.schema import CALLS, COMPLAINT_HANDLING, CUSTOMERS
 
@@ -100,8 +110,8 @@ def write_monthly_summary(folder: Path, summary: MonthlySummary, written: list[P
     """月度总结_YYYY-MM.xlsx in OUT/YYYY-MM/."""
     folder.mkdir(parents=True, exist_ok=True)
     month = f"{summary.month}（截至 {summary.as_of.isoformat()}）"
-    with atomic_book(folder / summary_file(summary.month), written, report_only=True) as book:
-        write_table(book, "概览", summary.overview, OVERVIEW_COLS, title=f"服务部月度总结 {month}", landscape=False)
+    with output_book(folder, MONTHLY_SUMMARY_OUTPUT, summary.month, written) as book:
+        write_table(book, "概览", summary.overview, OVERVIEW_COLS, title=f"服务部月度总结 {month}")
 
         calls = write_table(book, "来电", summary.calls_by_category, CALL_COLS, title=f"{month} 来电按问题类别和处理方式")
         top = len(summary.calls_by_category) + 3
@@ -132,7 +142,8 @@ def write_monthly_summary(folder: Path, summary: MonthlySummary, written: list[P
                     title=f"{month} 培训建议：操作咨询和数据问题来电多的客户，建议安排深层应用培训")
         report = write_table(book, "质量上报", summary.quality_report, REPORT_COLS,
                              title=f"质量上报 {month}（报服务运管部）")
-        report.write_string(len(summary.quality_report) + 3, 0, REPORT_LEGEND)
+        span = printed_span(REPORT_COLS, Page())
+        write_notes(book, report, len(summary.quality_report) + 3, (REPORT_LEGEND,), span.last_col, span.units)
         write_table(book, "考核", summary_frame(summary.evaluation), SUMMARY_COLS[:12], title=f"{month} 月度考核",
                     highlights=GRADE_HIGHLIGHTS)
         trend = write_table(book, "趋势", summary.trend, TREND_COLS, title="历史各月趋势（来自 history.sqlite）")

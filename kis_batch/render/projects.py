@@ -19,15 +19,18 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import projects_file
+from kis_batch.outputs import PERSON_PROJECTS_OUTPUT, PROJECTS_OUTPUT
 from kis_batch.render.style import (
     ERROR_BG,
     Book,
     Col,
     Highlight,
-    atomic_book,
+    Page,
     col_from_schema,
+    output_book,
+    setup_page,
     sheet_name,
+    shown_width,
     write_block,
     write_table,
     write_text,
@@ -37,30 +40,36 @@ from kis_batch.schema import ACCEPTANCE, CUSTOMERS, FAILED_CHECK, PROJECT_OVERVI
 from kis_batch.settings import Settings
 
 P = PROJECTS.fields
-OVERVIEW_COLS = (
-    replace(col_from_schema(P["project_id"]), width=11),
-    replace(col_from_schema(P["customer_id"]), width=9),
-    replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=22, wrap=True),
-    Col("specialist_name", P["specialist"].zh, 8),
-    replace(col_from_schema(P["scope"]), width=22, wrap=True),
-    Col("stage", "阶段", 7),
-    replace(col_from_schema(P["start"]), width=11),
-    replace(col_from_schema(P["planned_live"]), width=11),
-    replace(col_from_schema(P["live"]), width=11),
-    replace(col_from_schema(P["acceptance"]), width=8),
-    Col("acceptance_source", "结论来源", 8),
-    replace(col_from_schema(P["accepted_on"]), width=11),
-    replace(col_from_schema(P["accepted_by"]), width=8),
-    Col("handover_to_name", P["handover_to"].zh, 8),
-    replace(col_from_schema(P["handed_over"]), width=11),
-    Col("live_overdue", "上线逾期", 6),
-    Col("live_days", "上线晚工作日", 7, "int"),
-    Col("acceptance_overdue", "验收逾期", 6),
-    Col("acceptance_days", "上线后工作日", 7, "int"),
-    Col("handover_overdue", "交接逾期", 6),
-    Col("handover_days", "验收后工作日", 7, "int"),
-    replace(col_from_schema(P["notes"]), width=18, wrap=True),
+# Printed: each project's stage, dates and overdue flags; after them 客户编号, 开始日期 and who accepted
+# it when (the acceptance form has them).
+OVERVIEW_PRINTED = (
+    replace(col_from_schema(P["project_id"]), width=10),
+    replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=13, wrap=True),
+    Col("specialist_name", P["specialist"].zh, 6),
+    replace(col_from_schema(P["scope"]), width=14, wrap=True),
+    Col("stage", "阶段", 6),
+    replace(col_from_schema(P["planned_live"]), width=9.8),
+    replace(col_from_schema(P["live"]), width=9.8),
+    replace(col_from_schema(P["acceptance"]), width=5),
+    Col("handover_to_name", P["handover_to"].zh, 6),
+    replace(col_from_schema(P["handed_over"]), width=9.8),
+    Col("live_overdue", "上线逾期", 4),
+    Col("live_days", "上线晚工作日", 4, "int"),
+    Col("acceptance_overdue", "验收逾期", 4),
+    Col("acceptance_days", "上线后工作日", 4, "int"),
+    Col("handover_overdue", "交接逾期", 4),
+    Col("handover_days", "验收后工作日", 4, "int"),
+    replace(col_from_schema(P["notes"]), width=12, wrap=True),
 )
+OVERVIEW_COLS = (
+    *OVERVIEW_PRINTED,
+    replace(col_from_schema(P["customer_id"]), width=8),
+    replace(col_from_schema(P["start"]), width=9.8),
+    Col("acceptance_source", "结论来源", 8),
+    replace(col_from_schema(P["accepted_on"]), width=9.8),
+    replace(col_from_schema(P["accepted_by"]), width=6),
+)
+OVERVIEW_PAGE = Page(printed=len(OVERVIEW_PRINTED))
 # An overdue flag colours itself and the working days behind it.
 OVERDUE = tuple(Highlight(column, "text", (flag, "是"), ERROR_BG)
                 for flag, days in (("live_overdue", "live_days"), ("acceptance_overdue", "acceptance_days"),
@@ -69,14 +78,14 @@ OVERDUE = tuple(Highlight(column, "text", (flag, "是"), ERROR_BG)
 
 A = ACCEPTANCE.fields
 CHECK_COLS = (
-    Col("seq", "序号", 5, "int"),
-    replace(col_from_schema(A["project_id"]), width=11),
-    replace(col_from_schema(A["item"]), width=24, wrap=True),
-    Col("previous", "上次结果", 8),
-    replace(col_from_schema(A["outcome"], fill=True), width=8),
-    replace(col_from_schema(A["notes"], fill=True), width=22, wrap=True),
-    replace(col_from_schema(A["date"], fill=True), width=11),
-    replace(col_from_schema(A["checked_by"], fill=True), width=8),
+    Col("seq", "序号", 3.5, "int"),
+    replace(col_from_schema(A["project_id"]), width=10),
+    replace(col_from_schema(A["item"]), width=19, wrap=True),
+    Col("previous", "上次结果", 6),
+    replace(col_from_schema(A["outcome"], fill=True), width=6.5),
+    replace(col_from_schema(A["notes"], fill=True), width=16, wrap=True),
+    replace(col_from_schema(A["date"], fill=True), width=9.8),
+    replace(col_from_schema(A["checked_by"], fill=True), width=6),
 )
 LAST_COL = len(CHECK_COLS) - 1
 SPLIT_COL = 4  # the form's header lines: left half A–D, right half E–H
@@ -136,7 +145,6 @@ def _acceptance_form(book: Book, project: dict[str, Any], checklist: pd.DataFram
                "填好后把本工作簿放回收件夹，即作为验收单读取。" + _recheck_note(checklist), note, to_col=LAST_COL)
     sheet.set_row(4, 42)
     last = write_block(book, sheet, HEADER_ROW, 0, checklist, CHECK_COLS, row_height=ITEM_ROW_PT)
-    sheet.set_row(HEADER_ROW, 30)
     outcome = next(i for i, c in enumerate(CHECK_COLS) if c.key == "outcome")
     choices = CHECK_COLS[outcome].choices
     sheet.data_validation(HEADER_ROW + 1, outcome, last, outcome, {
@@ -149,14 +157,12 @@ def _acceptance_form(book: Book, project: dict[str, Any], checklist: pd.DataFram
     # Below the checklist, text only in column A (序号, which the reader does not take): these lines
     # read as blank rows when the sheet comes back.
     lines = ("验收结论：☐ 通过　　☐ 不通过（须整改后重新验收）",
-             f"客户签字：{UNDERLINE}　日期：{UNDERLINE}　　　服务部经理签字：{UNDERLINE}　日期：{UNDERLINE}")
+             f"客户签字：{UNDERLINE}　日期：{UNDERLINE}",
+             f"服务部经理签字：{UNDERLINE}　日期：{UNDERLINE}")
     for offset, line in enumerate(lines, 2):
         write_text(sheet, last + offset, 0, line, sign, to_col=LAST_COL)
         sheet.set_row(last + offset, 36)
-    sheet.set_paper(9)
-    sheet.fit_to_pages(1, 1)
-    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    sheet.print_area(0, 0, last + len(lines) + 1, LAST_COL)
+    setup_page(sheet, sum(shown_width(c) for c in CHECK_COLS), LAST_COL, landscape=False)
     taken.append(sheet.get_name())
 
 
@@ -164,13 +170,14 @@ def write_projects(out_dir: Path, report: ProjectReport, settings: Settings, wri
     """实施_D.xlsx (to come back with its 验收 sheets filled in) and each specialist's 实施_D_姓名.xlsx."""
     out_dir.mkdir(parents=True, exist_ok=True)
     title = _title(report, settings)
-    with atomic_book(out_dir / projects_file(report.today), written) as book:
-        write_table(book, PROJECT_OVERVIEW, report.projects, OVERVIEW_COLS, title=title, highlights=OVERDUE)
+    with output_book(out_dir, PROJECTS_OUTPUT, report.today, written) as book:
+        write_table(book, PROJECT_OVERVIEW, report.projects, OVERVIEW_COLS, title=title, highlights=OVERDUE,
+                    page=OVERVIEW_PAGE)
         taken = [PROJECT_OVERVIEW]
         by_id = {r["project_id"]: r for r in report.projects.to_dict("records")}
         for project_id, checklist in report.checklists.items():
             _acceptance_form(book, by_id[project_id], checklist, settings, taken)
-    for name, rows in by_specialist(report).items():
-        with atomic_book(out_dir / projects_file(report.today, name), written, report_only=True) as book:
-            write_table(book, PROJECT_OVERVIEW, rows, OVERVIEW_COLS, title=f"{name}负责的实施项目 · {title}",
-                        highlights=OVERDUE)
+    for name, own in by_specialist(report).items():
+        with output_book(out_dir, PERSON_PROJECTS_OUTPUT, report.today, written, name) as book:
+            write_table(book, PROJECT_OVERVIEW, own.projects, OVERVIEW_COLS, highlights=OVERDUE, page=OVERVIEW_PAGE,
+                        title=f"{name}负责的{_title(own, settings)}")

@@ -16,18 +16,21 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import quality_file
+from kis_batch.outputs import QUALITY_OUTPUT
 from kis_batch.render.style import (
+    ATTENTION_BG,
     ERROR_BG,
     GOOD_BG,
     HEADER_BG,
-    WARNING_BG,
     Book,
     Col,
     Highlight,
-    atomic_book,
+    Page,
     input_col,
+    output_book,
+    printed_span,
     write_block,
+    write_notes,
     write_table,
 )
 from kis_batch.rules.quality import (
@@ -55,9 +58,9 @@ STAFF_ID = Col("staff", STAFF.fields["staff_id"].zh, 8)  # the tables key an eng
 STAFF_NAME = Col("staff_name", FEEDBACK.fields["staff"].zh, 9)
 TOTAL_ROW = Highlight(None, "text", ("staff_name", TOTAL), HEADER_BG)
 COUNT_COLS = (*(Col(key, label, 9, "int") for key, label in SOURCES.items()), Col("total", TOTAL, 7, "int"))
-STATUS_COLOURS = ((BEHIND, ERROR_BG), (CSAT_LOW, ERROR_BG), (BROKEN, ERROR_BG), (COMPLAINED, WARNING_BG),
+STATUS_COLOURS = ((BEHIND, ERROR_BG), (CSAT_LOW, ERROR_BG), (BROKEN, ERROR_BG), (COMPLAINED, ATTENTION_BG),
                   (REACHED, GOOD_BG), (ON_TRACK, GOOD_BG), (CSAT_OK, GOOD_BG), (NONE_FOUND, GOOD_BG))
-KIND_COLOURS = {NOT_VISITED: ERROR_BG, FEEDBACK_MISSING: WARNING_BG, NO_PHONE_AHEAD: "#E4DFEC", OVER_TIME: "#BDD7EE"}
+KIND_COLOURS = {NOT_VISITED: ERROR_BG, FEEDBACK_MISSING: ATTENTION_BG, NO_PHONE_AHEAD: "#E4DFEC", OVER_TIME: "#BDD7EE"}
 CHART_SIZE = {"width": 480, "height": 300}
 PIE_COLOURS = ("#4472C4", "#70AD47", "#FFC000", "#E06666")  # 非常满意 … 不满意
 SOURCE_COLOURS = ("#4472C4", "#ED7D31", "#A5A5A5")
@@ -126,7 +129,7 @@ COMPLAINT_LEGEND = ("同一次服务的来电投诉和回访投诉只计一次�
 SATISFACTION_LEGEND = (f"满意率=（非常满意+满意）÷评价数，低于{CSAT_ALERT:.0%}标红（提示线，不是制度规定）；"
                        "反馈按实际服务的人，回访按回访记录的服务代表（未填则按客户的服务代表）；未评价的不计入满意率")
 COVERAGE_LEGEND = "覆盖率=本月回访接通（接通=是）的不同客户数÷客户数；规则针对全部客户（合计行），各服务代表一行供参考"
-BREACH_LEGEND = ("红色=上门不属实（回访核实客户称未上门）；黄色=反馈缺失（交回的反馈单未填处理结果和到达/离开时间）；"
+BREACH_LEGEND = ("红色=上门不属实（回访核实客户称未上门）；橙色=反馈缺失（交回的反馈单未填处理结果和到达/离开时间）；"
                  "紫色=未电话预约；蓝色=上门超时或未填到达/离开时间（安装系统等豁免类型除外）")
 
 
@@ -134,8 +137,10 @@ def _period(today: dt.date) -> str:
     return f"{today.year}年{today.month}月1日至{today.day}日"
 
 
-def _legend(book: Book, sheet: Worksheet, row: int, text: str) -> None:
-    sheet.write_string(row, 0, text, book.fmt("legend", font_color="#595959"))
+def _legend(book: Book, sheet: Worksheet, row: int, text: str, cols: Sequence[Col]) -> None:
+    """What a table's colours and figures mean, wrapped under it across its width."""
+    span = printed_span(cols, Page())
+    write_notes(book, sheet, row, (text,), span.last_col, span.units)
 
 
 def _block(book: Book, sheet: Worksheet, top: int, heading: str, frame: pd.DataFrame, cols: Sequence[Col]) -> int:
@@ -152,11 +157,11 @@ def _overview(book: Book, report: QualityReport) -> None:
     highlights = [Highlight("status", "text", ("status", status), colour) for status, colour in STATUS_COLOURS]
     sheet = write_table(book, "概览", report.overview, OVERVIEW_COLS, title=title, highlights=highlights)
     below = len(report.overview) + 3
-    _legend(book, sheet, below, OVERVIEW_LEGEND)
+    _legend(book, sheet, below, OVERVIEW_LEGEND, OVERVIEW_COLS)
     first = _block(book, sheet, below + 2, "本月满意度构成（条）", report.satisfaction_mix, MIX_COLS)
     last = first + len(report.satisfaction_mix) - 1
     if not report.figures["ratings"]:
-        _legend(book, sheet, last + 2, "本月还没有满意度评价")
+        _legend(book, sheet, last + 2, "本月还没有满意度评价", MIX_COLS)
         return
     chart = book.workbook.add_chart({"type": "pie"})
     chart.add_series({
@@ -217,18 +222,18 @@ def write_quality(out_dir: Path, today: dt.date, report: QualityReport, written:
     out_dir.mkdir(parents=True, exist_ok=True)
     titles = _titles(report)
     kind_colours = [Highlight(None, "text", ("kind", kind), colour) for kind, colour in KIND_COLOURS.items()]
-    with atomic_book(out_dir / quality_file(today), written, report_only=True) as book:
+    with output_book(out_dir, QUALITY_OUTPUT, today, written) as book:
         _overview(book, report)
         sheet = write_table(book, "投诉", report.complaints, COMPLAINT_COLS, title=titles["投诉"])
-        _legend(book, sheet, len(report.complaints) + 3, COMPLAINT_LEGEND)
+        _legend(book, sheet, len(report.complaints) + 3, COMPLAINT_LEGEND, COMPLAINT_COLS)
         _complaint_counts(book, report)
         sheet = write_table(book, "满意度", report.satisfaction, SATISFACTION_COLS, title=titles["满意度"],
                             highlights=(*CSAT_HIGHLIGHTS, TOTAL_ROW))
-        _legend(book, sheet, len(report.satisfaction) + 3, SATISFACTION_LEGEND)
+        _legend(book, sheet, len(report.satisfaction) + 3, SATISFACTION_LEGEND, SATISFACTION_COLS)
         sheet = write_table(book, "回访覆盖", report.coverage, COVERAGE_COLS, title=titles["回访覆盖"],
                             highlights=(TOTAL_ROW,))
-        _legend(book, sheet, len(report.coverage) + 3, COVERAGE_LEGEND)
+        _legend(book, sheet, len(report.coverage) + 3, COVERAGE_LEGEND, COVERAGE_COLS)
         sheet = write_table(book, "违规", report.breaches, BREACH_COLS, title=titles["违规"], highlights=kind_colours)
-        _legend(book, sheet, len(report.breaches) + 3, BREACH_LEGEND)
+        _legend(book, sheet, len(report.breaches) + 3, BREACH_LEGEND, BREACH_COLS)
         write_table(book, "违规统计", report.breaches_by_engineer, BREACH_COUNT_COLS, title=titles["违规统计"],
-                    highlights=(Highlight("total", ">", ("total", 0), WARNING_BG), TOTAL_ROW), landscape=False)
+                    highlights=(Highlight("total", ">", ("total", 0), ATTENTION_BG), TOTAL_ROW))

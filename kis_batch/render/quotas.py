@@ -9,16 +9,18 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import quotas_file
+from kis_batch.outputs import QUOTAS_OUTPUT
 from kis_batch.render.style import (
+    ATTENTION_BG,
     ERROR_BG,
     GOOD_BG,
-    WARNING_BG,
     Book,
     Col,
     Highlight,
-    atomic_book,
-    col_from_schema,
+    Page,
+    output_book,
+    printed_span,
+    write_notes,
     write_table,
 )
 from kis_batch.rules.quotas import BEHIND, METRICS, OUT_OF_REACH, REACHED
@@ -30,35 +32,37 @@ METRIC_WORDS = {"resolutions": ("解决", "问题解决"), "visits": ("拜访", 
 def _metric_cols(metric: str) -> tuple[Col, ...]:
     short, _ = METRIC_WORDS[metric]
     return (
-        Col(f"{metric}_done", f"已{short}家次", 8, "int"),
-        Col(f"{metric}_quota", f"{short}指标", 7, "int"),
-        Col(f"{metric}_gap", f"{short}缺口", 7, "int"),
-        Col(f"{metric}_pace", f"按进度应{short}", 11, "km"),  # "km" is the kit's one-decimal format
-        Col(f"{metric}_needed", f"每日需{short}", 8, "int"),
-        Col(f"{metric}_status", f"{short}状态", 9),
+        Col(f"{metric}_done", f"已{short}家次", 4, "int"),
+        Col(f"{metric}_quota", f"{short}指标", 4, "int"),
+        # A quota exceeded shows as 超额 N, never as a negative gap.
+        Col(f"{metric}_gap", f"{short}缺口", 6.5, "gap"),
+        Col(f"{metric}_pace", f"按进度应{short}", 4, "km"),  # "km" is the kit's one-decimal format
+        Col(f"{metric}_needed", f"每日需{short}", 4, "int"),
+        Col(f"{metric}_status", f"{short}状态", 7),
     )
 
 
 COLS = (
-    col_from_schema(STAFF.fields["staff_id"]),
-    col_from_schema(STAFF.fields["name"]),
-    col_from_schema(STAFF.fields["area"]),
-    Col("daily_cap", STAFF.fields["daily_cap"].zh, 8, "int"),
-    Col("month_workdays", "本月工作日", 8, "int"),
-    Col("elapsed_workdays", "已过工作日", 8, "int"),
-    Col("workdays_left", "剩余工作日", 8, "int"),
+    Col("staff_id", STAFF.fields["staff_id"].zh, 6),
+    Col("name", STAFF.fields["name"].zh, 6.5),
+    Col("area", STAFF.fields["area"].zh, 6.5),
+    Col("daily_cap", STAFF.fields["daily_cap"].zh, 4, "int"),
+    Col("month_workdays", "本月工作日", 4, "int"),
+    Col("elapsed_workdays", "已过工作日", 4, "int"),
+    Col("workdays_left", "剩余工作日", 4, "int"),
     *(col for metric in METRICS for col in _metric_cols(metric)),
-    Col("status", "总体状态", 9),
+    Col("status", "总体状态", 7),
 )
-STATUS_COLOURS = ((OUT_OF_REACH, ERROR_BG), (BEHIND, WARNING_BG), (REACHED, GOOD_BG))
+STATUS_COLOURS = ((OUT_OF_REACH, ERROR_BG), (BEHIND, ATTENTION_BG), (REACHED, GOOD_BG))
 HIGHLIGHTS = tuple(
     Highlight(key, "text", (key, status), colour)
     for key in (*(f"{metric}_status" for metric in METRICS), "status")
     for status, colour in STATUS_COLOURS
 )
-LEGEND = ("已达标=完成月指标；正常=不低于进度线（指标×已过工作日÷本月工作日）；落后=低于进度线；"
+LEGEND = ("缺口=指标−已完成，已超过指标的显示为“超额 N”；"
+          "已达标=完成月指标；正常=不低于进度线（指标×已过工作日÷本月工作日）；落后=低于进度线；"
           "无法达标=剩余工作日每天需完成的家次超过每日上限，或本月已无工作日")
-CHART_SIZE = {"width": 520, "height": 300}
+CHART_SIZE = {"width": 430, "height": 280}
 DONE_COLOUR, PACE_COLOUR, QUOTA_COLOUR = "#4472C4", "#A5A5A5", "#ED7D31"
 
 
@@ -75,7 +79,8 @@ def _add_legend_and_charts(book: Book, sheet: Worksheet, rows: int) -> None:
     engineer: done, the pace line so far, the quota."""
     keys = [c.key for c in COLS]
     first, last = 2, 1 + rows  # data rows under the title and header rows
-    sheet.write_string(last + 2, 0, LEGEND, book.fmt("legend", font_color="#595959"))
+    span = printed_span(COLS, Page())
+    write_notes(book, sheet, last + 2, (LEGEND,), span.last_col, span.units)
     names = keys.index("name")
     for number, metric in enumerate(METRICS):
         short, long = METRIC_WORDS[metric]
@@ -100,7 +105,7 @@ def _add_legend_and_charts(book: Book, sheet: Worksheet, rows: int) -> None:
 def write_quotas(out_dir: Path, today: dt.date, gaps: pd.DataFrame, written: list[Path]) -> None:
     """指标缺口_D.xlsx: one sheet, the table then the charts below it."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_book(out_dir / quotas_file(today), written, report_only=True) as book:
+    with output_book(out_dir, QUOTAS_OUTPUT, today, written) as book:
         sheet = write_table(book, "指标缺口", gaps, COLS, title=_title(today, gaps), highlights=HIGHLIGHTS)
         if len(gaps):
             _add_legend_and_charts(book, sheet, len(gaps))

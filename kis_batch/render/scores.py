@@ -4,53 +4,63 @@ the month's scored rows; breaches coloured, complaints and manager overrides mar
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from kis_batch.outputs import scores_file
+from kis_batch.outputs import SCORES_OUTPUT
 from kis_batch.render.style import (
+    ATTENTION_BG,
     ERROR_BG,
     HEADER_BG,
-    WARNING_BG,
     Book,
     Col,
     Highlight,
-    atomic_book,
+    Page,
     input_col,
+    output_book,
+    printed_span,
+    write_notes,
     write_table,
 )
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import CUSTOMERS, FEEDBACK, STAFF
 
-ROW_COLS = (
-    input_col(FEEDBACK, "ticket_id", 12),
-    input_col(FEEDBACK, "service_date", 10),
-    Col("staff_name", FEEDBACK.fields["staff"].zh, 7),
-    input_col(FEEDBACK, "customer_id", 8),
-    input_col(CUSTOMERS, "customer_name", 16),
-    input_col(FEEDBACK, "service_type", 8),
-    input_col(FEEDBACK, "mode", 5),
-    input_col(FEEDBACK, "result", 8),
-    input_col(FEEDBACK, "satisfaction", 8),
-    input_col(FEEDBACK, "phoned_ahead", 5),
-    Col("minutes", "上门分钟", 5, "int"),
-    Col("result_points", "结果分", 5, "score"),
-    Col("satisfaction_points", "满意度分", 5, "score"),
-    Col("phoned_points", "预约分", 5, "score"),
-    Col("time_points", "时长分", 5, "score"),
-    Col("due_date", "及时期限", 10, "date"),
-    Col("on_time_points", "及时分", 5, "score"),
-    Col("complaint", "投诉", 15),
-    Col("complaint_points", "投诉扣分", 5, "score"),
-    Col("computed", "计算得分", 6, "score"),
-    Col("manager_score", FEEDBACK.fields["manager_score"].zh, 6, "score"),
-    Col("final", "最终得分", 6, "score"),
-    Col("breach_count", "违规数", 5, "int"),
-    Col("breaches", "违规", 30),
+# Printed: who served whom, the result, the rubric's points and the breaches; after them the columns
+# the same on every row of the day or repeated in the points (服务日期, 客户编号, 服务方式, 及时期限, 投诉, 违规数).
+ROW_PRINTED = (
+    input_col(FEEDBACK, "ticket_id", 12.5),
+    Col("staff_name", FEEDBACK.fields["staff"].zh, 6),
+    replace(input_col(CUSTOMERS, "customer_name", 13), wrap=True),
+    input_col(FEEDBACK, "service_type", 7),
+    input_col(FEEDBACK, "result", 7),
+    input_col(FEEDBACK, "satisfaction", 7),
+    input_col(FEEDBACK, "phoned_ahead", 4),
+    Col("minutes", "上门分钟", 4, "int"),
+    Col("result_points", "结果分", 4, "score"),
+    Col("satisfaction_points", "满意度分", 4, "score"),
+    Col("phoned_points", "预约分", 4, "score"),
+    Col("time_points", "时长分", 4, "score"),
+    Col("on_time_points", "及时分", 4, "score"),
+    Col("complaint_points", "投诉扣分", 4, "deduction"),
+    Col("computed", "计算得分", 4, "score"),
+    Col("manager_score", FEEDBACK.fields["manager_score"].zh, 4, "score"),
+    Col("final", "最终得分", 4, "score"),
+    Col("breaches", "违规", 18, wrap=True),
 )
+ROW_COLS = (
+    *ROW_PRINTED,
+    input_col(FEEDBACK, "service_date", 10),
+    input_col(FEEDBACK, "customer_id", 8),
+    input_col(FEEDBACK, "mode", 5),
+    Col("due_date", "及时期限", 10, "date"),
+    Col("complaint", "投诉", 15),
+    Col("breach_count", "违规数", 5, "int"),
+)
+ROW_PAGE = Page(printed=len(ROW_PRINTED))
 ROW_HIGHLIGHTS = (
-    Highlight("complaint_points", ">", ("complaint_points", 0), WARNING_BG),
+    Highlight("complaint_points", ">", ("complaint_points", 0), ATTENTION_BG),
     Highlight("final", ">=", ("manager_score", 0), HEADER_BG),
     Highlight(None, ">", ("breach_count", 0), ERROR_BG),
 )
@@ -62,7 +72,7 @@ ENGINEER_COLS = (
     Col("breaches", "违规次数", 9, "int"),
     Col("complaints", "被投诉次数", 10, "int"),
 )
-ENGINEER_HIGHLIGHTS = (Highlight(None, ">", ("breaches", 0), WARNING_BG),)
+ENGINEER_HIGHLIGHTS = (Highlight(None, ">", ("breaches", 0), ATTENTION_BG),)
 LEGEND = "红色行=有违规（未电话预约、上门超时或未填时间、回访核实未上门）；橙色=被投诉扣分；蓝色=经理评分覆盖了计算得分"
 
 
@@ -92,8 +102,9 @@ def _day_title(today: dt.date, rows: pd.DataFrame) -> str:
 
 def _rows_sheet(book: Book, name: str, rows: pd.DataFrame, title: str) -> None:
     """Scored rows with their breakdown, and under them what the colours mean."""
-    sheet = write_table(book, name, rows, ROW_COLS, title=title, highlights=ROW_HIGHLIGHTS)
-    sheet.write_string(len(rows) + 3, 0, LEGEND, book.fmt("legend", font_color="#595959"))
+    sheet = write_table(book, name, rows, ROW_COLS, title=title, highlights=ROW_HIGHLIGHTS, page=ROW_PAGE)
+    span = printed_span(ROW_COLS, ROW_PAGE)
+    write_notes(book, sheet, len(rows) + 3, (LEGEND,), span.last_col, span.units)
 
 
 def write_scores(out_dir: Path, today: dt.date, scores: Scores, tables: dict[str, pd.DataFrame],
@@ -103,8 +114,8 @@ def write_scores(out_dir: Path, today: dt.date, scores: Scores, tables: dict[str
     out_dir.mkdir(parents=True, exist_ok=True)
     day = _named(scores.today_rows, tables)
     since = f"{today.year}年{today.month}月1日至{today.day}日"
-    with atomic_book(out_dir / scores_file(today), written, report_only=True) as book:
+    with output_book(out_dir, SCORES_OUTPUT, today, written) as book:
         _rows_sheet(book, "当日评分", day, _day_title(today, day))
         write_table(book, "本月汇总", _named(scores.by_engineer, tables), ENGINEER_COLS,
                     title=f"{since}：每人反馈数、平均得分（经理评分优先）、违规和投诉",
-                    highlights=ENGINEER_HIGHLIGHTS, landscape=False)
+                    highlights=ENGINEER_HIGHLIGHTS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -30,14 +31,16 @@ BODY_PT, LABEL_PT, TITLE_PT = 16, 14, 22
 LINE_PT = 22  # one line of body text, with its leading
 FIELD_PT = 32  # a one-line field
 PROBLEM_LINES = 4  # the problem box is at least this many lines tall, room for more words by hand
-HEADER_PT = {"title": 40, "date": 26}
+HEADER_PT = {"letterhead": 26, "title": 40, "date": 26}
 GAP_PT = 13
-BOX_PT = {"band": 28, "times": 46, "choices": 40, "signature": 128}
+BOX_PT = {"band": 28, "times": 46, "choices": 40, "signature": 110}
 # The rows of a page add up to this (A4 is 842 pt tall, less the margins and some room for
 # rounding); the notes box is what is left, and never less than NOTES_MIN_PT.
 PAGE_PT = 730
 NOTES_MIN_PT = 48
 CHECKBOX = "☐"
+MODES = ("上门", "远程")  # how this visit was done; a phone call needs no form
+SIGNED_ON = "日期：　　年　　月　　日"
 TIME_GUIDE = "时　　　分"
 MARGIN_IN = 0.5
 
@@ -51,6 +54,15 @@ def _lines(text: str, width_units: float, font_pt: float) -> int:
 
 def _choices(options: tuple[str, ...]) -> str:
     return "　　".join(f"{CHECKBOX} {option}" for option in options)
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The company and its hotline at the top of every page (settings 公司名称, 服务热线): the form
+    stays with the customer."""
+
+    company: str
+    hotline: str
 
 
 class _Form:
@@ -79,6 +91,10 @@ class _Form:
         self.time_box = book.fmt("svc-time", font_size=BODY_PT, bg_color=FILL_BG, border=1, align="right", indent=2,
                                  valign="vcenter", font_color="#808080")
         self.signature = book.fmt("svc-signature", bg_color=FILL_BG, border=2)
+        self.signed_on = book.fmt("svc-signed-on", font_size=LABEL_PT, bg_color=FILL_BG, border=2, valign="bottom",
+                                  align="left", indent=1)
+        self.company = book.fmt("svc-company", bold=True, font_size=LABEL_PT, valign="vcenter")
+        self.hotline = book.fmt("svc-hotline", font_size=LABEL_PT, valign="vcenter", align="right")
 
     def pair(self, row: int, label: str, value: Any, label2: str, value2: Any, fmt: Any = None) -> None:
         self.sheet.write_string(row, 0, label, self.label)
@@ -91,23 +107,28 @@ class _Form:
         write_text(self.sheet, row, 1, value, fmt, to_col=3)
 
 
-def _write_visit(form: _Form, top: int, row: dict[str, Any], stop: str, day: str, engineer: str) -> int:
+def _write_visit(form: _Form, top: int, row: dict[str, Any], stop: str, day: str, engineer: str,
+                 letterhead: Letterhead) -> int:
     """One page's rows from top (stop: which of how many); returns the row after the page."""
     sheet = form.sheet
     suggested = row.get("kind") == SUGGESTED
     name, address, problem = (shown_text(row.get(key)) for key in ("customer_name", "address", "problem"))
     heights = [
-        HEADER_PT["title"], HEADER_PT["date"], GAP_PT, FIELD_PT, FIELD_PT,
+        HEADER_PT["letterhead"], HEADER_PT["title"], HEADER_PT["date"], GAP_PT, FIELD_PT, FIELD_PT,
         max(FIELD_PT, _lines(name, VALUE_SPAN, BODY_PT + 1) * LINE_PT + 8), FIELD_PT,
         max(FIELD_PT, _lines(address, VALUE_SPAN, BODY_PT) * LINE_PT + 8),
         max(PROBLEM_LINES, _lines(problem, VALUE_SPAN, BODY_PT)) * LINE_PT + 10, GAP_PT,
-        BOX_PT["band"], BOX_PT["times"], BOX_PT["choices"], BOX_PT["choices"], BOX_PT["signature"],
+        BOX_PT["band"], BOX_PT["times"], BOX_PT["choices"], BOX_PT["choices"], BOX_PT["choices"],
+        BOX_PT["signature"],
     ]
     # The notes box takes what the page has left, so a long problem text still fits on one page.
     heights.insert(len(heights) - 1, max(NOTES_MIN_PT, PAGE_PT - sum(heights)))
     for offset, height in enumerate(heights):
         sheet.set_row(top + offset, height)
 
+    write_text(sheet, top, 0, letterhead.company, form.company, to_col=1)
+    write_text(sheet, top, 2, f"服务热线：{letterhead.hotline}" if letterhead.hotline else "", form.hotline, to_col=3)
+    top += 1
     write_text(sheet, top, 0, f"服务单　{stop}", form.title, to_col=2)
     flags = [word for word, shown in (("建议拜访（可选）", suggested), ("★ 重点客户", row.get("key_customer") is True))
              if shown]
@@ -126,14 +147,18 @@ def _write_visit(form: _Form, top: int, row: dict[str, Any], stop: str, day: str
     for col, label in ((0, "到达时间"), (2, "离开时间")):
         sheet.write_string(top + 11, col, label, form.fill_label)
         sheet.write_string(top + 11, col + 1, TIME_GUIDE, form.time_box)
-    form.wide(top + 12, "处理结果", _choices(RESULTS), form.box, form.fill_label)
-    form.wide(top + 13, "客户满意度", _choices(SATISFACTION), form.box, form.fill_label)
-    form.wide(top + 14, "处理情况", None, form.box, form.fill_label)
-    form.wide(top + 15, "客户签字", None, form.signature, form.fill_label)
-    return top + len(heights)
+    form.wide(top + 12, "服务方式", _choices(MODES), form.box, form.fill_label)
+    form.wide(top + 13, "处理结果", _choices(RESULTS), form.box, form.fill_label)
+    form.wide(top + 14, "客户满意度", _choices(SATISFACTION), form.box, form.fill_label)
+    form.wide(top + 15, "处理情况", None, form.box, form.fill_label)
+    sheet.write_string(top + 16, 0, "客户签字", form.fill_label)
+    write_text(sheet, top + 16, 1, None, form.signature, to_col=2)
+    write_text(sheet, top + 16, 3, SIGNED_ON, form.signed_on)
+    return top - 1 + len(heights)
 
 
-def write_service_sheet(book: Book, rows: pd.DataFrame, plan_date: dt.date, engineer: str) -> Worksheet | None:
+def write_service_sheet(book: Book, rows: pd.DataFrame, plan_date: dt.date, engineer: str,
+                        letterhead: Letterhead) -> Worksheet | None:
     """The 服务单 sheet: a page per row of the engineer's table sheet, in the same order. None for
     an engineer without visits: an empty form would be paper for nothing (and such an engineer
     gets no dispatch workbook today anyway)."""
@@ -150,7 +175,7 @@ def write_service_sheet(book: Book, rows: pd.DataFrame, plan_date: dt.date, engi
     starts, top = [], 0
     for stop, record in enumerate(records, start=1):
         starts.append(top)
-        top = _write_visit(form, top, record, f"第 {stop} 站（共 {len(records)} 站）", day, engineer)
+        top = _write_visit(form, top, record, f"第 {stop} 站（共 {len(records)} 站）", day, engineer, letterhead)
     sheet.set_h_pagebreaks(starts[1:])
     sheet.print_area(0, 0, top - 1, 3)
     sheet.set_paper(9)  # A4

@@ -1,6 +1,7 @@
 """The small style kit every output workbook shares: safe xlsxwriter options (text never becomes a
 formula or link), Chinese headers, widths, frozen header rows, dropdowns on fill-in columns,
-conditional colours, print set-up, and atomic saving.
+conditional colours, each sheet's declared page set-up (docs/rules.md § Outputs: page 1 legible on
+A4), and atomic saving.
 """
 
 from __future__ import annotations
@@ -22,29 +23,36 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import REPORT_MARK
+from kis_batch.outputs import REPORT_MARK, Output
 from kis_batch.schema import Column, Kind, Template
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 HEADER_BG = "#DDEBF7"
+# Yellow marks what staff fill in on a sheet that comes back, and nothing else.
 FILL_BG = "#FFF9E5"
-ERROR_BG = "#F8CBAD"
 WARNING_BG = "#FFE699"
+ERROR_BG = "#F8CBAD"
+ATTENTION_BG = "#FCE4D6"  # light orange: needs a look (a warning, a key customer), never filled in
 GOOD_BG = "#C6EFCE"
 # Excel keeps a sheet's name to 31 characters and forbids a few.
 _SHEET_NAME_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
+# Numbers end in a space's width ("_ "), so a right-aligned figure never runs into the text of the
+# column after it. deduction shows a points deduction with its minus sign; gap shows a quota
+# exceeded (a negative gap) as 超额 N. The values stay what they are.
 NUMBER_FORMATS = {
     "date": "yyyy-mm-dd",
     "time": "hh:mm",
     "datetime": "yyyy-mm-dd hh:mm",
-    "int": "0",
-    "number": "#,##0.00",
-    "percent": "0.0%",
-    "score": "0",
-    "km": "0.0",
+    "int": "0_ ",
+    "number": "#,##0.00_ ",
+    "percent": "0.0%_ ",
+    "score": "0_ ",
+    "km": "0.0_ ",
+    "deduction": '"−"0.0_ ;"+"0.0_ ;0.0_ ',
+    "gap": '0_ ;"超额 "0_ ;0_ ',
 }
 
 
@@ -59,7 +67,7 @@ class Col:
     key: str
     header: str
     width: float = 12
-    kind: str = "text"  # text | date | time | datetime | int | number | percent | score | km | bool
+    kind: str = "text"  # text | date | time | datetime | int | number | percent | score | km | bool | deduction | gap
     choices: tuple[str, ...] = ()  # a dropdown list for a fill-in column
     fill: bool = False  # staff fill this column in: tinted, with a dropdown where it has choices
     wrap: bool = False  # long text wraps within the width (rows grow) so printed sheets stay readable
@@ -75,6 +83,16 @@ def col_from_schema(column: Column, *, fill: bool = False, header: str | None = 
 def input_col(template: Template, key: str, width: float, header: str | None = None) -> Col:
     """A template column shown read-only, at the width the sheet can spare."""
     return replace(col_from_schema(template.fields[key], header=header), width=width)
+
+
+# Excel keeps a dropdown list of at most 255 characters; a longer roster gets a free-text cell.
+DROPDOWN_CHARACTERS = 255
+
+
+def person_choice(col: Col, people: tuple[str, ...], *extra: str) -> Col:
+    """col as a fill-in column with a dropdown of these people (and extra words), where Excel can hold the list."""
+    choices = (*people, *extra)
+    return replace(col, fill=True, choices=choices if len(",".join(choices)) <= DROPDOWN_CHARACTERS else ())
 
 
 @dataclass(frozen=True)
@@ -93,6 +111,7 @@ class Book:
 
     workbook: Workbook
     formats: dict[str, Any] = field(default_factory=dict)
+    report_only: bool = False  # never comes back: no column is tinted as one to fill in
 
     def fmt(self, name: str, **props: Any) -> Any:
         if name not in self.formats:
@@ -104,6 +123,7 @@ class Book:
         props: dict[str, Any] = {"valign": "top", "text_wrap": wrap}
         if kind in NUMBER_FORMATS:
             props["num_format"] = NUMBER_FORMATS[kind]
+        fill = fill and not self.report_only
         if fill:
             props.update(bg_color=FILL_BG, border=1)
         return self.fmt(f"cell-{kind}-{fill}-{wrap}", **props)
@@ -207,6 +227,19 @@ def write_text(sheet: Worksheet, row: int, col: int, value: Any, fmt: Any, *,
 LINE_HEIGHT = 15  # points per line of the default font
 WRAP_FILL = 0.9  # the share of a column's width a wrapped line fills, leaving room for word breaks
 
+# How LibreOffice lays a sheet out on paper (docs/rules.md § Outputs: page 1 legible on A4): a column
+# unit is 7.5 pt wide; at the default 11 pt a Chinese character takes 11 pt (1.47 units), another
+# character about 0.9 units; a cell keeps about 0.2 units of padding. Wrapped lines are counted
+# with more room kept (WRAP_PAD_UNITS), as a row cut short hides words.
+BODY_PT = 11
+UNIT_PT = 7.5
+WIDE_CHAR_UNITS, NARROW_CHAR_UNITS, CELL_PAD_UNITS, WRAP_PAD_UNITS = 1.47, 0.9, 0.2, 0.8
+A4_PT = {"portrait": 595, "landscape": 842}
+SIDE_MARGIN_IN, END_MARGIN_IN = 0.3, 0.4
+COMFORTABLE_PT = 10  # a table this legible on a portrait page prints portrait
+TITLE_PT = 14
+TITLE_LINE_PT = 20
+
 
 @functools.lru_cache(maxsize=2**16)
 def text_width(text: str) -> int:
@@ -217,39 +250,202 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _wrapped_height(col: Col, value: Any) -> float:
+@functools.lru_cache(maxsize=2**16)
+def printed_width(text: str) -> float:
+    """Width of a line of 11 pt text as LibreOffice prints it, in column units."""
+    if text.isascii():
+        return len(text) * NARROW_CHAR_UNITS
+    return sum(WIDE_CHAR_UNITS if unicodedata.east_asian_width(ch) in "WF" else NARROW_CHAR_UNITS for ch in text)
+
+
+def printed_lines(text: str, width: float) -> int:
+    """Lines a text wraps to in a column this wide (its own line breaks kept)."""
+    room = max(width - WRAP_PAD_UNITS, 1)
+    return sum(max(1, math.ceil(printed_width(line) / room)) for line in text.split("\n"))
+
+
+def _header_lines(header: str, width: float) -> list[str]:
+    """The header as LibreOffice breaks it in a column this wide: as many characters as fit per line."""
+    room, lines = width - CELL_PAD_UNITS, []
+    for part in header.split("\n"):
+        line = ""
+        for ch in part:
+            if line and printed_width(line + ch) > room:
+                lines.append(line)
+                line = ""
+            line += ch
+        lines.append(line)
+    return lines
+
+
+def _half_width(header: str) -> float:
+    """The width that breaks a one-line header into two balanced lines."""
+    half = math.ceil(len(header) / 2)
+    return max(printed_width(header[:half]), printed_width(header[half:])) + CELL_PAD_UNITS + 0.1
+
+
+def shown_width(col: Col) -> float:
+    """A column's width on the sheet: its own, widened where its header would break badly. A header
+    stays whole on one line, or breaks in two even halves where Chinese words of two characters
+    meet (投诉/扣分, 上线晚/工作日); never mid-word, leaving one character alone or taking three
+    lines. A column too narrow for the halves widens to them, any other to the whole line (never
+    narrower: its values need the width)."""
+    parts = col.header.split("\n")
+    if len(parts) > 1:  # the header says where it breaks
+        return max(col.width, max(printed_width(p) for p in parts) + CELL_PAD_UNITS + 0.1)
+    lines = _header_lines(col.header, col.width)
+    halves = len(col.header) % 2 == 0 and not col.header.isascii()
+    if len(lines) == 1 or (halves and [len(line) for line in lines] == [len(col.header) // 2] * 2):
+        return col.width
+    half = _half_width(col.header)
+    if halves and col.width < half:
+        return half
+    return max(col.width, printed_width(col.header) + CELL_PAD_UNITS + 0.1)
+
+
+def _wrapped_height(col: Col, value: Any, width: float) -> float:
     """A row tall enough for a wrapped cell: LibreOffice (and Excel for written rows) keep the
     default height when opening a file, which would show only the first line."""
     if not isinstance(value, str) or not value:
         return 0
-    lines = math.ceil(text_width(value) / (col.width * WRAP_FILL))
-    return LINE_HEIGHT * lines if lines > 1 else 0
+    lines = printed_lines(value, width)
+    return LINE_HEIGHT * lines + 2 if lines > 1 else 0
+
+
+def header_format(book: Book, fill: bool) -> Any:
+    """A header cell: blue, or yellow over a column staff fill in on a sheet that comes back."""
+    if fill and not book.report_only:
+        return book.fmt("fill_header", bold=True, bg_color=WARNING_BG, border=1, text_wrap=True, valign="vcenter",
+                        align="center")
+    return book.fmt("header", bold=True, bg_color=HEADER_BG, border=1, text_wrap=True, valign="vcenter",
+                    align="center")
+
+
+def header_height(cols: Sequence[Col]) -> float:
+    """The header row's height: the most lines any header takes at its shown width."""
+    lines = max((len(_header_lines(c.header, shown_width(c))) for c in cols), default=1)
+    return max(2, lines) * LINE_HEIGHT
 
 
 def write_block(book: Book, sheet: Worksheet, top: int, left: int, frame: pd.DataFrame, cols: Sequence[Col], *,
                 row_height: float | None = None, widths: bool = True) -> int:
     """A header row at (top, left) and the frame's rows under it (and the columns' widths, unless
     the block sits under another table that set them); returns the last row written. write_table
-    is one block on its own sheet; a summary page places several."""
-    header = book.fmt("header", bold=True, bg_color=HEADER_BG, border=1, text_wrap=True, valign="vcenter")
-    fill_header = book.fmt("fill_header", bold=True, bg_color=WARNING_BG, border=1, text_wrap=True, valign="vcenter")
-    for index, col in enumerate(cols, left):
-        sheet.write_string(top, index, col.header, fill_header if col.fill else header)
+    is one block on its own sheet; a summary page places several. Each row is as tall as its
+    wrapped text needs, and at least row_height (room to write by hand)."""
+    shown = [shown_width(col) for col in cols]
+    for index, (col, width) in enumerate(zip(cols, shown, strict=True), left):
+        sheet.write_string(top, index, col.header, header_format(book, col.fill))
         if widths:
-            sheet.set_column(index, index, col.width)
+            sheet.set_column(index, index, width)
+    sheet.set_row(top, header_height(cols))
     first = top + 1
     blank = [None] * len(frame)
     values = [frame[col.key].tolist() if col.key in frame.columns else blank for col in cols]
     formats = [column_formats(book, col) for col in cols]
     kinds = [col.kind for col in cols]
-    wrapped = [(col, column) for col, column in zip(cols, values, strict=True) if col.wrap]
+    wrapped = [(col, width, column) for col, width, column in zip(cols, shown, values, strict=True) if col.wrap]
     for offset, row in enumerate(zip(*values, strict=True)) if len(frame) else ():
-        height = max([row_height or 0, *(_wrapped_height(col, column[offset]) for col, column in wrapped)])
+        height = max([row_height or 0, *(_wrapped_height(col, column[offset], width)
+                                         for col, width, column in wrapped)])
         if height:
             sheet.set_row(first + offset, height)
         for index, (kind, fmt, value) in enumerate(zip(kinds, formats, row, strict=True), left):
             write_cell(sheet, first + offset, index, value, kind, fmt)
     return top + len(frame)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A sheet's declared print set-up (docs/rules.md § Outputs): A4, fitted to the page's width only
+    (never squeezed onto one page tall), the header rows repeated on every page, and a print area of
+    the columns that matter on paper. Helper columns (those the sheet needs to come back, the same on
+    every row) stand after the printed ones.
+
+    printed: how many leading columns print (None: all). min_pt: the smallest body text the printed
+    columns may come out at; landscape: None chooses portrait where the table prints comfortably on
+    it. row_pt: every data row at least this tall, room to write by hand. empty: what the sheet says,
+    alone on its page, when the table has no rows.
+    """
+
+    printed: int | None = None
+    min_pt: float = 8
+    landscape: bool | None = None
+    row_pt: float | None = None
+    empty: str | None = None
+
+    def columns(self, cols: Sequence[Col]) -> Sequence[Col]:
+        return cols if self.printed is None else cols[: self.printed]
+
+
+ROUTE_PAGE_PT = 9  # an engineer's route is read on the road: larger than other sheets
+HANDWRITING_ROW_PT = 36  # a row of a sheet filled in by hand on paper
+
+
+def page_units(landscape: bool) -> float:
+    """Column units an A4 page holds across at 100 %."""
+    width = A4_PT["landscape" if landscape else "portrait"] - 2 * SIDE_MARGIN_IN * 72
+    return width / UNIT_PT
+
+
+def printed_pt(units: float, landscape: bool) -> float:
+    """The body text size a table this wide prints at, fitted to the page's width."""
+    return BODY_PT * min(1.0, page_units(landscape) / units) if units else BODY_PT
+
+
+def setup_page(sheet: Worksheet, units: float, last_col: int, *, header_row: int | None = None,
+               landscape: bool | None = None, last_row: int = EXCEL_MAX_ROWS - 2, one_page: bool = False) -> None:
+    """A4, fitted to the width only, margins, repeated header rows and the print area: the columns up
+    to last_col, every row used (notes and charts under a table print with it; LibreOffice and Excel
+    print no empty rows); portrait where the printed columns are comfortably legible on it
+    (landscape None), else as given. one_page: also fitted to one page tall, only for a page laid
+    out to be one page (the manager's), never for a table that grows with its rows."""
+    if landscape is None:
+        landscape = printed_pt(units, False) < COMFORTABLE_PT
+    sheet.set_paper(9)  # A4
+    if landscape:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    sheet.fit_to_pages(1, 1 if one_page else 0)
+    sheet.set_margins(left=SIDE_MARGIN_IN, right=SIDE_MARGIN_IN, top=END_MARGIN_IN, bottom=END_MARGIN_IN)
+    if header_row is not None:
+        sheet.repeat_rows(header_row)
+    sheet.print_area(0, 0, last_row, max(last_col, 0))
+
+
+def write_title(book: Book, sheet: Worksheet, text: str, last_col: int, units: float, row: int = 0) -> None:
+    """A sheet's first line, merged across the printed columns and wrapped there, so paper keeps every word."""
+    fmt = book.fmt("table_title", bold=True, font_size=TITLE_PT, text_wrap=True, valign="vcenter")
+    write_text(sheet, row, 0, _cell_text(text), fmt, to_col=max(last_col, 0))
+    lines = printed_lines(text, units / (TITLE_PT / BODY_PT))
+    sheet.set_row(row, TITLE_LINE_PT * lines + 4)
+
+
+def write_notes(book: Book, sheet: Worksheet, row: int, lines: Sequence[str], last_col: int, units: float) -> int:
+    """Explanations under a table, each merged across the printed columns and wrapped there; returns
+    the row after them."""
+    fmt = book.fmt("note", font_color="#595959", text_wrap=True, valign="top")
+    for offset, text in enumerate(lines):
+        write_text(sheet, row + offset, 0, text, fmt, to_col=max(last_col, 0))
+        height = printed_lines(text, units)
+        if height > 1:
+            sheet.set_row(row + offset, LINE_HEIGHT * height + 2)
+    return row + len(lines)
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What write_table decided about paper: the printed columns' last index and width in units, so
+    lines written under the table span the same width."""
+
+    last_col: int
+    units: float
+
+
+def printed_span(cols: Sequence[Col], page: Page) -> Printed:
+    shown = page.columns(cols)
+    return Printed(len(shown) - 1, sum(shown_width(c) for c in shown))
 
 
 def write_table(
@@ -260,25 +456,25 @@ def write_table(
     *,
     title: str | None = None,
     highlights: Sequence[Highlight] = (),
-    landscape: bool = True,
+    page: Page = Page(),
     fill_rows: int = 0,
-    row_height: float | None = None,
 ) -> Worksheet:
     """A sheet people read and fill: optional title row, header row frozen and repeated on print,
-    filters, widths, typed cells, dropdowns on fill-in columns, conditional colours.
+    filters, widths, typed cells, dropdowns on fill-in columns, conditional colours, and its page set-up.
 
     fill_rows: extra blank rows below the data that keep the dropdowns (for blank templates).
-    row_height: data rows this tall (points), room to write by hand on a printed sheet.
     """
     if len(frame) + 2 > EXCEL_MAX_ROWS:
         raise OutputTooLarge(f"工作表“{name}”有 {len(frame):,} 行，超过Excel上限 {EXCEL_MAX_ROWS:,} 行")
     workbook = book.workbook
     sheet = workbook.add_worksheet(sheet_name(name, [ws.get_name() for ws in workbook.worksheets()]))
+    span = printed_span(cols, page)
     header_row = 0
-    if title:
-        sheet.write_string(0, 0, _cell_text(title), book.fmt("title", bold=True, font_size=14))
+    empty = page.empty if page.empty and not len(frame) else None
+    if title or empty:
+        write_title(book, sheet, empty or title or "", span.last_col, span.units)
         header_row = 1
-    last_data = write_block(book, sheet, header_row, 0, frame, cols, row_height=row_height)
+    last_data = write_block(book, sheet, header_row, 0, frame, cols, row_height=page.row_pt)
     first = header_row + 1
     last = max(last_data, header_row + fill_rows)
     for index, col in enumerate(cols):
@@ -298,13 +494,14 @@ def write_table(
     sheet.freeze_panes(header_row + 1, 0)
     if cols:
         sheet.autofilter(header_row, 0, max(last_data, header_row), len(cols) - 1)
-    sheet.set_row(header_row, 30)
-    sheet.repeat_rows(header_row)
-    sheet.set_paper(9)  # A4
-    if landscape:
-        sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)
-    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    landscape = page.landscape
+    if landscape is None and printed_pt(span.units, False) < max(page.min_pt, COMFORTABLE_PT):
+        landscape = True
+    # An empty table prints as its one line; the header row stays for a sheet that comes back.
+    if empty:
+        setup_page(sheet, span.units, span.last_col, landscape=landscape, last_row=0)
+    else:
+        setup_page(sheet, span.units, span.last_col, header_row=header_row, landscape=landscape)
     return sheet
 
 
@@ -352,7 +549,7 @@ def open_book(path: Path, report_only: bool = False) -> Book:
     workbook.set_calc_mode("auto")
     if report_only:
         workbook.set_custom_property(REPORT_MARK, "1")
-    return Book(workbook)
+    return Book(workbook, report_only=report_only)
 
 
 REPLACE_TRIES = 5
@@ -388,7 +585,8 @@ def atomic_book(target: Path, written: list[Path], *, report_only: bool = False)
     """Write a workbook beside its target and move it into place only when complete.
 
     The final path (the target, or another name if the target was locked) is appended to written.
-    report_only marks a workbook that must not be read back as input (see outputs.REPORT_MARK).
+    report_only marks a workbook that must not be read back as input (see outputs.REPORT_MARK);
+    a declared output's workbook is opened with output_book, which decides it from the declaration.
     """
     temporary = temporary_path(target)
     book = open_book(temporary, report_only)
@@ -401,3 +599,9 @@ def atomic_book(target: Path, written: list[Path], *, report_only: bool = False)
         temporary.unlink(missing_ok=True)
         raise
     written.append(replace_file(temporary, target))
+
+
+def output_book(folder: Path, output: Output, when: dt.date | str, written: list[Path],
+                person: str | None = None) -> contextlib.AbstractContextManager[Book]:
+    """A declared output's workbook (kis_batch/outputs.py), named and marked as its declaration says."""
+    return atomic_book(folder / output.file_name(when, person), written, report_only=output.report_only)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from kis_batch.render.style import Book, Col, atomic_book, col_from_schema, write_table
-from kis_batch.schema import SETTINGS_SHEET, TEMPLATES, Kind, Template
+from kis_batch.schema import SETTINGS_SHEET, TEMPLATES, Column, Kind, Template
 from kis_batch.settings import allowed_text, default_of, format_setting, setting_fields
 
 # Rows below the header that carry dropdowns and formats in a blank template.
@@ -36,8 +36,13 @@ def workbook_groups() -> dict[str, list[Template]]:
     return groups
 
 
+def blank_columns(template: Template) -> list[Column]:
+    """The columns a clerk fills in: not those only the tool's own sheets carry (计划派给 …)."""
+    return [c for c in template.columns if not c.tool_written]
+
+
 def template_cols(template: Template) -> list[Col]:
-    return [Col(c.key, c.zh, c.width, col_from_schema(c).kind, c.choices, fill=True) for c in template.columns]
+    return [Col(c.key, c.zh, c.width, col_from_schema(c).kind, c.choices, fill=True) for c in blank_columns(template)]
 
 
 def settings_frame() -> pd.DataFrame:
@@ -52,7 +57,7 @@ def settings_frame() -> pd.DataFrame:
 def guide_frame(templates: list[Template]) -> pd.DataFrame:
     rows = []
     for template in templates:
-        for c in template.columns:
+        for c in blank_columns(template):
             default = c.default
             if isinstance(default, bool):
                 default = "是" if default else "否"

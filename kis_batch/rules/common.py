@@ -1,5 +1,6 @@
 """What several rules share, kept in one place so they never disagree: the order of staff ids, who
-is on duty and with what daily cap, the bounds of a month, and the records that make a complaint.
+is on duty and with what daily cap, the bounds of a month, the records that make a complaint, and
+the pins the manager and the hotline put on a plan.
 
 Pure functions; nothing here reads or writes a file.
 """
@@ -9,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from kis_batch.coerce import day_of
+from kis_batch.problems import Code, Problem, Severity
 from kis_batch.schema import COMPLAINT_CATEGORY
 from kis_batch.settings import Settings
 from kis_batch.tables import rows_of, table_of, table_rows
@@ -111,3 +114,36 @@ def complaint_records(tables: dict[str, pd.DataFrame], upto: dt.date) -> list[Co
 def complaint_calls(calls: pd.DataFrame) -> pd.DataFrame:
     """The calls the hotline filed under 投诉."""
     return calls[calls["category"] == COMPLAINT_CATEGORY]
+
+
+# Pins ------------------------------------------------------------------------------------------------
+
+def pin_problem(pin: dict[str, Any], code: Code, severity: Severity, message: str, value: str) -> Problem:
+    """A problem at the cell that states a pin (kis_batch/ingest/pins.py located it)."""
+    return Problem(code, severity, message, file=pin["file"], sheet=pin["sheet"], row=pin["row"], column=pin["column"],
+                   header=pin["header"], value=value)
+
+
+def stated_pins(pins: pd.DataFrame | None, kind: str, what: str,
+                applies: Callable[[dict[str, Any]], bool]) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
+    """One pin per key (工单号, 合同编号) among those of this kind that apply: a returned sheet's, which
+    names its plan date, wins over one without (a call's 指定工程师). Statements that name different
+    people are a conflict: an 错误 at each, and the key is planned as if none were given."""
+    if pins is None or not len(pins):
+        return {}, []
+    stated: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for pin in rows_of(pins[pins["kind"] == kind]):
+        if applies(pin):
+            stated[pin["key"]].append(pin)
+    chosen: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    for key, found in stated.items():
+        winners = [p for p in found if p["plan_date"] is not None] or found
+        if len({p["person"] for p in winners}) == 1:
+            chosen[key] = winners[0]
+            continue
+        places = "；".join(f"{p['file']} / {p['sheet']} 第{p['row']}行" for p in winners)
+        problems.extend(pin_problem(p, Code.CONFLICT, Severity.ERROR,
+                                    f"{what}{key}在几处指定了不同的人（{places}）；请只保留一处。本次按未指定安排", p["value"])
+                        for p in winners)
+    return chosen, problems

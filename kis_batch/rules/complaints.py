@@ -37,9 +37,11 @@ PENDING, IN_PROGRESS, CLOSED, CONFLICT = "待处理", "处理中", "已结案", 
 STATUSES = (PENDING, IN_PROGRESS, CLOSED, CONFLICT)
 # What rules/reconcile.py adds to each 投诉处理 row from the case's other statements (docs/rules.md
 # § Returned sheets): how often a closed case was reopened, the day of the reopening that stands
-# (None once closed again), and whether the newest statements disagree.
+# (None once closed again), whether the newest statements disagree, and how new the counted
+# statement is (its date and its file's save time), so a carried row weighs as it did.
 REOPENED, REOPENED_ON, CONFLICTED = "reopened", "reopened_on", "conflicted"
-HANDLING_FACTS = (REOPENED, REOPENED_ON, CONFLICTED)
+STATED_ON, SAVED_AT = "stated_on", "saved_at"
+HANDLING_FACTS = (REOPENED, REOPENED_ON, CONFLICTED, STATED_ON, SAVED_AT)
 UNJUDGED = "未判定"
 RESPONSIBILITY_KEYS = dict(zip(RESPONSIBILITIES, ("department", "headquarters", "customer", "other"), strict=True))
 
@@ -63,6 +65,14 @@ class ComplaintCases:
     by_responsibility: pd.DataFrame  # the month's cases per 责任判定, then 合计
     by_engineer: pd.DataFrame  # per 被投诉人, then 合计
     figures: dict[str, Any]
+
+    def open_by_customer(self) -> dict[str, str]:
+        """Customer → the 投诉编号 of their open case (not 已结案), the most pressing first: the
+        re-visits dispatch puts before routine work (docs/rules.md § Dispatch)."""
+        cases: dict[str, str] = {}
+        for customer, number in zip(self.open["customer_id"].tolist(), self.open["complaint_id"].tolist(), strict=True):
+            cases.setdefault(customer, number)
+        return cases
 
 
 def number_cases(complaints: list[dict[str, Any]]) -> list[str]:

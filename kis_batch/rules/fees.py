@@ -11,7 +11,9 @@ Decided here, where the rules are silent (docs/rules.md § Decisions):
 - a customer's "later contract" is another of their contracts that runs out later (服务到期);
 - 续费风险 covers 已过期未续 as well as 待续费: a lapsed customer who complained is the riskiest
   renewal of all;
-- a contract without a 负责人 (its customer unknown) is grouped under 未指定.
+- a contract without a 负责人 (its customer unknown) is grouped under 未指定;
+- a chase the manager reassigned (催收负责人 on a returned 催收清单) is on that person's list for P
+  whatever its place, and their own chases fill the rest of the 每人每日催收条数.
 
 Pure functions on the ingested tables; nothing here reads or writes a file.
 """
@@ -27,8 +29,18 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
-from kis_batch.rules.common import CALLS_SOURCE, complaint_records, month_start
-from kis_batch.schema import SATISFACTION
+from kis_batch.problems import Code, Problem, Severity
+from kis_batch.rules.common import (
+    CALLS_SOURCE,
+    complaint_records,
+    leave_on,
+    month_start,
+    on_duty,
+    pin_problem,
+    staff_order,
+    stated_pins,
+)
+from kis_batch.schema import PIN_CHASE, SATISFACTION
 from kis_batch.settings import Settings
 from kis_batch.tables import rows_of, table_of, table_rows
 
@@ -50,8 +62,10 @@ CONTRACT_COLUMNS = (
 CHASE_COLUMNS = (
     "owner", "owner_name", "rank", "chase_kind", "contract_id", "customer_id", "customer_name", "contact", "phone",
     "due_date", "end", "amount", "paid", "balance", "overdue_days", "days_to_expiry", "unapproved", "risk",
-    "risk_reason", "action",
+    "risk_reason", "action", "planned_name",
 )
+# docs/rules.md § Fees: how a reassigned chase row says so.
+REASSIGNED = "经理改派"
 COLLECTION_COLUMNS = (
     "owner", "owner_name",
     "month_contracts", "month_due", "month_paid", "month_balance", "month_rate",
@@ -71,6 +85,10 @@ class FeeReport:
     contracts: pd.DataFrame  # one row per contract, CONTRACT_COLUMNS
     chase: pd.DataFrame  # P's chase list, CHASE_COLUMNS, grouped by owner in rank order
     collection: pd.DataFrame  # COLLECTION_COLUMNS, one row per owner, then the 合计 row
+    # Reassignments that could not hold, at their cells, for the run report.
+    problems: tuple[Problem, ...] = ()
+    # Who may chase on P (on duty), in staff order: the 催收负责人 dropdown.
+    on_duty: tuple[str, ...] = ()
 
     def figures(self) -> dict[str, Any]:
         """The key figures for run.json and the manager's report."""
@@ -206,14 +224,18 @@ def _action(c: dict[str, Any]) -> str:
     return text
 
 
-def chase_list(contracts: Iterable[dict[str, Any]], per_owner: int) -> list[dict[str, Any]]:
+def chase_list(contracts: Iterable[dict[str, Any]], per_owner: int,
+               reassigned: dict[str, tuple[str, str]] | None = None) -> list[dict[str, Any]]:
     """docs/rules.md § Fees: per owner, overdue balances first, then renewals; larger amount first (the balance of
     an overdue contract, the fee of a renewal), then the sooner date (due date, expiry); at most
-    `per_owner` rows each."""
+    `per_owner` rows each. A reassigned chase (合同编号 → the 工号 and 姓名 now chasing it) is on that
+    person's list whatever its place; their own chases fill what is left of per_owner."""
+    reassigned = reassigned or {}
     candidates: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for c in contracts:
         if c["overdue_days"] is not None or c["renewal"] is not None:
-            candidates[c["owner"] or ""].append(c)
+            chaser = reassigned.get(c["contract_id"], (c["owner"], c["owner_name"]))[0]
+            candidates[chaser or ""].append(c)
 
     def order(c: dict[str, Any]) -> tuple[Any, ...]:
         if c["overdue_days"] is not None:
@@ -222,11 +244,37 @@ def chase_list(contracts: Iterable[dict[str, Any]], per_owner: int) -> list[dict
 
     rows: list[dict[str, Any]] = []
     for owner in sorted(candidates):
-        for rank, c in enumerate(sorted(candidates[owner], key=order)[:per_owner], 1):
+        moved = [c for c in candidates[owner] if c["contract_id"] in reassigned]
+        own = sorted((c for c in candidates[owner] if c["contract_id"] not in reassigned), key=order)
+        for rank, c in enumerate(sorted([*moved, *own[:max(0, per_owner - len(moved))]], key=order), 1):
             kind = OVERDUE if c["overdue_days"] is not None else c["renewal"]
-            rows.append({**{k: c[k] for k in CHASE_COLUMNS if k in c}, "rank": rank, "chase_kind": kind,
-                         "action": _action(c)})
+            row = {**{k: c[k] for k in CHASE_COLUMNS if k in c}, "rank": rank, "chase_kind": kind,
+                   "action": _action(c), "planned_name": c["owner_name"]}
+            if c["contract_id"] in reassigned:
+                row["owner"], row["owner_name"] = reassigned[c["contract_id"]]
+                row["action"] = f"{REASSIGNED}（原负责人{c['owner_name']}）：{row['action']}"
+            rows.append(row)
     return rows
+
+
+def _reassigned(pins: pd.DataFrame | None, staff: list[dict[str, Any]], leaves: list[dict[str, Any]],
+                plan: dt.date) -> tuple[dict[str, tuple[str, str]], list[Problem]]:
+    """The chases reassigned for P (合同编号 → 工号, 姓名). One naming someone not on duty on P (在岗 否,
+    or on leave) is an 错误 at its cell, and that chase stays with its owner."""
+    chosen, problems = stated_pins(pins, PIN_CHASE, "合同", lambda pin: pin["plan_date"] == plan)
+    by_id = {s["staff_id"]: s for s in staff}
+    reassigned: dict[str, tuple[str, str]] = {}
+    for contract, pin in chosen.items():
+        member = by_id[pin["person"]]
+        if on_duty(member, leaves, plan):
+            reassigned[contract] = (member["staff_id"], member["name"])
+            continue
+        leave = leave_on(member["staff_id"], leaves, plan)
+        why = "不在岗" if leave is None else f"请假（{leave['start']:%m-%d}至{leave['end']:%m-%d}）"
+        problems.append(pin_problem(pin, Code.CONSTRAINT, Severity.ERROR,
+                                    f"催收负责人“{member['name']}”{plan:%m-%d}{why}，不能去催收；请改选当天在岗的人。"
+                                    "本次仍由原负责人催收", member["name"]))
+    return reassigned, problems
 
 
 def _rate(paid: float, due: float) -> float | None:
@@ -275,11 +323,16 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame
     return pd.DataFrame({key: pd.Series([r[key] for r in rows], dtype=object) for key in columns})
 
 
-def fee_status(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, plan: dt.date) -> FeeReport:
-    """Every contract's state on D, the chase lists for P and the collection rates (docs/rules.md § Fees)."""
+def fee_status(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, plan: dt.date,
+               pins: pd.DataFrame | None = None) -> FeeReport:
+    """Every contract's state on D, the chase lists for P and the collection rates (docs/rules.md § Fees);
+    pins, the folder's reassigned chases (Inbox.pins)."""
     fees = table_rows(tables, "fees")
     customers = {r["customer_id"]: r for r in table_rows(tables, "customers")}
-    names = {r["staff_id"]: r["name"] for r in table_rows(tables, "staff")}
+    staff = sorted(table_rows(tables, "staff"), key=lambda s: staff_order(s["staff_id"]))
+    leaves = table_rows(tables, "leave")
+    names = {r["staff_id"]: r["name"] for r in staff}
+    reassigned, problems = _reassigned(pins, staff, leaves, plan)
     latest_end: dict[str, dt.date] = {}
     for r in fees:
         latest_end[r["customer_id"]] = max(r["end"], latest_end.get(r["customer_id"], r["end"]))
@@ -295,6 +348,8 @@ def fee_status(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.da
         risk_days=settings.renewal_risk_days,
         per_owner=settings.chase_per_owner,
         contracts=_frame(contracts, CONTRACT_COLUMNS),
-        chase=_frame(chase_list(contracts, settings.chase_per_owner), CHASE_COLUMNS),
+        chase=_frame(chase_list(contracts, settings.chase_per_owner, reassigned), CHASE_COLUMNS),
         collection=_frame(collection_rates(contracts, today), COLLECTION_COLUMNS),
+        problems=tuple(problems),
+        on_duty=tuple(s["name"] for s in staff if on_duty(s, leaves, plan)),
     )

@@ -306,4 +306,7 @@ class RunFigures(_Figures):
     customers: CustomerFigures
     projects: ProjectFigures
     complaints: ComplaintFigures
-    closed_month: str | None = None  # YYYY-MM when this run closed the month before (docs/rules.md § Monthly close)
+    closed_month: str | None = None  # the latest month this run closed (docs/rules.md § A month's life)
+    closed_months: tuple[str, ...] = ()  # every month this run closed, oldest first
+    archivable: tuple[str, ...] = ()  # the folder's files holding only closed months' rows
+    carried_rows: int = 0  # rows carried from closed months that the folder no longer holds

@@ -23,7 +23,15 @@ import pandas as pd
 from kis_batch.inbox import Collector, Inbox
 from kis_batch.problems import Code, Severity
 from kis_batch.rules.acceptance import HANDED_OVER, acceptance_of, checklist_verdicts, item_key, stage_of
-from kis_batch.rules.complaints import CONFLICTED, HANDLING_FACTS, REOPENED, REOPENED_ON, case_filed_dates
+from kis_batch.rules.complaints import (
+    CONFLICTED,
+    HANDLING_FACTS,
+    REOPENED,
+    REOPENED_ON,
+    SAVED_AT,
+    STATED_ON,
+    case_filed_dates,
+)
 from kis_batch.schema import COMPLAINT_HANDLING
 from kis_batch.settings import Settings
 from kis_batch.tables import FILE, ROW, SHEET, KeyIndex, casefold, frame_of_records, rows_of, table_rows
@@ -116,28 +124,43 @@ def _one_row_per_case(inbox: Inbox, out: Collector) -> None:
     inbox.set_aside("complaint_handling", frame, frame_of_records(COMPLAINT_HANDLING, refused))
 
 
+Standing = tuple[dt.date, float]
+
+
+def _standing(r: dict[str, Any], out: Collector, today: dt.date, own: bool = True) -> Standing:
+    """How new a statement is (Collector.standing, its own date its 结案日期); a statement carried
+    from a closed month, whose file has left the folder, weighs as it did then."""
+    if r.get(STATED_ON) is not None:
+        return r[STATED_ON], r[SAVED_AT]
+    return out.standing(r, today, r["closed_on"] if own else None)
+
+
 def _newest(rows: list[dict[str, Any]], out: Collector,
             today: dt.date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The statement that counts for one case, with what its history says (REOPENED, REOPENED_ON,
-    CONFLICTED), and the statements of equal standing that disagree with it. A row nobody filled in
-    says nothing; how new a statement is, Collector.standing says (a row's own date is its 结案日期)."""
+    """The statement that counts for one case, with what its history says (HANDLING_FACTS), and the
+    statements of equal standing that disagree with it. A row nobody filled in says nothing; a
+    carried statement brings the case's history up to it (docs/rules.md § A month's life)."""
     said = [r for r in rows if _recorded(r)] or rows[-1:]
-    said.sort(key=lambda r: out.standing(r, today, r["closed_on"]))
-    top = out.standing(said[-1], today, said[-1]["closed_on"])
-    newest = [r for r in said if out.standing(r, today, r["closed_on"]) == top]
+    said.sort(key=lambda r: _standing(r, out, today))
+    top = _standing(said[-1], out, today)
+    newest = [r for r in said if _standing(r, out, today) == top]
     contents = {tuple(r[key] for key in FILLED_IN) for r in newest}
     reopened, reopened_on, closed = 0, None, False
     for r in said:
-        if _closes(r):
+        if r.get(REOPENED) is not None:
+            reopened, reopened_on, closed = r[REOPENED], r[REOPENED_ON], _closes(r)
+        elif _closes(r):
             closed, reopened_on = True, None
         elif closed:
             closed, reopened = False, reopened + 1
-            stated = out.standing(r, today)[0]
+            stated = _standing(r, out, today, own=False)[0]
             reopened_on = stated if stated > dt.date.min else today
     if len(contents) > 1:  # no file's statement counts until one is corrected
         blank = {**{key: None for key in FILLED_IN}, FILE: "", SHEET: "", ROW: 0}
-        return {**newest[0], **blank, REOPENED: reopened, REOPENED_ON: None, CONFLICTED: True}, newest
-    return {**said[-1], REOPENED: reopened, REOPENED_ON: reopened_on, CONFLICTED: False}, []
+        return {**newest[0], **blank, REOPENED: reopened, REOPENED_ON: None, CONFLICTED: True,
+                STATED_ON: top[0], SAVED_AT: top[1]}, newest
+    return {**said[-1], REOPENED: reopened, REOPENED_ON: reopened_on, CONFLICTED: False,
+            STATED_ON: top[0], SAVED_AT: top[1]}, []
 
 
 def _check_projects(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, out: Collector) -> None:

@@ -1,0 +1,134 @@
+"""The ledger's rows (docs/rules.md § A month's life): typed table rows kept in the history as JSON
+and put back beside the folder's, and what a month's dated rows are, per file, so a close can tell
+later whether a closed month's files changed.
+
+Below the rules: it knows the tables and their keys, never a rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from kis_batch.coerce import day_of
+from kis_batch.schema import BY_KEY
+from kis_batch.tables import FILE, PROVENANCE, frame_of_records, rows_of, table_keys
+
+# The tables whose rows are dated events of a month, and the column that dates them.
+DATED = {"calls": "call_time", "feedback": "service_date", "callbacks": "date"}
+# The tables whose statements about one key the rules weigh after the carry is added (投诉处理, in
+# rules/reconcile.py): a carried statement joins the folder's with the columns the rules added (how
+# new it is, the case's history) and the newest wins (docs/rules.md § Returned sheets).
+WEIGHED = ("complaint_handling",)
+
+_TAGS = (("$t", dt.datetime), ("$d", dt.date), ("$h", dt.time))
+
+
+def _tagged(value: Any) -> Any:
+    for tag, kind in _TAGS:
+        if isinstance(value, kind):
+            return {tag: value.isoformat()}
+    if isinstance(value, pd.Timestamp):
+        return {"$t": value.to_pydatetime().isoformat()}
+    if hasattr(value, "item"):  # a numpy scalar
+        return value.item()
+    raise TypeError(f"cannot keep {type(value).__name__} in the ledger")
+
+
+def _untagged(value: dict[str, Any]) -> Any:
+    if len(value) == 1:
+        (tag, text), = value.items()
+        if tag == "$t":
+            return dt.datetime.fromisoformat(text)
+        if tag == "$d":
+            return dt.date.fromisoformat(text)
+        if tag == "$h":
+            return dt.time.fromisoformat(text)
+    return value
+
+
+def encode_rows(frame: pd.DataFrame) -> str:
+    """A typed table's rows as JSON: dates, times and date-times tagged so they come back as they were."""
+    columns = list(frame.columns)
+    rows = [list(row) for row in zip(*(frame[c].tolist() for c in columns), strict=True)] if len(frame) else []
+    return json.dumps({"columns": columns, "rows": rows}, ensure_ascii=False, default=_tagged)
+
+
+def decode_rows(key: str, text: str) -> pd.DataFrame:
+    """A table's carried rows back as a typed table, its columns the template's (a column added to
+    the template since reads blank), then those the rules added to a weighed table's rows."""
+    kept = json.loads(text, object_hook=_untagged)
+    records = [dict(zip(kept["columns"], row, strict=True)) for row in kept["rows"]]
+    frame = frame_of_records(BY_KEY[key], [{c: r.get(c) for c in table_keys(BY_KEY[key])} for r in records])
+    if key in WEIGHED:
+        for column in (c for c in kept["columns"] if c not in frame.columns):
+            frame[column] = pd.Series([r[column] for r in records], index=frame.index, dtype=object)
+    return frame
+
+
+def row_key(key: str, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[c] for c in BY_KEY[key].key_columns)
+
+
+def _place(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[c] for c in PROVENANCE)
+
+
+def with_carried(tables: dict[str, pd.DataFrame], carried: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+    """Add to the tables the carried rows the folder no longer holds: of most tables those whose keys
+    it lacks (the folder's own statement wins); of a weighed table those whose file and row it lacks,
+    for the rules to weigh beside its own; the rows added per table."""
+    added: dict[str, int] = {}
+    for key, rows in carried.items():
+        if key in WEIGHED:
+            held = {_place(r) for r in rows_of(tables[key])}
+            missing = rows[[_place(r) not in held for r in rows_of(rows)]]
+        else:
+            held = {row_key(key, r) for r in rows_of(tables[key])}
+            missing = frame_of_records(BY_KEY[key], [r for r in rows_of(rows) if row_key(key, r) not in held])
+        if len(missing):
+            joined = pd.concat([tables[key], missing], ignore_index=True)
+            for column in missing.columns.difference(tables[key].columns):  # the folder's rows: blank
+                joined[column] = joined[column].astype(object).where(joined[column].notna(), None)
+            tables[key] = joined
+            added[key] = len(missing)
+    return added
+
+
+def month_of(value: Any) -> str | None:
+    day = day_of(value)
+    return f"{day:%Y-%m}" if day is not None else None
+
+
+def rows_per_month(tables: Mapping[str, pd.DataFrame]) -> Counter[str]:
+    """The dated rows (calls, feedback, callbacks) of each month."""
+    counted: Counter[str] = Counter()
+    for key, column in DATED.items():
+        counted.update(m for m in map(month_of, tables[key][column].tolist()) if m is not None)
+    return counted
+
+
+def month_files(tables: Mapping[str, pd.DataFrame], months: set[str]) -> dict[str, dict[str, str]]:
+    """Per month asked for, each file holding dated rows of it, with a digest of those rows: a file
+    whose rows of a closed month change (or a new file with such rows) shows a different digest,
+    while new rows of later months in the same file (回访记录 grows every day) leave it alone."""
+    digests: dict[str, dict[str, Any]] = defaultdict(dict)
+    if not months:
+        return {}
+    for key, column in DATED.items():
+        frame = tables[key]
+        in_month = [month_of(v) in months for v in frame[column].tolist()]
+        if not any(in_month):
+            continue
+        for r in rows_of(frame[in_month]):
+            month = month_of(r[column])
+            digest = digests[month].setdefault(r[FILE], hashlib.sha256())
+            digest.update(json.dumps([key, *(r[c] for c in BY_KEY[key].fields)], ensure_ascii=False,
+                                     default=str).encode())
+    return {month: {path: h.hexdigest() for path, h in sorted(files.items())} for month, files in digests.items()}
