@@ -240,3 +240,14 @@ def test_a_recheck_that_skips_an_item_failed_before_still_misses_it(tmp_path: Pa
     assert (overview(result)["Q2"]["阶段"], overview(result)["Q2"]["验收结论"]) == ("待验收", None)
     [missing] = problems_at(result, "验收单")
     assert f"还缺 1 项：{BACKUP}" in missing.message
+
+
+def test_of_two_returned_acceptance_forms_of_one_day_the_one_dated_later_wins(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write_workbook(folder / "收件夹" / "验收_早.xlsx", {"验收单": (CHECK_HEADERS, checklist("Q2", "10-09", failed=(BACKUP,)))},
+                   titles={"验收单": "验收单 2026-10-09"})
+    write_workbook(folder / "验收_晚.xlsx", {"验收单": (CHECK_HEADERS, checklist("Q2", "10-09"))},
+                   titles={"验收单": "验收单 2026-10-10"})
+    result = run(tmp_path, [project("Q2", "09-01", "09-18", live="09-20")], folder=folder)
+    assert not [p for p in result.inbox.problems if p.sheet == "验收单"]
+    assert overview(result)["Q2"]["验收结论"] == "通过"
