@@ -14,6 +14,7 @@ import click
 from kis_batch import pipeline
 from kis_batch.coerce import CoerceError, to_date
 from kis_batch.demo import DEFAULT_SEED
+from kis_batch.demo.months import month_commands
 from kis_batch.ingest import READING, Inbox
 from kis_batch.lock import RunLocked
 from kis_batch.outputs import OUTBOX
@@ -146,7 +147,8 @@ def init(folder: Path) -> None:
 @click.option("--date", "today", type=DateParam(), default=None, help="示例数据截止到哪天（默认：该月27日）")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="随机种子；同样的种子生成同样的文件")
 @click.option("--months", type=click.IntRange(1, 3), default=1, show_default=True,
-              help="连续几个月（到 --month 为止）；多于 1 个月时每月写到 FOLDER/YYYY-MM/，之前的月份写满整月，用来试季度述职")
+              help="连续几个月（到 --month 为止）；多于 1 个月时每月写到 FOLDER/YYYY-MM/，之前的月份写满整月，"
+                   "上月未结的工单下月接着办；并列出逐月运行、结账和季度述职的命令")
 def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int, months: int) -> None:
     """把一个月的示例输入（12人的服务部）写到 FOLDER，用来试用和培训。
 
@@ -158,23 +160,17 @@ def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int, months:
     from kis_batch.demo import write_demo  # the simulation loads only for this command
 
     last_day = today or month.replace(day=27)
+    paths = write_demo(folder, month, last_day, seed, months=months)
+    for target in dict.fromkeys(path.parent for path in paths):
+        click.echo(f"已写出 {sum(path.parent == target for path in paths)} 个文件到 {target}")
     if months == 1:
-        paths = write_demo(folder, month, last_day, seed)
-        click.echo(f"已写出 {len(paths)} 个文件到 {folder}")
         return
-    from kis_batch.rules.common import month_end, month_start
-
-    firsts = [month]
-    while len(firsts) < months:
-        firsts.insert(0, month_start(firsts[0] - dt.timedelta(days=1)))
-    for first in firsts:
-        target = folder / f"{first:%Y-%m}"
-        paths = write_demo(target, first, last_day if first == month else month_end(first), seed)
-        click.echo(f"已写出 {len(paths)} 个文件到 {target}")
-    quarter = f"{month.year}-Q{(month.month - 1) // 3 + 1}"
-    click.echo("试季度述职：先逐月结算，再做述职，例如\n" + "".join(
-        f"  kis-batch report {folder / f'{first:%Y-%m}'} --month {first:%Y-%m} --out {folder / 'output'}\n"
-        for first in firsts) + f"  kis-batch report {folder / f'{month:%Y-%m}'} --quarter {quarter} --out {folder / 'output'}")
+    click.echo("照服务部的日子逐月走一遍（每行是一条命令，可以直接复制运行）：")
+    for command in month_commands(folder, month, last_day, months, folder / "output"):
+        click.echo(f"  {command}")
+    click.echo("每月一个文件夹，所以每月最后一晚的 run 之后用 report --month 结账（同一个收件夹里，下月第一次 run "
+               "会自动结账上月）。结账后该月文件夹可以整个移出归档：report 会列出可以归档的文件，"
+               "下个月从历史里的期初结转（未结工单、未结案投诉、客户最近联系等）接着算。")
 
 
 @main.command()

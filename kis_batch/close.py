@@ -243,7 +243,9 @@ def report_quarter(folder: Path, year: int, quarter: int, today: dt.date, out_ro
     has no close of and whose feedback the folder holds (each written and recorded like `report --month`);
     then build 季度述职 from the history alone. HistoryError when the history cannot be read."""
     months = quarter_months(year, quarter)
-    inbox, books = read_for_close(folder, f"{months[0]:%Y-%m}", today, out_root, progress)
+    # The carry-forward of every month closed before D's, as the evening run of D starts from: a month
+    # of the quarter closed here reads the work carried into it like the run that would close it.
+    inbox, books = read_for_close(folder, f"{today:%Y-%m}", today, out_root, progress)
     calendar = WorkCalendar.from_settings(inbox.settings)
     result_months: list[str] = []
     outputs: list[Path] = []

@@ -31,6 +31,38 @@ def normalise_text(value: Any) -> str:
     return " ".join(text.split())
 
 
+# Full-width letters and digits (Ａ, ５) to their ASCII forms; zero-width marks dropped. Punctuation
+# is left as typed.
+_HALF_WIDTH = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c - 0xFEE0).isalnum()},
+                             "\u200b": None, "\ufeff": None})
+
+
+def normalise_free_text(value: Any) -> str:
+    """Free text (a note, a problem, a name) as typed, its full-width "，" and "：" kept: only
+    full-width letters, digits and spaces made half-width, outer spaces stripped, runs folded.
+    Ids, numbers, dates and choices go through normalise_text instead."""
+    text = str(value)
+    if not text.isascii():
+        text = text.translate(_HALF_WIDTH)
+    return " ".join(text.split())
+
+
+# An address as typed alone (zhangwei@example.com) or as mail programs copy it (张伟 <zhangwei@example.com>).
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_NAMED_ADDRESS = re.compile(r"^(?P<name>.*?)\s*<(?P<address>[^<>]*)>$")
+
+
+def to_address(value: Any) -> str:
+    """An e-mail address, alone or after a name in angle brackets (what Outlook copies); the address
+    itself is returned, so mail is sent to exactly what was checked."""
+    text = normalise_text(value)
+    named = _NAMED_ADDRESS.match(text)
+    address = named["address"].strip() if named else text
+    if not _ADDRESS.match(address) or ".." in address:
+        raise CoerceError("不是有效的邮箱地址；填地址本身（如 zhangwei@example.com）或 姓名 <地址>")
+    return address
+
+
 def day_of(value: Any) -> Any:
     """The calendar day of a date-time (pandas Timestamps included); dates and None pass through."""
     return value.date() if isinstance(value, dt.datetime) else value

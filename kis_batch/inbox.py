@@ -35,6 +35,8 @@ class SheetLayout(Protocol):
     template: Template
     positions: dict[str, int]  # column key -> 0-based column index
     headers: dict[str, str]  # column key -> header text as written
+    stated_on: dt.date | None  # the date D printed in the sheet's title rows
+    saved_at: float  # when its file was last saved
 
 
 @dataclass
@@ -46,6 +48,17 @@ class Collector:
 
     def add(self, code: Code, severity: Severity, message: str, **where: Any) -> None:
         self.problems.append(Problem(code, severity, message, **where))
+
+    def standing(self, record: Record, today: dt.date, own_date: dt.date | None = None) -> tuple[dt.date, float]:
+        """How new a returned row's statement is (docs/rules.md § Returned sheets): the date D its
+        workbook's title states, else the row's own date, else the day its file was saved (a save
+        after D counts as D); on the same day, the file saved later. Never the path: a correction
+        in a subfolder counts as much as one at the top."""
+        layout = self.layouts.get((record[FILE], record[SHEET]))
+        saved_at = layout.saved_at if layout is not None else 0.0
+        stated = layout.stated_on if layout is not None else None
+        saved_on = min(dt.date.fromtimestamp(saved_at), today) if saved_at else dt.date.min
+        return stated or own_date or saved_on, saved_at
 
     def cell(self, record: Record, key: str) -> dict[str, Any]:
         """Where record[key] stands, as a problem about it names it: file, sheet, row, column, header."""

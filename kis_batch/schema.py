@@ -20,6 +20,7 @@ class Kind(StrEnum):
     CHOICE = "choice"
     NUMBER = "number"
     INT = "int"
+    EMAIL = "email"  # an address, or 姓名 <address>; read as the address
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,8 @@ STAFF = Template(
         Column("area", "区域", help="常驻区域（出发地）", example="西湖区"),
         Column("lat", "纬度", Kind.NUMBER, minimum=-90, maximum=90, help="可选：出发地纬度", example="30.2741"),
         Column("lon", "经度", Kind.NUMBER, minimum=-180, maximum=180, help="可选：出发地经度", example="120.1551"),
-        Column("email", "邮箱", help="接收派工单等邮件的地址", example="zhangwei@example.com", width=26),
+        Column("email", "邮箱", Kind.EMAIL, help="接收派工单等邮件的地址；也可写 姓名 <地址>", example="zhangwei@example.com",
+               width=26),
         Column("mobile", "手机", Kind.ID, help="可选：群机器人发派工计划时按手机号@本人（企业微信、钉钉里绑定的手机号）",
                example="13800000001", width=14),
         Column("daily_cap", "每日上限", Kind.INT, minimum=DAILY_CAP_RANGE[0], maximum=DAILY_CAP_RANGE[1],
@@ -429,7 +431,7 @@ COMPLAINT_HANDLING = Template(
     key_columns=("complaint_id",),
     workbook="投诉处理",
     # The case columns of the returned 投诉跟踪 sheet (kis_batch/render/complaints.py).
-    reference_headers=("状态", "立案日期", "已过工作日", "超期", "客户编号", "客户名称", "被投诉人", "投诉内容", "来源"),
+    reference_headers=("状态", "立案日期", "已过工作日", "超期", "重开次数", "客户编号", "客户名称", "被投诉人", "投诉内容", "来源"),
     purpose="投诉案件的责任判定、处理措施和结案；投诉跟踪表填好交回也算投诉处理。",
 )
 

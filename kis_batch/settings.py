@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from kis_batch.coerce import CoerceError, normalise_text, to_bool, to_date, to_number, to_time
+from kis_batch.coerce import CoerceError, normalise_text, to_address, to_bool, to_date, to_number, to_time
 from kis_batch.schema import DAILY_CAP_DEFAULT, DAILY_CAP_RANGE, SERVICE_TYPES
 
 
@@ -91,6 +91,7 @@ Allowed = Between | Share | OneOf | AsTyped | Phrases | WebAddress
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 WEBHOOK = WebAddress("https:// 开头的网址（只在本机测试时可用 http://127.0.0.1），可留空")
 FREE_TEXT = AsTyped("任意文字，可留空")
+MAIL_ADDRESS = AsTyped("邮箱地址，如 fuwubu@example.com，或 服务部 <fuwubu@example.com>")
 SCORE_POINTS = Between(0, 100)
 YES_OR_NO = AsTyped("是 或 否")
 DATES = AsTyped("日期，如 2027-01-01")
@@ -208,7 +209,7 @@ class Settings:
     smtp_host: str = _rule("", "邮件服务器", "SMTP 服务器地址，例如 smtp.exmail.qq.com", FREE_TEXT)
     smtp_port: int = _rule(465, "邮件端口", "SMTP 端口：SSL 通常 465，STARTTLS 通常 587", Between(1, 65535))
     smtp_security: str = _rule("ssl", "邮件加密", "ssl 或 starttls（不支持明文）", OneOf(("ssl", "starttls")))
-    smtp_sender: str = _rule("", "发件人", "发件邮箱地址", FREE_TEXT)
+    smtp_sender: str = _rule("", "发件人", "发件邮箱地址", MAIL_ADDRESS)
     smtp_user: str = _rule("", "邮件账号", "登录账号，留空则用发件人", FREE_TEXT)
     smtp_password_env: str = _rule("KIS_SMTP_PASSWORD", "邮件密码环境变量", "保存邮件密码的环境变量名（密码不写在表格里）", FREE_TEXT)
     attachment_limit_mb: float = _rule(20.0, "附件上限MB", "一封邮件编码后的最大大小（MB），超过不发送并报告", POSITIVE_SIZE)
@@ -371,6 +372,8 @@ def _read_one(f: dataclasses.Field, default: Any, raw: Any, reference: dt.date) 
             return to_date(raw, reference), None
         except CoerceError:
             raise CoerceError(f"“{_shown(raw)}”不是日期") from None
+    if allowed is MAIL_ADDRESS:
+        return to_address(raw), None
     text = normalise_text(raw)
     if isinstance(allowed, WebAddress) and text and not allowed.admits(text):
         raise CoerceError("不是 https:// 开头的网址")

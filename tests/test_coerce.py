@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from kis_batch import coerce
 from kis_batch.coerce import CoerceError, to_bool, to_choice, to_date, to_datetime, to_number, to_text, to_time
 
 REF = dt.date(2026, 11, 27)
@@ -90,3 +91,8 @@ def test_choice_synonyms_and_numbers():
     assert to_choice(" 满意 ", choices, synonyms) == "满意"
     with pytest.raises(CoerceError, match="非常满意/满意"):
         to_choice("很好", choices, synonyms)
+
+
+def test_free_text_keeps_full_width_punctuation_and_halves_letters_digits_and_spaces() -> None:
+    assert coerce.normalise_free_text(" 客户再次来电，问题依旧：Ｋ３　报错１０次\u200b ") == "客户再次来电，问题依旧：K3 报错10次"
+    assert coerce.normalise_text("客户再次来电，问题依旧") == "客户再次来电,问题依旧"  # ids, numbers, dates, choices

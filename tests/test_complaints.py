@@ -14,6 +14,7 @@ The folder (节假日 2026-11-23, a Monday, set in 规则设置):
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,112 @@ def test_the_workbook_opens_in_libreoffice(tmp_path: Path, to_pdf: ToPdf) -> Non
     pipeline.run(department(tmp_path / "in"), TODAY, out)
     [pdf] = to_pdf(out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY))
     assert pdf.stat().st_size > 10_000
+
+
+def _returned_closed_sheet(folder: Path, out: Path, edits: dict[str, Any], name: str) -> Path:
+    """Run, then the 本月已结案 row of the closed case edited as the hotline would and dropped back."""
+    pipeline.run(folder, TODAY, out)
+    book = openpyxl.load_workbook(out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY))
+    sheet = book["本月已结案"]
+    top, headers = header_row(sheet, "投诉编号")
+    row = next(r for r in range(top + 1, sheet.max_row + 1) if sheet.cell(r, headers["投诉编号"]).value == CLOSED)
+    for header, value in edits.items():
+        sheet.cell(row, headers[header]).value = value
+    book.save(folder / name)
+    return folder / name
+
+
+def test_a_returned_sheet_that_clears_the_closing_date_reopens_the_case_and_keeps_its_note(tmp_path: Path) -> None:
+    folder, out = department(tmp_path / "in"), tmp_path / "out"
+    note = "客户再次来电，问题依旧"
+    _returned_closed_sheet(folder, out, {"结案日期": None, "客户确认": "否", "备注": note}, "投诉跟踪_返回.xlsx")
+    result = pipeline.run(folder, TODAY, out)
+    assert result.inbox.problems == []
+    cases = _cases(folder).cases.set_index("complaint_id")
+    assert cases.loc[CLOSED, ["status", "reopened", "closed_on", "notes"]].tolist() == ["处理中", 1, None, note]
+    # Counted again from the reopening (the returned sheet's D), not from the first record.
+    assert (cases.loc[CLOSED, "workdays"], cases.loc[CLOSED, "overdue"]) == (0, False)
+    book = out / TODAY.isoformat() / COMPLAINTS_OUTPUT.file_name(TODAY)
+    reopened = {r["投诉编号"]: r for r in _case_rows(book, "未结案")}[CLOSED]
+    assert (reopened["状态"], reopened["重开次数"], reopened["备注"]) == ("处理中", 1, note)
+    page = openpyxl.load_workbook(out / TODAY.isoformat() / MANAGER_OUTPUT.file_name(TODAY))["日报"]
+    lines = {row[0]: row[1:] for row in page.iter_rows(min_row=4, max_col=3, values_only=True) if row[0]}
+    assert lines["投诉重开"][0] == "1 起已结案的投诉重开"
+    assert lines["投诉重开"][1] == f"{CLOSED} 甲公司（重开 1 次，{note}）"
+
+
+def test_customer_rejection_alone_reopens_a_closed_case(tmp_path: Path) -> None:
+    folder, out = department(tmp_path / "in"), tmp_path / "out"
+    _returned_closed_sheet(folder, out, {"客户确认": "否"}, "投诉跟踪_返回.xlsx")
+    case = _cases(folder).cases.set_index("complaint_id").loc[CLOSED]
+    assert (case["status"], case["reopened"]) == ("处理中", 1)
+
+
+def test_a_correction_in_a_subfolder_wins_when_it_is_newer_whatever_the_path(tmp_path: Path) -> None:
+    folder = department(tmp_path)
+    (folder / "1128").mkdir()
+    correction = write_records(folder / "1128" / "投诉处理.xlsx", {"投诉处理": [
+        _handling(CLOSED, 责任判定="本部门", 处理措施="经理致电说明", 处理人="张伟", 结案日期="2026-11-16", 客户确认="是"),
+    ]})
+    original = folder / "投诉处理.xlsx"
+    os.utime(original, (1_700_000_000, 1_700_000_000))
+    os.utime(correction, (1_700_000_100, 1_700_000_100))
+    assert _cases(folder).cases.set_index("complaint_id").loc[CLOSED, "responsibility"] == "本部门"
+    os.utime(original, (1_700_000_200, 1_700_000_200))  # the top file saved after the subfolder's
+    assert _cases(folder).cases.set_index("complaint_id").loc[CLOSED, "responsibility"] == "客户原因"
+
+
+def test_two_rows_of_one_sheet_that_disagree_are_a_conflict_naming_both(tmp_path: Path) -> None:
+    folder = department(tmp_path)
+    write_records(folder / "处理.xlsx", {"投诉处理": [
+        _handling(OVERDUE, 责任判定="本部门", 处理措施="致歉"),
+        _handling(OVERDUE, 责任判定="总部", 处理措施="致歉"),
+    ]})
+    inbox = pipeline.check(folder, TODAY)
+    found = [(p.file, p.row, p.header, p.severity, p.code) for p in inbox.problems]
+    assert found == [("处理.xlsx", 2, "投诉编号", Severity.ERROR, Code.CONFLICT),
+                     ("处理.xlsx", 3, "投诉编号", Severity.ERROR, Code.CONFLICT)]
+    assert "处理.xlsx / 投诉处理 第2行；处理.xlsx / 投诉处理 第3行" in inbox.problems[0].message
+    case = _cases(folder).cases.set_index("complaint_id").loc[OVERDUE]
+    assert (case["status"], case["responsibility"], case["action"]) == ("冲突", None, None)
+    record = next(f for f in inbox.files if f.path == "处理.xlsx")
+    assert (record.rows_read, record.rows_accepted, record.rows_rejected, record.rows_repeated) == (2, 0, 2, 0)
+
+
+def test_a_closing_date_before_the_case_was_filed_is_an_error_at_its_cell(tmp_path: Path) -> None:
+    folder = department(tmp_path)
+    write_records(folder / "处理.xlsx", {"投诉处理": [_handling(PROGRESS, 处理措施="已回电", 结案日期="2026-11-16")]})
+    inbox = pipeline.check(folder, TODAY)
+    assert [(p.file, p.row, p.column, p.header, p.value, p.code) for p in inbox.problems] == [
+        ("处理.xlsx", 2, "E", "结案日期", "2026-11-16", Code.CONSTRAINT)]
+    case = _cases(folder).cases.set_index("complaint_id").loc[PROGRESS]
+    assert (case["status"], case["action"], case["closed_on"]) == ("处理中", "已回电", None)
+
+
+def test_an_unknown_handler_is_an_error_at_its_cell_and_the_judgement_still_counts(tmp_path: Path) -> None:
+    folder = department(tmp_path)
+    write_records(folder / "处理.xlsx", {"投诉处理": [
+        _handling(OVERDUE, 责任判定="客户原因", 处理措施="总部回电", 处理人="总部刘工", 结案日期="2026-11-26")]})
+    inbox = pipeline.check(folder, TODAY)
+    assert [(p.file, p.row, p.header, p.value, p.severity) for p in inbox.problems] == [
+        ("处理.xlsx", 2, "处理人", "总部刘工", Severity.ERROR)]
+    assert "其余内容照常采用" in inbox.problems[0].message
+    case = _cases(folder).cases.set_index("complaint_id").loc[OVERDUE]
+    assert (case["status"], case["responsibility"], case["handler"]) == ("已结案", "客户原因", None)
+
+
+def test_a_statement_carried_from_a_closed_month_still_outweighs_an_older_one_left_in_the_folder(
+        tmp_path: Path) -> None:
+    folder, out = department(tmp_path / "in"), tmp_path / "out"
+    note = "客户再次来电，问题依旧"
+    returned = _returned_closed_sheet(folder, out, {"结案日期": None, "客户确认": "否", "备注": note}, "投诉跟踪_返回.xlsx")
+    assert pipeline.run(folder, dt.date(2026, 12, 1), out).figures.closed_month == "2026-11"
+    returned.unlink()  # November is closed: its returned sheet may leave the folder
+    later = dt.date(2026, 12, 2)
+    december = pipeline.run(folder, later, out)
+    assert december.carried_rows and december.inbox.problems == []
+    # 投诉处理.xlsx still says the case closed on 11-16; the carried 11-26 statement reopening it is newer.
+    case = complaint_cases(december.inbox.tables, link_events(december.inbox.tables, later), december.inbox.settings,
+                           WorkCalendar.from_settings(december.inbox.settings), later).cases.set_index(
+                               "complaint_id").loc[CLOSED]
+    assert (case["status"], case["reopened"], case["closed_on"], case["notes"]) == ("处理中", 1, None, note)

@@ -4,16 +4,24 @@ reader; it must load clean, look like the department docs/rules.md describes, an
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shlex
+import shutil
 from collections import Counter
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
+from click.testing import CliRunner, Result
 
+from kis_batch import history
 from kis_batch.calendar import WorkCalendar
+from kis_batch.cli import main
 from kis_batch.demo import write_demo
 from kis_batch.ingest import Inbox, load_folder
-from kis_batch.problems import Severity
+from kis_batch.outputs import HISTORY
+from kis_batch.problems import Code, Severity
 from kis_batch.schema import ENGINEER, HOTLINE, IMPLEMENTER, MANAGER_ROLES, VISIT_TYPE
 from kis_batch.settings import Settings
 
@@ -204,3 +212,92 @@ def test_a_knob_out_of_range_is_refused(tmp_path: Path, knob: dict[str, float]) 
 def test_today_before_the_month_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         write_demo(tmp_path, MONTH, dt.date(2026, 10, 30))
+
+
+# A demo of several months, followed the way its printed sequence tells a clerk (docs/rules.md § A month's life).
+MONTHS = ("2026-09", "2026-10", "2026-11")
+TICKET_ID = re.compile(r"T\d{8}-\d+")
+
+
+@pytest.fixture(scope="module")
+def months(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[tuple[list[str], Result]]]:
+    """demo --months 3, then every printed command in order into one OUT."""
+    root = tmp_path_factory.mktemp("months")
+    folder, out = root / "demo", root / "out"
+    written = CliRunner().invoke(main, ["demo", str(folder), "--months", "3"])
+    assert written.exit_code == 0, written.output
+    commands = [shlex.split(line.strip())[1:] for line in written.output.splitlines()
+                if line.startswith("  kis-batch ")]
+    followed = []
+    for args in commands:
+        args[args.index("--out") + 1] = str(out)
+        followed.append((args, CliRunner().invoke(main, args)))
+    return folder, out, followed
+
+
+def _tickets_in(path: Path) -> set[str]:
+    """Every 工单号 anywhere in a workbook, read back with openpyxl."""
+    book = openpyxl.load_workbook(path, read_only=True)
+    return {cell for sheet in book for row in sheet.iter_rows(values_only=True) for cell in row
+            if isinstance(cell, str) and TICKET_ID.fullmatch(cell)}
+
+
+def test_the_months_sequence_runs_each_month_on_its_last_day_then_the_quarter(
+        months: tuple[Path, Path, list[tuple[list[str], Result]]]) -> None:
+    folder, _, followed = months
+    assert [args[:2] for args, _ in followed] == [
+        ["run", str(folder / "2026-09")], ["report", str(folder / "2026-09")],
+        ["run", str(folder / "2026-10")], ["report", str(folder / "2026-10")],
+        ["run", str(folder / "2026-11")], ["report", str(folder / "2026-11")]]
+    assert [args[args.index("--date") + 1] for args, _ in followed if args[0] == "run"] == [
+        "2026-09-30", "2026-10-30", "2026-11-27"]
+    assert followed[-1][0][2:4] == ["--quarter", "2026-Q4"]
+    for args, result in followed:
+        assert result.exit_code == 0, (args, result.output)
+        if args[0] == "run":
+            assert "错误 0 条，警告 0 条" in result.output, result.output
+    # Only the first month keeps the department's history from before the tool.
+    assert [(folder / m / "热线记录_往月摘录.xlsx").exists() for m in MONTHS] == [True, False, False]
+
+
+def test_each_earlier_month_is_closed_for_good_and_its_files_named_for_the_archive(
+        months: tuple[Path, Path, list[tuple[list[str], Result]]]) -> None:
+    _, out, followed = months
+    assert {m: [c.version for c in history.close_versions(out / HISTORY, m)] for m in MONTHS} == {
+        "2026-09": [1], "2026-10": [1], "2026-11": []}
+    september_close = next(result for args, result in followed if args[:1] == ["report"] and "2026-09" in args)
+    assert "可以移出收件夹归档" in september_close.output and "热线记录_2026-09-30.xlsx" in september_close.output
+    later = [result for args, result in followed if args[0] == "run"][1:]
+    assert all("从已结账月份结转" in result.output for result in later)
+
+
+def test_the_open_work_of_a_month_is_served_in_the_next_from_the_carry_forward(
+        months: tuple[Path, Path, list[tuple[list[str], Result]]]) -> None:
+    """The tickets a month's last run left open (dispatched or 未派) come back in the next month's
+    feedback; the next run knows them only from the carry-forward: read alone, the folder does not."""
+    folder, out, _ = months
+    for last_run, plan_day, later, later_run in (("2026-09-30", "2026-10-08", "2026-10", "2026-10-30"),
+                                                 ("2026-10-30", "2026-11-02", "2026-11", "2026-11-27")):
+        left_open = _tickets_in(out / last_run / f"派工单_{plan_day}.xlsx")
+        assert left_open and all(t.startswith(f"T{last_run[:7].replace('-', '')}") for t in left_open)
+        alone = load_folder(folder / later, dt.date.fromisoformat(later_run))
+        served = set(alone.tables["feedback"]["ticket_id"].dropna())
+        assert left_open & served
+        unknown = {p.value for p in alone.problems if p.code is Code.UNKNOWN_REFERENCE}
+        assert left_open & served <= unknown  # without the history they are tickets without a call
+
+
+def test_all_the_months_in_one_inbox_have_no_duplicated_rows(
+        months: tuple[Path, Path, list[tuple[list[str], Result]]], tmp_path: Path) -> None:
+    """The old hand-made excerpt repeated earlier calls; now the months' files sit together in one
+    inbox cleanly: every month's call logs, feedback and callbacks, and one set of master files (the
+    latest, as a department keeps them)."""
+    folder, _, _ = months
+    inbox = tmp_path / "收件夹"
+    shutil.copytree(folder / MONTHS[-1], inbox / MONTHS[-1])
+    masters = {p.name for p in (folder / MONTHS[-1]).iterdir()} - {p.name for p in (folder / MONTHS[-1]).glob("*_20*")}
+    for month in MONTHS[:-1]:
+        shutil.copytree(folder / month, inbox / month, ignore=lambda _, names: [n for n in names if n in masters])
+    together = load_folder(inbox, dt.date(2026, 11, 27))
+    assert [p for p in together.problems if p.severity is Severity.ERROR] == []
+    assert together.files and all(f.rows_repeated == 0 for f in together.files)

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "docs" / "rules.md"
 GUIDE = ROOT / "docs" / "使用说明.md"
 README = ROOT / "README.md"
-SECTIONS = ("Architecture", "Rules", "Calendar", "Inputs", "Settings", "Bad input", "Outputs", "Dispatch", "Scores", "Quota gaps",
-            "Callbacks", "Fees", "Quality", "Complaint cases", "Tracked customers", "Implementation projects",
+SECTIONS = ("Architecture", "Rules", "Calendar", "Inputs", "Settings", "Bad input", "Returned sheets", "Outputs", "Dispatch",
+            "Scores", "Quota gaps", "Callbacks", "Fees", "Quality", "Complaint cases", "Tracked customers", "Implementation projects",
             "Monthly close", "A month's life", "Mail", "Commands", "Decisions", "Planned")
 # How the docs write the parts of an output's name that change from run to run.
 TODAY_MARK, PLAN_MARK, NAME_MARK = "D", "P", "姓名"

@@ -5,6 +5,7 @@ openpyxl, changed as the manager would, saved into a copy of the inbox, and the 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -209,3 +210,39 @@ def test_a_complaint_revisit_goes_out_before_routine_work(example_run: pipeline.
     # The run itself plans with the cases: its 总览 is that plan.
     rows = assigned(example_run)
     assert all(rows[ticket]["改派原因"].startswith(COMPLAINT_FIRST) for ticket in waits["ticket_id"])
+
+
+def test_of_two_returned_overviews_the_newer_counts_and_equally_new_ones_that_disagree_are_a_conflict(
+        adjusted: dict[str, Any], tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(adjusted["inbox"], inbox)
+    ticket = adjusted["pinned"][0]
+    (inbox / "1128").mkdir()
+    # The manager puts the first pinned ticket back to its plan in a copy saved later, in a subfolder.
+    undone = edit(inbox / DISPATCH, inbox / "1128" / DISPATCH, "总览", "工单号", {ticket["_row"]: {"派给": ticket["派给"]}})
+    os.utime(inbox / DISPATCH, (1_790_000_000, 1_790_000_000))
+    os.utime(undone, (1_790_000_100, 1_790_000_100))
+    newer = pipeline.run(inbox, TODAY, tmp_path / "newer")
+    rows = assigned(newer)
+    assert "经理指定" not in (rows[ticket["工单号"]]["改派原因"] or "")
+    assert all(rows[r["工单号"]]["派给"] == adjusted["target"] for r in adjusted["pinned"][1:])
+    assert not [p for p in newer.inbox.problems if p.code is Code.CONFLICT]
+    os.utime(inbox / DISPATCH, (1_790_000_100, 1_790_000_100))  # saved the same moment: neither is newer
+    tie = pipeline.run(inbox, TODAY, tmp_path / "tie")
+    conflicts = [(p.file, p.row, p.header) for p in tie.inbox.problems if p.code is Code.CONFLICT]
+    assert sorted(conflicts) == sorted([(DISPATCH, ticket["_row"], "派给"), (f"1128/{DISPATCH}", ticket["_row"], "派给")])
+    assert "经理指定" not in (assigned(tie).get(ticket["工单号"], {}).get("改派原因") or "")
+
+
+def test_of_two_returned_chase_lists_the_newer_hands_the_chase_over(adjusted: dict[str, Any], tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(adjusted["inbox"], inbox)
+    chase = adjusted["chase"]
+    (inbox / "1128").mkdir()
+    later = edit(inbox / FEES, inbox / "1128" / FEES, "催收清单", "合同编号", {chase["_row"]: {"催收负责人": "苏一鸣"}})
+    os.utime(inbox / FEES, (1_790_000_000, 1_790_000_000))
+    os.utime(later, (1_790_000_100, 1_790_000_100))
+    result = pipeline.run(inbox, TODAY, tmp_path / "out")
+    assert not [p for p in result.inbox.problems if p.code is Code.CONFLICT]
+    [moved] = [r for r in rows_of(result.out_dir / FEES, "催收清单", "合同编号") if r["合同编号"] == chase["合同编号"]]
+    assert moved["催收负责人"] == "苏一鸣"

@@ -214,3 +214,40 @@ def test_each_acceptance_form_prints_on_one_page(tmp_path: Path, to_pdf: ToPdf) 
     [pdf] = to_pdf(result.out_dir / PROJECTS_OUTPUT.file_name(D))
     # 项目总览 on one landscape page, then one page per form.
     assert len(pdf_pages(pdf)) == 1 + 2
+
+
+def test_a_recheck_after_rework_fills_only_the_failed_item_and_the_form_says_so(tmp_path: Path) -> None:
+    first = run(tmp_path, [project("Q2", "09-01", "09-18", live="09-20")], checklist("Q2", "09-25", failed=(BACKUP,)))
+    book = openpyxl.load_workbook(first.out_dir / PROJECTS_OUTPUT.file_name(D))
+    form = book["验收_Q2"]
+    assert any("上次合格或不适用的项目沿用上次结果" in str(c.value) for row in form.iter_rows(max_row=8) for c in row)
+    top, headers = _form_header(form)
+    row = next(r for r in range(top + 1, top + 1 + len(ACCEPTANCE_ITEMS)) if form.cell(r, headers["检查项"]).value == BACKUP)
+    form.cell(row, headers["结果"]).value = "合格"
+    form.cell(row, headers["验收日期"]).value = dt.datetime(2026, 10, 9)
+    form.cell(row, headers["验收人"]).value = "周经理"
+    book.save(tmp_path / "in" / "实施_返回.xlsx")
+    again = pipeline.run(tmp_path / "in", D, tmp_path / "out2")
+    assert not [p for p in again.inbox.problems if p.sheet.startswith("验收")]
+    row = overview(again)["Q2"]
+    assert (row["阶段"], row["验收结论"], row["验收日期"].date()) == ("待交接", "通过", day("10-09"))
+
+
+def test_a_recheck_that_skips_an_item_failed_before_still_misses_it(tmp_path: Path) -> None:
+    rework = checklist("Q2", "09-25", failed=(BACKUP,))
+    recheck = [(pid, item, "合格", None, day("10-09"), "周经理") for pid, item, *_ in rework[:1]]
+    result = run(tmp_path, [project("Q2", "09-01", "09-18", live="09-20")], [*rework, *recheck])
+    assert (overview(result)["Q2"]["阶段"], overview(result)["Q2"]["验收结论"]) == ("待验收", None)
+    [missing] = problems_at(result, "验收单")
+    assert f"还缺 1 项：{BACKUP}" in missing.message
+
+
+def test_of_two_returned_acceptance_forms_of_one_day_the_one_dated_later_wins(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write_workbook(folder / "收件夹" / "验收_早.xlsx", {"验收单": (CHECK_HEADERS, checklist("Q2", "10-09", failed=(BACKUP,)))},
+                   titles={"验收单": "验收单 2026-10-09"})
+    write_workbook(folder / "验收_晚.xlsx", {"验收单": (CHECK_HEADERS, checklist("Q2", "10-09"))},
+                   titles={"验收单": "验收单 2026-10-10"})
+    result = run(tmp_path, [project("Q2", "09-01", "09-18", live="09-20")], folder=folder)
+    assert not [p for p in result.inbox.problems if p.sheet == "验收单"]
+    assert overview(result)["Q2"]["验收结论"] == "通过"

@@ -21,6 +21,7 @@ from kis_batch.render.templates import settings_frame
 from kis_batch.schema import BY_KEY
 from kis_batch.settings import (
     FREE_TEXT,
+    MAIL_ADDRESS,
     AsTyped,
     Between,
     OneOf,
@@ -262,7 +263,7 @@ def test_every_setting_declares_a_range_that_holds_its_default(f):
         assert isinstance(allowed, (Between, Share)), "a number needs a range"
         assert allowed.admits(default)
     if isinstance(allowed, AsTyped) and isinstance(default, str):
-        assert allowed == FREE_TEXT, "text that is not free needs its choices"
+        assert allowed in (FREE_TEXT, MAIL_ADDRESS), "text that is not free needs its choices or its reader"
     written = settings_frame().set_index("name").loc[f.metadata["zh"], "value"]
     if written:  # what init writes reads back as the default, inside its range
         assert parse_setting(f, written, REFERENCE).value == default

@@ -93,6 +93,9 @@ def _value(column: Column):
         return _TEXT.map(lambda s: " ".join(s.split())).filter(bool)
     if kind is Kind.ID:
         return st.text(alphabet=string.digits + "ABC-", min_size=1, max_size=11)
+    if kind is Kind.EMAIL:
+        part = st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=8)
+        return st.tuples(part, part).map(lambda p: f"{p[0]}@{p[1]}.com")
     if kind is Kind.DATE:
         return st.dates(dt.date(2000, 1, 1), dt.date(2040, 12, 31))
     if kind is Kind.TIME:

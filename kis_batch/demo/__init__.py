@@ -10,9 +10,16 @@ spare room with customer visits at their own pace; the hotline verifies each day
 spot-checks every engineer and calls other customers about satisfaction. The folder also keeps the
 last earlier call of each tracked customer the month did not reach, and the 集团客户 belong to two groups.
 
+Several months (--months) are one department living on: the tickets open at a month's end are served
+in the next, and an earlier month is whole, every feedback back for its close. Only the first month
+has that excerpt of earlier calls (热线记录_往月摘录): it is the department's history from before it
+used the tool, which no clerk makes again; a later month's open work comes from the tool's own
+carry-forward (期初, docs/rules.md § A month's life). months.py prints the commands to follow.
+
 The modules, by job: parameters (the seed, sizes and every share and mix), people (staff and
 customers), records and the month's ledgers (month, visits, calls, callbacks, fees, projects,
-complaints), rows (the ledgers as sheet rows) and workbooks (writing them).
+complaints), rows (the ledgers as sheet rows), workbooks (writing them) and months (the months of a
+demo of several and the commands to follow them).
 """
 
 from typing import Any

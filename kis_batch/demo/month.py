@@ -20,11 +20,13 @@ from kis_batch.schema import ENGINEER
 
 @dataclass(frozen=True)
 class MonthDays:
-    """The month's working days, those up to today, and today."""
+    """The month's working days, those up to today, and today; a month over (an earlier month of a
+    demo of several) has every feedback back."""
 
     month: list[dt.date]
     so_far: list[dt.date]
     today: dt.date
+    over: bool = False
 
 
 @dataclass
@@ -60,9 +62,11 @@ def plan_leave(rng: random.Random, calendar: WorkCalendar, days: MonthDays, depa
 
 
 def simulate_month(rng: random.Random, calendar: WorkCalendar, days: MonthDays, department: Department,
-                   customers: list[Customer], calls_per_day: tuple[int, int], handling: Mix) -> MonthLedger:
-    """Each working day in turn: the visits, the calls, the remote help, the hotline's callbacks."""
-    tickets = OpenTickets()
+                   customers: list[Customer], calls_per_day: tuple[int, int], handling: Mix,
+                   tickets: OpenTickets) -> MonthLedger:
+    """Each working day in turn: the visits, the calls, the remote help, the hotline's callbacks.
+    tickets are those open when the month starts (the month before's, in a demo of several months);
+    the month leaves in it those still open at its end."""
     call_log = CallLog(rng, department, customers, calls_per_day, handling, tickets)
     field = FieldWork(rng, department, customers, days.month, tickets)
     callbacks = Callbacks(rng, department, len(customers), days.month)
@@ -88,8 +92,11 @@ def simulate_month(rng: random.Random, calendar: WorkCalendar, days: MonthDays, 
 
 
 def _returned_today(rng: random.Random, visits: list[Visit], days: MonthDays) -> set[str]:
-    """Those of today's visitors who returned their feedback by the time of the run."""
+    """Those of today's visitors who returned their feedback by the time of the run: all of them
+    once the month is over."""
     if not days.so_far or days.so_far[-1] != days.today:
         return set()
     workers = sorted({v.staff.staff_id for v in visits if v.day == days.today})
+    if days.over:
+        return set(workers)
     return set(rng.sample(workers, round(len(workers) * RETURNED_TODAY_SHARE)))

@@ -157,7 +157,7 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector, known
     require_customer(raw["feedback"], customers, out)
     held = set_holds_aside(raw["feedback"])
     resolve_staff(raw["feedback"], "staff", staff, out, "服务代表")
-    kept["feedback"] = merge_repeats(BY_KEY["feedback"], raw["feedback"], out)
+    kept["feedback"] = merge_repeats(BY_KEY["feedback"], raw["feedback"], out, today)
     for r in kept["feedback"]:
         if r["ticket_id"] and r["ticket_id"] not in tickets:
             out.at_cell(r, "ticket_id", Code.UNKNOWN_REFERENCE, Severity.WARNING,
@@ -165,29 +165,29 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector, known
     _unresolved_services(kept["feedback"], today, out)
 
     require_customer(raw["fees"], customers, out)
-    resolve_staff(raw["fees"], "owner", staff, out, "负责人")
+    resolve_staff(raw["fees"], "owner", staff, out, "负责人", optional=True)
     owners = {r["customer_id"]: r["owner"] for r in kept["customers"]}
     for r in raw["fees"]:
         if r[OK] and r["owner"] is None:
             r["owner"] = owners.get(r["customer_id"])
     kept["fees"] = merge_repeats(BY_KEY["fees"], raw["fees"], out)
-    kept["fee_chase"] = chase_rows(raw["fee_chase"], staff, out)
+    kept["fee_chase"] = chase_rows(raw["fee_chase"], staff, today, out)
 
     require_customer(raw["callbacks"], customers, out)
-    resolve_staff(raw["callbacks"], "staff", staff, out, "服务代表")
-    kept["callbacks"] = merge_repeats(BY_KEY["callbacks"], raw["callbacks"], out)
+    resolve_staff(raw["callbacks"], "staff", staff, out, "服务代表", optional=True)
+    kept["callbacks"] = merge_repeats(BY_KEY["callbacks"], raw["callbacks"], out, today)
 
     kept.update(cross_check_projects(raw, kept["staff"], staff, customers, today, out))
     kept["complaint_handling"] = _handling(raw["complaint_handling"], staff, today, out)
-    pins = read_pins(raw["feedback"], held, raw["calls"], kept["fee_chase"], staff, out)
+    pins = read_pins(raw["feedback"], held, raw["calls"], kept["fee_chase"], staff, today, out)
     return {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}, refused_customers, pins
 
 
 def _handling(rows: list[Row], staff: StaffIndex | None, today: dt.date, out: Collector) -> list[Row]:
-    """投诉处理 (docs/rules.md § Complaint cases): 处理人 resolved to a 工号, a 结案日期 after D refused
-    at its cell (the rest of the row stays). Which case each row names, and which row of a case
+    """投诉处理 (docs/rules.md § Complaint cases): 处理人 resolved to a 工号, a 结案日期 after D and
+    an unknown 处理人 refused at their cells (the rest of the row stays). Which case each row names, and which row of a case
     counts, the rules step after reading decides (rules/reconcile.py): the cases are the rules'."""
-    resolve_staff(rows, "handler", staff, out, "处理人")
+    resolve_staff(rows, "handler", staff, out, "处理人", optional=True)
     for r in rows:
         if r[OK] and r["closed_on"] is not None and r["closed_on"] > today:
             out.at_cell(r, "closed_on", Code.FUTURE_DATE, Severity.ERROR,

@@ -3,11 +3,14 @@
 催收清单 (or a hand-filled 年费催收 row) whose 催收负责人 differs from its 计划负责人.
 
 Here each is read and located at its cell; whether it holds on P (the person on duty, the right
-pool) is the rules' to decide, since only they know P and who is away.
+pool) is the rules' to decide, since only they know P and who is away. Of several returned 总览 or
+催收清单 rows about one ticket or chase, the newest statement counts (docs/rules.md § Returned sheets).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from typing import Any
 
 import pandas as pd
@@ -48,11 +51,11 @@ def resolve_assigned(calls: list[Row], staff: StaffIndex | None, out: Collector)
         r["assigned"] = found
 
 
-def chase_rows(rows: list[Row], staff: StaffIndex | None, out: Collector) -> list[Row]:
+def chase_rows(rows: list[Row], staff: StaffIndex | None, today: dt.date, out: Collector) -> list[Row]:
     """年费催收 rows with 催收负责人 as a 工号 (one that names no one rejects its row: the row says
-    nothing else), repeats merged."""
+    nothing else), repeats merged, the newest statement winning."""
     resolve_staff(rows, "owner", staff, out, "催收负责人")
-    return merge_repeats(FEE_CHASE, rows, out)
+    return merge_repeats(FEE_CHASE, rows, out, today)
 
 
 def _planned(value: str | None, staff: StaffIndex | None) -> str | None:
@@ -62,8 +65,28 @@ def _planned(value: str | None, staff: StaffIndex | None) -> str | None:
     return staff.resolve(value) or value
 
 
+def _newest_overview_rows(feedback: list[Row], held: set[int], staff: StaffIndex | None, today: dt.date,
+                          out: Collector) -> list[tuple[Row, str | None, str | None, bool]]:
+    """The returned 总览 rows that count, each with its 派给 (None: 不派), its 计划派给 and whether it
+    pins: of one ticket's rows for one plan date only the newest statements, so a 总览 the manager
+    corrected since pins nothing. Newest statements that disagree all pin (a 派给 left as planned
+    pins to the planned person), so the rules say the conflict."""
+    about: dict[tuple[Any, Any], list[Row]] = defaultdict(list)
+    for r in feedback:
+        if r[OK] and r["planned"] is not None and r["ticket_id"] is not None:
+            about[(r["ticket_id"], r["service_date"])].append(r)
+    counted = []
+    for rows in about.values():
+        top = max(out.standing(r, today) for r in rows)
+        newest = [r for r in rows if out.standing(r, today) == top]
+        said = [(r, None if r.index in held else r["staff"], _planned(r["planned"], staff)) for r in newest]
+        disagree = len({person for _, person, _ in said}) > 1
+        counted.extend((r, person, planned, disagree or person != planned) for r, person, planned in said)
+    return counted
+
+
 def read_pins(feedback: list[Row], held: set[int], calls: list[Row], chases: list[Row], staff: StaffIndex | None,
-              out: Collector) -> pd.DataFrame:
+              today: dt.date, out: Collector) -> pd.DataFrame:
     """Every pin the folder states (schema.PIN_COLUMNS): person None is a hold (不派)."""
     pins: list[dict[str, Any]] = []
 
@@ -72,15 +95,10 @@ def read_pins(feedback: list[Row], held: set[int], calls: list[Row], chases: lis
         pins.append({"kind": kind, "key": key, "plan_date": plan, "person": person, "planned": planned,
                      "source": source, **out.cell(r, column), "value": value})
 
-    for r in feedback:
-        if not r[OK] or r["planned"] is None or r["ticket_id"] is None:
-            continue
-        planned = _planned(r["planned"], staff)
-        if r.index in held:
-            pin(PIN_DISPATCH, r["ticket_id"], r["service_date"], None, planned, OVERVIEW_SOURCE, r, "staff", HOLD)
-        elif r["staff"] != planned:
-            pin(PIN_DISPATCH, r["ticket_id"], r["service_date"], r["staff"], planned, OVERVIEW_SOURCE, r, "staff",
-                r["staff"])
+    for r, person, planned, pins_it in _newest_overview_rows(feedback, held, staff, today, out):
+        if pins_it:
+            pin(PIN_DISPATCH, r["ticket_id"], r["service_date"], person, planned, OVERVIEW_SOURCE, r, "staff",
+                HOLD if person is None else person)
     for r in calls:
         if r[OK] and r["assigned"] is not None:
             pin(PIN_DISPATCH, r["ticket_id"], None, r["assigned"], None, CALL_SOURCE, r, "assigned", r["assigned"])

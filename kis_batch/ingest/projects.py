@@ -126,4 +126,4 @@ def cross_check_projects(raw: dict[str, list[Row]], staff_rows: list[Row], staff
         elif r["date"] > today:
             reject(r, "date", out, Code.FUTURE_DATE,
                    f"验收日期 {r['date']:%Y-%m-%d} 晚于本次运行日期 {today:%Y-%m-%d}，不可能已经发生，应是笔误；本行未采用，请改正验收日期")
-    return {"projects": kept, "acceptance": merge_repeats(ACCEPTANCE, _latest_rounds(checks), out)}
+    return {"projects": kept, "acceptance": merge_repeats(ACCEPTANCE, _latest_rounds(checks), out, today)}

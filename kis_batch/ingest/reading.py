@@ -100,7 +100,8 @@ class Row:
 def coerce_value(column: Column, raw: Any, reference: dt.date) -> Any:
     """One cell to its column's type; blank gives the column's default."""
     if type(raw) is str:
-        raw = coerce.normalise_text(raw)  # once, here; the converters accept clean text as it is
+        # Once, here; the converters accept clean text as it is.
+        raw = (coerce.normalise_free_text if column.kind is Kind.TEXT else coerce.normalise_text)(raw)
         if not raw:
             return column.default
     elif is_blank(raw):
@@ -118,6 +119,8 @@ def coerce_value(column: Column, raw: Any, reference: dt.date) -> Any:
         return coerce.to_bool(dict(column.synonyms).get(raw, raw) if column.synonyms else raw)
     if kind is Kind.CHOICE:
         return coerce.to_choice(raw, column.choices, dict(column.synonyms))
+    if kind is Kind.EMAIL:
+        return coerce.to_address(raw)
     number = coerce.to_number(raw)
     if kind is Kind.INT:
         if not number.is_integer():
@@ -179,7 +182,8 @@ def coerce_cells_once_each(column: Column, raws: list[Any], reference: dt.date) 
     except TypeError:  # an unhashable cell: coerce cell by cell
         return coerce_cells(column, raws, reference)
     if types == {str} and column.kind in (Kind.TEXT, Kind.ID):  # the commonest column: text as typed
-        normalise, default = coerce.normalise_text, column.default
+        normalise = coerce.normalise_free_text if column.kind is Kind.TEXT else coerce.normalise_text
+        default = column.default
         return list(map({raw: normalise(raw) or default for raw in distinct}.__getitem__, raws)), []
     if keys is raws:
         mapping = {raw: _coerce_one(column, raw, reference) for raw in distinct}

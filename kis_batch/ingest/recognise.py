@@ -10,6 +10,7 @@ column it most likely means, so that nothing typed under it is dropped without a
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import functools
 import re
@@ -78,6 +79,11 @@ class Recognised:
     unmapped: list[tuple[int, str]] = field(default_factory=list)
     # Rows of the header: 2 where a merged upper header has its columns named in the row below.
     header_rows: int = 1
+    # What the sheet says of itself, which decides between statements about the same key on
+    # returned sheets (docs/rules.md § Returned sheets): the date D printed in its title rows, and
+    # when its file was last saved (seconds since the epoch).
+    stated_on: dt.date | None = None
+    saved_at: float = 0.0
 
     @property
     def data_row(self) -> int:
@@ -167,6 +173,24 @@ def _collect_unmapped(found: Recognised, rows: list[list[Any]]) -> None:
         found.unmapped.append((index, text))
 
 
+# A date printed in a title row: 2026-11-27, 2026/11/27 or 2026年11月27日.
+_TITLE_DATE = re.compile(r"(\d{4})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})")
+
+
+def stated_date(title_rows: list[list[Any]]) -> dt.date | None:
+    """The first full date written above the header (a returned workbook's D), if any."""
+    for row in title_rows:
+        for cell in row:
+            if isinstance(cell, dt.date):
+                return cell.date() if isinstance(cell, dt.datetime) else cell
+            for match in _TITLE_DATE.finditer(str(cell) if cell is not None else ""):
+                try:
+                    return dt.date(*map(int, match.groups()))
+                except ValueError:
+                    continue
+    return None
+
+
 def recognise(rows: list[list[Any]]) -> Recognised | NearMiss | None:
     """The template whose required headers a row holds, preferring the fullest match."""
     best: Recognised | None = None
@@ -191,6 +215,7 @@ def recognise(rows: list[list[Any]]) -> Recognised | NearMiss | None:
                 near = NearMiss(template, index, missing)
     if best is None:
         return near
+    best.stated_on = stated_date(rows[:best.header_row])
     if best.header_row + 1 < len(rows):
         _lower_headers(best, rows[best.header_row + 1])
     _collect_unmapped(best, rows)

@@ -5,6 +5,7 @@ those that disagree refused as conflicts.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -97,17 +98,24 @@ class StaffIndex:
 
 
 def resolve_staff(records: list[Row], key: str, index: StaffIndex | None, out: Collector,
-                  label: str) -> None:
+                  label: str, *, optional: bool = False) -> None:
+    """Each reference to a person resolved to the 工号. One that names no one rejects the row, or,
+    in an optional column, is an 错误 at its cell alone: the cell is taken as blank and the rest of
+    the row is used (docs/rules.md § Bad input)."""
     if index is None:
         return
     for r in records:
         if not r[OK] or r[key] is None:
             continue
         resolved = index.resolve_at(r, key, out)
-        if resolved is None:
-            reject(r, key, out, Code.UNKNOWN_REFERENCE, index.why_not(r[key], label))
-        else:
+        if resolved is not None:
             r[key] = resolved
+        elif optional:
+            out.at_cell(r, key, Code.UNKNOWN_REFERENCE, Severity.ERROR,
+                        f"{index.why_not(r[key], label)}；本格按空白处理，这一行的其余内容照常采用")
+            r[key] = None
+        else:
+            reject(r, key, out, Code.UNKNOWN_REFERENCE, index.why_not(r[key], label))
 
 
 def require_customer(records: list[Row], customers: KeyIndex | None, out: Collector) -> None:
@@ -142,8 +150,14 @@ def is_placeholder(template: Template, record: Row) -> bool:
     return False
 
 
-def merge_repeats(template: Template, records: list[Row], out: Collector) -> list[Row]:
-    """Keep one of identical repeats; report same key with different content as a conflict."""
+# Tables the tool's own sheets come back as (派工单, 回访, the 验收 forms, 催收清单): of their rows about one
+# key the newest statement wins (docs/rules.md § Returned sheets); 投诉处理 is settled in rules/reconcile.py.
+RETURNED = {"feedback": None, "callbacks": None, "acceptance": "date", "fee_chase": None}  # key -> the row's own date
+
+
+def merge_repeats(template: Template, records: list[Row], out: Collector, today: dt.date | None = None) -> list[Row]:
+    """Keep one of identical repeats; report same key with different content as a conflict. On a
+    returned sheet (given today), the newest of the rows that disagree wins, and only a tie is one."""
     ok = [r for r in records if r[OK]]
     if not template.key_columns or not ok:
         return ok
@@ -160,6 +174,10 @@ def merge_repeats(template: Template, records: list[Row], out: Collector) -> lis
             continue
         filled = [r for r in rows if not is_placeholder(template, r)]
         rows = filled or rows
+        if today is not None and template.key in RETURNED:
+            own = RETURNED[template.key]
+            top = max(out.standing(r, today, r[own] if own else None) for r in rows)
+            rows = [r for r in rows if out.standing(r, today, r[own] if own else None) == top]
         distinct: dict[tuple[Any, ...], Row] = {}
         for r in rows:
             distinct.setdefault(_content(template, r), r)

@@ -35,6 +35,7 @@ def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: In
         out.add(Code.UNREADABLE, Severity.WARNING, str(notice), file=name)
         return []
     found: list[SheetData] = []
+    saved_at = path.stat().st_mtime
     near_misses: list[tuple[str, NearMiss]] = []
     # A returned 年费_D.xlsx: only its chase list comes back.
     reading_only = FEE_READING_SHEETS if any(sheet.name == CHASE_SHEET for sheet in sheets) else ()
@@ -45,6 +46,7 @@ def _read_file(path: Path, name: str, limits: Limits, out: Collector, record: In
         has_data = any(any(str(v).strip() for v in row) for row in sheet.rows)
         if isinstance(match, Recognised):
             record.sheets[sheet.name] = match.template.key
+            match.saved_at = saved_at
             if sheet.hidden and len(sheet.rows) > match.data_row:
                 out.add(Code.HIDDEN, Severity.WARNING, "这是隐藏的工作表，其中的数据已照常读取；如不应使用请删除该表",
                         file=name, sheet=sheet.name)

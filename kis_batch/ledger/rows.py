@@ -18,10 +18,14 @@ import pandas as pd
 
 from kis_batch.coerce import day_of
 from kis_batch.schema import BY_KEY
-from kis_batch.tables import FILE, frame_of_records, rows_of, table_keys
+from kis_batch.tables import FILE, PROVENANCE, frame_of_records, rows_of, table_keys
 
 # The tables whose rows are dated events of a month, and the column that dates them.
 DATED = {"calls": "call_time", "feedback": "service_date", "callbacks": "date"}
+# The tables whose statements about one key the rules weigh after the carry is added (投诉处理, in
+# rules/reconcile.py): a carried statement joins the folder's with the columns the rules added (how
+# new it is, the case's history) and the newest wins (docs/rules.md § Returned sheets).
+WEIGHED = ("complaint_handling",)
 
 _TAGS = (("$t", dt.datetime), ("$d", dt.date), ("$h", dt.time))
 
@@ -58,25 +62,41 @@ def encode_rows(frame: pd.DataFrame) -> str:
 
 def decode_rows(key: str, text: str) -> pd.DataFrame:
     """A table's carried rows back as a typed table, its columns the template's (a column added to
-    the template since reads blank)."""
+    the template since reads blank), then those the rules added to a weighed table's rows."""
     kept = json.loads(text, object_hook=_untagged)
     records = [dict(zip(kept["columns"], row, strict=True)) for row in kept["rows"]]
-    return frame_of_records(BY_KEY[key], [{c: r.get(c) for c in table_keys(BY_KEY[key])} for r in records])
+    frame = frame_of_records(BY_KEY[key], [{c: r.get(c) for c in table_keys(BY_KEY[key])} for r in records])
+    if key in WEIGHED:
+        for column in (c for c in kept["columns"] if c not in frame.columns):
+            frame[column] = pd.Series([r[column] for r in records], index=frame.index, dtype=object)
+    return frame
 
 
 def row_key(key: str, row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[c] for c in BY_KEY[key].key_columns)
 
 
+def _place(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[c] for c in PROVENANCE)
+
+
 def with_carried(tables: dict[str, pd.DataFrame], carried: Mapping[str, pd.DataFrame]) -> dict[str, int]:
-    """Add to the tables the carried rows whose keys the folder no longer holds (the folder's own
-    statement wins); the rows added per table."""
+    """Add to the tables the carried rows the folder no longer holds: of most tables those whose keys
+    it lacks (the folder's own statement wins); of a weighed table those whose file and row it lacks,
+    for the rules to weigh beside its own; the rows added per table."""
     added: dict[str, int] = {}
     for key, rows in carried.items():
-        held = {row_key(key, r) for r in rows_of(tables[key])}
-        missing = [r for r in rows_of(rows) if row_key(key, r) not in held]
-        if missing:
-            tables[key] = pd.concat([tables[key], frame_of_records(BY_KEY[key], missing)], ignore_index=True)
+        if key in WEIGHED:
+            held = {_place(r) for r in rows_of(tables[key])}
+            missing = rows[[_place(r) not in held for r in rows_of(rows)]]
+        else:
+            held = {row_key(key, r) for r in rows_of(tables[key])}
+            missing = frame_of_records(BY_KEY[key], [r for r in rows_of(rows) if row_key(key, r) not in held])
+        if len(missing):
+            joined = pd.concat([tables[key], missing], ignore_index=True)
+            for column in missing.columns.difference(tables[key].columns):  # the folder's rows: blank
+                joined[column] = joined[column].astype(object).where(joined[column].notna(), None)
+            tables[key] = joined
             added[key] = len(missing)
     return added
 

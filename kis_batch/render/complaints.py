@@ -47,6 +47,7 @@ CASE_PRINTED = (
     Col("filed", "立案日期", 9.8, "date"),
     Col("workdays", "已过工作日", 4, "int"),
     Col("overdue", "超期", 4, "bool"),
+    Col("reopened", "重开次数", 4, "int"),
     dataclasses.replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=13, wrap=True),
     Col("staff_name", "被投诉人", 6),
     Col("content", "投诉内容", 20, wrap=True),

@@ -112,6 +112,13 @@ def _waited(project: dict[str, Any]) -> str:
     return "" if days is None or pd.isna(days) else f"（上线后第 {int(days)} 个工作日）"
 
 
+def _recheck_note(checklist: pd.DataFrame) -> str:
+    """After 整改 only the failed items need checking again (docs/rules.md § Implementation projects)."""
+    if not checklist["previous"].notna().any():
+        return ""
+    return "整改后复查：上次合格或不适用的项目沿用上次结果，可不再填写；上次不合格（标红）和未填的项目须重新填写。"
+
+
 def _acceptance_form(book: Book, project: dict[str, Any], checklist: pd.DataFrame, settings: Settings,
                      taken: list[str]) -> None:
     """One A4 portrait page: who and what, the checklist to fill in, the conclusion and two signatures."""
@@ -135,7 +142,7 @@ def _acceptance_form(book: Book, project: dict[str, Any], checklist: pd.DataFram
         sheet.set_row(row, 30)
     write_text(sheet, 4, 0, "逐项检查后在黄色列填写结果（合格/不合格/不适用）、说明、验收日期、验收人：任一项不合格即不通过，"
                f"每一项都合格或不适用即通过。上线后 {settings.acceptance_workdays} 个工作日内完成验收；"
-               "填好后把本工作簿放回收件夹，即作为验收单读取。", note, to_col=LAST_COL)
+               "填好后把本工作簿放回收件夹，即作为验收单读取。" + _recheck_note(checklist), note, to_col=LAST_COL)
     sheet.set_row(4, 42)
     last = write_block(book, sheet, HEADER_ROW, 0, checklist, CHECK_COLS, row_height=ITEM_ROW_PT)
     outcome = next(i for i, c in enumerate(CHECK_COLS) if c.key == "outcome")

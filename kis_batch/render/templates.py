@@ -19,6 +19,7 @@ TEMPLATE_ROWS = 500
 _KIND_WORDS = {
     Kind.TEXT: "文字", Kind.ID: "编号（文本，保留前导0）", Kind.DATE: "日期", Kind.TIME: "时间",
     Kind.DATETIME: "日期时间", Kind.BOOL: "是/否", Kind.CHOICE: "下拉选择", Kind.NUMBER: "数字", Kind.INT: "整数",
+    Kind.EMAIL: "邮箱地址",
 }
 
 GUIDE_COLS = (

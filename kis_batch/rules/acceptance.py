@@ -34,15 +34,17 @@ class Verdict:
     date: dt.date  # the latest 验收日期 with a 结果
     conclusion: str | None  # 通过 / 不通过 / None: not every checklist item returned yet
     failed: tuple[str, ...]  # items 不合格
-    missing: tuple[str, ...]  # checklist items not returned on that date
-    outcomes: dict[str, str]  # item_key of each item returned on that date -> its 结果
+    missing: tuple[str, ...]  # checklist items with no 结果 on that date nor an earlier 合格/不适用
+    outcomes: dict[str, str]  # item_key -> its 结果 on that date, or the earlier 合格/不适用 it keeps
     checked_by: str | None
     first: Cells  # the round's first row, where a warning about the round points
 
 
 def checklist_verdicts(rows: Iterable[Cells], checklist: Sequence[str]) -> dict[str, Verdict]:
-    """Per project, the rows of its latest 验收日期 that carry a 结果: any 不合格 → 不通过; every
-    checklist item 合格/不适用 → 通过; otherwise no conclusion yet (the missing items named)."""
+    """Per project, the rows of its latest 验收日期 that carry a 结果, each checklist item the round
+    leaves blank keeping its earlier 合格/不适用 (a re-check after 整改 fills only the failed items):
+    any 不合格 → 不通过; every checklist item 合格/不适用 → 通过; otherwise no conclusion yet (the
+    missing items named)."""
     by_project: dict[str, list[Cells]] = defaultdict(list)
     for row in rows:
         if row["outcome"] is not None and row["date"] is not None:
@@ -52,11 +54,13 @@ def checklist_verdicts(rows: Iterable[Cells], checklist: Sequence[str]) -> dict[
         latest = max(r["date"] for r in returned)
         round_rows = [r for r in returned if r["date"] == latest]
         failed = tuple(r["item"] for r in round_rows if r["outcome"] == FAILED_CHECK)
-        done = {item_key(r["item"]) for r in round_rows}
-        missing = tuple(item for item in checklist if item_key(item) not in done)
+        outcomes = {item_key(r["item"]): r["outcome"] for r in round_rows}
+        for r in sorted((r for r in returned if r["date"] < latest), key=lambda r: r["date"], reverse=True):
+            if r["outcome"] != FAILED_CHECK:
+                outcomes.setdefault(item_key(r["item"]), r["outcome"])
+        missing = tuple(item for item in checklist if item_key(item) not in outcomes)
         conclusion = NOT_ACCEPTED if failed else (ACCEPTED if not missing else None)
         checked_by = next((r["checked_by"] for r in round_rows if r["checked_by"]), None)
-        outcomes = {item_key(r["item"]): r["outcome"] for r in round_rows}
         verdicts[project_id] = Verdict(project_id, latest, conclusion, failed, missing, outcomes, checked_by,
                                        round_rows[0])
     return verdicts

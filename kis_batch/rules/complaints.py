@@ -4,7 +4,8 @@ followed until it is closed, so none is forgotten and those open too long reach 
 
 The complaints are the quality report's (rules/quality.complaint_rows): the same grouping of records
 and the same engineer, so the two workbooks never count differently. Pure functions on the ingested
-tables; the 投诉处理 table holds one row per case already (rules/reconcile.py keeps the latest).
+tables; the 投诉处理 table holds one row per case already (rules/reconcile.py keeps the newest
+statement and says whether the case was reopened or stands in conflict).
 
 Decided here, where the rules are silent (docs/rules.md § Decisions):
 - 已过工作日 of a closed case counts up to its 结案日期 (how long it took), of an open one up to D.
@@ -32,15 +33,22 @@ from kis_batch.settings import Settings
 from kis_batch.tables import table_rows
 
 CASE_PREFIX = "TS"
-PENDING, IN_PROGRESS, CLOSED = "待处理", "处理中", "已结案"
-STATUSES = (PENDING, IN_PROGRESS, CLOSED)
+PENDING, IN_PROGRESS, CLOSED, CONFLICT = "待处理", "处理中", "已结案", "冲突"
+STATUSES = (PENDING, IN_PROGRESS, CLOSED, CONFLICT)
+# What rules/reconcile.py adds to each 投诉处理 row from the case's other statements (docs/rules.md
+# § Returned sheets): how often a closed case was reopened, the day of the reopening that stands
+# (None once closed again), whether the newest statements disagree, and how new the counted
+# statement is (its date and its file's save time), so a carried row weighs as it did.
+REOPENED, REOPENED_ON, CONFLICTED = "reopened", "reopened_on", "conflicted"
+STATED_ON, SAVED_AT = "stated_on", "saved_at"
+HANDLING_FACTS = (REOPENED, REOPENED_ON, CONFLICTED, STATED_ON, SAVED_AT)
 UNJUDGED = "未判定"
 RESPONSIBILITY_KEYS = dict(zip(RESPONSIBILITIES, ("department", "headquarters", "customer", "other"), strict=True))
 
 CASE_COLUMNS = (
     "complaint_id", "status", "filed", "workdays", "overdue", "customer_id", "customer_name", "staff", "staff_name",
     "source", "content", "responsibility", "counted_responsibility", "action", "handler", "handler_name", "closed_on",
-    "confirmed", "notes",
+    "confirmed", "notes", "reopened",
 )
 RESPONSIBILITY_COLUMNS = ("responsibility", "filed", "unjudged", "open", "overdue", "closed")
 ENGINEER_COLUMNS = ("staff", "staff_name", *RESPONSIBILITY_KEYS.values(), "filed", "open", "overdue", "closed")
@@ -87,12 +95,18 @@ def numbered_complaints(tables: dict[str, pd.DataFrame], links: EventLinks) -> l
     return [{**c, "complaint_id": number} for c, number in zip(complaints, number_cases(complaints), strict=True)]
 
 
-def case_numbers(tables: dict[str, pd.DataFrame], today: dt.date) -> list[str]:
-    """Every 投诉编号 up to D, from the tables alone (for checking a returned 投诉处理 sheet)."""
-    return number_cases(complaint_rows(tables, link_events(tables, today)))
+def case_filed_dates(tables: dict[str, pd.DataFrame], today: dt.date) -> dict[str, dt.date]:
+    """Every 投诉编号 up to D with its 立案日期, from the tables alone (for checking a returned
+    投诉处理 sheet)."""
+    complaints = complaint_rows(tables, link_events(tables, today))
+    return {number: c["date"] for c, number in zip(complaints, number_cases(complaints), strict=True)}
 
 
 def _status(handling: dict[str, Any], today: dt.date) -> str:
+    if handling.get(CONFLICTED):
+        return CONFLICT
+    if handling.get(REOPENED_ON) is not None:
+        return IN_PROGRESS
     if handling.get("closed_on") is not None and handling["closed_on"] <= today:
         return CLOSED
     return IN_PROGRESS if handling.get("action") else PENDING
@@ -102,7 +116,8 @@ def _case(complaint: dict[str, Any], handling: dict[str, Any], names: dict[str, 
           calendar: WorkCalendar, today: dt.date) -> dict[str, Any]:
     status = _status(handling, today)
     until = handling["closed_on"] if status == CLOSED else today
-    workdays = calendar.workdays_waiting(complaint["date"], until)
+    # A reopened case is overdue counted from its reopening (docs/rules.md § Returned sheets).
+    workdays = calendar.workdays_waiting(handling.get(REOPENED_ON) or complaint["date"], until)
     handler = handling.get("handler")
     return {
         "complaint_id": complaint["complaint_id"], "status": status, "filed": complaint["date"],
@@ -113,7 +128,7 @@ def _case(complaint: dict[str, Any], handling: dict[str, Any], names: dict[str, 
         "counted_responsibility": handling.get("responsibility") or DEPARTMENT_RESPONSIBLE,
         "action": handling.get("action"), "handler": handler, "handler_name": names.get(handler, handler),
         "closed_on": handling.get("closed_on") if status == CLOSED else None,
-        "confirmed": handling.get("confirmed"), "notes": handling.get("notes"),
+        "confirmed": handling.get("confirmed"), "notes": handling.get("notes"), "reopened": handling.get(REOPENED) or 0,
     }
 
 

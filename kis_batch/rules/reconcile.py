@@ -3,8 +3,10 @@ any step (the reader imports no rule):
 
 - 投诉处理 (docs/rules.md § Complaint cases): each row names a complaint case by its 投诉编号, and the
   cases are found by the rules from the calls and callbacks. A row naming no case is rejected at
-  its cell. A returned 投诉跟踪 sheet is such a sheet, so one case may come back many times; the row
-  with the latest 结案日期 wins, else the last file read.
+  its cell, and so is a 结案日期 before the case was filed. A returned 投诉跟踪 sheet is such a
+  sheet, so one case may come back many times: the newest statement wins, a closed case whose newest
+  statement clears 结案日期 or says 客户确认 否 is reopened, and two newest statements that disagree
+  are a conflict (docs/rules.md § Returned sheets).
 - 实施项目 and 验收单 (docs/rules.md § Implementation projects), against the acceptance rule: items
   outside the checklist, a round with items missing, a 验收结论 that disagrees with the returned
   checklist, and a handover the customer roster does not show. Warnings; the rows stay.
@@ -23,7 +25,15 @@ import pandas as pd
 from kis_batch.inbox import Collector, Inbox
 from kis_batch.problems import Code, Severity
 from kis_batch.rules.acceptance import HANDED_OVER, acceptance_of, checklist_verdicts, item_key, stage_of
-from kis_batch.rules.complaints import case_numbers
+from kis_batch.rules.complaints import (
+    CONFLICTED,
+    HANDLING_FACTS,
+    REOPENED,
+    REOPENED_ON,
+    SAVED_AT,
+    STATED_ON,
+    case_filed_dates,
+)
 from kis_batch.rules.leavers import warn_still_assigned
 from kis_batch.schema import COMPLAINT_HANDLING
 from kis_batch.settings import Settings
@@ -62,18 +72,29 @@ def _recorded(r: dict[str, Any]) -> bool:
     return any(r[key] is not None for key in FILLED_IN)
 
 
+def _closes(r: dict[str, Any]) -> bool:
+    """A statement that the case is closed: a 结案日期 the customer did not reject (客户确认 否)."""
+    return r["closed_on"] is not None and r["confirmed"] is not False
+
+
 def _in_sheet_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r[FILE], r[SHEET], r[ROW]))
 
 
+def _place(r: dict[str, Any]) -> str:
+    return f"{r[FILE]} / {r[SHEET]} 第{r[ROW]}行"
+
+
 def _one_row_per_case(inbox: Inbox, out: Collector) -> None:
-    """An unknown 投诉编号 rejected at its cell; of one case's rows, the filled-in one with the latest
-    结案日期, else the last read (file, sheet, row order)."""
+    """An unknown 投诉编号, and a 结案日期 before the case was filed, said at their cells; of one
+    case's statements the newest counts (docs/rules.md § Returned sheets), a reopening is counted,
+    and two newest statements that disagree are a conflict."""
     rows = rows_of(inbox.tables["complaint_handling"])
     if not rows:
         return
-    cases = KeyIndex(case_numbers(inbox.tables, inbox.today))
-    latest: dict[str, dict[str, Any]] = {}
+    filed = case_filed_dates(inbox.tables, inbox.today)
+    cases = KeyIndex(list(filed))
+    statements: dict[str, list[dict[str, Any]]] = {}
     refused = []
     for r in _in_sheet_order(rows):
         found = cases.find(r["complaint_id"])
@@ -83,12 +104,67 @@ def _one_row_per_case(inbox: Inbox, out: Collector) -> None:
             refused.append(r)
             continue
         r["complaint_id"] = found
-        kept = latest.get(found)
-        if kept is None or (_recorded(r) and (not _recorded(kept) or (r["closed_on"] or dt.date.min)
-                                              >= (kept["closed_on"] or dt.date.min))):
-            latest[found] = r
-    inbox.set_aside("complaint_handling", frame_of_records(COMPLAINT_HANDLING, _in_sheet_order(list(latest.values()))),
-                    frame_of_records(COMPLAINT_HANDLING, refused))
+        if r["closed_on"] is not None and r["closed_on"] < filed[found]:
+            out.at_cell(r, "closed_on", Code.CONSTRAINT, Severity.ERROR,
+                        f"结案日期 {r['closed_on']:%Y-%m-%d} 早于这起投诉的立案日期 {filed[found]:%Y-%m-%d}，应是笔误；"
+                        "本行按未结案采用，请改正结案日期")
+            r["closed_on"] = None
+        statements.setdefault(found, []).append(r)
+    kept = []
+    for found, mine in statements.items():
+        winner, conflicting = _newest(mine, out, inbox.today)
+        if conflicting:
+            places = "；".join(_place(r) for r in conflicting)
+            for r in conflicting:
+                out.at_cell(r, "complaint_id", Code.CONFLICT, Severity.ERROR,
+                            f"投诉编号 {found} 有几处同样新的填写内容不同（{places}）：案件暂按“冲突”列出，"
+                            "请保留正确的一处，改正或删掉其余的")
+            refused.extend(conflicting)
+        kept.append(winner)
+    kept = _in_sheet_order(kept)
+    frame = frame_of_records(COMPLAINT_HANDLING, kept)
+    for fact in HANDLING_FACTS:  # what the newest statement alone does not say: the case's history
+        frame[fact] = pd.Series([r[fact] for r in kept], index=frame.index, dtype=object)
+    inbox.set_aside("complaint_handling", frame, frame_of_records(COMPLAINT_HANDLING, refused))
+
+
+Standing = tuple[dt.date, float]
+
+
+def _standing(r: dict[str, Any], out: Collector, today: dt.date, own: bool = True) -> Standing:
+    """How new a statement is (Collector.standing, its own date its 结案日期); a statement carried
+    from a closed month, whose file has left the folder, weighs as it did then."""
+    if r.get(STATED_ON) is not None:
+        return r[STATED_ON], r[SAVED_AT]
+    return out.standing(r, today, r["closed_on"] if own else None)
+
+
+def _newest(rows: list[dict[str, Any]], out: Collector,
+            today: dt.date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The statement that counts for one case, with what its history says (HANDLING_FACTS), and the
+    statements of equal standing that disagree with it. A row nobody filled in says nothing; a
+    carried statement brings the case's history up to it (docs/rules.md § A month's life)."""
+    said = [r for r in rows if _recorded(r)] or rows[-1:]
+    said.sort(key=lambda r: _standing(r, out, today))
+    top = _standing(said[-1], out, today)
+    newest = [r for r in said if _standing(r, out, today) == top]
+    contents = {tuple(r[key] for key in FILLED_IN) for r in newest}
+    reopened, reopened_on, closed = 0, None, False
+    for r in said:
+        if r.get(REOPENED) is not None:
+            reopened, reopened_on, closed = r[REOPENED], r[REOPENED_ON], _closes(r)
+        elif _closes(r):
+            closed, reopened_on = True, None
+        elif closed:
+            closed, reopened = False, reopened + 1
+            stated = _standing(r, out, today, own=False)[0]
+            reopened_on = stated if stated > dt.date.min else today
+    if len(contents) > 1:  # no file's statement counts until one is corrected
+        blank = {**{key: None for key in FILLED_IN}, FILE: "", SHEET: "", ROW: 0}
+        return {**newest[0], **blank, REOPENED: reopened, REOPENED_ON: None, CONFLICTED: True,
+                STATED_ON: top[0], SAVED_AT: top[1]}, newest
+    return {**said[-1], REOPENED: reopened, REOPENED_ON: reopened_on, CONFLICTED: False,
+            STATED_ON: top[0], SAVED_AT: top[1]}, []
 
 
 def _check_projects(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, out: Collector) -> None:

@@ -110,11 +110,17 @@ def _complaint_lines(complaints: ComplaintCases) -> list[tuple[str, str, str]]:
     overdue = complaints.open[complaints.open["overdue"].astype(bool)] if len(complaints.open) else complaints.open
     named = "；".join(f"{r['complaint_id']} {r['customer_name'] or r['customer_id']}（被投诉人 {r['staff_name'] or '—'}，"
                      f"已过 {r['workdays']} 个工作日，{r['status']}）" for r in rows_of(overdue))
-    return [
+    lines = [
         ("投诉案件", f"未结案 {f['open']} 起，超期 {f['overdue']} 起",
          f"本月已结案 {f['closed_month']} 起；立案后超过 {f['overdue_after_workdays']} 个工作日未结案即超期，见投诉跟踪表"),
         ("上报总经理", f"{f['overdue']} 起超期投诉", named or "没有超期未结案的投诉"),
     ]
+    reopened = [r for r in rows_of(complaints.open) if r["reopened"]]
+    if reopened:  # a case closed once and reopened since: the customer called again
+        lines.append(("投诉重开", f"{len(reopened)} 起已结案的投诉重开",
+                      "；".join(f"{r['complaint_id']} {r['customer_name'] or r['customer_id']}（重开 {r['reopened']} 次"
+                               f"{'，' + r['notes'] if r['notes'] else ''}）" for r in reopened)))
+    return lines
 
 
 def manager_summary(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, today: dt.date,
