@@ -221,6 +221,8 @@ def run(folder: Path, today: dt.date | None, out_root: Path, delivery: str | Non
     click.echo(f"派工日期 {result.plan_date.isoformat()}；结果在 {result.out_dir}")
     for path in result.outputs:
         click.echo(f"  {path.name}")
+    if result.removed_outputs:
+        click.echo("上一次运行写的、本次不再生成的文件已删除：" + "、".join(result.removed_outputs))
     _ledger_lines(result.closed_months, result.closed_outputs, result.carried_rows, list(result.archivable))
     if delivery is None:
         sys.exit(result.exit_code)

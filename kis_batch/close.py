@@ -16,6 +16,7 @@ import pandas as pd
 
 from kis_batch import history
 from kis_batch.calendar import WorkCalendar
+from kis_batch.identities import former_names
 from kis_batch.ingest import Inbox, Progress, load_folder
 from kis_batch.ledger.books import Books, archivable_files, open_books, read_books, too_few_rows
 from kis_batch.ledger.carry import carry_forward
@@ -160,7 +161,8 @@ def read_for_close(folder: Path, month: str, today: dt.date, out_root: Path,
     """The folder as of D with the carry-forward of the months closed before month."""
     problems: list[Problem] = []
     books = read_books(out_root, month, problems)
-    inbox = load_folder(folder, today, None, progress, out_root, books.known_tickets)
+    inbox = load_folder(folder, today, None, progress, out_root, books.known_tickets,
+                        former_names(out_root / HISTORY, today))
     inbox.problems.extend(problems)
     open_books(inbox, books)
     reconcile(inbox)

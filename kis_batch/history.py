@@ -15,6 +15,7 @@ Tables (query them by hand with any SQLite tool):
 - carried(month, tbl, as_of, final, rows): the 期初 carry-forward, the rows of each table later
   months need as of the month's latest run (final 0) or its close (final 1); JSON the ledger encodes.
 - month_rows(month, rows, day): how many of the month's dated rows the latest run of that month saw.
+- staff_names(staff_id, name, first_seen, last_seen): every 姓名 each 工号 has had (identities.py).
 
 Writes are one transaction each, so a run killed midway leaves the database as it was; a rerun of
 the same D replaces that day's rows. A locked or damaged database raises HistoryError, which the
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from kis_batch.identities import add_staff_names, record_names
 
 # Another process writing (a second run's history): wait this long, then report and go on.
 LOCK_TIMEOUT_S = 2.0
@@ -75,7 +78,7 @@ def _to_v2(db: sqlite3.Connection) -> None:
 
 
 # MIGRATIONS[n] takes the tables from version n to n + 1; SCHEMA_VERSION is where they end.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1, _to_v2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1, _to_v2, add_staff_names)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -90,6 +93,7 @@ class DayRecord:
     warnings: int
     inputs: tuple[Mapping[str, Any], ...]
     figures: Mapping[str, float]
+    staff: tuple[tuple[str, str], ...] = ()  # the roster's (工号, 姓名), for identities.staff_names
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,7 @@ def write_records(db: sqlite3.Connection, day: DayRecord | None, months: Sequenc
                     day.warnings, json.dumps(list(day.inputs), ensure_ascii=False)))
         db.executemany("INSERT INTO day_figures VALUES (?, ?, ?)",
                        [(key, figure, value) for figure, value in day.figures.items()])
+        record_names(db, day.day, day.staff)
     for month in months:
         _write_month(db, month)
 
@@ -251,7 +256,7 @@ def record(path: Path, day: DayRecord | None, months: Iterable[MonthRecord] = ()
 
 def read_table(path: Path, table: str) -> pd.DataFrame:
     """One table of the history as a frame, in its key order (for the readers that build on it)."""
-    if table not in ("meta", "runs", "day_figures", "person_months", "month_figures", "month_rows"):
+    if table not in ("meta", "runs", "day_figures", "person_months", "month_figures", "month_rows", "staff_names"):
         raise ValueError(f"no table {table}")
     db = open_history(path)
     try:

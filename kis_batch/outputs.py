@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -135,7 +136,7 @@ CUSTOMERS_OUTPUT = Output(
     mail=(_managers("重点客户、大客户、集团客户、异地客户的联系和服务跟踪"),
           Recipients((HOTLINE,), "重点、大客户、集团、异地客户的跟踪，久未联系的标红")))
 PROJECTS_OUTPUT = Output(  # comes back: its 验收 sheets, filled in
-    "实施", Dated.TODAY, "kis_batch.render.projects:write_projects", ("projects", "settings"), comes_back=True,
+    "实施", Dated.TODAY, "kis_batch.render.projects:write_projects", ("projects", "settings", "tables"), comes_back=True,
     mail=(_managers("实施项目的阶段和逾期；待验收项目的验收单，填好后交回收件夹"),))
 PERSON_PROJECTS_OUTPUT = Output(  # written by write_projects with 实施_D
     "实施", Dated.TODAY, per_person=True,
@@ -194,6 +195,21 @@ def quarter_folder(out_root: Path, quarter: str) -> Path:
 def safe_file_part(text: str) -> str:
     """A person's name made safe for any file system (never empty)."""
     return _FILE_NAME_FORBIDDEN.sub("_", text).strip("_.") or "staff"
+
+
+def person_label(name: str, staff_id: str) -> str:
+    """姓名_工号: a person whose 姓名 someone else on the roster also has, as the outputs name them."""
+    return f"{name}_{staff_id}"
+
+
+def person_labels(staff_ids: Iterable[str], names: Iterable[str]) -> dict[str, str]:
+    """工号 -> how the day's outputs name that person (docs/rules.md § Inputs (员工名单)): the 姓名 while no
+    one else on the roster has it, 姓名_工号 when two share it. Their own files (派工单_P_…, 实施_D_…) take
+    it, so one person's file never overwrites another's, and so do the 派给 and 服务代表 cells of the
+    sheets that come back, which the reader resolves to the 工号. Given the whole roster."""
+    people = list(zip(staff_ids, names, strict=True))
+    shared = Counter(name for _, name in people)
+    return {staff_id: name if shared[name] == 1 else person_label(name, staff_id) for staff_id, name in people}
 
 
 def outbox_file(staff_id: str, name: str) -> str:

@@ -27,16 +27,18 @@ from kis_batch.close import (
     record_history,
     write_close,
 )
+from kis_batch.identities import former_names
 from kis_batch.ingest import Inbox, Progress, load_folder
+from kis_batch.ingest.files import sha256_of
 from kis_batch.ledger.books import Books, archivable_files, months_to_close, open_books, read_books, too_few_rows
 from kis_batch.ledger.carry import carry_forward
 from kis_batch.lock import run_lock
-from kis_batch.outputs import DAY_OUTPUTS, day_folder, progress_line
+from kis_batch.outputs import DAY_OUTPUTS, HISTORY, MANIFEST, day_folder, progress_line
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.render.dispatch import dispatch_sheets
 from kis_batch.render.mail_roster import run_digest, write_mail_roster
-from kis_batch.render.manifest import write_manifest
+from kis_batch.render.manifest import earlier_outputs, write_manifest
 from kis_batch.rules.evaluation import as_of_day
 from kis_batch.rules.figures import (
     CallbackFigures,
@@ -67,6 +69,7 @@ class RunResult:
     inbox: Inbox
     figures: RunFigures
     outputs: list[Path] = field(default_factory=list)
+    removed_outputs: list[str] = field(default_factory=list)  # an earlier run's files of D this run did not write
     closed_outputs: list[Path] = field(default_factory=list)  # the closes' 月度考核 and 月度总结, in OUT/YYYY-MM/
     carried_rows: int = 0  # rows carried from closed months the folder no longer holds
 
@@ -101,7 +104,8 @@ def check(folder: Path, today: dt.date, base: Settings | None = None, progress: 
     where a run would write, is left unread if it lies inside the folder, as a run leaves it."""
     problems: list[Problem] = []
     books = read_books(out_root, f"{today:%Y-%m}", problems) if out_root is not None else Books(f"{today:%Y-%m}")
-    inbox = load_folder(folder, today, base, progress, out_root, books.known_tickets)
+    former = former_names(out_root / HISTORY, today) if out_root is not None else None
+    inbox = load_folder(folder, today, base, progress, out_root, books.known_tickets, former)
     inbox.problems.extend(problems)
     open_books(inbox, books)
     reconcile(inbox)
@@ -130,6 +134,26 @@ def _note_relocated(inbox: Inbox, outputs: list[Path]) -> None:
             inbox.problems.append(Problem(Code.OUTPUT_LOCKED, Severity.WARNING,
                                           f"{original} 被占用（可能正在Excel中打开），本次结果已另存为 {path.name}；关闭后重新运行即可",
                                           file=path.name))
+
+
+def _remove_earlier_outputs(out_dir: Path, earlier: dict[str, str], written: set[str],
+                            inbox: Inbox) -> list[str]:
+    """A rerun replaces the outputs (docs/rules.md § Outputs): what the earlier run of D wrote and this
+    one does not (a leaver's 派工单, an old name's) is removed, so no stale route is printed. Only files
+    the earlier run.json lists, unchanged since: one edited since is kept, with a 警告."""
+    removed: list[str] = []
+    for name, sha256 in sorted(earlier.items()):
+        path = out_dir / name
+        if name in written or not path.is_file():
+            continue
+        if sha256_of(path) != sha256:
+            inbox.problems.append(Problem(Code.OUTPUT_LOCKED, Severity.WARNING,
+                                          f"{name} 是上一次运行写的，本次没有再生成；它在那之后被改过，所以保留未删，"
+                                          "请确认已不需要后自行删除", file=name))
+            continue
+        path.unlink()
+        removed.append(name)
+    return removed
 
 
 @contextlib.contextmanager
@@ -164,7 +188,8 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
          progress: Progress | None, now: dt.datetime | None) -> RunResult:
     problems: list[Problem] = []
     books = read_books(out_root, f"{today:%Y-%m}", problems)
-    inbox = load_folder(folder, today, base, progress, out_root, books.known_tickets)
+    inbox = load_folder(folder, today, base, progress, out_root, books.known_tickets,
+                        former_names(out_root / HISTORY, today))
     inbox.problems.extend(problems)
     open_books(inbox, books)
     reconcile(inbox)
@@ -211,6 +236,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     result = RunResult(today, plan, day_folder(out_root, today), inbox, figures, carried_rows=sum(books.added.values()))
     with run_lock(result.out_dir):
         _clean_stale_temporaries(result.out_dir)
+        earlier = earlier_outputs(result.out_dir)
         if progress:
             progress(progress_line(DAY_OUTPUTS))
         out = result.out_dir
@@ -222,6 +248,10 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         for written in run_jobs([partial(_written_by, writer) for writer in writers], parallel=parallel):
             result.outputs.extend(written)
         _close_and_record(result, found, books, closes, calendar, out_root, progress, now)
+        # Still to come: the validation report (which lists what this step finds) and run.json.
+        this_run = ({path.name for path in result.outputs} | {o.file_name(today) for o in DAY_OUTPUTS if o.last}
+                    | {MANIFEST})
+        result.removed_outputs = _remove_earlier_outputs(out, earlier, this_run, inbox)
         for output in DAY_OUTPUTS:
             if output.last:
                 output.write(out, results, result.outputs)
@@ -229,7 +259,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         digest = run_digest(results["sheets"], dispatch, found.complaints, summary)
         write_mail_roster(out, tables["staff"], settings, digest)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), figures.to_json(),
-                                             now or dt.datetime.now()))
+                                             now or dt.datetime.now(), result.removed_outputs))
     return result
 
 
@@ -276,7 +306,8 @@ def _close_and_record(result: RunResult, found: DayResults, books: Books, closes
     day = history.DayRecord(
         result.today, result.plan_date, moment, figures_now.errors, figures_now.warnings,
         tuple({"path": f.path, "sha256": f.sha256, "rows_accepted": f.rows_accepted} for f in result.inbox.files),
-        flatten(figures_now.to_json()))
+        flatten(figures_now.to_json()),
+        tuple(zip(result.inbox.tables["staff"]["staff_id"], result.inbox.tables["staff"]["name"], strict=True)))
     problem = record_history(out_root, day, months)
     if problem and problem not in result.inbox.problems:  # said once when reading the ledger failed alike
         result.inbox.problems.append(problem)

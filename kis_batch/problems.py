@@ -33,6 +33,8 @@ class Code(StrEnum):
     FUTURE_DATE = "future-date"
     OTHER_MONTH = "other-month"
     UNKNOWN_REFERENCE = "unknown-reference"
+    FORMER_NAME = "former-name"
+    LEAVER = "leaver-still-assigned"
     DUPLICATE_KEY = "duplicate-key"
     CONFLICT = "conflict"
     MISSING_TABLE = "missing-table"

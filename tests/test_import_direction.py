@@ -62,7 +62,7 @@ def test_the_tables_and_the_inbox_import_only_the_base_modules() -> None:
 FLOORS = (
     ("base", ("kis_batch.schema", "kis_batch.coerce", "kis_batch.settings", "kis_batch.problems", "kis_batch.tables",
               "kis_batch.inbox", "kis_batch.calendar", "kis_batch.geo", "kis_batch.assignment", "kis_batch.outputs",
-              "kis_batch.history", "kis_batch.parallel", "kis_batch.lock", "kis_batch")),
+              "kis_batch.history", "kis_batch.identities", "kis_batch.parallel", "kis_batch.lock", "kis_batch")),
     ("reader", ("kis_batch.ingest",)),
     ("rules", ("kis_batch.rules",)),
     ("memory", ("kis_batch.ledger",)),

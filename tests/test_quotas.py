@@ -76,7 +76,7 @@ def november_folder(folder: Path) -> Path:
         *remote,
         *feedback_rows("刘洋", 20, 0),  # 无法达标
         *feedback_rows("赵敏", 5, 0),  # a specialist: no quota
-        *feedback_rows("陈静", 5, 0),  # not on duty
+        *feedback_rows("陈静", 5, 0),  # a leaver: still counted, for the days worked
     ]
     write_records(folder / "反馈.xlsx", {"服务反馈单": rows})
     return folder
@@ -88,6 +88,8 @@ EXPECTED = {
     "E02": ((33, 12, 2, "正常"), (11, 4, 1, "正常"), "正常"),  # 33 ≥ 32.14, 11 ≥ 10.71
     "E04": ((30, 15, 3, "落后"), (10, 5, 1, "落后"), "落后"),  # 3 a day fits the cap of 3; 30 < 32.14
     "E05": ((20, 25, 5, "无法达标"), (0, 15, 3, "落后"), "无法达标"),  # 25 in 6 days = 5 a day > 3
+    # A leaver: quotas pro rata to the 5 working days up to the last service (45 × 5/21 → 11, 15 × 5/21 → 4).
+    "E06": ((5, 6, None, "无法达标"), (0, 4, None, "无法达标"), "无法达标"),
 }
 
 
@@ -110,6 +112,10 @@ def test_four_engineers_one_at_each_status(tmp_path: Path) -> None:
         assert figures(row, "resolutions") == resolutions, row["staff_id"]
         assert figures(row, "visits") == visits, row["staff_id"]
         assert row["status"] == overall
+        if row["staff_id"] == "E06":
+            assert row["name"] == "陈静（离职）"
+            assert (row["elapsed_workdays"], row["workdays_left"], row["resolutions_quota"]) == (5, 0, 11)
+            continue
         assert (row["month_workdays"], row["elapsed_workdays"], row["workdays_left"], row["daily_cap"]) == (21, 15, 6, 3)
         assert (row["resolutions_quota"], row["resolutions_pace"]) == (45, 32.1)
         assert (row["visits_quota"], row["visits_pace"]) == (15, 10.7)

@@ -32,6 +32,7 @@ from kis_batch.outputs import (
     PERSON_PROJECTS_OUTPUT,
     Dated,
     Output,
+    person_labels,
     plan_date_of,
 )
 from kis_batch.render.mail_roster import RunDigest, read_mail_roster, read_run_digest
@@ -235,10 +236,10 @@ class _Draft:
     missing: list[str] = field(default_factory=list)
 
 
-def _draft(role: str, name: str, out_dir: Path, run: RunInfo, settings: Settings) -> _Draft | str:
-    """The message a role gets, or the reason it gets none."""
+def _draft(role: str, name: str, label: str, out_dir: Path, run: RunInfo, settings: Settings) -> _Draft | str:
+    """The message a role gets, or the reason it gets none; label names the person's own files."""
     plan_label, today_label = day_label(run.plan_date), day_label(run.today)
-    offered = _offered(role, name, run)
+    offered = _offered(role, label, run)
     present = {o: file for o, file in offered.items() if (out_dir / file).is_file()}
     files = {file: o.words_for(role) or "" for o, file in present.items()}
     if role in (ENGINEER, IMPLEMENTER):
@@ -315,13 +316,15 @@ def plan_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings, digest
     run = read_run(out_dir)
     plan = DeliveryPlan(out_dir, run.today, run.plan_date, clean_text(settings.smtp_sender))
     limit = int(settings.attachment_limit_mb * 2**20)
+    # Each person's own files by 工号, named as the writers named them (two of one 姓名 get 姓名_工号).
+    labels = person_labels(staff["staff_id"], staff["name"])
     for person in staff.to_dict("records"):
         role = person.get("role")
         if person.get("active") is False or role not in MAIL_ROLES:
             continue
         name, staff_id = clean_text(person["name"]), clean_text(person["staff_id"])
         who = f"{name}（{staff_id}，{role}）"
-        draft = _draft(role, person["name"], out_dir, run, settings)
+        draft = _draft(role, person["name"], labels[person["staff_id"]], out_dir, run, settings)
         if isinstance(draft, str):
             plan.skipped.append(Skipped(who, draft))
             continue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -26,6 +27,7 @@ from kis_batch.ingest.references import (
     resolve_staff,
     warn,
 )
+from kis_batch.outputs import person_label
 from kis_batch.problems import Code, Severity
 from kis_batch.schema import BY_KEY, GROUP_SEGMENT, VISIT_TYPE, Kind, Template, service_happened
 from kis_batch.tables import FILE, SHEET, KeyIndex
@@ -120,15 +122,18 @@ def _unresolved_services(feedback: list[Row], today: dt.date, out: Collector) ->
                  "请填写处理结果（已解决/部分解决/未解决）")
 
 
-def cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector, known_tickets: frozenset[str] = frozenset()
+def cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector, known_tickets: frozenset[str] = frozenset(),
+                former_names: Mapping[str, set[str]] | None = None
                 ) -> tuple[dict[str, pd.DataFrame], dict[str, str], pd.DataFrame]:
     """References between tables, in dependency order: staff, customers, then what names them. With
     the tables, the 客户档案 rows refused (客户编号 -> where and why) and the pins the folder states
-    (kis_batch/ingest/pins.py)."""
+    (kis_batch/ingest/pins.py). former_names: 姓名 -> the 工号 that had it (the history's), so rows
+    still using an old name after a rename resolve."""
     kept: dict[str, list[Row]] = {}
     kept["staff"] = merge_repeats(BY_KEY["staff"], raw["staff"], out)
     _shared_names(kept["staff"], out)
-    staff = StaffIndex(kept["staff"], rejection_notes(raw["staff"], ("staff_id", "name"), out)) if raw["staff"] else None
+    staff = (StaffIndex(kept["staff"], rejection_notes(raw["staff"], ("staff_id", "name"), out), former_names)
+             if raw["staff"] else None)
     if staff is None:
         out.add(Code.MISSING_TABLE, Severity.ERROR, "文件夹里没有员工名单；请放入员工名单（kis-batch init 生成模板）")
 
@@ -204,4 +209,5 @@ def _shared_names(staff: list[Row], out: Collector) -> None:
             for r in rows:
                 warn(r, "name", out, Code.DUPLICATE_KEY,
                      f"姓名“{name}”重名（工号 {ids}）：两人都已采用，但凡是只填了“{name}”的地方都无法确定是谁；"
-                     f"请在姓名后加区分（如“{name}A”），或在其他表里改填工号")
+                     f"请在姓名后加区分（如“{name}A”），或在其他表里改填工号或“{person_label(name, rows[0]['staff_id'])}”"
+                     "这样的姓名_工号")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -54,13 +54,16 @@ def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date
 
 def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
                 progress: Progress | None = None, out_root: Path | None = None,
-                known_tickets: frozenset[str] = frozenset()) -> Inbox:
+                known_tickets: frozenset[str] = frozenset(),
+                former_names: Mapping[str, set[str]] | None = None) -> Inbox:
     """Read, type and check every workbook in the folder; never raises for bad input.
 
     progress, if given, is told each file as it is read (long runs show where they are).
     out_root, the outputs' folder, is not read when it lies inside the folder. The checks that need
     the rules' answers (投诉编号, the acceptance rule) follow in rules/reconcile.py. known_tickets
     are the 工单号 of call rows carried from closed months (docs/rules.md § A month's life).
+    former_names (姓名 -> 工号, from the history) lets rows that still use a renamed person's old name
+    resolve.
     """
     base = base or Settings()
     out = Collector()
@@ -88,7 +91,7 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     for template in TEMPLATES:
         check_rows(template, rows[template.key], out)
     settings = settings_from(rows["settings"], base, today, out)
-    tables, refused_customers, pins = cross_check(rows, today, out, known_tickets)
+    tables, refused_customers, pins = cross_check(rows, today, out, known_tickets, former_names)
     _count_rows(files, raw, tables)
     return Inbox(folder, today, settings, tables, out.problems, files, out.layouts, refused_customers, pins)
 

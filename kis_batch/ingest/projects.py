@@ -33,7 +33,7 @@ def _person(r: Row, key: str, role: str, staff: StaffIndex | None, roles: dict[s
     if value is None or staff is None:
         return
     label = PROJECTS.fields[key].zh
-    found = staff.resolve(value)
+    found = staff.resolve_at(r, key, out)
     if found is not None and roles.get(found) == role:
         r[key] = found
         return

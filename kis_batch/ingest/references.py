@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kis_batch.inbox import Collector
 from kis_batch.ingest.reading import OK, Row
+from kis_batch.outputs import person_label
 from kis_batch.problems import Code, Severity
 from kis_batch.schema import Template, service_happened
 from kis_batch.tables import FILE, PROVENANCE, ROW, SHEET, KeyIndex, casefold
@@ -46,27 +47,50 @@ def rejection_notes(rows: list[Row], keys: Sequence[str], out: Collector) -> dic
 
 
 class StaffIndex:
-    """Staff are referred to by 工号 or 姓名; both resolve to the 工号. A name two staff share
-    resolves to neither."""
+    """Staff are referred to by 工号 or 姓名; both resolve to the 工号 (docs/rules.md § Inputs (员工名单)). A
+    name two staff share resolves to neither; 姓名_工号 (as the outputs print a shared name) resolves to
+    that 工号 while it is that person's 姓名. A former name (the history's, passed in: 姓名 -> 工号)
+    that no one on the roster has now resolves to the one 工号 that had it, told once per file."""
 
-    def __init__(self, staff: list[Row], rejected: dict[str, str] | None = None) -> None:
+    def __init__(self, staff: list[Row], rejected: dict[str, str] | None = None,
+                 former: Mapping[str, set[str]] | None = None) -> None:
         self.ids = KeyIndex([r["staff_id"] for r in staff], rejected)
         by_name: dict[str, list[str]] = defaultdict(list)
         for r in staff:
             by_name[r["name"]].append(r["staff_id"])
         self.by_name = {name: ids[0] for name, ids in by_name.items() if len(ids) == 1}
         self.shared_names = {name: ids for name, ids in by_name.items() if len(ids) > 1}
+        self.names = {r["staff_id"]: r["name"] for r in staff}
+        self.labelled = {person_label(name, staff_id): staff_id for staff_id, name in self.names.items()}
+        on_roster = {name: sorted(i for i in ids if i in self.names) for name, ids in (former or {}).items()
+                     if name not in by_name}
+        self.former = {name: ids[0] for name, ids in on_roster.items() if len(ids) == 1}
+        self.shared_names |= {name: ids for name, ids in on_roster.items() if len(ids) > 1}
+        self._told: set[tuple[str, str]] = set()
 
     def resolve(self, value: str | None) -> str | None:
         if value is None:
             return None
-        return self.ids.find(value) or self.by_name.get(value)
+        return (self.ids.find(value) or self.by_name.get(value) or self.labelled.get(value)
+                or self.former.get(value))
+
+    def resolve_at(self, record: Row, key: str, out: Collector) -> str | None:
+        """record[key] resolved; a former name is a 警告 once per file, naming old and new name."""
+        value = record[key]
+        found = self.resolve(value)
+        if found is not None and value in self.former and (record[FILE], value) not in self._told:
+            self._told.add((record[FILE], value))
+            out.add(Code.FORMER_NAME, Severity.WARNING,
+                    f"“{value}”是工号 {found} 以前的姓名，现名“{self.names[found]}”：本文件里写“{value}”的行都按 {found} "
+                    f"{self.names[found]}读取；以后请填现名或工号", file=record[FILE], sheet=record[SHEET])
+        return found
 
     def why_not(self, value: str, label: str) -> str:
         """The message for a reference that resolves to no one."""
         if value in self.shared_names:
-            ids = "、".join(self.shared_names[value])
-            return f"{label}“{value}”有{len(self.shared_names[value])}名员工同名（工号 {ids}），无法确定是谁；请改填工号"
+            shared = self.shared_names[value]
+            return (f"{label}“{value}”有{len(shared)}名员工同名（工号 {'、'.join(shared)}），无法确定是谁；"
+                    f"请改填工号，或写成“{person_label(value, shared[0])}”这样的姓名_工号")
         note = self.ids.rejected_note(value)
         if note:
             return f"{label}“{value}”在员工名单中的那一行没有被采用（{note}）；请先更正员工名单的那一行"
@@ -83,7 +107,7 @@ def resolve_staff(records: list[Row], key: str, index: StaffIndex | None, out: C
     for r in records:
         if not r[OK] or r[key] is None:
             continue
-        resolved = index.resolve(r[key])
+        resolved = index.resolve_at(r, key, out)
         if resolved is not None:
             r[key] = resolved
         elif optional:

@@ -127,9 +127,12 @@ def _sheet_rows(result: DispatchResult, suggestions: pd.DataFrame | None) -> pd.
 
 @dataclass(frozen=True)
 class PersonSheet:
-    """One person's rows, as their sheet in 派工单_P.xlsx and their own workbook show them."""
+    """One person's rows, as their sheet in 派工单_P.xlsx and their own workbook show them: label (姓名, or
+    姓名_工号 when two share the name, as 派给 shows it) names the sheet and the file; the 服务单 the
+    customer signs carries the 姓名."""
 
     name: str
+    label: str
     title: str
     rows: pd.DataFrame
 
@@ -154,17 +157,18 @@ def dispatch_sheets(result: DispatchResult, tables: dict[str, pd.DataFrame], sug
     staff = roster.set_index("staff_id", drop=False) if roster is not None and len(roster) else None
     people = []
     for staff_id, rows in frame.groupby("assignee", sort=False):
-        name = rows["assignee_name"].iloc[0]
-        where = ""
+        label = rows["assignee_name"].iloc[0]  # the rules' 派给: 姓名, or 姓名_工号 for a shared 姓名
+        name, where = label, ""
         if staff is not None and staff_id in staff.index:
             member = staff.loc[staff_id]
+            name = member["name"]
             where = f"（{member['role']}，{member['area']}出发）" if member["area"] else f"（{member['role']}）"
         suggested = int((rows["kind"] == SUGGESTED).sum())
         extra = f"，另{SUGGESTED}{suggested}家（绿色行，可选；没去的请删去该行）" if suggested else ""
         keys = "；橙色客户为重点客户，优先服务" if any(v is True for v in rows["key_customer"]) else ""
-        title = (f"派工单 {day} · {name}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；"
+        title = (f"派工单 {day} · {label}{where} · 共{len(rows) - suggested}家{extra} · 按路线顺序上门；"
                  f"出发前电话预约，完成后填写黄色列交回{keys}")
-        people.append(PersonSheet(name, title, rows))
+        people.append(PersonSheet(name, label, title, rows))
     return DispatchSheets(result.plan_date, frame, people, Letterhead(settings.company_name, settings.service_hotline))
 
 
@@ -184,8 +188,8 @@ def write_dispatch_overview(out_dir: Path, result: DispatchResult, sheets: Dispa
                     title=f"派工总览 {day} · 派出{len(assigned)}单（改派{moved}单）{offered} · 未派{len(result.backlog)}单"
                           f" · 经理调整：在黄色派给列改选人或选{HOLD}，存回收件夹后重跑当天 · {LEG_NOTE}")
         for person in sheets.people:
-            write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS, title=person.title,
-                        page=ROUTE_PAGE)
+            write_table(book, person.label, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
+                        title=person.title, page=ROUTE_PAGE)
         write_table(book, "未派", result.backlog, BACKLOG_COLUMNS, highlights=KEY_HIGHLIGHT, page=BACKLOG_PAGE,
                     title=f"未派工单 {day} · {len(result.backlog)}单，顺延到下一工作日并多等一天")
 
@@ -195,7 +199,7 @@ def write_person_sheets(out_dir: Path, sheets: DispatchSheets, written: list[Pat
     first (it comes back as feedback), then the 服务单 to print, a page per visit."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for person in sheets.people:
-        with output_book(out_dir, PERSON_DISPATCH_OUTPUT, sheets.plan_date, written, person.name) as book:
-            write_table(book, person.name, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
+        with output_book(out_dir, PERSON_DISPATCH_OUTPUT, sheets.plan_date, written, person.label) as book:
+            write_table(book, person.label, person.rows, PERSON_COLUMNS, highlights=PERSON_HIGHLIGHTS,
                         title=person.title, page=replace(ROUTE_PAGE, row_pt=HANDWRITING_ROW_PT))
             write_service_sheet(book, person.rows, sheets.plan_date, person.name, sheets.letterhead)

@@ -25,8 +25,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def earlier_outputs(out_dir: Path) -> dict[str, str]:
+    """The files the earlier run of this day says it wrote (name -> sha256); none when there was no
+    earlier run or its run.json cannot be read, so nothing is ever taken for the tool's own by guess."""
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        return {str(o["path"]): str(o["sha256"]) for o in manifest["outputs"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def write_manifest(out_dir: Path, inbox: Inbox, outputs: list[Path], figures: dict[str, Any],
-                   generated_at: dt.datetime) -> Path:
+                   generated_at: dt.datetime, removed: list[str] | None = None) -> Path:
     """Everything a reader needs to trust or reproduce the run, with English keys."""
     changed = {f.name: shown_setting(f.name, _plain(getattr(inbox.settings, f.name)))
                for f in dataclasses.fields(inbox.settings)
@@ -39,6 +49,7 @@ def write_manifest(out_dir: Path, inbox: Inbox, outputs: list[Path], figures: di
         "folder": str(inbox.folder.resolve()),
         "inputs": [dataclasses.asdict(f) for f in inbox.files],
         "outputs": [{"path": p.name, "sha256": sha256_of(p)} for p in outputs],
+        "removed_outputs": removed or [],
         "problems": {"errors": count(inbox.problems, Severity.ERROR),
                      "warnings": count(inbox.problems, Severity.WARNING)},
         "settings_changed": changed,

@@ -19,7 +19,7 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
-from kis_batch.outputs import PERSON_PROJECTS_OUTPUT, PROJECTS_OUTPUT
+from kis_batch.outputs import PERSON_PROJECTS_OUTPUT, PROJECTS_OUTPUT, person_labels
 from kis_batch.render.style import (
     ERROR_BG,
     Book,
@@ -166,8 +166,10 @@ def _acceptance_form(book: Book, project: dict[str, Any], checklist: pd.DataFram
     taken.append(sheet.get_name())
 
 
-def write_projects(out_dir: Path, report: ProjectReport, settings: Settings, written: list[Path]) -> None:
-    """实施_D.xlsx (to come back with its 验收 sheets filled in) and each specialist's 实施_D_姓名.xlsx."""
+def write_projects(out_dir: Path, report: ProjectReport, settings: Settings, tables: dict[str, pd.DataFrame],
+                   written: list[Path]) -> None:
+    """实施_D.xlsx (to come back with its 验收 sheets filled in) and each specialist's 实施_D_姓名.xlsx
+    (姓名_工号 when two share the name: outputs.person_labels over the whole roster)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     title = _title(report, settings)
     with output_book(out_dir, PROJECTS_OUTPUT, report.today, written) as book:
@@ -177,7 +179,9 @@ def write_projects(out_dir: Path, report: ProjectReport, settings: Settings, wri
         by_id = {r["project_id"]: r for r in report.projects.to_dict("records")}
         for project_id, checklist in report.checklists.items():
             _acceptance_form(book, by_id[project_id], checklist, settings, taken)
-    for name, own in by_specialist(report).items():
-        with output_book(out_dir, PERSON_PROJECTS_OUTPUT, report.today, written, name) as book:
+    labels = person_labels(tables["staff"]["staff_id"], tables["staff"]["name"])
+    for staff_id, own in by_specialist(report).items():
+        name = own.projects["specialist_name"].iloc[0]
+        with output_book(out_dir, PERSON_PROJECTS_OUTPUT, report.today, written, labels.get(staff_id, name)) as book:
             write_table(book, PROJECT_OVERVIEW, own.projects, OVERVIEW_COLS, highlights=OVERDUE, page=OVERVIEW_PAGE,
                         title=f"{name}负责的{_title(own, settings)}")

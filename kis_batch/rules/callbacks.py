@@ -47,6 +47,7 @@ from kis_batch.rules.common import (
     month_end,
     month_start,
     rows_of,
+    staff_labels,
     staff_order,
     table_of,
     table_rows,
@@ -313,7 +314,7 @@ def plan_callbacks(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, se
     records = _records(tables)
     history = _History(records, table_of(tables, "calls"), complaint_records(tables, today), plan, today)
     customers = {r["customer_id"]: r for r in records["customers"]}
-    names = {s["staff_id"]: s["name"] for s in records["staff"]}
+    names = staff_labels(records["staff"])
     rank = _random_rank(customers, plan)
 
     verification = _verification(dispatch, customers, names)

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
+from kis_batch.outputs import person_labels
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.schema import COMPLAINT_CATEGORY
 from kis_batch.settings import Settings
@@ -35,6 +36,10 @@ def staff_order(staff_id: str) -> tuple[tuple[int, Any], ...]:
 def daily_cap(member: dict[str, Any], settings: Settings) -> int:
     """How many customers a member may be sent to in a day: their own 每日上限, else the rule's."""
     return settings.daily_cap if member["daily_cap"] is None else int(member["daily_cap"])
+
+
+# How a leaver's 姓名 is marked in the month they still count in.
+LEAVER_MARK = "（离职）"
 
 
 def is_active(member: dict[str, Any]) -> bool:
@@ -57,6 +62,28 @@ def active_members(staff: Iterable[dict[str, Any]], roles: Iterable[str]) -> lis
     """The active members of the given roles, in staff-id order."""
     wanted = set(roles)
     return sorted((s for s in staff if s["role"] in wanted and is_active(s)), key=lambda s: staff_order(s["staff_id"]))
+
+
+def month_members(staff: Iterable[dict[str, Any]], roles: Iterable[str],
+                  worked: Iterable[str]) -> list[dict[str, Any]]:
+    """The active members of the given roles and the leavers among them who worked in the month
+    (their 工号 in worked), in staff-id order: a leaver stays in the month they worked
+    (docs/rules.md § Inputs (员工名单))."""
+    wanted, worked = set(roles), set(worked)
+    return sorted((s for s in staff if s["role"] in wanted and (is_active(s) or s["staff_id"] in worked)),
+                  key=lambda s: staff_order(s["staff_id"]))
+
+
+def shown_name(member: dict[str, Any]) -> str:
+    """The 姓名 as the month's lists show it: a leaver's marked 离职."""
+    return member["name"] if is_active(member) else f"{member['name']}{LEAVER_MARK}"
+
+
+def staff_labels(staff: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """工号 -> how the sheets that come back name each person (派给, 计划派给, 服务代表, 催收负责人): the 姓名,
+    or 姓名_工号 when two on the roster share it, which the reader resolves to the 工号 (outputs.person_labels)."""
+    people = list(staff)
+    return person_labels([s["staff_id"] for s in people], [s["name"] for s in people])
 
 
 # Months ----------------------------------------------------------------------------------------------

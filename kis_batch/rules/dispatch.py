@@ -22,7 +22,7 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.geo import DistanceModel, Places, describe, route_order, shown_km
 from kis_batch.problems import Code, Problem, Severity
-from kis_batch.rules.common import daily_cap, is_active, leave_on, pin_problem, staff_order, stated_pins
+from kis_batch.rules.common import daily_cap, is_active, leave_on, pin_problem, staff_labels, staff_order, stated_pins
 from kis_batch.schema import (
     CALLS,
     ENGINEER,
@@ -422,7 +422,7 @@ def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar:
                  rows_of(table_of(tables, "customers")[["customer_id", *shown, "key_customer"]])}
     staff = sorted(rows_of(table_of(tables, "staff")), key=lambda s: staff_order(s["staff_id"]))
     leaves = rows_of(table_of(tables, "leave"))
-    names = {s["staff_id"]: s["name"] for s in staff}
+    names = staff_labels(staff)
     roles = {s["staff_id"]: s["role"] for s in staff}
     model = DistanceModel(table_of(tables, "area_distance"))
     staff_places = Places.of([s["lat"] for s in staff], [s["lon"] for s in staff], [s["area"] for s in staff])
@@ -447,7 +447,7 @@ def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar:
     backlog: list[dict[str, Any]] = []
     for pool in POOLS:
         in_pool = [
-            _Member(s["staff_id"], s["name"], daily_cap(s, settings), _absence(s, leaves, plan), index)
+            _Member(s["staff_id"], names[s["staff_id"]], daily_cap(s, settings), _absence(s, leaves, plan), index)
             for index, s in enumerate(staff) if s["role"] == pool.role
         ]
         members.update({m.staff_id: m for m in in_pool})

@@ -6,7 +6,8 @@ the callbacks, the quality report's breaches, the fee collection and the complai
 Pure functions on the rules' results; nothing here reads or writes a file.
 
 Decided here, where the rules are silent (docs/rules.md § Decisions):
-- Who is evaluated: the active 服务工程师 and 实施专员 of 员工名单.
+- Who is evaluated: the active 服务工程师 and 实施专员 of 员工名单, and the leavers among them who
+  served in the month (marked 离职; an engineer's quota pro rata to the days worked, see rules/quotas.py).
 - A specialist's task part counts the scored rows with a 处理结果; a visit a callback disproved
   (上门属实=否) stays among them but is never 已解决.
 - A callback is about the engineer it names (服务代表), else the customer's 服务代表, as the quality
@@ -27,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.coerce import day_of
-from kis_batch.rules.common import active_members, month_start, staff_order
+from kis_batch.rules.common import month_members, month_start, shown_name, staff_order
 from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.quality import SATISFIED, QualityReport
@@ -182,7 +183,7 @@ def evaluate_month(tables: dict[str, pd.DataFrame], scores: Scores, gaps: pd.Dat
     about = _by_staff(callbacks, "about")
 
     drafts = []
-    for member in active_members(table_rows(tables, "staff"), EVALUATED_ROLES):
+    for member in month_members(table_rows(tables, "staff"), EVALUATED_ROLES, scored):
         staff_id = member["staff_id"]
         mine = scored.get(staff_id, [])
         task: dict[str, Any] = dict.fromkeys(("resolutions", "resolution_quota", "visits", "visit_quota",
@@ -227,7 +228,7 @@ def evaluate_month(tables: dict[str, pd.DataFrame], scores: Scores, gaps: pd.Dat
         }
         total = total_points(parts)
         drafts.append(dict(
-            staff_id=staff_id, name=member["name"], role=member["role"], **task, **parts,
+            staff_id=staff_id, name=shown_name(member), role=member["role"], **task, **parts,
             scored_rows=len(mine), mean_score=round(mean, 2) if mean is not None else None,
             callbacks_rated=len(rated), callbacks_satisfied=satisfied, callback_rate=own_rate,
             callbacks_from_department=not rated, breach_count=len(broken),

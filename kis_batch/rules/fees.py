@@ -37,6 +37,7 @@ from kis_batch.rules.common import (
     month_start,
     on_duty,
     pin_problem,
+    staff_labels,
     staff_order,
     stated_pins,
 )
@@ -257,9 +258,9 @@ def chase_list(contracts: Iterable[dict[str, Any]], per_owner: int,
     return rows
 
 
-def _reassigned(pins: pd.DataFrame | None, staff: list[dict[str, Any]], leaves: list[dict[str, Any]],
-                plan: dt.date) -> tuple[dict[str, tuple[str, str]], list[Problem]]:
-    """The chases reassigned for P (合同编号 → 工号, 姓名). One naming someone not on duty on P (在岗 否,
+def _reassigned(pins: pd.DataFrame | None, staff: list[dict[str, Any]], names: dict[str, str],
+                leaves: list[dict[str, Any]], plan: dt.date) -> tuple[dict[str, tuple[str, str]], list[Problem]]:
+    """The chases reassigned for P (合同编号 → 工号, 姓名 as the chase list shows it). One naming someone not on duty on P (在岗 否,
     or on leave) is an 错误 at its cell, and that chase stays with its owner."""
     chosen, problems = stated_pins(pins, PIN_CHASE, "合同", lambda pin: pin["plan_date"] == plan)
     by_id = {s["staff_id"]: s for s in staff}
@@ -267,7 +268,7 @@ def _reassigned(pins: pd.DataFrame | None, staff: list[dict[str, Any]], leaves: 
     for contract, pin in chosen.items():
         member = by_id[pin["person"]]
         if on_duty(member, leaves, plan):
-            reassigned[contract] = (member["staff_id"], member["name"])
+            reassigned[contract] = (member["staff_id"], names[member["staff_id"]])
             continue
         leave = leave_on(member["staff_id"], leaves, plan)
         why = "不在岗" if leave is None else f"请假（{leave['start']:%m-%d}至{leave['end']:%m-%d}）"
@@ -331,8 +332,8 @@ def fee_status(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.da
     customers = {r["customer_id"]: r for r in table_rows(tables, "customers")}
     staff = sorted(table_rows(tables, "staff"), key=lambda s: staff_order(s["staff_id"]))
     leaves = table_rows(tables, "leave")
-    names = {r["staff_id"]: r["name"] for r in staff}
-    reassigned, problems = _reassigned(pins, staff, leaves, plan)
+    names = staff_labels(staff)
+    reassigned, problems = _reassigned(pins, staff, names, leaves, plan)
     latest_end: dict[str, dt.date] = {}
     for r in fees:
         latest_end[r["customer_id"]] = max(r["end"], latest_end.get(r["customer_id"], r["end"]))
@@ -351,5 +352,5 @@ def fee_status(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.da
         chase=_frame(chase_list(contracts, settings.chase_per_owner, reassigned), CHASE_COLUMNS),
         collection=_frame(collection_rates(contracts, today), COLLECTION_COLUMNS),
         problems=tuple(problems),
-        on_duty=tuple(s["name"] for s in staff if on_duty(s, leaves, plan)),
+        on_duty=tuple(names[s["staff_id"]] for s in staff if on_duty(s, leaves, plan)),
     )

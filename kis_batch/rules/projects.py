@@ -131,7 +131,7 @@ def _figures(frame: pd.DataFrame, today: dt.date) -> dict[str, Any]:
 
 
 def by_specialist(report: ProjectReport) -> dict[str, ProjectReport]:
-    """Each specialist's own projects (by 姓名, in 工号 order), with their own figures: what their
+    """Each specialist's own projects (by 工号, in 工号 order), with their own figures: what their
     message carries, titled with their count and not the department's."""
     frame = report.projects
     ids = sorted(set(frame["specialist"]), key=staff_order)
@@ -139,6 +139,5 @@ def by_specialist(report: ProjectReport) -> dict[str, ProjectReport]:
     for sid in ids:
         rows = frame[frame["specialist"] == sid].reset_index(drop=True)
         checklists = {pid: report.checklists[pid] for pid in rows["project_id"] if pid in report.checklists}
-        own[rows["specialist_name"].iloc[0]] = ProjectReport(report.today, rows, checklists,
-                                                             _figures(rows, report.today))
+        own[sid] = ProjectReport(report.today, rows, checklists, _figures(rows, report.today))
     return own

@@ -47,7 +47,7 @@ import pandas as pd
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.rules.callbacks import SPOT_CHECK, coverage_target, spot_checks_done
-from kis_batch.rules.common import active_members, month_start, staff_order
+from kis_batch.rules.common import month_members, month_start, shown_name, staff_order
 from kis_batch.rules.display import NO_DATA, as_of_text
 from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, EventLinks, Scores
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE, service_happened
@@ -138,12 +138,13 @@ def _share(part: int, whole: int) -> float | None:
 
 
 class _People:
-    """Names, customers' engineers and the on-duty roster, looked up once."""
+    """Names, customers' engineers and the month's roster, looked up once: those on duty and the leavers
+    who served in the month (worked), a leaver's 姓名 marked 离职 (docs/rules.md § Inputs (员工名单))."""
 
-    def __init__(self, tables: dict[str, pd.DataFrame]) -> None:
+    def __init__(self, tables: dict[str, pd.DataFrame], worked: Iterable[str] = ()) -> None:
         staff = table_rows(tables, "staff")
-        self.names = {s["staff_id"]: s["name"] for s in staff}
-        self.on_duty = [s["staff_id"] for s in active_members(staff, SCORED_ROLES)]
+        self.names = {s["staff_id"]: shown_name(s) for s in staff}
+        self.on_duty = [s["staff_id"] for s in month_members(staff, SCORED_ROLES, worked)]
         self.customers = {c["customer_id"]: c for c in table_rows(tables, "customers")}
 
     def name(self, staff: str | None) -> str | None:
@@ -156,7 +157,7 @@ class _People:
         return self.customers.get(customer, {}).get("owner")
 
     def roster(self, *seen: Iterable[str | None]) -> list[str]:
-        """Engineers and specialists on duty, and anyone else the rows name, in staff order."""
+        """Engineers and specialists on duty or who served this month, and anyone else the rows name, in staff order."""
         people = set(self.on_duty).union(*seen) - {None}
         return sorted(people, key=staff_order)
 
@@ -455,7 +456,7 @@ def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Se
     """Complaints, satisfaction, callback coverage and breaches of D's month up to D (complaints per
     month also for the year to date); held, the earlier months of D's year the history holds, by month
     number."""
-    people = _People(tables)
+    people = _People(tables, scores.rows["staff"])
     first = month_start(today)
     links = scores.links
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.rules.common import active_members, daily_cap, month_end, month_start
+from kis_batch.rules.common import daily_cap, is_active, month_end, month_members, month_start, shown_name
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import ENGINEER, RESOLVED, VISIT_TYPE
 from kis_batch.settings import Settings
@@ -52,7 +52,8 @@ def _metric(done: int, quota: int, cap: int, elapsed: int, total: int, left: int
 
 def quota_gaps(scores: Scores, tables: dict[str, pd.DataFrame], settings: Settings,
                calendar: WorkCalendar) -> pd.DataFrame:
-    """One row per active 服务工程师: month-to-date resolutions and visits against the quotas.
+    """One row per active 服务工程师, and per leaver who served this month (their quota pro rata to the
+    working days up to their last service, marked 离职): month-to-date resolutions and visits against the quotas.
 
     Counts come from the scored rows, so a visit a callback disproved counts for nothing.
     """
@@ -67,14 +68,20 @@ def quota_gaps(scores: Scores, tables: dict[str, pd.DataFrame], settings: Settin
     elapsed = calendar.count_workdays(month_start(today), today)
     left = calendar.count_workdays(calendar.next_workday(today), month_end(today))
 
+    # A leaver counts for the days they worked: up to their last service of the month, quota pro rata.
+    last_served = {staff: max(days) for staff, days in rows.groupby("staff")["service_date"]} if len(rows) else {}
     gaps = []
-    for s in active_members(rows_of(table_of(tables, "staff")), (ENGINEER,)):
+    for s in month_members(rows_of(table_of(tables, "staff")), (ENGINEER,), last_served):
         cap = daily_cap(s, settings)
-        row: dict[str, Any] = {"staff_id": s["staff_id"], "name": s["name"], "area": s["area"], "daily_cap": cap,
-                               "month_workdays": total, "elapsed_workdays": elapsed, "workdays_left": left}
+        worked, span, days_left, share = elapsed, total, left, 1.0
+        if not is_active(s):
+            worked = span = calendar.count_workdays(month_start(today), last_served[s["staff_id"]])
+            days_left, share = 0, worked / total if total else 1.0
+        row: dict[str, Any] = {"staff_id": s["staff_id"], "name": shown_name(s), "area": s["area"], "daily_cap": cap,
+                               "month_workdays": total, "elapsed_workdays": worked, "workdays_left": days_left}
         for metric, counts, quota in (("resolutions", resolved, settings.monthly_resolutions),
                                       ("visits", visits, settings.monthly_visits)):
-            figures = _metric(int(counts.get(s["staff_id"], 0)), quota, cap, elapsed, total, left)
+            figures = _metric(int(counts.get(s["staff_id"], 0)), round(quota * share), cap, worked, span, days_left)
             row.update({f"{metric}_{key}": value for key, value in figures.items()})
         row["status"] = max((row[f"{metric}_status"] for metric in METRICS), key=STATUSES.index)
         gaps.append(row)

@@ -10,6 +10,8 @@ any step (the reader imports no rule):
 - 实施项目 and 验收单 (docs/rules.md § Implementation projects), against the acceptance rule: items
   outside the checklist, a round with items missing, a 验收结论 that disagrees with the returned
   checklist, and a handover the customer roster does not show. Warnings; the rows stay.
+- A leaver's customers, fee contracts and projects not handed over (docs/rules.md § Inputs (员工名单)): a
+  警告 at each cell that still names them (rules/leavers.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from kis_batch.rules.complaints import (
     STATED_ON,
     case_filed_dates,
 )
+from kis_batch.rules.leavers import warn_still_assigned
 from kis_batch.schema import COMPLAINT_HANDLING
 from kis_batch.settings import Settings
 from kis_batch.tables import FILE, ROW, SHEET, KeyIndex, casefold, frame_of_records, rows_of, table_rows
@@ -48,6 +51,7 @@ def reconcile(inbox: Inbox) -> None:
     out = inbox.cells()
     _one_row_per_case(inbox, out)
     _check_projects(inbox.tables, inbox.settings, inbox.today, out)
+    warn_still_assigned(inbox.tables, inbox.today, out)
 
 
 def _unknown_case(number: str, refused_customers: dict[str, str], today: dt.date) -> str:

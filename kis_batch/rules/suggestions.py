@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.rules.common import month_start, on_duty, staff_order
+from kis_batch.rules.common import month_start, on_duty, staff_labels, staff_order
 from kis_batch.rules.dispatch import ENGINEER_POOL, DispatchResult
 from kis_batch.rules.fees import DUE_RENEWAL, FeeReport
 from kis_batch.rules.quotas import BEHIND, OUT_OF_REACH
@@ -72,7 +72,9 @@ def suggest_visits(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, ga
     """SUGGESTION_COLUMNS, one row per suggested visit on P, by engineer (staff id) then rank."""
     plan = dispatch.plan_date
     leaves = table_rows(tables, "leave")
-    present = {s["staff_id"] for s in table_rows(tables, "staff") if on_duty(s, leaves, plan)}
+    staff = table_rows(tables, "staff")
+    present = {s["staff_id"] for s in staff if on_duty(s, leaves, plan)}
+    names = staff_labels(staff)
     assigned = dispatch.assignments["assignee"].value_counts()
     dispatched = set(dispatch.assignments["customer_id"])
     latest = last_visits(tables, today)
@@ -100,8 +102,8 @@ def suggest_visits(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, ga
             rows.append({
                 **{key: c[key] for key in ("customer_id", "customer_name", "contact", "phone", "address", "area",
                                            "key_customer", "owner")},
-                "assignee": g["staff_id"], "assignee_name": g["name"], "pool": ENGINEER_POOL.role, "kind": SUGGESTED,
-                "rank": rank, "owner_name": g["name"], "service_type": VISIT_TYPE, "renewal_end": end,
+                "assignee": g["staff_id"], "assignee_name": names[g["staff_id"]], "pool": ENGINEER_POOL.role,
+                "kind": SUGGESTED, "rank": rank, "owner_name": names[g["staff_id"]], "service_type": VISIT_TYPE, "renewal_end": end,
                 "last_visit": last, "reason": f"{pace}，{_why(end, last)}",
             })
     return pd.DataFrame(rows, columns=list(SUGGESTION_COLUMNS), dtype=object)

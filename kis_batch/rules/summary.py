@@ -14,12 +14,13 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.rules.common import active_members, complaint_calls, month_start
+from kis_batch.rules.common import complaint_calls, month_members, month_start, shown_name
 from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.customers import CustomerTracking, not_contacted_line
 from kis_batch.rules.dispatch import DispatchResult, plan_dispatch
 from kis_batch.rules.display import percent_as_of, percent_text
 from kis_batch.rules.fees import FeeReport
+from kis_batch.rules.leavers import still_assigned_line
 from kis_batch.rules.projects import ProjectReport
 from kis_batch.rules.quality import QualityReport
 from kis_batch.rules.quotas import STATUSES, quota_lines
@@ -82,11 +83,12 @@ def _people(tables: dict[str, pd.DataFrame], dispatch: DispatchResult, scores: S
     by_score = scores.by_engineer.set_index("staff").to_dict("index") if len(scores.by_engineer) else {}
     by_gap = gaps.set_index("staff_id").to_dict("index") if len(gaps) else {}
     rows = []
-    for member in active_members(rows_of(staff), (ENGINEER, IMPLEMENTER)):
+    # A leaver who served this month stays in the table, marked 离职 (docs/rules.md § Inputs (员工名单)).
+    for member in month_members(rows_of(staff), (ENGINEER, IMPLEMENTER), scores.rows["staff"]):
         gap = by_gap.get(member["staff_id"], {})
         score = by_score.get(member["staff_id"], {})
         rows.append({
-            "name": member["name"], "role": member["role"], "tomorrow": tomorrow.get(member["staff_id"], 0),
+            "name": shown_name(member), "role": member["role"], "tomorrow": tomorrow.get(member["staff_id"], 0),
             "resolutions": gap.get("resolutions_done"), "visits": gap.get("visits_done"), "status": gap.get("status"),
             "average": score.get("average"), "breaches": score.get("breaches", 0),
             "complaints": quality.complaints_of(member["staff_id"]),
@@ -160,6 +162,7 @@ def manager_summary(tables: dict[str, pd.DataFrame], settings: Settings, calenda
          f"续费风险 {fee_figures['renewal_risk']}，未核准 {fee_figures['unapproved']}"),
         not_contacted_line(tracking),
         *([_projects_line(projects)] if projects is not None else []),
+        *filter(None, [still_assigned_line(tables, today)]),
         ("校验", f"错误 {errors}，警告 {warnings}", "见校验报告"),
     ]
     mix = quality_figures["satisfaction_mix"]
