@@ -1,6 +1,7 @@
 """Where a fast path stands in for a rule, the rule written out plainly as docs/rules.md states it
 and a property test that the two agree on every input drawn: the typing of a column's cells
-(docs/rules.md § Bad input) and the open tickets on D (docs/rules.md § Dispatch)."""
+(docs/rules.md § Bad input), the open tickets on D (docs/rules.md § Dispatch), and the rows every
+rule reads a table as."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from collections import Counter
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kis_batch import tables as tables_module
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
 from kis_batch.ingest.reading import coerce_cells, coerce_cells_once_each
@@ -130,3 +133,18 @@ def test_the_example_month_has_open_tickets_both_ways() -> None:
     tables = load_folder(EXAMPLE, TODAY).tables
     fast = _found(tables["calls"], tables["feedback"])
     assert sum(fast.values()) > 0 and fast == reference_open_tickets(tables["calls"], tables["feedback"], TODAY)
+
+
+@pytest.mark.parametrize("kept_up_to_cells", [tables_module.ROWS_KEPT_UP_TO_CELLS, 0])
+def test_each_caller_gets_the_rows_as_pandas_gives_them_and_its_own_copy(monkeypatch, kept_up_to_cells) -> None:
+    """rows_of keeps a small table's rows and copies them for each caller (a large one is built per
+    caller): either way the rows are the frame's records, and one rule's edits reach no other rule."""
+    monkeypatch.setattr(tables_module, "ROWS_KEPT_UP_TO_CELLS", kept_up_to_cells)
+    customers = load_folder(EXAMPLE, TODAY).tables["customers"]
+    first = rows_of(customers)
+    assert first == customers.to_dict("records") and len(first) > 1
+    first[0]["name"] = "改过的名字"
+    first[1]["added_by_a_rule"] = True
+    again = rows_of(customers)
+    assert again == customers.to_dict("records")
+    assert again[0] is not first[0] and "added_by_a_rule" not in again[1]
