@@ -77,6 +77,33 @@ class Collector:
                  value=shown_value(value if value is not None else record.get(key)))
 
 
+@dataclass(frozen=True)
+class Signature:
+    """A 签字 line of a returned form as filled in: whose line (客户, 服务部经理), the name and the
+    date written after the labels (the date as written where it does not read as one)."""
+
+    label: str
+    name: str
+    date: str
+
+
+@dataclass(frozen=True)
+class AcceptanceForm:
+    """What a returned 验收 form says below its checklist (docs/rules.md § Implementation projects):
+    the conclusion ticked or typed in its box, who signed, and what its own checklist holds; the
+    box's place, for a warning about it. Read by the reader, weighed in rules/reconcile.py."""
+
+    file: str
+    sheet: str
+    project_id: str | None
+    ticked: tuple[str, ...]  # 通过 / 不通过 as ticked (☑ √ ✓ ■) or typed alone; () nothing ticked
+    box_row: int  # Excel row of the 验收结论 box
+    box_column: int  # 0-based
+    box_text: str
+    signatures: tuple[Signature, ...]
+    checked_on: dt.date | None  # the form's latest 验收日期 with a 结果; None: its checklist is blank
+
+
 @dataclass
 class InputFile:
     """One file of the folder as the manifest reports it."""
@@ -109,6 +136,8 @@ class Inbox:
     refused_customers: dict[str, str] = field(default_factory=dict)
     # The manager's and the hotline's say over P's plan (schema.PIN_COLUMNS), for dispatch and fees.
     pins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PIN_COLUMNS), dtype=object))
+    # The 验收结论 boxes and 签字 lines of returned 验收 forms.
+    acceptance_forms: list[AcceptanceForm] = field(default_factory=list)
 
     def cells(self) -> Collector:
         """Where a later check reports at a cell: the same problems, the same column positions."""

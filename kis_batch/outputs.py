@@ -166,6 +166,12 @@ DAY_OUTPUTS = (DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT, SCORES_OUTPUT, QUOTAS_OU
 # The month's close, in OUT/YYYY-MM (docs/rules.md § Monthly close).
 CLOSE_OUTPUTS = (EVALUATION_OUTPUT, MONTHLY_SUMMARY_OUTPUT)
 OUTPUTS = (*DAY_OUTPUTS, *CLOSE_OUTPUTS, DECK_OUTPUT)
+# How much a message needs each mailed output, most needed first (docs/rules.md § Mail): a message
+# over 附件上限MB drops attachments from the end: the validation report first, then the day's other
+# figures, while the manager's page and tomorrow's work stay.
+KEPT_FIRST = (MANAGER_OUTPUT, PERSON_DISPATCH_OUTPUT, DISPATCH_OUTPUT, CALLBACKS_OUTPUT, PERSON_PROJECTS_OUTPUT,
+              COMPLAINTS_OUTPUT, PROJECTS_OUTPUT, FEES_OUTPUT, EVALUATION_OUTPUT, MONTHLY_SUMMARY_OUTPUT,
+              QUOTAS_OUTPUT, CUSTOMERS_OUTPUT, QUALITY_OUTPUT, SCORES_OUTPUT, REPORT_OUTPUT)
 
 _PLAN_DATED = re.compile("^(?:" + "|".join(sorted({re.escape(o.title) for o in OUTPUTS if o.dated is Dated.PLAN}))
                          + r")_(\d{4}-\d{2}-\d{2})[_.]")

@@ -260,5 +260,26 @@ def test_vertically_merged_cells_are_named_as_merged(tmp_path):
 
     _edit(folder / FEEDBACK, merged)
     inbox = load_folder(folder, TODAY)
-    assert [(p.row, p.column, p.severity) for p in inbox.problems] == [(4, "B", Severity.ERROR), (5, "B", Severity.ERROR)]
-    assert all("合并单元格" in p.message and "第3行" in p.message for p in inbox.problems)
+    [merged_cell] = inbox.problems  # one merged cell, one message for the rows it blanks
+    assert (merged_cell.row, merged_cell.column, merged_cell.severity) == (4, "B", Severity.ERROR)
+    assert "合并单元格" in merged_cell.message and "第4–5行" in merged_cell.message and "第3行" in merged_cell.message
+    rows = set(inbox.tables["feedback"]["_row"][inbox.tables["feedback"]["_file"] == FEEDBACK])
+    assert 3 in rows and not rows & {4, 5}
+    assert next(f for f in inbox.files if f.path == FEEDBACK).rows_rejected == 2
+
+
+def test_a_merged_optional_cell_is_one_warning_for_its_rows_and_they_stay(tmp_path):
+    folder = _copy(tmp_path)
+
+    def merged(sheet) -> None:
+        column = _column_of(sheet, "客户满意度", 2)
+        sheet.merge_cells(start_row=3, start_column=column, end_row=5, end_column=column)
+
+    _edit(folder / FEEDBACK, merged)
+    inbox = load_folder(folder, TODAY)
+    [merged_cell] = inbox.problems
+    assert (merged_cell.row, merged_cell.column, merged_cell.header, merged_cell.severity) == (
+        4, "K", "客户满意度", Severity.WARNING)
+    assert "第4–5行" in merged_cell.message and "按空白读取" in merged_cell.message
+    rows = set(inbox.tables["feedback"]["_row"][inbox.tables["feedback"]["_file"] == FEEDBACK])
+    assert {3, 4, 5} <= rows

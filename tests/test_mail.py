@@ -42,7 +42,7 @@ from kis_batch.delivery.plan import (
     read_run,
 )
 from kis_batch.ingest import load_folder
-from kis_batch.outputs import SENT_LOG
+from kis_batch.outputs import KEPT_FIRST, MANAGER_OUTPUT, OUTPUTS, REPORT_OUTPUT, SENT_LOG
 from kis_batch.pipeline import RunResult
 from kis_batch.render.mail_roster import RunDigest, write_mail_roster
 from kis_batch.settings import Settings
@@ -439,11 +439,50 @@ def test_attachments_over_the_size_limit_are_left_out_and_reported(tmp_path: Pat
     assert "未附" in by_address["m01@example.com"].body and MANAGER_FILES[1] in by_address["m01@example.com"].body
     left_out = [s for s in plan.skipped if s.kind == "未附" and s.person.startswith("刘洋")]
     assert len(left_out) == 1 and all(name in left_out[0].reason for name in MANAGER_FILES[1:])
-    assert "超过上限" in left_out[0].reason
+    assert "超过一封邮件的上限" in left_out[0].reason
 
     tiny = plan_messages(out_dir, staff, settings.replace(attachment_limit_mb=0.001))
     assert [m.address for m in tiny.messages] == ["e02@example.com"]  # only the note without attachments
     assert any(s.person.startswith("张伟") and s.kind == "未发" for s in tiny.skipped)
+
+
+def test_a_small_attachment_left_out_is_told_in_kb_with_the_messages_total_against_the_limit(tmp_path: Path) -> None:
+    out_dir = department(tmp_path)
+    staff, settings = load_roster(out_dir)
+    sizes = {name: Attachment.read(out_dir / name).encoded_size for name in MANAGER_FILES}
+    limit = sum(sizes.values()) - 1
+    plan = plan_messages(out_dir, staff, settings.replace(attachment_limit_mb=limit / 2**20))
+    body = next(m for m in plan.messages if m.address == "m01@example.com").body
+    report = MANAGER_FILES[-1]
+    line = next(line for line in body.splitlines() if report in line)
+    assert f"本文件编码后 {round(sizes[report] / 1024)} KB" in line
+    assert f"全部附件编码后共 {round(sum(sizes.values()) / 1024)} KB，超过一封邮件的上限 {round(limit / 1024)} KB" in line
+    assert " MB" not in body
+
+
+def test_a_message_too_large_drops_the_validation_report_first_then_the_days_other_figures(tmp_path: Path) -> None:
+    out_dir = department(tmp_path)
+    staff, settings = load_roster(out_dir)
+    sizes = {name: Attachment.read(out_dir / name).encoded_size for name in MANAGER_FILES}
+    report, scores = f"校验报告_{TODAY}.xlsx", f"评分_{TODAY}.xlsx"
+
+    def attached(room: int) -> list[str]:
+        plan = plan_messages(out_dir, staff, settings.replace(attachment_limit_mb=room / 2**20))
+        return [a.name for a in next(m for m in plan.messages if m.address == "m01@example.com").attachments]
+
+    whole = sum(sizes.values())
+    assert attached(whole) == MANAGER_FILES
+    assert attached(whole - sizes[report]) == [f for f in MANAGER_FILES if f != report]
+    assert attached(whole - sizes[report] - 1) == [f for f in MANAGER_FILES if f not in (report, scores)]
+    # The manager's page and tomorrow's dispatch are the last to go.
+    first = MANAGER_FILES[:2]
+    assert attached(sum(sizes[f] for f in first)) == first
+
+
+def test_every_mailed_output_has_its_place_in_the_order_a_message_keeps_them() -> None:
+    mailed = [o for o in OUTPUTS if o.mail]
+    assert sorted(map(id, KEPT_FIRST)) == sorted(map(id, mailed))
+    assert KEPT_FIRST[0] is MANAGER_OUTPUT and KEPT_FIRST[-1] is REPORT_OUTPUT
 
 
 def test_engineers_are_reported_when_the_run_wrote_no_dispatch(tmp_path: Path) -> None:

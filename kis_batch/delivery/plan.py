@@ -26,6 +26,7 @@ from kis_batch.outputs import (
     CUSTOMERS_OUTPUT,
     DAY_OUTPUTS,
     DISPATCH_OUTPUT,
+    KEPT_FIRST,
     MAIL_ROSTER,
     MANIFEST,
     PERSON_DISPATCH_OUTPUT,
@@ -306,12 +307,32 @@ def _bodies(name: str, staff_id: str, role: str, draft: _Draft, attached: list[A
     return "\n".join(lines) + "\n", html
 
 
+def shown_size(size: int) -> str:
+    """Bytes as a person reads them: KB below 1 MB (never 0), MB above with one decimal."""
+    return f"{max(1, round(size / 2**10))} KB" if size < 2**20 else f"{size / 2**20:.1f} MB"
+
+
+def _too_many(wanted: dict[str, Attachment], need: dict[str, int], limit: int) -> list[str]:
+    """The files a message leaves out to stay within the limit (docs/rules.md § Mail): one larger than
+    the limit by itself, then the least needed (outputs.KEPT_FIRST) until the rest fit; in the
+    order the message lists them."""
+    dropped = {file for file, a in wanted.items() if a.encoded_size > limit}
+    size = sum(a.encoded_size for file, a in wanted.items() if file not in dropped)
+    for file in sorted(wanted.keys() - dropped, key=need.__getitem__, reverse=True):
+        if size <= limit:
+            break
+        dropped.add(file)
+        size -= wanted[file].encoded_size
+    return [file for file in wanted if file in dropped]
+
+
 def plan_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings, digest: RunDigest | None = None) -> DeliveryPlan:
     """One message per active person on the roster, with the workbooks their role gets (docs/rules.md § Mail).
 
     Engineers and implementation specialists without work get a short "无派工" note, so silence never
-    means a lost message. A person without a usable address, and an attachment that would take a
-    message over settings.attachment_limit_mb, is reported in plan.skipped; the rest still go.
+    means a lost message. A person without a usable address, and the attachments a message leaves
+    out to stay within settings.attachment_limit_mb (the least needed first), are reported in
+    plan.skipped; the rest still go.
     """
     run = read_run(out_dir)
     plan = DeliveryPlan(out_dir, run.today, run.plan_date, clean_text(settings.smtp_sender))
@@ -335,19 +356,19 @@ def plan_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings, digest
         if parse_address(address) is None:
             plan.skipped.append(Skipped(who, f"邮箱“{address}”不是有效地址；只填地址本身，如 zhangwei@example.com"))
             continue
-        attached: list[Attachment] = []
+        wanted = {file: Attachment.read(out_dir / file) for file in draft.files}
+        need = {file: KEPT_FIRST.index(o) for o, file in _offered(role, labels[person["staff_id"]], run).items()}
+        dropped = _too_many(wanted, need, limit)
+        attached = [a for file, a in wanted.items() if file not in dropped]
         left_out = [(f, "本次运行没有生成") for f in draft.missing]
-        for file in draft.files:
-            attachment = Attachment.read(out_dir / file)
-            if sum(a.encoded_size for a in attached) + attachment.encoded_size > limit:
-                size = attachment.encoded_size / 2**20
-                left_out.append((file, f"编码后 {size:.1f} MB，一封邮件超过上限 {settings.attachment_limit_mb:g} MB"))
-            else:
-                attached.append(attachment)
-        by_reason: dict[str, list[str]] = {}
-        for file, reason in left_out:
-            by_reason.setdefault(reason, []).append(file)
-        plan.skipped += [Skipped(who, f"{'、'.join(files)}：{reason}", "未附") for reason, files in by_reason.items()]
+        if draft.missing:
+            plan.skipped.append(Skipped(who, f"{'、'.join(draft.missing)}：本次运行没有生成", "未附"))
+        if dropped:
+            over = (f"全部附件编码后共 {shown_size(sum(a.encoded_size for a in wanted.values()))}，"
+                    f"超过一封邮件的上限 {shown_size(limit)}（附件上限MB）")
+            left_out += [(file, f"本文件编码后 {shown_size(wanted[file].encoded_size)}；{over}") for file in dropped]
+            plan.skipped.append(Skipped(who, "、".join(f"{file}（{shown_size(wanted[file].encoded_size)}）"
+                                                       for file in dropped) + f"：{over}", "未附"))
         if draft.files and not attached:
             plan.skipped.append(Skipped(who, "没有可附的工作簿，未发邮件"))
             continue

@@ -71,8 +71,10 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     wanted, others = discover(folder, out_root)
     files: list[InputFile] = []
     raw = {t.key: TypedRows.empty(t) for t in TEMPLATES}
+    forms = []
     for result in _ingest_all(folder, wanted, limits, today, progress):
         files.append(result.record)
+        forms += result.acceptance_forms
         out.problems.extend(result.problems)
         out.layouts.update(result.layouts)
         for key, typed in result.rows.items():
@@ -93,7 +95,7 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     settings = settings_from(rows["settings"], base, today, out)
     tables, refused_customers, pins = cross_check(rows, today, out, known_tickets, former_names)
     _count_rows(files, raw, tables)
-    return Inbox(folder, today, settings, tables, out.problems, files, out.layouts, refused_customers, pins)
+    return Inbox(folder, today, settings, tables, out.problems, files, out.layouts, refused_customers, pins, forms)
 
 
 def _count_rows(files: list[InputFile], raw: dict[str, TypedRows],

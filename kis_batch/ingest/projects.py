@@ -8,18 +8,25 @@ A 验收单 row names a project of 实施项目; a row with a 结果 needs its �
 pipeline's checklist not filled in yet) yields to a filled one, and an earlier round of the same
 item yields to a later one: a project's acceptance is its latest 验收日期.
 
+A returned 验收 form of 实施_D.xlsx is read as a person fills it: below the checklist, the
+conclusion ticked in the 验收结论 box (☑ √ ✓ ■ before 通过 or 不通过, or the word typed alone in the
+box) and the names and dates written after the 签字 labels, each with its place.
+
 The acceptance rule's warnings, which need the rule, come after reading (rules/reconcile.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
 
-from kis_batch.inbox import Collector
-from kis_batch.ingest.reading import OK, Row
+from kis_batch.coerce import CoerceError, normalise_text, to_date
+from kis_batch.inbox import AcceptanceForm, Collector, Signature
+from kis_batch.ingest.reading import OK, Row, SheetData, TypedRows
 from kis_batch.ingest.references import StaffIndex, merge_repeats, reject, rejection_notes, require_customer
 from kis_batch.problems import Code, Severity
-from kis_batch.schema import ACCEPTANCE, ENGINEER, IMPLEMENTER, PROJECTS
+from kis_batch.schema import ACCEPTANCE, ACCEPTED, ENGINEER, IMPLEMENTER, NOT_ACCEPTED, PROJECTS
 from kis_batch.tables import KeyIndex
 
 # The dates of a project in the order they happen; each may not be before the ones above it.
@@ -127,3 +134,63 @@ def cross_check_projects(raw: dict[str, list[Row]], staff_rows: list[Row], staff
             reject(r, "date", out, Code.FUTURE_DATE,
                    f"验收日期 {r['date']:%Y-%m-%d} 晚于本次运行日期 {today:%Y-%m-%d}，不可能已经发生，应是笔误；本行未采用，请改正验收日期")
     return {"projects": kept, "acceptance": merge_repeats(ACCEPTANCE, _latest_rounds(checks), out, today)}
+
+
+BOX_LABEL, SIGN_LABEL, DATE_LABEL = "验收结论", "签字", "日期"
+# A box ticked by hand or in Excel: 不通过 first, so "☑ 不通过" is not read as 通过.
+_TICKED = re.compile(rf"[☑√✓✔■]\s*({NOT_ACCEPTED}|{ACCEPTED})")
+_SIGNED = re.compile(rf"^(?P<label>.*?){SIGN_LABEL}(?P<name>.*?)(?:{DATE_LABEL}(?P<date>.*))?$")
+# What a blank form prints where a name or date goes, and the colons after the labels.
+_FILLER = "＿_:：-—　 ☐□"
+
+
+def _written(text: str | None) -> str:
+    return (text or "").strip(_FILLER)
+
+
+def _ticked(text: str) -> tuple[str, ...]:
+    """The conclusions ticked in a box, or the one typed alone (验收结论：通过)."""
+    ticked = tuple(dict.fromkeys(_TICKED.findall(text)))
+    if ticked:
+        return ticked
+    alone = _written(text.replace(BOX_LABEL, ""))
+    return (alone,) if alone in (ACCEPTED, NOT_ACCEPTED) else ()
+
+
+def _signature(text: str, today: dt.date) -> Signature | None:
+    """A 签字 line with a name written after its label, the date as a date where it reads as one."""
+    match = _SIGNED.match(text)
+    name = _written(match["name"]) if match else ""
+    if not name:
+        return None
+    date = _written(match["date"])
+    with contextlib.suppress(CoerceError):  # a date that does not read as one is kept as written
+        date = to_date(date, today).isoformat() if date else ""
+    return Signature(_written(match["label"]), name, date)
+
+
+def read_acceptance_form(data: SheetData, typed: TypedRows, today: dt.date) -> AcceptanceForm | None:
+    """The 验收结论 box and 签字 lines of a returned 验收 form: text in the columns that are not the
+    checklist's (the form writes them in column A, merged across), below its header; None for a
+    验收单 sheet without them."""
+    template_columns = set(data.found.positions.values())
+    box: tuple[int, int, str] | None = None
+    signatures: list[Signature] = []
+    for row in range(data.found.data_row, len(data.rows)):
+        for column, value in enumerate(data.rows[row]):
+            if column in template_columns or type(value) is not str or not value.strip():
+                continue
+            text = normalise_text(value)
+            if SIGN_LABEL in text:
+                signature = _signature(text, today)
+                signatures += [signature] if signature else []
+            elif box is None and (BOX_LABEL in text or _ticked(text)):
+                box = (row, column, text)
+    if box is None and not signatures:
+        return None
+    dates = [day for day, outcome in zip(typed.columns["date"], typed.columns["outcome"], strict=True)
+             if outcome is not None and day is not None]
+    project_id = next((pid for pid in typed.columns["project_id"] if pid is not None), None)
+    row, column, text = box or (0, 0, "")
+    return AcceptanceForm(data.file, data.sheet, project_id, _ticked(text) if box else (), row + 1, column, text,
+                          tuple(signatures), max(dates, default=None))

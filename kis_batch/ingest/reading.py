@@ -287,10 +287,12 @@ def _explained(data: SheetData, column: Column, index: int) -> bool:
 def _blank_for_a_reason(data: SheetData, column: Column, kept: list[int], typed: TypedRows, out: Collector,
                         failed: set[int]) -> None:
     """A blank cell that is an Excel error value, or part of a merged range, is said as such: the
-    required ones reject the row, the others take the column's default with an error or a warning."""
+    required ones reject the row, the others take the column's default with an error or a warning.
+    A merged range is one message, at its first blank row, naming every row it blanks."""
     col = data.found.positions[column.key]
     values = typed.columns[column.key]
     rejects = column.required or column.key in data.found.template.key_columns
+    merged: dict[tuple[int, int], list[int]] = {}
     for n, index in enumerate(kept):
         if n in failed or (values[n] is not None and values[n] != column.default):
             continue
@@ -303,17 +305,20 @@ def _blank_for_a_reason(data: SheetData, column: Column, kept: list[int], typed:
             typed.ok[n] = typed.ok[n] and not rejects
             continue
         source = data.merged_into(row, col)
-        if source is None or source[1] != col or source[0] < data.found.data_row:
-            continue
+        if source is not None and source[1] == col and source[0] >= data.found.data_row:
+            merged.setdefault(source, []).append(n)
+    for (top, _), blanked in merged.items():
+        rows = [typed.columns[ROW][n] for n in blanked]
+        shown = f"第{rows[0]}行" if len(rows) == 1 else f"第{rows[0]}–{rows[-1]}行"
+        said = f"“{column.zh}”{shown}是合并单元格的一部分，值只在合并区域的第一行（第{top + 1}行）"
         if rejects:
-            out.at_cell(Row(typed, n), column.key, Code.REQUIRED, Severity.ERROR,
-                        f"“{column.zh}”是合并单元格的一部分，值只在合并区域的第一行（第{source[0] + 1}行）；"
-                        "请取消合并，在每一行都填上值")
-            typed.ok[n] = False
+            out.at_cell(Row(typed, blanked[0]), column.key, Code.REQUIRED, Severity.ERROR,
+                        f"{said}，{'这几行' if len(rows) > 1 else '本行'}未采用；请取消合并，在每一行都填上值")
+            for n in blanked:
+                typed.ok[n] = False
         else:
-            out.at_cell(Row(typed, n), column.key, Code.REQUIRED, Severity.WARNING,
-                        f"“{column.zh}”是合并单元格的一部分，值只在合并区域的第一行（第{source[0] + 1}行），本行按空白读取；"
-                        "如本行也是这个值，请取消合并并填上")
+            out.at_cell(Row(typed, blanked[0]), column.key, Code.REQUIRED, Severity.WARNING,
+                        f"{said}，{'这几行' if len(rows) > 1 else '本行'}按空白读取；如也是这个值，请取消合并并填上")
 
 
 def _phones_typed_as_numbers(raws: list[Any], values: list[Any], typed: TypedRows, out: Collector) -> None:

@@ -8,13 +8,14 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from kis_batch.inbox import Collector, InputFile
+from kis_batch.inbox import AcceptanceForm, Collector, InputFile
 from kis_batch.ingest.files import Limits, ToolReport, UnreadableFile, check_safe, sha256_of
+from kis_batch.ingest.projects import read_acceptance_form
 from kis_batch.ingest.reading import SheetData, TypedRows, coerce_sheet
 from kis_batch.ingest.recognise import NearMiss, Recognised, likely_column, recognise
 from kis_batch.ingest.workbook import read_sheets
 from kis_batch.problems import Code, Problem, Severity, column_letter
-from kis_batch.schema import CHASE_SHEET, COMPLAINT_COUNTS_SHEET, FEE_READING_SHEETS, PROJECT_OVERVIEW, SERVICE_SHEET
+from kis_batch.schema import ACCEPTANCE, CHASE_SHEET, COMPLAINT_COUNTS_SHEET, FEE_READING_SHEETS, PROJECT_OVERVIEW, SERVICE_SHEET
 
 # Sheets the tool writes for reading only (guides, the backlog, the printable 服务单); a returned
 # workbook's copies are passed over.
@@ -115,6 +116,7 @@ class FileResult:
     problems: list[Problem]
     layouts: dict[tuple[str, str], Recognised]
     rows: dict[str, TypedRows]  # template key -> typed rows
+    acceptance_forms: list[AcceptanceForm]
 
 
 def ingest_file(path: Path, name: str, limits: Limits, today: dt.date) -> FileResult:
@@ -122,12 +124,15 @@ def ingest_file(path: Path, name: str, limits: Limits, today: dt.date) -> FileRe
     out = Collector()
     record = InputFile(name, sha256_of(path), path.stat().st_size)
     rows: dict[str, TypedRows] = {}
+    forms: list[AcceptanceForm] = []
     for data in _read_file(path, name, limits, out, record):
         out.layouts[(data.file, data.sheet)] = data.found
         typed = coerce_sheet(data, today, out)
         key = data.found.template.key
+        form = read_acceptance_form(data, typed, today) if key == ACCEPTANCE.key else None
+        forms += [form] if form else []
         if key in rows:
             rows[key].extend(typed)
         else:
             rows[key] = typed
-    return FileResult(record, out.problems, out.layouts, rows)
+    return FileResult(record, out.problems, out.layouts, rows, forms)

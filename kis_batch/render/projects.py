@@ -68,6 +68,7 @@ OVERVIEW_COLS = (
     Col("acceptance_source", "结论来源", 8),
     replace(col_from_schema(P["accepted_on"]), width=9.8),
     replace(col_from_schema(P["accepted_by"]), width=6),
+    Col("signed", "验收签字", 24, wrap=True),  # who signed the returned form whose 验收结论 the checklist bears out
 )
 OVERVIEW_PAGE = Page(printed=len(OVERVIEW_PRINTED))
 # An overdue flag colours itself and the working days behind it.

@@ -13,11 +13,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from kis_batch.coerce import normalise_text
+from kis_batch.inbox import Record
 from kis_batch.schema import ACCEPTED, FAILED_CHECK, NOT_ACCEPTED, Cells
 
 NOT_STARTED, IN_PROGRESS, AWAITING_ACCEPTANCE, REWORK, AWAITING_HANDOVER, HANDED_OVER = STAGES = (
     "未开始", "实施中", "待验收", "整改中", "待交接", "已交接")
 FROM_PROJECT, FROM_CHECKLIST = "实施项目", "验收单"
+# Who signed a returned form whose ticked 验收结论 agrees with its round: a column rules/reconcile.py
+# adds to that round's 验收单 rows.
+SIGNED = "signed"
 
 
 def item_key(item: str) -> str:
@@ -38,14 +42,15 @@ class Verdict:
     outcomes: dict[str, str]  # item_key -> its 结果 on that date, or the earlier 合格/不适用 it keeps
     checked_by: str | None
     first: Cells  # the round's first row, where a warning about the round points
+    signed: str | None = None  # who signed the round's form, where its ticked conclusion agrees
 
 
-def checklist_verdicts(rows: Iterable[Cells], checklist: Sequence[str]) -> dict[str, Verdict]:
+def checklist_verdicts(rows: Iterable[Record], checklist: Sequence[str]) -> dict[str, Verdict]:
     """Per project, the rows of its latest 验收日期 that carry a 结果, each checklist item the round
     leaves blank keeping its earlier 合格/不适用 (a re-check after 整改 fills only the failed items):
     any 不合格 → 不通过; every checklist item 合格/不适用 → 通过; otherwise no conclusion yet (the
     missing items named)."""
-    by_project: dict[str, list[Cells]] = defaultdict(list)
+    by_project: dict[str, list[Record]] = defaultdict(list)
     for row in rows:
         if row["outcome"] is not None and row["date"] is not None:
             by_project[row["project_id"]].append(row)
@@ -61,8 +66,9 @@ def checklist_verdicts(rows: Iterable[Cells], checklist: Sequence[str]) -> dict[
         missing = tuple(item for item in checklist if item_key(item) not in outcomes)
         conclusion = NOT_ACCEPTED if failed else (ACCEPTED if not missing else None)
         checked_by = next((r["checked_by"] for r in round_rows if r["checked_by"]), None)
+        signed = next((r.get(SIGNED) for r in round_rows if r.get(SIGNED)), None)
         verdicts[project_id] = Verdict(project_id, latest, conclusion, failed, missing, outcomes, checked_by,
-                                       round_rows[0])
+                                       round_rows[0], signed)
     return verdicts
 
 

@@ -40,7 +40,7 @@ YES, NO = "是", "否"
 TO_CHECK = (AWAITING_ACCEPTANCE, REWORK)
 OVERVIEW_COLUMNS = [
     "project_id", "customer_id", "customer_name", "specialist", "specialist_name", "scope", "stage", "start",
-    "planned_live", "live", "acceptance", "acceptance_source", "accepted_on", "accepted_by", "handover_to",
+    "planned_live", "live", "acceptance", "acceptance_source", "accepted_on", "accepted_by", "signed", "handover_to",
     "handover_to_name", "handed_over", "live_overdue", "live_days", "acceptance_overdue", "acceptance_days",
     "handover_overdue", "handover_days", "notes",
 ]
@@ -92,6 +92,7 @@ def project_report(tables: dict[str, pd.DataFrame], settings: Settings, calendar
             "stage": stage, "acceptance": acceptance.conclusion, "acceptance_source": acceptance.source,
             "accepted_on": acceptance.date,
             "accepted_by": project["accepted_by"] or (verdict.checked_by if verdict else None),
+            "signed": verdict.signed if verdict else None,
             "handover_to_name": names.get(project["handover_to"], project["handover_to"]),
             "live_overdue": live_late[0], "live_days": live_late[1] if live_late[0] == YES else None,
             "acceptance_overdue": check_late[0], "acceptance_days": check_late[1],

@@ -9,7 +9,9 @@ any step (the reader imports no rule):
   are a conflict (docs/rules.md § Returned sheets).
 - 实施项目 and 验收单 (docs/rules.md § Implementation projects), against the acceptance rule: items
   outside the checklist, a round with items missing, a 验收结论 that disagrees with the returned
-  checklist, and a handover the customer roster does not show. Warnings; the rows stay.
+  checklist, and a handover the customer roster does not show. Warnings; the rows stay. A returned
+  验收 form's ticked 验收结论 is weighed against its checklist, which decides: one that agrees is
+  recorded with who signed, one that does not is a warning at the box.
 - A leaver's customers, fee contracts and projects not handed over (docs/rules.md § Inputs (员工名单)): a
   警告 at each cell that still names them (rules/leavers.py).
 """
@@ -22,9 +24,17 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.inbox import Collector, Inbox
-from kis_batch.problems import Code, Severity
-from kis_batch.rules.acceptance import HANDED_OVER, acceptance_of, checklist_verdicts, item_key, stage_of
+from kis_batch.inbox import AcceptanceForm, Collector, Inbox
+from kis_batch.problems import Code, Severity, column_letter, shown_value
+from kis_batch.rules.acceptance import (
+    HANDED_OVER,
+    SIGNED,
+    Verdict,
+    acceptance_of,
+    checklist_verdicts,
+    item_key,
+    stage_of,
+)
 from kis_batch.rules.complaints import (
     CONFLICTED,
     HANDLING_FACTS,
@@ -50,7 +60,7 @@ def reconcile(inbox: Inbox) -> None:
     order the reader would have said them; 投诉处理 keeps one row per known case."""
     out = inbox.cells()
     _one_row_per_case(inbox, out)
-    _check_projects(inbox.tables, inbox.settings, inbox.today, out)
+    _check_projects(inbox.tables, inbox.settings, inbox.today, inbox.acceptance_forms, out)
     warn_still_assigned(inbox.tables, inbox.today, out)
 
 
@@ -167,7 +177,8 @@ def _newest(rows: list[dict[str, Any]], out: Collector,
             STATED_ON: top[0], SAVED_AT: top[1]}, []
 
 
-def _check_projects(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, out: Collector) -> None:
+def _check_projects(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date,
+                    forms: list[AcceptanceForm], out: Collector) -> None:
     """The acceptance rule's warnings, each at the cell it is about (rows are kept)."""
     checklist = {item_key(item) for item in settings.acceptance_items}
     checks = table_rows(tables, "acceptance")
@@ -182,6 +193,7 @@ def _check_projects(tables: dict[str, pd.DataFrame], settings: Settings, today: 
             out.at_cell(verdict.first, "project_id", Code.CONSTRAINT, Severity.WARNING,
                         f"项目 {verdict.project_id} 的验收单（{verdict.date:%Y-%m-%d}）还缺 {len(verdict.missing)} 项："
                         f"{'、'.join(verdict.missing)}；每一项都填了合格/不合格/不适用才能得出验收结论，请补齐后交回")
+    _weigh_forms(forms, tables, verdicts, out)
     names = {r["staff_id"]: r["name"] for r in table_rows(tables, "staff")}
     owners = {r["customer_id"]: r["owner"] for r in table_rows(tables, "customers")}
 
@@ -203,3 +215,45 @@ def _check_projects(tables: dict[str, pd.DataFrame], settings: Settings, today: 
             out.at_cell(r, "handover_to", Code.CONSTRAINT, Severity.WARNING,
                         f"项目 {pid} 已交接给 {who(r['handover_to'])}，但客户档案中客户 {r['customer_id']} 的服务代表是 "
                         f"{who(owners.get(r['customer_id']))}；请在客户档案里更新服务代表（如交接填错了，改正实施项目）")
+
+
+def _signers(form: AcceptanceForm) -> str:
+    return "；".join(" ".join(part for part in (s.label, s.name, s.date) if part) for s in form.signatures) or "未签字"
+
+
+def _weigh_forms(forms: list[AcceptanceForm], tables: dict[str, pd.DataFrame], verdicts: dict[str, Verdict],
+                 out: Collector) -> None:
+    """A returned 验收 form's ticked 验收结论 against the checklist, which decides (docs/rules.md
+    § Implementation projects): one that agrees is recorded with who signed on the rows of the
+    round it concludes; one that contradicts it, or stands over a blank or unfinished checklist, is a
+    警告 at the box. A form of a round a later one replaced says nothing."""
+    projects = KeyIndex([r["project_id"] for r in table_rows(tables, "projects")])
+    signed: dict[str, list[str]] = {}
+    for form in forms:
+        pid = projects.find(form.project_id) if form.project_id else None
+        if not form.ticked or pid is None:
+            continue
+        verdict, ticked = verdicts.get(pid), "”和“".join(form.ticked)
+        if len(form.ticked) > 1:
+            why = f"项目 {pid} 的验收结论同时勾了“{ticked}”"
+        elif form.checked_on is None or verdict is None:
+            why = f"项目 {pid} 的验收结论勾了“{ticked}”，但这张验收单的检查项都没有填结果，勾选不作数"
+        elif form.checked_on < verdict.date:
+            continue
+        elif verdict.conclusion is None:
+            why = (f"项目 {pid} 的验收结论勾了“{ticked}”，但检查项还缺 {len(verdict.missing)} 项"
+                   f"（{'、'.join(verdict.missing)}），还得不出验收结论")
+        elif verdict.conclusion != form.ticked[0]:
+            failed = f"（不合格：{'、'.join(verdict.failed)}）" if verdict.failed else ""
+            why = f"项目 {pid} 的验收结论勾了“{ticked}”，但检查项得出“{verdict.conclusion}”{failed}，项目按“{verdict.conclusion}”计"
+        else:
+            signed.setdefault(pid, []).append(_signers(form))
+            continue
+        out.add(Code.CONFLICT, Severity.WARNING, f"{why}；判定按检查项，请逐项填写（核对）结果后再勾选验收结论",
+                file=form.file, sheet=form.sheet, row=form.box_row, column=column_letter(form.box_column),
+                header="验收结论", value=shown_value(form.box_text))
+    if signed:
+        checks = tables["acceptance"]
+        tables["acceptance"] = checks.assign(**{SIGNED: pd.Series(
+            ["；".join(dict.fromkeys(signed[pid])) if pid in signed and day == verdicts[pid].date else None
+             for pid, day in zip(checks["project_id"], checks["date"], strict=True)], index=checks.index, dtype=object)})
