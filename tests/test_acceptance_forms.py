@@ -139,3 +139,20 @@ def test_a_form_returned_untouched_below_its_checklist_says_nothing(example_run,
     result, _ = _rerun(example_run, tmp_path, ALL_PASSED, lambda text: text)
     assert _returned(result) == []
     assert (_overview(result)["阶段"], _overview(result)["验收签字"]) == ("待交接", None)
+
+
+def test_who_signed_stays_after_the_month_is_closed_and_its_files_archived(example_run, tmp_path):
+    """The signed round is carried into December (docs/rules.md § A month's life): with November closed,
+    its files archived and the returned form with them, the 项目总览 of the next day still names who
+    signed."""
+    november, _ = _rerun(example_run, tmp_path, ALL_PASSED, tick_passed, SIGNED)
+    folder, out = tmp_path / "in", tmp_path / "out"
+    closing = pipeline.run(folder, dt.date(2026, 12, 1), out)
+    for name in (*closing.archivable, RETURNED):
+        (folder / name).unlink()
+    december = pipeline.run(folder, dt.date(2026, 12, 2), out)
+    sheet = openpyxl.load_workbook(december.out_dir / PROJECTS_OUTPUT.file_name(dt.date(2026, 12, 2)))["项目总览"]
+    top, headers = header_row(sheet, "项目编号")
+    row = next({h: values[c - 1] for h, c in headers.items()} for values in sheet.iter_rows(min_row=top + 1, values_only=True)
+               if values[headers["项目编号"] - 1] == PROJECT)
+    assert (row["阶段"], row["验收签字"]) == ("待交接", _overview(november)["验收签字"])

@@ -62,13 +62,13 @@ def encode_rows(frame: pd.DataFrame) -> str:
 
 def decode_rows(key: str, text: str) -> pd.DataFrame:
     """A table's carried rows back as a typed table, its columns the template's (a column added to
-    the template since reads blank), then those the rules added to a weighed table's rows."""
+    the template since reads blank), then those the rules added to its rows (a weighed table's
+    history, the signers of an acceptance round), so a carried row says what it said in its month."""
     kept = json.loads(text, object_hook=_untagged)
     records = [dict(zip(kept["columns"], row, strict=True)) for row in kept["rows"]]
     frame = frame_of_records(BY_KEY[key], [{c: r.get(c) for c in table_keys(BY_KEY[key])} for r in records])
-    if key in WEIGHED:
-        for column in (c for c in kept["columns"] if c not in frame.columns):
-            frame[column] = pd.Series([r[column] for r in records], index=frame.index, dtype=object)
+    for column in (c for c in kept["columns"] if c not in frame.columns):
+        frame[column] = pd.Series([r[column] for r in records], index=frame.index, dtype=object)
     return frame
 
 
@@ -91,7 +91,7 @@ def with_carried(tables: dict[str, pd.DataFrame], carried: Mapping[str, pd.DataF
             missing = rows[[_place(r) not in held for r in rows_of(rows)]]
         else:
             held = {row_key(key, r) for r in rows_of(tables[key])}
-            missing = frame_of_records(BY_KEY[key], [r for r in rows_of(rows) if row_key(key, r) not in held])
+            missing = rows[[row_key(key, r) not in held for r in rows_of(rows)]]
         if len(missing):
             joined = pd.concat([tables[key], missing], ignore_index=True)
             for column in missing.columns.difference(tables[key].columns):  # the folder's rows: blank
