@@ -57,7 +57,7 @@ from kis_batch.rules.summary import manager_summary
 from kis_batch.settings import Settings
 from kis_batch.steps import DayResults, day_results
 
-# The name style.replace_file gives an output whose target was locked: 名称(1).xlsx
+# The name saving.replace_file gives an output whose target was locked: 名称(1).xlsx
 RELOCATED = re.compile(r"\(\d+\)(\.\w+)$")
 
 

@@ -17,8 +17,9 @@ from kis_batch.lock import RunLocked, run_lock
 from kis_batch.outputs import PROJECTS_OUTPUT
 from kis_batch.problems import Code, Severity
 from kis_batch.render import report as run_report
-from kis_batch.render import style
-from kis_batch.render.style import Col, OutputTooLarge, atomic_book, write_table
+from kis_batch.render import saving, style
+from kis_batch.render.saving import atomic_book
+from kis_batch.render.style import Col, OutputTooLarge, write_table
 from tests.builders import basic_department, write_workbook
 
 TODAY = dt.date(2026, 11, 27)
@@ -128,8 +129,8 @@ def test_an_output_held_open_is_saved_under_another_name_and_said(tmp_path, monk
             raise PermissionError(13, "being used by another process")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(style.os, "replace", locked)
-    monkeypatch.setattr(style, "REPLACE_PAUSE_S", 0)
+    monkeypatch.setattr(saving.os, "replace", locked)
+    monkeypatch.setattr(saving, "REPLACE_PAUSE_S", 0)
     result = pipeline.run(folder, TODAY, tmp_path / "out")
     names = [p.name for p in result.outputs]
     assert "校验报告_2026-11-27(1).xlsx" in names

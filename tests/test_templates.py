@@ -19,7 +19,8 @@ from kis_batch.coerce import day_of
 from kis_batch.ingest import load_folder
 from kis_batch.ingest.checks import DATED
 from kis_batch.problems import Code, Severity
-from kis_batch.render.style import atomic_book, write_table
+from kis_batch.render.saving import atomic_book
+from kis_batch.render.style import write_table
 from kis_batch.render.templates import template_cols, workbook_groups
 from kis_batch.schema import BY_KEY, COMPLAINT_HANDLING, SETTINGS_SHEET, TEMPLATES, Column, Kind, Template
 from kis_batch.settings import Settings, default_of, format_setting, setting_fields

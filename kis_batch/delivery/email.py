@@ -22,7 +22,7 @@ from kis_batch.delivery.channel import Outcome
 from kis_batch.delivery.plan import Attachment, DeliveryError, DeliveryPlan, Message, clean_text, parse_address
 from kis_batch.lock import run_lock
 from kis_batch.outputs import OUTBOX, outbox_file
-from kis_batch.render.style import replace_file, temporary_path
+from kis_batch.render.saving import replace_file, temporary_path
 from kis_batch.settings import Settings
 
 CHANNEL = "email"

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from kis_batch.delivery.plan import DeliveryError, content_identity
 from kis_batch.outputs import SENT_LOG
-from kis_batch.render.style import replace_file, temporary_path
+from kis_batch.render.saving import replace_file, temporary_path
 
 # The channel of every entry in a log written before channels existed.
 _FIRST_CHANNEL = "email"

@@ -22,7 +22,8 @@ from kis_batch.demo.people import Department, make_customers, make_staff
 from kis_batch.demo.projects import project_rows
 from kis_batch.demo.records import OpenTickets, Visit
 from kis_batch.demo.rows import call_rows, callback_rows, customer_rows, distance_rows, feedback_rows, leave_rows, staff_rows
-from kis_batch.render.style import atomic_book, write_table
+from kis_batch.render.saving import atomic_book
+from kis_batch.render.style import write_table
 from kis_batch.render.templates import template_cols, write_template
 from kis_batch.rules.common import month_end
 from kis_batch.schema import (

@@ -22,7 +22,7 @@ from pptx.text.text import Font
 from pptx.util import Emu, Inches, Pt
 
 from kis_batch.outputs import DECK_OUTPUT
-from kis_batch.render.style import replace_file, temporary_path
+from kis_batch.render.saving import replace_file, temporary_path
 from kis_batch.rules.display import NO_DATA, PERCENT_FORMAT, change_text, figure_text
 from kis_batch.rules.figures import Figure
 from kis_batch.rules.quarter import KEY_FIGURES, MonthData, QuarterReview, quarter_value, takeaways

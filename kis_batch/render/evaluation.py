@@ -17,6 +17,8 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import EVALUATION_OUTPUT
+from kis_batch.render.paper import setup_page
+from kis_batch.render.saving import output_book
 from kis_batch.render.style import (
     ATTENTION_BG,
     ERROR_BG,
@@ -27,8 +29,6 @@ from kis_batch.render.style import (
     Highlight,
     Page,
     input_col,
-    output_book,
-    setup_page,
     sheet_name,
     shown_width,
     write_block,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from kis_batch.outputs import MAIL_ROSTER
 from kis_batch.render.dispatch import DispatchSheets
-from kis_batch.render.style import replace_file, temporary_path
+from kis_batch.render.saving import replace_file, temporary_path
 from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.dispatch import DispatchResult
 from kis_batch.rules.summary import ManagerSummary

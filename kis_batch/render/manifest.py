@@ -13,7 +13,7 @@ from kis_batch.ingest import Inbox
 from kis_batch.ingest.files import sha256_of
 from kis_batch.outputs import MANIFEST
 from kis_batch.problems import Severity, count
-from kis_batch.render.style import replace_file, temporary_path
+from kis_batch.render.saving import replace_file, temporary_path
 from kis_batch.settings import shown_setting
 
 

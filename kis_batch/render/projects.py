@@ -20,6 +20,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import PERSON_PROJECTS_OUTPUT, PROJECTS_OUTPUT, person_labels
+from kis_batch.render.paper import setup_page
+from kis_batch.render.saving import output_book
 from kis_batch.render.style import (
     ERROR_BG,
     Book,
@@ -27,8 +29,6 @@ from kis_batch.render.style import (
     Highlight,
     Page,
     col_from_schema,
-    output_book,
-    setup_page,
     sheet_name,
     shown_width,
     write_block,

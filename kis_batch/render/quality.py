@@ -17,6 +17,7 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import QUALITY_OUTPUT
+from kis_batch.render.saving import output_book
 from kis_batch.render.style import (
     ATTENTION_BG,
     ERROR_BG,
@@ -27,7 +28,6 @@ from kis_batch.render.style import (
     Highlight,
     Page,
     input_col,
-    output_book,
     printed_span,
     write_block,
     write_notes,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from kis_batch.outputs import SCORES_OUTPUT
+from kis_batch.render.saving import output_book
 from kis_batch.render.style import (
     ATTENTION_BG,
     ERROR_BG,
@@ -19,7 +20,6 @@ from kis_batch.render.style import (
     Highlight,
     Page,
     input_col,
-    output_book,
     printed_span,
     write_notes,
     write_table,

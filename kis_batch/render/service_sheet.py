@@ -18,7 +18,8 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
-from kis_batch.render.style import FILL_BG, HEADER_BG, WARNING_BG, WRAP_FILL, Book, shown_text, text_width, write_text
+from kis_batch.render.paper import WRAP_FILL, text_width
+from kis_batch.render.style import FILL_BG, HEADER_BG, WARNING_BG, Book, shown_text, write_text
 from kis_batch.rules.suggestions import SUGGESTED
 from kis_batch.schema import RESULTS, SATISFACTION, SERVICE_SHEET
 from kis_batch.tables import rows_of

@@ -1,21 +1,15 @@
-"""The small style kit every output workbook shares: safe xlsxwriter options (text never becomes a
-formula or link), Chinese headers, widths, frozen header rows, dropdowns on fill-in columns,
-conditional colours, each sheet's declared page set-up (docs/rules.md § Outputs: page 1 legible on
-A4), and atomic saving.
+"""The small style kit every output workbook shares: Chinese headers, widths, frozen header rows,
+dropdowns on fill-in columns, conditional colours, cells that never become a formula or link, and
+each sheet's declared page set-up (docs/rules.md § Outputs: page 1 legible on A4). How text measures
+on paper is render/paper.py; saving a workbook safely is render/saving.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
 import math
-import os
-import time
-import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,11 +17,24 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from kis_batch.outputs import REPORT_MARK, Output
+from kis_batch.render.paper import (
+    BODY_PT,
+    CELL_PAD_UNITS,
+    COMFORTABLE_PT,
+    EXCEL_MAX_ROWS,
+    LINE_HEIGHT,
+    TITLE_LINE_PT,
+    TITLE_PT,
+    half_width,
+    header_lines,
+    printed_lines,
+    printed_pt,
+    printed_width,
+    setup_page,
+)
 from kis_batch.rules.display import PERCENT_FORMAT
 from kis_batch.schema import Column, Kind, Template
 
-EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 HEADER_BG = "#DDEBF7"
@@ -225,66 +232,6 @@ def write_text(sheet: Worksheet, row: int, col: int, value: Any, fmt: Any, *,
         sheet.write_blank(row, col, None, fmt)
 
 
-LINE_HEIGHT = 15  # points per line of the default font
-WRAP_FILL = 0.9  # the share of a column's width a wrapped line fills, leaving room for word breaks
-
-# How LibreOffice lays a sheet out on paper (docs/rules.md § Outputs: page 1 legible on A4): a column
-# unit is 7.5 pt wide; at the default 11 pt a Chinese character takes 11 pt (1.47 units), another
-# character about 0.9 units; a cell keeps about 0.2 units of padding. Wrapped lines are counted
-# with more room kept (WRAP_PAD_UNITS), as a row cut short hides words.
-BODY_PT = 11
-UNIT_PT = 7.5
-WIDE_CHAR_UNITS, NARROW_CHAR_UNITS, CELL_PAD_UNITS, WRAP_PAD_UNITS = 1.47, 0.9, 0.2, 0.8
-A4_PT = {"portrait": 595, "landscape": 842}
-SIDE_MARGIN_IN, END_MARGIN_IN = 0.3, 0.4
-COMFORTABLE_PT = 10  # a table this legible on a portrait page prints portrait
-TITLE_PT = 14
-TITLE_LINE_PT = 20
-
-
-@functools.lru_cache(maxsize=2**16)
-def text_width(text: str) -> int:
-    """Width in Excel column units: a Chinese character takes two. Cached: names, addresses and
-    reasons repeat down long sheets."""
-    if text.isascii():
-        return len(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-@functools.lru_cache(maxsize=2**16)
-def printed_width(text: str) -> float:
-    """Width of a line of 11 pt text as LibreOffice prints it, in column units."""
-    if text.isascii():
-        return len(text) * NARROW_CHAR_UNITS
-    return sum(WIDE_CHAR_UNITS if unicodedata.east_asian_width(ch) in "WF" else NARROW_CHAR_UNITS for ch in text)
-
-
-def printed_lines(text: str, width: float) -> int:
-    """Lines a text wraps to in a column this wide (its own line breaks kept)."""
-    room = max(width - WRAP_PAD_UNITS, 1)
-    return sum(max(1, math.ceil(printed_width(line) / room)) for line in text.split("\n"))
-
-
-def _header_lines(header: str, width: float) -> list[str]:
-    """The header as LibreOffice breaks it in a column this wide: as many characters as fit per line."""
-    room, lines = width - CELL_PAD_UNITS, []
-    for part in header.split("\n"):
-        line = ""
-        for ch in part:
-            if line and printed_width(line + ch) > room:
-                lines.append(line)
-                line = ""
-            line += ch
-        lines.append(line)
-    return lines
-
-
-def _half_width(header: str) -> float:
-    """The width that breaks a one-line header into two balanced lines."""
-    half = math.ceil(len(header) / 2)
-    return max(printed_width(header[:half]), printed_width(header[half:])) + CELL_PAD_UNITS + 0.1
-
-
 def shown_width(col: Col) -> float:
     """A column's width on the sheet: its own, widened where its header would break badly. A header
     stays whole on one line, or breaks in two even halves where Chinese words of two characters
@@ -294,11 +241,11 @@ def shown_width(col: Col) -> float:
     parts = col.header.split("\n")
     if len(parts) > 1:  # the header says where it breaks
         return max(col.width, max(printed_width(p) for p in parts) + CELL_PAD_UNITS + 0.1)
-    lines = _header_lines(col.header, col.width)
+    lines = header_lines(col.header, col.width)
     halves = len(col.header) % 2 == 0 and not col.header.isascii()
     if len(lines) == 1 or (halves and [len(line) for line in lines] == [len(col.header) // 2] * 2):
         return col.width
-    half = _half_width(col.header)
+    half = half_width(col.header)
     if halves and col.width < half:
         return half
     return max(col.width, printed_width(col.header) + CELL_PAD_UNITS + 0.1)
@@ -324,7 +271,7 @@ def header_format(book: Book, fill: bool) -> Any:
 
 def header_height(cols: Sequence[Col]) -> float:
     """The header row's height: the most lines any header takes at its shown width."""
-    lines = max((len(_header_lines(c.header, shown_width(c))) for c in cols), default=1)
+    lines = max((len(header_lines(c.header, shown_width(c))) for c in cols), default=1)
     return max(2, lines) * LINE_HEIGHT
 
 
@@ -377,42 +324,6 @@ class Page:
 
     def columns(self, cols: Sequence[Col]) -> Sequence[Col]:
         return cols if self.printed is None else cols[: self.printed]
-
-
-ROUTE_PAGE_PT = 9  # an engineer's route is read on the road: larger than other sheets
-HANDWRITING_ROW_PT = 36  # a row of a sheet filled in by hand on paper
-
-
-def page_units(landscape: bool) -> float:
-    """Column units an A4 page holds across at 100 %."""
-    width = A4_PT["landscape" if landscape else "portrait"] - 2 * SIDE_MARGIN_IN * 72
-    return width / UNIT_PT
-
-
-def printed_pt(units: float, landscape: bool) -> float:
-    """The body text size a table this wide prints at, fitted to the page's width."""
-    return BODY_PT * min(1.0, page_units(landscape) / units) if units else BODY_PT
-
-
-def setup_page(sheet: Worksheet, units: float, last_col: int, *, header_row: int | None = None,
-               landscape: bool | None = None, last_row: int = EXCEL_MAX_ROWS - 2, one_page: bool = False) -> None:
-    """A4, fitted to the width only, margins, repeated header rows and the print area: the columns up
-    to last_col, every row used (notes and charts under a table print with it; LibreOffice and Excel
-    print no empty rows); portrait where the printed columns are comfortably legible on it
-    (landscape None), else as given. one_page: also fitted to one page tall, only for a page laid
-    out to be one page (the manager's), never for a table that grows with its rows."""
-    if landscape is None:
-        landscape = printed_pt(units, False) < COMFORTABLE_PT
-    sheet.set_paper(9)  # A4
-    if landscape:
-        sheet.set_landscape()
-    else:
-        sheet.set_portrait()
-    sheet.fit_to_pages(1, 1 if one_page else 0)
-    sheet.set_margins(left=SIDE_MARGIN_IN, right=SIDE_MARGIN_IN, top=END_MARGIN_IN, bottom=END_MARGIN_IN)
-    if header_row is not None:
-        sheet.repeat_rows(header_row)
-    sheet.print_area(0, 0, last_row, max(last_col, 0))
 
 
 def write_title(book: Book, sheet: Worksheet, text: str, last_col: int, units: float, row: int = 0) -> None:
@@ -533,76 +444,3 @@ def _highlight(book: Book, sheet: Worksheet, cols: Sequence[Col], rules: list[Hi
                              {"type": "formula", "criteria": formula, "format": fmt, "multi_range": ranges})
 
 
-def open_book(path: Path, report_only: bool = False) -> Book:
-    """A workbook with safe options and fixed properties, so reruns give identical bytes."""
-    workbook = xlsxwriter.Workbook(
-        str(path),
-        {
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "nan_inf_to_errors": True,
-            # Build in memory: no temp files per worksheet, 2-3x faster for the many small workbooks.
-            "in_memory": True,
-        },
-    )
-    workbook.set_properties({"created": FIXED_CREATED, "author": "kis-batch"})
-    workbook.set_calc_mode("auto")
-    if report_only:
-        workbook.set_custom_property(REPORT_MARK, "1")
-    return Book(workbook, report_only=report_only)
-
-
-REPLACE_TRIES = 5
-REPLACE_PAUSE_S = 0.4
-
-
-def replace_file(temporary: Path, target: Path) -> Path:
-    """Move a finished file over its target atomically; if the target is held open (Excel on
-    Windows), retry, then keep it under another name and return that name."""
-    for attempt in range(REPLACE_TRIES):
-        try:
-            os.replace(temporary, target)
-            return target
-        except PermissionError:
-            if attempt + 1 < REPLACE_TRIES:
-                time.sleep(REPLACE_PAUSE_S)
-    for number in range(1, 100):
-        alternative = target.with_name(f"{target.stem}({number}){target.suffix}")
-        try:
-            os.replace(temporary, alternative)
-            return alternative
-        except PermissionError:
-            continue
-    raise PermissionError(f"无法写入 {target}：文件被占用")
-
-
-def temporary_path(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
-
-
-@contextlib.contextmanager
-def atomic_book(target: Path, written: list[Path], *, report_only: bool = False) -> Iterator[Book]:
-    """Write a workbook beside its target and move it into place only when complete.
-
-    The final path (the target, or another name if the target was locked) is appended to written.
-    report_only marks a workbook that must not be read back as input (see outputs.REPORT_MARK);
-    a declared output's workbook is opened with output_book, which decides it from the declaration.
-    """
-    temporary = temporary_path(target)
-    book = open_book(temporary, report_only)
-    try:
-        yield book
-        book.workbook.close()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            book.workbook.close()
-        temporary.unlink(missing_ok=True)
-        raise
-    written.append(replace_file(temporary, target))
-
-
-def output_book(folder: Path, output: Output, when: dt.date | str, written: list[Path],
-                person: str | None = None) -> contextlib.AbstractContextManager[Book]:
-    """A declared output's workbook (kis_batch/outputs.py), named and marked as its declaration says."""
-    return atomic_book(folder / output.file_name(when, person), written, report_only=output.report_only)

@@ -9,7 +9,8 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from kis_batch.render.style import Book, Col, atomic_book, col_from_schema, write_table
+from kis_batch.render.saving import atomic_book
+from kis_batch.render.style import Book, Col, col_from_schema, write_table
 from kis_batch.schema import SETTINGS_SHEET, TEMPLATES, Column, Kind, Template
 from kis_batch.settings import allowed_text, default_of, format_setting, setting_fields
 

@@ -1,0 +1,100 @@
+"""Saving a workbook: safe xlsxwriter options and fixed properties (reruns give identical bytes),
+written beside its target and moved into place only when complete, so a reader never meets half a
+file and a file held open in Excel on Windows is kept under another name instead of failing the run."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import xlsxwriter
+
+from kis_batch.outputs import REPORT_MARK, Output
+from kis_batch.render.style import FIXED_CREATED, Book
+
+
+def open_book(path: Path, report_only: bool = False) -> Book:
+    """A workbook with safe options and fixed properties, so reruns give identical bytes."""
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "nan_inf_to_errors": True,
+            # Build in memory: no temp files per worksheet, 2-3x faster for the many small workbooks.
+            "in_memory": True,
+        },
+    )
+    workbook.set_properties({"created": FIXED_CREATED, "author": "kis-batch"})
+    workbook.set_calc_mode("auto")
+    if report_only:
+        workbook.set_custom_property(REPORT_MARK, "1")
+    return Book(workbook, report_only=report_only)
+
+
+
+REPLACE_TRIES = 5
+
+
+
+REPLACE_PAUSE_S = 0.4
+
+
+
+def replace_file(temporary: Path, target: Path) -> Path:
+    """Move a finished file over its target atomically; if the target is held open (Excel on
+    Windows), retry, then keep it under another name and return that name."""
+    for attempt in range(REPLACE_TRIES):
+        try:
+            os.replace(temporary, target)
+            return target
+        except PermissionError:
+            if attempt + 1 < REPLACE_TRIES:
+                time.sleep(REPLACE_PAUSE_S)
+    for number in range(1, 100):
+        alternative = target.with_name(f"{target.stem}({number}){target.suffix}")
+        try:
+            os.replace(temporary, alternative)
+            return alternative
+        except PermissionError:
+            continue
+    raise PermissionError(f"无法写入 {target}：文件被占用")
+
+
+
+def temporary_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
+
+@contextlib.contextmanager
+def atomic_book(target: Path, written: list[Path], *, report_only: bool = False) -> Iterator[Book]:
+    """Write a workbook beside its target and move it into place only when complete.
+
+    The final path (the target, or another name if the target was locked) is appended to written.
+    report_only marks a workbook that must not be read back as input (see outputs.REPORT_MARK);
+    a declared output's workbook is opened with output_book, which decides it from the declaration.
+    """
+    temporary = temporary_path(target)
+    book = open_book(temporary, report_only)
+    try:
+        yield book
+        book.workbook.close()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            book.workbook.close()
+        temporary.unlink(missing_ok=True)
+        raise
+    written.append(replace_file(temporary, target))
+
+
+
+def output_book(folder: Path, output: Output, when: dt.date | str, written: list[Path],
+                person: str | None = None) -> contextlib.AbstractContextManager[Book]:
+    """A declared output's workbook (kis_batch/outputs.py), named and marked as its declaration says."""
+    return atomic_book(folder / output.file_name(when, person), written, report_only=output.report_only)
