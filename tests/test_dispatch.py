@@ -22,7 +22,8 @@ from kis_batch.geo import DistanceModel, Places
 from kis_batch.ingest import load_folder
 from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT
 from kis_batch.problems import Severity
-from kis_batch.rules.dispatch import DispatchResult, open_tickets, optimal_assignment, plan_dispatch
+from kis_batch.rules.dispatch import DispatchResult, optimal_assignment, plan_dispatch
+from kis_batch.rules.tickets import open_tickets
 from kis_batch.settings import Settings
 from tests.builders import header_row, table, write_dispatch_books, write_records
 

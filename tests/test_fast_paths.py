@@ -18,7 +18,7 @@ from kis_batch import tables as tables_module
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
 from kis_batch.ingest.reading import coerce_cells, coerce_cells_once_each
-from kis_batch.rules.dispatch import DISPATCHED_HANDLINGS, UNFINISHED_RESULTS, open_tickets
+from kis_batch.rules.tickets import DISPATCHED_HANDLINGS, UNFINISHED_RESULTS, open_tickets
 from kis_batch.schema import BY_KEY, HANDLINGS, RESOLVED, RESULTS
 from kis_batch.tables import rows_of
 from tests.builders import table

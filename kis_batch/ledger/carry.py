@@ -25,9 +25,9 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
-from kis_batch.rules.dispatch import open_tickets
 from kis_batch.rules.fees import UNHAPPY
 from kis_batch.rules.scoring import EventLinks
+from kis_batch.rules.tickets import open_tickets
 from kis_batch.schema import service_happened
 from kis_batch.settings import Settings
 from kis_batch.tables import FILE, ROW, SHEET, rows_of, table_of

@@ -38,8 +38,8 @@ from kis_batch.rules.common import (
     table_of,
     table_rows,
 )
-from kis_batch.rules.dispatch import open_tickets
 from kis_batch.rules.fees import OVERDUE, UNHAPPY, FeeReport
+from kis_batch.rules.tickets import open_tickets
 from kis_batch.schema import GROUP_SEGMENT, SEGMENTS, service_happened
 from kis_batch.settings import Settings
 

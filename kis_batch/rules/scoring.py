@@ -47,7 +47,7 @@ from kis_batch.rules.common import (
     table_of,
     table_rows,
 )
-from kis_batch.rules.dispatch import UNFINISHED_RESULTS
+from kis_batch.rules.tickets import UNFINISHED_RESULTS
 from kis_batch.schema import (
     ENGINEER,
     FEEDBACK,
