@@ -33,6 +33,7 @@ from kis_batch.render.style import (
     write_notes,
     write_table,
 )
+from kis_batch.rules.complaint_records import SOURCES
 from kis_batch.rules.display import percent_text
 from kis_batch.rules.quality import (
     BEHIND,
@@ -48,7 +49,6 @@ from kis_batch.rules.quality import (
     NONE_FOUND,
     ON_TRACK,
     REACHED,
-    SOURCES,
     TOTAL,
     QualityReport,
 )

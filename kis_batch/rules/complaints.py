@@ -26,7 +26,8 @@ import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
 from kis_batch.rules.common import month_start, staff_order
-from kis_batch.rules.quality import TOTAL, complaint_rows
+from kis_batch.rules.complaint_records import complaint_rows
+from kis_batch.rules.quality import TOTAL
 from kis_batch.rules.scoring import EventLinks, link_events
 from kis_batch.schema import DEPARTMENT_RESPONSIBLE, RESPONSIBILITIES
 from kis_batch.settings import Settings

@@ -19,13 +19,14 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.rules.callbacks import CallbackPlan
+from kis_batch.rules.complaint_records import SOURCES
 from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.customers import CustomerTracking
 from kis_batch.rules.dispatch import DispatchResult, dispatch_figures
 from kis_batch.rules.evaluation import GRADES
 from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.projects import ProjectReport
-from kis_batch.rules.quality import BREACH_KINDS, LEVEL_KEYS, SOURCES, QualityReport
+from kis_batch.rules.quality import BREACH_KINDS, LEVEL_KEYS, QualityReport
 from kis_batch.rules.suggestions import suggestion_figures
 from kis_batch.schema import CATEGORIES, HANDLINGS, SERVICE_TYPES
 

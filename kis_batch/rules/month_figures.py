@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from kis_batch.rules.common import month_start
+from kis_batch.rules.complaint_records import SOURCES
 from kis_batch.rules.complaints import ComplaintCases
 from kis_batch.rules.customers import CustomerTracking
 from kis_batch.rules.display import as_of_text
@@ -24,7 +25,7 @@ from kis_batch.rules.fees import FeeReport
 from kis_batch.rules.figures import FeeFigures, Figure, QualityFigures, flatten
 from kis_batch.rules.monthly_summary import month_calls, solved_without_visit, training_candidates
 from kis_batch.rules.projects import ProjectReport
-from kis_batch.rules.quality import SOURCES, HeldMonth, QualityReport
+from kis_batch.rules.quality import HeldMonth, QualityReport
 from kis_batch.rules.scoring import Scores
 from kis_batch.settings import Settings
 

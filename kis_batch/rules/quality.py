@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +47,10 @@ import pandas as pd
 from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.rules.callbacks import SPOT_CHECK, coverage_target, spot_checks_done
-from kis_batch.rules.common import month_members, month_start, shown_name, staff_order
+from kis_batch.rules.common import month_start, staff_order
+from kis_batch.rules.complaint_records import COMPLAINT_COLUMNS, SOURCES, People, complaint_rows
 from kis_batch.rules.display import NO_DATA, as_of_text
-from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, SCORED_ROLES, Event, EventLinks, Scores
+from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, Event, Scores
 from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE, service_happened
 from kis_batch.settings import Settings
 from kis_batch.tables import rows_of, table_of, table_rows
@@ -65,18 +66,12 @@ FEEDBACK_MISSING = "反馈缺失"
 BREACH_KINDS = {NO_PHONE_AHEAD: "no_phone_ahead", OVER_TIME: "over_time", FEEDBACK_MISSING: "feedback_missing",
                 NOT_VISITED: "not_visited"}
 
-SOURCES = {"calls": "来电投诉", "callbacks": "回访投诉", "both": "来电+回访"}
 UNLINKED = "未关联服务"
 TOTAL = "合计"
-BY_VISIT, BY_CALLBACK, BY_OWNER = "关联服务的工程师", "回访记录的服务代表", "客户的服务代表"
 REACHED, ON_TRACK, BEHIND = "已达标", "正常", "落后"
 CSAT_OK, CSAT_LOW, NO_RATINGS = "正常", "偏低", "无评价"
 NONE_FOUND, COMPLAINED, BROKEN = "无", "有投诉", "有违规"
 
-COMPLAINT_COLUMNS = (
-    "date", "source", "ticket_id", "customer_id", "customer_name", "staff", "staff_name", "basis",
-    "service_date", "visit_ticket", "service_type", "result", "content",
-)
 COUNT_COLUMNS = (*SOURCES, "total")
 SATISFACTION_COLUMNS = (
     "staff", "staff_name",
@@ -127,8 +122,6 @@ class QualityReport:
         return int(rows.loc[rows["staff"] == staff, "total"].sum())
 
 
-
-
 def _frame(rows: list[dict[str, Any]], columns: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(columns), dtype=object)
 
@@ -137,98 +130,7 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-class _People:
-    """Names, customers' engineers and the month's roster, looked up once: those on duty and the leavers
-    who served in the month (worked), a leaver's 姓名 marked 离职 (docs/rules.md § Inputs (员工名单))."""
-
-    def __init__(self, tables: dict[str, pd.DataFrame], worked: Iterable[str] = ()) -> None:
-        staff = table_rows(tables, "staff")
-        self.names = {s["staff_id"]: shown_name(s) for s in staff}
-        self.on_duty = [s["staff_id"] for s in month_members(staff, SCORED_ROLES, worked)]
-        self.customers = {c["customer_id"]: c for c in table_rows(tables, "customers")}
-
-    def name(self, staff: str | None) -> str | None:
-        return self.names.get(staff, staff) if staff else None
-
-    def customer_name(self, customer: str) -> str | None:
-        return self.customers.get(customer, {}).get("customer_name")
-
-    def owner(self, customer: str) -> str | None:
-        return self.customers.get(customer, {}).get("owner")
-
-    def roster(self, *seen: Iterable[str | None]) -> list[str]:
-        """Engineers and specialists on duty or who served this month, and anyone else the rows name, in staff order."""
-        people = set(self.on_duty).union(*seen) - {None}
-        return sorted(people, key=staff_order)
-
-
-# Complaints ----------------------------------------------------------------------------------------
-
-def _complaint_groups(events: list[Event]) -> list[list[Event]]:
-    """Records of the same complaint together (see the module's rules), in order of first record."""
-    groups: dict[Hashable, list[Event]] = defaultdict(list)
-    call_keys: dict[str, Hashable] = {}
-    for event in events:
-        if event.source == "calls":
-            key = ("visit", event.service) if event.service is not None else ("call", event.record["ticket_id"])
-            call_keys[event.record["ticket_id"]] = key
-            groups[key].append(event)
-    for event in events:
-        if event.source == "callbacks":
-            if event.service is not None:
-                key = ("visit", event.service)
-            elif event.ticket_id in call_keys:
-                key = call_keys[event.ticket_id]
-            else:
-                key = ("callback", event.customer_id, event.when.date())
-            groups[key].append(event)
-    ordered = [sorted(group, key=lambda e: (e.when, e.source)) for group in groups.values()]
-    return sorted(ordered, key=lambda group: (group[0].when, group[0].customer_id))
-
-
-def _content(event: Event) -> str:
-    r = event.record
-    if event.source == "calls":
-        return f"{event.when:%m-%d} 来电：{r['problem']}" if r["problem"] else f"{event.when:%m-%d} 来电"
-    said = f"：{r['notes']}" if r["notes"] else ""
-    return f"{event.when:%m-%d} {r['kind']}{said}"
-
-
-def _complaint_row(group: list[Event], services: list[dict[str, Any]], people: _People) -> dict[str, Any]:
-    first = group[0]
-    sources = {e.source for e in group}
-    visit = next((services[e.service] for e in group if e.service is not None), None)
-    named = next((e.staff for e in group if e.source == "callbacks" and e.staff), None)
-    if visit is not None:
-        staff, basis = visit["staff"], BY_VISIT
-    elif named:
-        staff, basis = named, BY_CALLBACK
-    else:
-        staff, basis = people.owner(first.customer_id), BY_OWNER
-    ticket = next((e.record["ticket_id"] for e in group if e.source == "calls"), None) or first.ticket_id
-    return {
-        "date": first.when.date(),
-        "source": SOURCES["both"] if len(sources) > 1 else SOURCES[first.source],
-        "ticket_id": ticket,
-        "customer_id": first.customer_id,
-        "customer_name": people.customer_name(first.customer_id),
-        "staff": staff,
-        "staff_name": people.name(staff),
-        "basis": basis,
-        "service_date": visit["service_date"] if visit else None,
-        "visit_ticket": visit["ticket_id"] if visit else None,
-        "service_type": visit["service_type"] if visit else None,
-        "result": visit["result"] if visit else None,
-        "content": "；".join(_content(e) for e in group),
-    }
-
-
-def complaint_rows(tables: dict[str, pd.DataFrame], links: EventLinks) -> list[dict[str, Any]]:
-    """Every complaint up to D, one row each (COMPLAINT_COLUMNS), in order of first record: the
-    complaint cases (rules/complaints.py) are these same complaints, so the two reports never disagree."""
-    people = _People(tables)
-    return [_complaint_row(group, links.services, people) for group in _complaint_groups(links.complaints)]
-
+# Complaints (the records themselves: rules/complaint_records.py) ------------------------------------
 
 def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
     """Complaints by source, and their total."""
@@ -254,7 +156,7 @@ def _months(year: list[dict[str, Any]], today: dt.date, held: Mapping[int, HeldM
     return rows
 
 
-def _complaint_tables(year: list[dict[str, Any]], month: list[dict[str, Any]], today: dt.date, people: _People,
+def _complaint_tables(year: list[dict[str, Any]], month: list[dict[str, Any]], today: dt.date, people: People,
                       held: Mapping[int, HeldMonth], first_call: dt.date | None) -> tuple[
                           pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """This month per engineer (with 合计) and per service type; the year to date per month."""
@@ -274,7 +176,7 @@ def _complaint_tables(year: list[dict[str, Any]], month: list[dict[str, Any]], t
 
 # Satisfaction --------------------------------------------------------------------------------------
 
-def _ratings(scores: Scores, callbacks: list[dict[str, Any]], people: _People) -> dict[str, list[tuple[str, str | None]]]:
+def _ratings(scores: Scores, callbacks: list[dict[str, Any]], people: People) -> dict[str, list[tuple[str, str | None]]]:
     """(engineer, rating) pairs per source; a rating may be blank."""
     from_feedback = list(zip(scores.rows["staff"], scores.rows["satisfaction"], strict=True))
     from_callbacks = [(c["staff"] or people.owner(c["customer_id"]), c["satisfaction"])
@@ -296,7 +198,7 @@ def _satisfaction_row(staff: str | None, name: str | None, ratings: dict[str, li
     return row
 
 
-def _satisfaction_tables(ratings: dict[str, list[tuple[str, str | None]]], people: _People) -> tuple[
+def _satisfaction_tables(ratings: dict[str, list[tuple[str, str | None]]], people: People) -> tuple[
         pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Per engineer and 合计; the overall mix for the chart; the 合计 row itself for the figures."""
     staffed = {source: defaultdict(list) for source in ratings}
@@ -314,7 +216,7 @@ def _satisfaction_tables(ratings: dict[str, list[tuple[str, str | None]]], peopl
 
 # Coverage ------------------------------------------------------------------------------------------
 
-def _coverage(callbacks: list[dict[str, Any]], people: _People, settings: Settings, calendar: WorkCalendar,
+def _coverage(callbacks: list[dict[str, Any]], people: People, settings: Settings, calendar: WorkCalendar,
               today: dt.date) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Customers reached this month, per customer's 服务代表 and in all, and the status against the rule."""
     reached_by_kind: dict[str, set[str]] = defaultdict(set)
@@ -355,7 +257,7 @@ def _coverage(callbacks: list[dict[str, Any]], people: _People, settings: Settin
 
 # Breaches ------------------------------------------------------------------------------------------
 
-def _scored_breaches(scores: Scores, people: _People) -> list[dict[str, Any]]:
+def _scored_breaches(scores: Scores, people: People) -> list[dict[str, Any]]:
     return [{"service_date": r["service_date"], "staff": r["staff"], "staff_name": people.name(r["staff"]),
              "customer_id": r["customer_id"], "customer_name": people.customer_name(r["customer_id"]),
              "ticket_id": r["ticket_id"], "service_type": r["service_type"], "mode": r["mode"], "kind": kind,
@@ -363,7 +265,7 @@ def _scored_breaches(scores: Scores, people: _People) -> list[dict[str, Any]]:
             for r in rows_of(scores.rows) for kind, reason in r["breach_list"]]
 
 
-def _unmatched_disproved(events: list[Event], people: _People, first: dt.date) -> list[dict[str, Any]]:
+def _unmatched_disproved(events: list[Event], people: People, first: dt.date) -> list[dict[str, Any]]:
     """上门属实=否 callbacks of the month that no on-site feedback answers for."""
     rows = []
     for e in events:
@@ -377,7 +279,7 @@ def _unmatched_disproved(events: list[Event], people: _People, first: dt.date) -
     return rows
 
 
-def _missing_feedback(feedback: list[dict[str, Any]], people: _People, first: dt.date,
+def _missing_feedback(feedback: list[dict[str, Any]], people: People, first: dt.date,
                       today: dt.date) -> list[dict[str, Any]]:
     """Feedback rows returned not done in the month up to D, not followed by a service that happened.
 
@@ -404,7 +306,7 @@ def _missing_feedback(feedback: list[dict[str, Any]], people: _People, first: dt
     return rows
 
 
-def _breach_tables(rows: list[dict[str, Any]], scores: Scores, people: _People) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _breach_tables(rows: list[dict[str, Any]], scores: Scores, people: People) -> tuple[pd.DataFrame, pd.DataFrame]:
     kinds = list(BREACH_KINDS)
     rows.sort(key=lambda r: (r["service_date"], staff_order(r["staff"] or ""), r["customer_id"], kinds.index(r["kind"])))
     served = Counter(scores.rows["staff"])
@@ -456,7 +358,7 @@ def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Se
     """Complaints, satisfaction, callback coverage and breaches of D's month up to D (complaints per
     month also for the year to date); held, the earlier months of D's year the history holds, by month
     number."""
-    people = _People(tables, scores.rows["staff"])
+    people = People(tables, scores.rows["staff"])
     first = month_start(today)
     links = scores.links
 
