@@ -10,10 +10,13 @@ import multiprocessing
 import os
 import pickle
 import queue
+import shutil
+import tempfile
 from collections.abc import Callable
 from multiprocessing.context import BaseContext
 from multiprocessing.sharedctypes import Synchronized
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -124,3 +127,53 @@ def run_jobs(jobs: list[Callable[[], T]], parallel: bool, done: Callable[[int], 
             worker.terminate()
         worker.join()
     return [found[index] for index in range(len(jobs))]
+
+
+class StartedJobs(Generic[T]):
+    """Jobs a forked worker begins before this process is free to share them; finish() then takes
+    the jobs the worker has not started and collects the rest. For jobs that may run twice (reading):
+    the worker hands each result over as a file, written whole and then renamed, so a worker that
+    dies or fails at any point leaves only complete results, and finish() runs the missing jobs here."""
+
+    def __init__(self, jobs: list[Callable[[], T]], context: BaseContext) -> None:
+        self._jobs = jobs
+        self._results = Path(tempfile.mkdtemp(prefix="kis-batch-"))
+        self._counter = context.Value("i", 0)
+        self._worker = context.Process(target=self._work, daemon=True)
+        self._worker.start()
+
+    def _work(self) -> None:
+        while (index := _claim(self._counter)) < len(self._jobs):
+            try:
+                sent = pickle.dumps(self._jobs[index](), pickle.HIGHEST_PROTOCOL)
+            except BaseException:  # this process runs the job again and meets the error itself
+                return
+            part = self._results / f"{index}.part"
+            part.write_bytes(sent)
+            part.replace(self._results / str(index))
+
+    def finish(self, done: Callable[[int], None] | None = None) -> list[T]:
+        """Each job's result, in job order, as run_jobs gives them; done is told as in run_jobs."""
+        found: dict[int, T] = {}
+        try:
+            while (index := _claim(self._counter)) < len(self._jobs):
+                found[index] = self._jobs[index]()
+                if done:
+                    done(index)
+            self._worker.join()
+            for index in range(len(self._jobs)):
+                if index not in found:
+                    sent = self._results / str(index)
+                    found[index] = pickle.loads(sent.read_bytes()) if sent.exists() else self._jobs[index]()
+                    if done:
+                        done(index)
+        finally:
+            self.cancel()
+        return [found[index] for index in range(len(self._jobs))]
+
+    def cancel(self) -> None:
+        """Stops the worker and removes its results (the jobs are not wanted, or all are collected)."""
+        if self._worker.is_alive():
+            self._worker.terminate()
+        self._worker.join()
+        shutil.rmtree(self._results, ignore_errors=True)
