@@ -2,7 +2,8 @@
 and one forked worker take the jobs in turn. The worker inherits the loaded tables, so nothing
 large is copied or pickled on the way in, and a job this process runs hands its result over
 without being pickled at all. Windows, one-core machines and small runs work in the one process,
-where starting a worker would cost more."""
+where starting a worker would cost more. StartedJobs lets the worker begin before this process is
+ready to share (the folder's reading, while a run is still loading)."""
 
 from __future__ import annotations
 
@@ -144,13 +145,12 @@ class StartedJobs(Generic[T]):
 
     def _work(self) -> None:
         while (index := _claim(self._counter)) < len(self._jobs):
-            try:
-                sent = pickle.dumps(self._jobs[index](), pickle.HIGHEST_PROTOCOL)
-            except BaseException:  # this process runs the job again and meets the error itself
-                return
             part = self._results / f"{index}.part"
-            part.write_bytes(sent)
-            part.replace(self._results / str(index))
+            try:
+                part.write_bytes(pickle.dumps(self._jobs[index](), pickle.HIGHEST_PROTOCOL))
+                part.replace(self._results / str(index))
+            except BaseException:  # the job runs again in finish(), which meets the error itself
+                return
 
     def finish(self, done: Callable[[int], None] | None = None) -> list[T]:
         """Each job's result, in job order, as run_jobs gives them; done is told as in run_jobs."""
