@@ -1,4 +1,9 @@
-"""The kis-batch command: argument parsing and the terminal summary only; the work is in pipeline."""
+"""The kis-batch command: argument parsing and the terminal summary only; the work is in pipeline.
+
+Each command imports the work it runs (pipeline, the rules and the writers load pandas, openpyxl and
+xlsxwriter) only once its arguments are parsed: `run` starts reading the folder first, in a worker
+that reads while this process loads them (ingest/early.py).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +16,14 @@ from pathlib import Path
 
 import click
 
-from kis_batch import pipeline
 from kis_batch.coerce import CoerceError, to_date
 from kis_batch.demo import DEFAULT_SEED
-from kis_batch.demo.months import month_commands
 from kis_batch.ingest import READING, Inbox
+from kis_batch.ingest.early import start_early_read
 from kis_batch.lock import RunLocked
 from kis_batch.outputs import OUTBOX
 from kis_batch.parallel import SharingFailed
 from kis_batch.problems import Problem, Severity, count
-from kis_batch.render.style import OutputTooLarge
-from kis_batch.render.templates import write_templates
 from kis_batch.settings import Settings
 
 # Problems listed on the terminal; the report holds them all.
@@ -134,6 +136,8 @@ def init(folder: Path) -> None:
     示例:
       kis-batch init 模板
     """
+    from kis_batch.render.templates import write_templates
+
     written, kept = write_templates(folder)
     for path in written:
         click.echo(f"已写出 {path}")
@@ -158,6 +162,7 @@ def demo(folder: Path, month: dt.date, today: dt.date | None, seed: int, months:
       kis-batch demo 示例 --month 2026-11 --months 2
     """
     from kis_batch.demo import write_demo  # the simulation loads only for this command
+    from kis_batch.demo.months import month_commands
 
     last_day = today or month.replace(day=27)
     paths = write_demo(folder, month, last_day, seed, months=months)
@@ -185,6 +190,8 @@ def check(folder: Path, today: dt.date | None) -> None:
     示例:
       kis-batch check 收件夹 --date 2026-11-27
     """
+    from kis_batch import pipeline
+
     inbox = pipeline.check(folder, today or dt.date.today(), progress=_progress, out_root=DEFAULT_OUT_ROOT)
     _summary(inbox)
     sys.exit(1 if count(inbox.problems, Severity.ERROR) else 0)
@@ -212,11 +219,19 @@ def run(folder: Path, today: dt.date | None, out_root: Path, delivery: str | Non
       kis-batch run 收件夹 --date 2026-11-27
       kis-batch run 收件夹 --send
     """
+    day = today or dt.date.today()
+    early = start_early_read(folder, day, out_root)
+    from kis_batch import pipeline  # loads the rules and the writers while the worker reads
+    from kis_batch.render.style import OutputTooLarge
+
     try:
-        result = pipeline.run(folder, today or dt.date.today(), out_root, progress=_progress)
+        result = pipeline.run(folder, day, out_root, progress=_progress, early=early)
     except (RunLocked, OutputTooLarge, SharingFailed, OSError) as error:
         click.echo(f"运行未完成：{error}", err=True)
         sys.exit(EXIT_FAILED)
+    finally:
+        if early:
+            early.jobs.cancel()
     _summary(result.inbox)
     click.echo(f"派工日期 {result.plan_date.isoformat()}；结果在 {result.out_dir}")
     for path in result.outputs:
@@ -359,6 +374,7 @@ def report(folder: Path, month: dt.date | None, quarter: tuple[int, int] | None,
         _report_quarter(folder, quarter, today or dt.date.today(), out_root)
     from kis_batch.close import CloseRefused, MonthAlreadyClosed, report_month
     from kis_batch.history import HistoryError
+    from kis_batch.render.style import OutputTooLarge
     from kis_batch.rules.evaluation import as_of_day
 
     day = today or as_of_day(month, dt.date.max)
@@ -392,6 +408,7 @@ def report(folder: Path, month: dt.date | None, quarter: tuple[int, int] | None,
 def _report_quarter(folder: Path, quarter: tuple[int, int], today: dt.date, out_root: Path) -> None:
     from kis_batch.close import CloseRefused, report_quarter
     from kis_batch.history import HistoryError
+    from kis_batch.render.style import OutputTooLarge
 
     try:
         result = report_quarter(folder, *quarter, today, out_root, progress=_progress)

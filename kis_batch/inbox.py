@@ -11,14 +11,15 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kis_batch.problems import Code, Problem, Severity, column_letter, shown_value
 from kis_batch.schema import PIN_COLUMNS, Template
 from kis_batch.settings import Settings
 from kis_batch.tables import FILE, ROW, SHEET
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Record(Protocol):
@@ -120,6 +121,12 @@ class InputFile:
     message: str = ""
 
 
+def _no_pins() -> pd.DataFrame:
+    import pandas as pd  # loaded only where frames are built: the early read (ingest/early.py) needs none
+
+    return pd.DataFrame(columns=list(PIN_COLUMNS), dtype=object)
+
+
 @dataclass
 class Inbox:
     """Everything the folder says, typed and trusted, with every problem found in it."""
@@ -135,7 +142,7 @@ class Inbox:
     # naming one is told why instead of a bare "not found".
     refused_customers: dict[str, str] = field(default_factory=dict)
     # The manager's and the hotline's say over P's plan (schema.PIN_COLUMNS), for dispatch and fees.
-    pins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PIN_COLUMNS), dtype=object))
+    pins: pd.DataFrame = field(default_factory=_no_pins)
     # The 验收结论 boxes and 签字 lines of returned 验收 forms.
     acceptance_forms: list[AcceptanceForm] = field(default_factory=list)
 

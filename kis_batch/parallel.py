@@ -2,7 +2,8 @@
 and one forked worker take the jobs in turn. The worker inherits the loaded tables, so nothing
 large is copied or pickled on the way in, and a job this process runs hands its result over
 without being pickled at all. Windows, one-core machines and small runs work in the one process,
-where starting a worker would cost more."""
+where starting a worker would cost more. StartedJobs lets the worker begin before this process is
+ready to share (the folder's reading, while a run is still loading)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import multiprocessing
 import os
 import pickle
 import queue
+import shutil
+import tempfile
 from collections.abc import Callable
 from multiprocessing.context import BaseContext
 from multiprocessing.sharedctypes import Synchronized
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -124,3 +128,52 @@ def run_jobs(jobs: list[Callable[[], T]], parallel: bool, done: Callable[[int], 
             worker.terminate()
         worker.join()
     return [found[index] for index in range(len(jobs))]
+
+
+class StartedJobs(Generic[T]):
+    """Jobs a forked worker begins before this process is free to share them; finish() then takes
+    the jobs the worker has not started and collects the rest. For jobs that may run twice (reading):
+    the worker hands each result over as a file, written whole and then renamed, so a worker that
+    dies or fails at any point leaves only complete results, and finish() runs the missing jobs here."""
+
+    def __init__(self, jobs: list[Callable[[], T]], context: BaseContext) -> None:
+        self._jobs = jobs
+        self._results = Path(tempfile.mkdtemp(prefix="kis-batch-"))
+        self._counter = context.Value("i", 0)
+        self._worker = context.Process(target=self._work, daemon=True)
+        self._worker.start()
+
+    def _work(self) -> None:
+        while (index := _claim(self._counter)) < len(self._jobs):
+            part = self._results / f"{index}.part"
+            try:
+                part.write_bytes(pickle.dumps(self._jobs[index](), pickle.HIGHEST_PROTOCOL))
+                part.replace(self._results / str(index))
+            except BaseException:  # the job runs again in finish(), which meets the error itself
+                return
+
+    def finish(self, done: Callable[[int], None] | None = None) -> list[T]:
+        """Each job's result, in job order, as run_jobs gives them; done is told as in run_jobs."""
+        found: dict[int, T] = {}
+        try:
+            while (index := _claim(self._counter)) < len(self._jobs):
+                found[index] = self._jobs[index]()
+                if done:
+                    done(index)
+            self._worker.join()
+            for index in range(len(self._jobs)):
+                if index not in found:
+                    sent = self._results / str(index)
+                    found[index] = pickle.loads(sent.read_bytes()) if sent.exists() else self._jobs[index]()
+                    if done:
+                        done(index)
+        finally:
+            self.cancel()
+        return [found[index] for index in range(len(self._jobs))]
+
+    def cancel(self) -> None:
+        """Stops the worker and removes its results (the jobs are not wanted, or all are collected)."""
+        if self._worker.is_alive():
+            self._worker.terminate()
+        self._worker.join()
+        shutil.rmtree(self._results, ignore_errors=True)

@@ -29,6 +29,7 @@ from kis_batch.close import (
 )
 from kis_batch.identities import former_names
 from kis_batch.ingest import Inbox, Progress, load_folder
+from kis_batch.ingest.early import EarlyRead
 from kis_batch.ingest.files import sha256_of
 from kis_batch.ledger.books import Books, archivable_files, months_to_close, open_books, read_books, too_few_rows
 from kis_batch.ledger.carry import carry_forward
@@ -178,18 +179,19 @@ def _written_by(writer: Callable[..., None]) -> list[Path]:
 
 
 def run(folder: Path, today: dt.date, out_root: Path, base: Settings | None = None,
-        progress: Progress | None = None, now: dt.datetime | None = None) -> RunResult:
-    """Read the folder, compute tomorrow's work and today's figures, write OUT/D/."""
+        progress: Progress | None = None, now: dt.datetime | None = None, early: EarlyRead | None = None) -> RunResult:
+    """Read the folder, compute tomorrow's work and today's figures, write OUT/D/. early: the
+    folder's reading started while the command was loading (ingest/early.py)."""
     with _no_cycle_collection():
-        return _run(folder, today, out_root, base, progress, now)
+        return _run(folder, today, out_root, base, progress, now, early)
 
 
 def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
-         progress: Progress | None, now: dt.datetime | None) -> RunResult:
+         progress: Progress | None, now: dt.datetime | None, early: EarlyRead | None) -> RunResult:
     problems: list[Problem] = []
     books = read_books(out_root, f"{today:%Y-%m}", problems)
     inbox = load_folder(folder, today, base, progress, out_root, books.known_tickets,
-                        former_names(out_root / HISTORY, today))
+                        former_names(out_root / HISTORY, today), early)
     inbox.problems.extend(problems)
     open_books(inbox, books)
     reconcile(inbox)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kis_batch.coerce import to_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Severity(StrEnum):
@@ -99,6 +100,8 @@ REPORT_COLUMNS = {
 
 def problems_frame(problems: list[Problem]) -> pd.DataFrame:
     """Problems sorted for reading: errors first, then by file, sheet and row."""
+    import pandas as pd  # loaded only where frames are built: the early read (ingest/early.py) needs none
+
     frame = pd.DataFrame([p.to_dict() for p in problems], columns=list(REPORT_COLUMNS))
     if frame.empty:
         return frame

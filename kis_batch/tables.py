@@ -10,11 +10,12 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kis_batch.schema import BY_KEY, Template
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Provenance columns carried by every typed row, so later steps can point at the cell.
 FILE, SHEET, ROW = "_file", "_sheet", "_row"
@@ -29,6 +30,8 @@ def table_keys(template: Template) -> list[str]:
 def frame_of_records(template: Template, records: list[dict[str, Any]]) -> pd.DataFrame:
     """A typed table from dicts holding every column and the provenance: for tables made outside a
     folder read (the test builders, the dispatch benchmark)."""
+    import pandas as pd  # loaded only where frames are built: the early read (ingest/early.py) needs none
+
     keys = table_keys(template)
     return pd.DataFrame({key: [r[key] for r in records] for key in keys}, columns=keys, dtype=object)
 

@@ -233,7 +233,7 @@ def test_hidden_sheet_data_is_read_with_a_warning(tmp_path):
 
 
 def test_two_processes_read_the_same_tables_and_problems_as_one(tmp_path, monkeypatch):
-    import kis_batch.ingest.folder as ingest
+    import kis_batch.ingest.early as ingest
 
     folder = messy_folder(tmp_path / "in")
     serial = load_folder(folder, TODAY)

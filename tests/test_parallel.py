@@ -1,7 +1,11 @@
 """Sharing jobs between this process and one forked worker: every job once, results in job order,
-and a worker's failure, an unpicklable result or a dead worker failing the run loudly."""
+and a worker's failure, an unpicklable result or a dead worker failing the run loudly. The folder's
+reading, started early by a worker, gives what reading it here gives, a dead worker included."""
 
+import datetime as dt
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,6 +14,9 @@ from click.testing import CliRunner
 
 from kis_batch import parallel, pipeline, steps
 from kis_batch.cli import main
+from kis_batch.inbox import Inbox
+from kis_batch.ingest import early, load_folder
+from kis_batch.ingest.early import start_early_read
 from kis_batch.parallel import WorkerDied, run_jobs
 
 pytestmark = pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
@@ -98,3 +105,69 @@ def test_the_cli_exits_2_with_a_plain_message_when_a_worker_dies(tmp_path, monke
     assert "运行未完成：工作进程意外退出（退出码 9），本次运行未完成" in result.output
     assert ("Traceback" not in result.output and result.exception is None) or isinstance(result.exception, SystemExit)
     assert not list(tmp_path.rglob("*.xlsx"))
+
+
+TODAY = dt.date(2026, 11, 27)
+
+
+def _assert_same_inbox(found: Inbox, plain: Inbox) -> None:
+    assert found.files == plain.files
+    assert found.problems == plain.problems
+    assert found.layouts == plain.layouts
+    assert found.settings == plain.settings
+    assert found.tables.keys() == plain.tables.keys()
+    for key, frame in plain.tables.items():
+        assert found.tables[key].equals(frame), key
+
+
+def _worker_dies_on_its_second_file(monkeypatch: pytest.MonkeyPatch, marker: Path) -> None:
+    """The early worker reads one workbook, then ends as a killed process would (marker: it has)."""
+    real = early.ingest_file
+    calls = 0
+
+    def reading(*args):
+        nonlocal calls
+        calls += 1
+        if os.getpid() != PARENT and calls == 2:
+            marker.touch()
+            os._exit(9)
+        return real(*args)
+
+    monkeypatch.setattr(early, "ingest_file", reading)
+
+
+def test_the_early_read_gives_the_inbox_of_the_plain_read() -> None:
+    started = start_early_read(EXAMPLE, TODAY, None)
+    assert started is not None  # the example month is large enough to share
+    _assert_same_inbox(load_folder(EXAMPLE, TODAY, early=started), load_folder(EXAMPLE, TODAY))
+
+
+def test_files_an_early_worker_leaves_unread_when_it_dies_are_read_here(tmp_path, monkeypatch) -> None:
+    plain = load_folder(EXAMPLE, TODAY)
+    _worker_dies_on_its_second_file(monkeypatch, tmp_path / "died")
+    started = start_early_read(EXAMPLE, TODAY, None)
+    assert started is not None
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "died").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (tmp_path / "died").exists()
+    _assert_same_inbox(load_folder(EXAMPLE, TODAY, early=started), plain)
+
+
+def test_a_run_whose_early_worker_dies_writes_what_a_plain_run_writes(tmp_path, monkeypatch) -> None:
+    with monkeypatch.context() as plain_run:
+        plain_run.setattr(early, "fork_context", lambda: None)
+        plain = CliRunner().invoke(main, ["run", str(EXAMPLE), "--date", "2026-11-27", "--out", str(tmp_path / "a")])
+    _worker_dies_on_its_second_file(monkeypatch, tmp_path / "died")
+    found = CliRunner().invoke(main, ["run", str(EXAMPLE), "--date", "2026-11-27", "--out", str(tmp_path / "b")])
+    assert (found.exit_code, plain.exit_code) == (0, 0), found.output
+    written = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.xlsx"))
+    assert written and written == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.xlsx"))
+    for name in written:
+        assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "a" / name).read_bytes(), name
+
+
+def test_the_command_line_and_the_early_read_load_without_pandas() -> None:
+    """So the worker starts reading before the run has loaded pandas, the rules and the writers."""
+    code = "import sys, kis_batch.cli; assert 'pandas' not in sys.modules and 'openpyxl' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(EXAMPLE.parents[1])})

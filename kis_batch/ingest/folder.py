@@ -7,55 +7,46 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from kis_batch.inbox import Collector, Inbox, InputFile
 from kis_batch.ingest.checks import check_dates, check_rows, cross_check
-from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, Limits, discover, sha256_of
+from kis_batch.ingest.early import READING, EarlyRead, Progress, ReadingPlan, limits_of
+from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, discover, sha256_of
 from kis_batch.ingest.reading import TypedRows
 from kis_batch.ingest.settings_sheet import settings_from
-from kis_batch.ingest.sheets import FileResult, ingest_file
-from kis_batch.parallel import PARALLEL_FROM_BYTES, run_jobs
+from kis_batch.ingest.sheets import FileResult
+from kis_batch.parallel import run_jobs
 from kis_batch.problems import Code, Severity
 from kis_batch.schema import TEMPLATES
 from kis_batch.settings import Settings
 from kis_batch.tables import FILE
 
-# Told what is happening on long runs; per-file messages start with READING (a terminal shows them
-# on one updating line, a log skips them).
-Progress = Callable[[str], None]
-READING = "读取 "
 
-
-def _ingest_all(folder: Path, wanted: list[Path], limits: Limits, today: dt.date,
-                progress: Progress | None) -> list[FileResult]:
-    """Every workbook, in order; on a large folder two processes share the work where the OS can fork."""
-    names = [path.relative_to(folder).as_posix() for path in wanted]
-    sizes = [path.stat().st_size for path in wanted]
-    # Largest first, so the two processes finish together instead of one reading the last big log alone.
-    order = sorted(range(len(wanted)), key=lambda i: -sizes[i])
+def _ingest_all(plan: ReadingPlan, progress: Progress | None, early: EarlyRead | None) -> list[FileResult]:
+    """Every workbook, in order; on a large folder two processes share the work where the OS can
+    fork, the worker started early when the run did (early.py)."""
     read = 0
 
     def done(job: int) -> None:
         nonlocal read
         read += 1
         if progress:
-            progress(f"{READING}{read}/{len(wanted)} {names[order[job]]}")
+            progress(f"{READING}{read}/{len(plan.wanted)} {plan.names[plan.order[job]]}")
 
-    jobs = [partial(ingest_file, wanted[i], names[i], limits, today) for i in order]
-    results = run_jobs(jobs, parallel=sum(sizes) >= PARALLEL_FROM_BYTES, done=done)
-    by_file = dict(zip(order, results, strict=True))
-    return [by_file[i] for i in range(len(wanted))]
+    started = early.taken_for(plan) if early else None
+    results = started.finish(done) if started else run_jobs(plan.jobs(), parallel=plan.shared, done=done)
+    by_file = dict(zip(plan.order, results, strict=True))
+    return [by_file[i] for i in range(len(plan.wanted))]
 
 
 def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
                 progress: Progress | None = None, out_root: Path | None = None,
                 known_tickets: frozenset[str] = frozenset(),
-                former_names: Mapping[str, set[str]] | None = None) -> Inbox:
+                former_names: Mapping[str, set[str]] | None = None, early: EarlyRead | None = None) -> Inbox:
     """Read, type and check every workbook in the folder; never raises for bad input.
 
     progress, if given, is told each file as it is read (long runs show where they are).
@@ -63,16 +54,16 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
     the rules' answers (投诉编号, the acceptance rule) follow in rules/reconcile.py. known_tickets
     are the 工单号 of call rows carried from closed months (docs/rules.md § A month's life).
     former_names (姓名 -> 工号, from the history) lets rows that still use a renamed person's old name
-    resolve.
+    resolve. early, the reading a run started while it was loading (early.py), is taken over where
+    it reads the same files; otherwise it is stopped and the folder read here.
     """
     base = base or Settings()
     out = Collector()
-    limits = Limits(int(base.max_file_mb * 2**20), int(base.max_unzipped_mb * 2**20), base.max_cells)
     wanted, others = discover(folder, out_root)
     files: list[InputFile] = []
     raw = {t.key: TypedRows.empty(t) for t in TEMPLATES}
     forms = []
-    for result in _ingest_all(folder, wanted, limits, today, progress):
+    for result in _ingest_all(ReadingPlan.of(folder, wanted, limits_of(base), today), progress, early):
         files.append(result.record)
         forms += result.acceptance_forms
         out.problems.extend(result.problems)

@@ -8,9 +8,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kis_batch import coerce
 from kis_batch.coerce import CoerceError, is_blank
@@ -20,6 +18,9 @@ from kis_batch.ingest.workbook import MergedRange
 from kis_batch.problems import Code, Severity
 from kis_batch.schema import Column, Kind, Template
 from kis_batch.tables import FILE, ROW, SHEET, table_keys
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -331,6 +332,8 @@ def _phones_typed_as_numbers(raws: list[Any], values: list[Any], typed: TypedRow
 
 def to_frame(template: Template, rows: list[Row]) -> pd.DataFrame:
     """Typed rows (of one TypedRows) as a DataFrame: schema columns in order, then provenance."""
+    import pandas as pd  # loaded only where frames are built: the early read (ingest/early.py) needs none
+
     keys = table_keys(template)
     if not rows:
         return pd.DataFrame({k: [] for k in keys}, columns=keys, dtype=object)
