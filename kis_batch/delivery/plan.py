@@ -237,10 +237,10 @@ class _Draft:
     missing: list[str] = field(default_factory=list)
 
 
-def _draft(role: str, name: str, label: str, out_dir: Path, run: RunInfo, settings: Settings) -> _Draft | str:
-    """The message a role gets, or the reason it gets none; label names the person's own files."""
+def _draft(role: str, name: str, offered: dict[Output, str], out_dir: Path, run: RunInfo,
+           settings: Settings) -> _Draft | str:
+    """The message a role gets, or the reason it gets none, from the outputs it is offered (_offered)."""
     plan_label, today_label = day_label(run.plan_date), day_label(run.today)
-    offered = _offered(role, label, run)
     present = {o: file for o, file in offered.items() if (out_dir / file).is_file()}
     files = {file: o.words_for(role) or "" for o, file in present.items()}
     if role in (ENGINEER, IMPLEMENTER):
@@ -345,7 +345,8 @@ def plan_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings, digest
             continue
         name, staff_id = clean_text(person["name"]), clean_text(person["staff_id"])
         who = f"{name}（{staff_id}，{role}）"
-        draft = _draft(role, person["name"], labels[person["staff_id"]], out_dir, run, settings)
+        offered = _offered(role, labels[person["staff_id"]], run)
+        draft = _draft(role, person["name"], offered, out_dir, run, settings)
         if isinstance(draft, str):
             plan.skipped.append(Skipped(who, draft))
             continue
@@ -357,7 +358,7 @@ def plan_messages(out_dir: Path, staff: pd.DataFrame, settings: Settings, digest
             plan.skipped.append(Skipped(who, f"邮箱“{address}”不是有效地址；只填地址本身，如 zhangwei@example.com"))
             continue
         wanted = {file: Attachment.read(out_dir / file) for file in draft.files}
-        need = {file: KEPT_FIRST.index(o) for o, file in _offered(role, labels[person["staff_id"]], run).items()}
+        need = {file: KEPT_FIRST.index(o) for o, file in offered.items()}
         dropped = _too_many(wanted, need, limit)
         attached = [a for file, a in wanted.items() if file not in dropped]
         left_out = [(f, "本次运行没有生成") for f in draft.missing]
