@@ -19,6 +19,7 @@ ORDER = CELL + ";width:28px;font-size:20px;font-weight:bold;color:#1a5fb4"
 HEADING = "font-size:17px;margin:16px 0 4px"
 NOTE = "color:#666;font-size:13px"
 KEY = "color:#c01c28;font-weight:bold"
+LIST = "margin:4px 0;padding-left:20px"
 ALERT = "background:#fdecea;border-left:4px solid #c01c28;padding:8px;margin:8px 0"
 LINK = "color:#1a5fb4;text-decoration:none;font-weight:bold"
 # Quota statuses that ask for the manager's attention (the manager's page colours them alike).
@@ -82,14 +83,13 @@ def _needs_manager(overdue: Sequence[OverdueCase], backlog: Sequence[Waiting], q
         items = "".join(f"<li>{text(c.case)} {text(c.customer)}（被投诉人 {text(c.staff or '—')}，"
                         f"已过 {c.workdays} 个工作日，{text(c.status)}）</li>" for c in overdue)
         parts.append(f'<div style="{ALERT}"><b>超期投诉 {len(overdue)} 起，请上报总经理</b>'
-                     f'<ul style="margin:4px 0;padding-left:20px">{items}</ul></div>')
+                     f'<ul style="{LIST}">{items}</ul></div>')
     else:
         parts.append("<p>没有超期未结案的投诉。</p>")
     if backlog:
-        items = "".join(f'<li>{text(w.ticket)} {text(w.customer)}<div style="{NOTE}">{text(w.reason)}</div></li>'
-                        for w in backlog)
+        items = _noted_items((f"{w.ticket} {w.customer}", w.reason) for w in backlog)
         parts.append(f"<p><b>未派 {len(backlog)} 单</b>（顺延到下一工作日）</p>"
-                     f'<ul style="margin:4px 0;padding-left:20px">{items}</ul>')
+                     f'<ul style="{LIST}">{items}</ul>')
     else:
         parts.append("<p>没有未派的工单。</p>")
     if quotas:
@@ -101,15 +101,20 @@ def _needs_manager(overdue: Sequence[OverdueCase], backlog: Sequence[Waiting], q
     return "".join(parts)
 
 
+def _noted_items(pairs: Iterable[tuple[str, str]]) -> str:
+    """List items of a line and a grey note under it, both escaped."""
+    return "".join(f'<li>{text(line)}<div style="{NOTE}">{text(note)}</div></li>' for line, note in pairs)
+
+
 def _attachments(listed: Sequence[tuple[str, str]], left_out: Sequence[tuple[str, str]]) -> str:
     parts = []
     if listed:
-        items = "".join(f'<li>{text(name)}<div style="{NOTE}">{text(words)}</div></li>' for name, words in listed)
-        parts.append(f'<h2 style="{HEADING}">附件</h2><ul style="margin:4px 0;padding-left:20px">{items}</ul>')
+        items = _noted_items(listed)
+        parts.append(f'<h2 style="{HEADING}">附件</h2><ul style="{LIST}">{items}</ul>')
     if left_out:
-        items = "".join(f'<li>{text(name)}<div style="{NOTE}">{text(why)}</div></li>' for name, why in left_out)
+        items = _noted_items(left_out)
         parts.append(f'<h2 style="{HEADING}">未附（请到批处理输出文件夹取用）</h2>'
-                     f'<ul style="margin:4px 0;padding-left:20px">{items}</ul>')
+                     f'<ul style="{LIST}">{items}</ul>')
     return "".join(parts)
 
 
