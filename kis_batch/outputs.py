@@ -65,8 +65,8 @@ class Output:
     inbox (so not marked as a report). writer "module:function" is called as function(folder,
     *needs, written=...) with the run's results named in needs; imported only when it writes, so a
     run does not load what only the month's close or the quarter uses. An output without a writer is
-    written by the declaration before it (实施_D_姓名 with 实施_D). last: written after everything
-    else, as the run report lists every problem of the run."""
+    written by the declaration before it (实施_D_姓名 with 实施_D). lists_problems: the output lists
+    every problem of the run, so it is written again should a step after the writers find one."""
 
     title: str
     dated: Dated
@@ -76,7 +76,7 @@ class Output:
     comes_back: bool = False
     mail: tuple[Recipients, ...] = ()
     lead: bool = False  # first in a message: the page to read before the rest
-    last: bool = False
+    lists_problems: bool = False
     suffix: str = ".xlsx"
 
     @property
@@ -149,7 +149,7 @@ MANAGER_OUTPUT = Output(
     "经理日报", Dated.TODAY, "kis_batch.render.manager:write_manager", ("summary", "gaps"), lead=True,
     mail=(_managers("一页汇总和图表，请先看这个"),))
 REPORT_OUTPUT = Output(
-    "校验报告", Dated.TODAY, "kis_batch.render.report:write_report", ("today", "inbox"), last=True,
+    "校验报告", Dated.TODAY, "kis_batch.render.report:write_report", ("today", "inbox"), lists_problems=True,
     mail=(_managers("输入表格里的问题；错误要改正后重新放入收件夹"),))
 EVALUATION_OUTPUT = Output(
     "月度考核", Dated.MONTH, "kis_batch.render.evaluation:write_evaluation", ("evaluation",),

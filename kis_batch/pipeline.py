@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -34,7 +35,7 @@ from kis_batch.ingest.files import sha256_of
 from kis_batch.ledger.books import Books, archivable_files, months_to_close, open_books, read_books, too_few_rows
 from kis_batch.ledger.carry import carry_forward
 from kis_batch.lock import run_lock
-from kis_batch.outputs import DAY_OUTPUTS, HISTORY, MANIFEST, day_folder, progress_line
+from kis_batch.outputs import DAY_OUTPUTS, HISTORY, MANIFEST, Output, day_folder, progress_line
 from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.render.dispatch import dispatch_sheets
@@ -245,27 +246,37 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         # What the writers are given, by the names their declarations need (kis_batch/outputs.py).
         results = {**vars(found), "today": today, "tables": tables, "settings": settings, "inbox": inbox,
                    "summary": summary, "sheets": dispatch_sheets(dispatch, tables, found.suggestions, settings=settings)}
-        writers = [partial(output.write, out, results) for output in DAY_OUTPUTS if output.writer and not output.last]
-        parallel = input_bytes >= PARALLEL_FROM_BYTES
+        writing = [output for output in DAY_OUTPUTS if output.writer]
         month_now = partial(month_so_far, tables, settings, found, calendar, today, books.folder_rows.get(f"{today:%Y-%m}", 0))
-        so_far, *written_lists = run_jobs([month_now, *(partial(_written_by, writer) for writer in writers)],
-                                          parallel=parallel)
-        for written in written_lists:
-            result.outputs.extend(written)
+        roster = partial(write_mail_roster, out, tables["staff"], settings,
+                         run_digest(results["sheets"], dispatch, found.complaints, summary))
+        # The validation report is written beside the others; a step after them that finds a problem
+        # (below) has it written again, so it lists every problem of the run.
+        problems_known = len(inbox.problems)
+        so_far, _, *written_lists = run_jobs(
+            [month_now, roster, *(partial(_written_by, partial(output.write, out, results)) for output in writing)],
+            parallel=input_bytes >= PARALLEL_FROM_BYTES)
+        written_by = dict(zip(writing, written_lists, strict=True))
         _close_and_record(result, so_far, books, closes, out_root, progress, now)
-        # Still to come: the validation report (which lists what this step finds) and run.json.
-        this_run = ({path.name for path in result.outputs} | {o.file_name(today) for o in DAY_OUTPUTS if o.last}
-                    | {MANIFEST})
+        this_run = {path.name for written in written_by.values() for path in written} | {MANIFEST}
         result.removed_outputs = _remove_earlier_outputs(out, earlier, this_run, inbox)
-        for output in DAY_OUTPUTS:
-            if output.last:
-                output.write(out, results, result.outputs)
+        if len(inbox.problems) > problems_known:
+            _write_again([output for output in writing if output.lists_problems], written_by, out, results)
+        result.outputs = [path for written in written_by.values() for path in written]
         _note_relocated(inbox, result.outputs)
-        digest = run_digest(results["sheets"], dispatch, found.complaints, summary)
-        write_mail_roster(out, tables["staff"], settings, digest)
         result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), figures.to_json(),
                                              now or dt.datetime.now(), result.removed_outputs))
     return result
+
+
+def _write_again(outputs: list[Output], written_by: dict[Output, list[Path]], out: Path,
+                 results: dict[str, Any]) -> None:
+    """Outputs that list the run's problems, written again once a later step has found more; a file
+    the first writing had to keep under another name (its target held open) goes."""
+    for output in outputs:
+        first, written_by[output] = written_by[output], _written_by(partial(output.write, out, results))
+        for path in set(first) - set(written_by[output]):
+            path.unlink(missing_ok=True)
 
 
 def _close_earlier_months(inbox: Inbox, books: Books, calendar: WorkCalendar, today: dt.date,

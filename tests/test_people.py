@@ -26,6 +26,7 @@ from kis_batch.outputs import (
     MANAGER_OUTPUT,
     PERSON_DISPATCH_OUTPUT,
     QUALITY_OUTPUT,
+    REPORT_OUTPUT,
 )
 from kis_batch.problems import Severity
 from tests.builders import header_row, write_records
@@ -195,6 +196,9 @@ def test_a_stale_output_edited_since_is_kept_with_a_warning(tmp_path: Path) -> N
     again = pipeline.run(folder, D, tmp_path / "out")
     assert edited.is_file() and again.removed_outputs == []
     assert any(p.file == edited.name and "被改过" in p.message for p in again.inbox.problems)
+    # Found after the workbooks were written, the warning is in the validation report all the same.
+    report = openpyxl.load_workbook(out / REPORT_OUTPUT.file_name(D), read_only=True)["问题"]
+    assert any("被改过" in str(cell) for row in report.iter_rows(values_only=True) for cell in row)
 
 
 # --- a rename keeps the 工号 ------------------------------------------------------------------------
