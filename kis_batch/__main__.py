@@ -1,3 +1,3 @@
-from kis_batch.cli import main
+from kis_batch.cli import command_line
 
-main()
+command_line()

@@ -7,9 +7,9 @@ that reads while this process loads them (ingest/early.py).
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import datetime as dt
-import gc
+import os
 import re
 import sys
 from pathlib import Path
@@ -32,13 +32,6 @@ EXIT_FAILED = 2
 
 # Where `run` writes unless told (--out), and what `check` leaves unread when it lies inside the inbox.
 DEFAULT_OUT_ROOT = Path("output")
-
-# On the way out the interpreter searches every object still alive for reference cycles before it
-# frees them: with pandas loaded that is a noticeable share of a department's run. By then every
-# output is closed (workbooks, run.json, the run lock), so the objects are frozen out of that search;
-# they are freed all the same.
-atexit.register(gc.freeze)
-
 
 class DateParam(click.ParamType):
     name = "date"
@@ -427,3 +420,22 @@ def _report_quarter(folder: Path, quarter: tuple[int, int], today: dt.date, out_
     for path in result.outputs:
         click.echo(f"已写出 {path}")
     sys.exit(1 if count(result.inbox.problems, Severity.ERROR) else 0)
+
+
+def command_line() -> None:
+    """The kis-batch command (and python -m kis_batch): main, then the process ends at once. By
+    then every output is closed (workbooks, run.json, the run lock, sent mail); on the way out the
+    interpreter would search every object still alive for reference cycles and free them one by one,
+    with pandas loaded a noticeable share of a department's run."""
+    try:
+        main()
+        code: int | str | None = 0
+    except SystemExit as ending:
+        code = ending.code
+    if isinstance(code, str):  # as the interpreter does with sys.exit("message")
+        click.echo(code, err=True)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream has nothing left to say
+            stream.flush()
+    os._exit(code or 0)

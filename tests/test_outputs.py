@@ -151,8 +151,8 @@ def test_a_second_run_on_the_same_output_says_so_and_exits(tmp_path):
 
 
 def test_the_command_as_a_process_writes_what_the_library_writes(tmp_path):
-    """The command skips the interpreter's last search for cycles on exit (see cli); nothing it wrote may
-    be cut short by that."""
+    """The command ends its process at once when done (cli.command_line); nothing it wrote, the
+    terminal's summary included, may be cut short by that."""
     folder = _folder(tmp_path)
     done = subprocess.run([sys.executable, "-m", "kis_batch", "run", str(folder), "--date", "2026-11-27",
                            "--out", str(tmp_path / "process")], capture_output=True, text=True, timeout=120)
@@ -164,6 +164,8 @@ def test_the_command_as_a_process_writes_what_the_library_writes(tmp_path):
     for report in reports:
         report.pop("generated_at")
     assert reports[0] == reports[1]
+    listed = [line.strip() for line in done.stdout.splitlines() if line.startswith("  ")]
+    assert listed == [path.name for path in library.outputs]  # the summary's last lines, every file
 
 
 def test_more_rows_than_excel_holds_is_an_explicit_error(tmp_path):
