@@ -1,7 +1,7 @@
 """Where a fast path stands in for a rule, the rule written out plainly as docs/rules.md states it
 and a property test that the two agree on every input drawn: the typing of a column's cells
-(docs/rules.md § Bad input), the open tickets on D (docs/rules.md § Dispatch), and the rows every
-rule reads a table as."""
+(docs/rules.md § Bad input), the open tickets on D (docs/rules.md § Dispatch), and the rows and columns every
+rule and writer reads a table as."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from kis_batch.ingest import load_folder
 from kis_batch.ingest.reading import coerce_cells, coerce_cells_once_each
 from kis_batch.rules.tickets import DISPATCHED_HANDLINGS, UNFINISHED_RESULTS, open_tickets
 from kis_batch.schema import BY_KEY, HANDLINGS, RESOLVED, RESULTS
-from kis_batch.tables import rows_of
+from kis_batch.tables import column_lists, rows_of
 from tests.builders import table
 from tests.test_example import EXAMPLE
 
@@ -148,3 +148,29 @@ def test_each_caller_gets_the_rows_as_pandas_gives_them_and_its_own_copy(monkeyp
     again = rows_of(customers)
     assert again == customers.to_dict("records")
     assert again[0] is not first[0] and "added_by_a_rule" not in again[1]
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal and of one type, a missing value (NaN, NaT, None) equal to itself."""
+    return type(a) is type(b) and (a is b or a == b or (pd.isna(a) is True and pd.isna(b) is True))
+
+
+@given(st.lists(st.tuples(st.text(max_size=3), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=False),
+                          st.booleans(), st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31)),
+                          st.one_of(st.none(), st.text(max_size=3), st.integers(0, 9), st.dates())), max_size=6))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_column_lists_are_what_each_column_gives(rows) -> None:
+    """column_lists converts a frame in one step; each column's values and their types are those of
+    frame[column].tolist(), whatever the columns' dtypes (text, int, float with NaN, bool, datetime,
+    mixed objects)."""
+    frame = pd.DataFrame(rows, columns=["text", "int", "float", "bool", "date", "mixed"])
+    frame["when"] = pd.to_datetime(frame["date"])
+    expected = [frame[column].tolist() for column in frame.columns]
+    found = column_lists(frame)
+    assert len(found) == len(expected)
+    for column, want, got in zip(frame.columns, expected, found, strict=True):
+        assert len(got) == len(want) and all(map(_same_value, want, got)), column
+
+
+def test_a_frame_without_columns_has_no_column_lists() -> None:
+    assert column_lists(pd.DataFrame(index=range(3))) == []
