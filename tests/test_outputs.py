@@ -18,8 +18,9 @@ from kis_batch.outputs import PROJECTS_OUTPUT
 from kis_batch.problems import Code, Severity
 from kis_batch.render import report as run_report
 from kis_batch.render import saving, style
+from kis_batch.render.columns import Col
 from kis_batch.render.saving import atomic_book
-from kis_batch.render.style import Col, OutputTooLarge, write_table
+from kis_batch.render.style import OutputTooLarge, write_table
 from tests.builders import basic_department, write_workbook
 
 TODAY = dt.date(2026, 11, 27)

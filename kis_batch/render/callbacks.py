@@ -13,9 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from kis_batch.outputs import CALLBACKS_OUTPUT
-from kis_batch.render.paper import HANDWRITING_ROW_PT
+from kis_batch.render.columns import Col, col_from_schema
+from kis_batch.render.paper import HANDWRITING_ROW_PT, Page
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import ERROR_BG, Col, Highlight, Page, col_from_schema, write_table
+from kis_batch.render.style import ERROR_BG, Highlight, write_table
 from kis_batch.rules.callbacks import CallbackPlan
 from kis_batch.rules.display import percent_text
 from kis_batch.schema import CALLBACKS, CUSTOMERS

@@ -15,8 +15,10 @@ import dataclasses
 from pathlib import Path
 
 from kis_batch.outputs import COMPLAINTS_OUTPUT
+from kis_batch.render.columns import Col, col_from_schema
+from kis_batch.render.paper import Page
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import ERROR_BG, HEADER_BG, Book, Col, Highlight, Page, col_from_schema, write_block, write_table
+from kis_batch.render.style import ERROR_BG, HEADER_BG, Book, Highlight, write_block, write_table
 from kis_batch.rules.complaints import RESPONSIBILITY_KEYS, ComplaintCases
 from kis_batch.rules.quality import TOTAL
 from kis_batch.schema import COMPLAINT_COUNTS_SHEET, COMPLAINT_HANDLING, CUSTOMERS, STAFF

@@ -14,8 +14,10 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import CUSTOMERS_OUTPUT
+from kis_batch.render.columns import Col, col_from_schema
+from kis_batch.render.paper import Page, printed_span
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import ERROR_BG, HEADER_BG, Book, Col, Highlight, Page, col_from_schema, printed_span, write_notes, write_table
+from kis_batch.render.style import ERROR_BG, HEADER_BG, Book, Highlight, write_notes, write_table
 from kis_batch.rules.customers import KEY, TRACKED, CustomerTracking
 from kis_batch.schema import CUSTOMERS, GROUP_SEGMENT
 

@@ -20,10 +20,11 @@ import pandas as pd
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT
-from kis_batch.render.paper import HANDWRITING_ROW_PT, ROUTE_PAGE_PT
+from kis_batch.render.columns import Col, col_from_schema, person_choice
+from kis_batch.render.paper import HANDWRITING_ROW_PT, ROUTE_PAGE_PT, Page
 from kis_batch.render.saving import output_book
 from kis_batch.render.service_sheet import Letterhead, write_service_sheet
-from kis_batch.render.style import ATTENTION_BG, GOOD_BG, Col, Highlight, Page, col_from_schema, person_choice, write_table
+from kis_batch.render.style import ATTENTION_BG, GOOD_BG, Highlight, write_table
 from kis_batch.rules.common import staff_order
 from kis_batch.rules.dispatch import POOLS, DispatchResult
 from kis_batch.rules.suggestions import SUGGESTED

@@ -17,23 +17,10 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import EVALUATION_OUTPUT
-from kis_batch.render.paper import setup_page
+from kis_batch.render.columns import Col, input_col
+from kis_batch.render.paper import Page, setup_page, shown_width
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import (
-    ATTENTION_BG,
-    ERROR_BG,
-    GOOD_BG,
-    HEADER_BG,
-    Book,
-    Col,
-    Highlight,
-    Page,
-    input_col,
-    sheet_name,
-    shown_width,
-    write_block,
-    write_table,
-)
+from kis_batch.render.style import ATTENTION_BG, ERROR_BG, GOOD_BG, HEADER_BG, Book, Highlight, sheet_name, write_block, write_table
 from kis_batch.rules.display import percent_text
 from kis_batch.rules.evaluation import MonthEvaluation, PersonEvaluation
 from kis_batch.schema import CALLBACKS, CUSTOMERS, DEPARTMENT_RESPONSIBLE, FEEDBACK, STAFF

@@ -20,8 +20,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import FEES_OUTPUT
+from kis_batch.render.columns import Col, col_from_schema, person_choice
+from kis_batch.render.paper import Page
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import ATTENTION_BG, ERROR_BG, Book, Col, Highlight, Page, col_from_schema, person_choice, write_table
+from kis_batch.render.style import ATTENTION_BG, ERROR_BG, Book, Highlight, write_table
 from kis_batch.rules.display import PERCENT_FORMAT
 from kis_batch.rules.fees import LAPSED, FeeReport
 from kis_batch.schema import CHASE_SHEET, CUSTOMERS, FEE_CHASE, FEE_READING_SHEETS, FEES

@@ -13,9 +13,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import MANAGER_OUTPUT
-from kis_batch.render.paper import setup_page
+from kis_batch.render.columns import Col
+from kis_batch.render.paper import setup_page, shown_width
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import Book, Col, shown_width, write_block, write_title
+from kis_batch.render.style import Book, write_block, write_title
 from kis_batch.rules.summary import ManagerSummary
 
 HEADLINE_COLS = (Col("item", "项目", 10.5, wrap=True), Col("value", "今日数字", 19, wrap=True),

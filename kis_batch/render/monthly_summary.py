@@ -19,9 +19,11 @@ from kis_batch.render import fees as fee_view
 from kis_batch.render import projects as project_view
 from kis_batch.render import quality as quality_view
 from kis_batch.render import quotas as quota_view
+from kis_batch.render.columns import Col
 from kis_batch.render.evaluation import GRADE_HIGHLIGHTS, SUMMARY_COLS, summary_frame
+from kis_batch.render.paper import Page, printed_span
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import Book, Col, Highlight, Page, printed_span, write_block, write_notes, write_table
+from kis_batch.render.style import Book, Highlight, write_block, write_notes, write_table
 from kis_batch.rules.display import PERCENT_FORMAT
 from kis_batch.rules.monthly_summary import TRAINING_CATEGORIES, MonthlySummary
 from kis_batch.schema import CALLS, COMPLAINT_HANDLING, CUSTOMERS

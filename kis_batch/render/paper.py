@@ -1,14 +1,18 @@
 """Paper: how LibreOffice lays a sheet out on A4 (docs/rules.md § Outputs: page 1 legible), measured
-once here so every writer sizes columns, rows and pages by the same numbers, and the page set-up
-that applies them."""
+once here so every writer sizes columns, rows and pages by the same numbers: a column's shown width,
+each sheet's declared page set-up and the set-up that applies it."""
 
 from __future__ import annotations
 
 import functools
 import math
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from xlsxwriter.worksheet import Worksheet
+
+from kis_batch.render.columns import Col
 
 EXCEL_MAX_ROWS = 1_048_576
 LINE_HEIGHT = 15  # points per line of the default font
@@ -104,3 +108,65 @@ def setup_page(sheet: Worksheet, units: float, last_col: int, *, header_row: int
     if header_row is not None:
         sheet.repeat_rows(header_row)
     sheet.print_area(0, 0, last_row, max(last_col, 0))
+
+
+def shown_width(col: Col) -> float:
+    """A column's width on the sheet: its own, widened where its header would break badly. A header
+    stays whole on one line, or breaks in two even halves where Chinese words of two characters
+    meet (投诉/扣分, 上线晚/工作日); never mid-word, leaving one character alone or taking three
+    lines. A column too narrow for the halves widens to them, any other to the whole line (never
+    narrower: its values need the width)."""
+    parts = col.header.split("\n")
+    if len(parts) > 1:  # the header says where it breaks
+        return max(col.width, max(printed_width(p) for p in parts) + CELL_PAD_UNITS + 0.1)
+    lines = header_lines(col.header, col.width)
+    halves = len(col.header) % 2 == 0 and not col.header.isascii()
+    if len(lines) == 1 or (halves and [len(line) for line in lines] == [len(col.header) // 2] * 2):
+        return col.width
+    half = half_width(col.header)
+    if halves and col.width < half:
+        return half
+    return max(col.width, printed_width(col.header) + CELL_PAD_UNITS + 0.1)
+
+
+def header_height(cols: Sequence[Col]) -> float:
+    """The header row's height: the most lines any header takes at its shown width."""
+    lines = max((len(header_lines(c.header, shown_width(c))) for c in cols), default=1)
+    return max(2, lines) * LINE_HEIGHT
+
+
+@dataclass(frozen=True)
+class Page:
+    """A sheet's declared print set-up (docs/rules.md § Outputs): A4, fitted to the page's width only
+    (never squeezed onto one page tall), the header rows repeated on every page, and a print area of
+    the columns that matter on paper. Helper columns (those the sheet needs to come back, the same on
+    every row) stand after the printed ones.
+
+    printed: how many leading columns print (None: all). min_pt: the smallest body text the printed
+    columns may come out at; landscape: None chooses portrait where the table prints comfortably on
+    it. row_pt: every data row at least this tall, room to write by hand. empty: what the sheet says,
+    alone on its page, when the table has no rows.
+    """
+
+    printed: int | None = None
+    min_pt: float = 8
+    landscape: bool | None = None
+    row_pt: float | None = None
+    empty: str | None = None
+
+    def columns(self, cols: Sequence[Col]) -> Sequence[Col]:
+        return cols if self.printed is None else cols[: self.printed]
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What write_table decided about paper: the printed columns' last index and width in units, so
+    lines written under the table span the same width."""
+
+    last_col: int
+    units: float
+
+
+def printed_span(cols: Sequence[Col], page: Page) -> Printed:
+    shown = page.columns(cols)
+    return Printed(len(shown) - 1, sum(shown_width(c) for c in shown))

@@ -20,21 +20,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import PERSON_PROJECTS_OUTPUT, PROJECTS_OUTPUT, person_labels
-from kis_batch.render.paper import setup_page
+from kis_batch.render.columns import Col, col_from_schema
+from kis_batch.render.paper import Page, setup_page, shown_width
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import (
-    ERROR_BG,
-    Book,
-    Col,
-    Highlight,
-    Page,
-    col_from_schema,
-    sheet_name,
-    shown_width,
-    write_block,
-    write_table,
-    write_text,
-)
+from kis_batch.render.style import ERROR_BG, Book, Highlight, sheet_name, write_block, write_table, write_text
 from kis_batch.rules.projects import ProjectReport, by_specialist
 from kis_batch.schema import ACCEPTANCE, CUSTOMERS, FAILED_CHECK, PROJECT_OVERVIEW, PROJECTS
 from kis_batch.settings import Settings

@@ -17,22 +17,10 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import QUALITY_OUTPUT
+from kis_batch.render.columns import Col, input_col
+from kis_batch.render.paper import Page, printed_span
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import (
-    ATTENTION_BG,
-    ERROR_BG,
-    GOOD_BG,
-    HEADER_BG,
-    Book,
-    Col,
-    Highlight,
-    Page,
-    input_col,
-    printed_span,
-    write_block,
-    write_notes,
-    write_table,
-)
+from kis_batch.render.style import ATTENTION_BG, ERROR_BG, GOOD_BG, HEADER_BG, Book, Highlight, write_block, write_notes, write_table
 from kis_batch.rules.complaint_records import SOURCES
 from kis_batch.rules.display import percent_text
 from kis_batch.rules.quality import (

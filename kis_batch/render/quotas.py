@@ -10,8 +10,10 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.outputs import QUOTAS_OUTPUT
+from kis_batch.render.columns import Col
+from kis_batch.render.paper import Page, printed_span
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import ATTENTION_BG, ERROR_BG, GOOD_BG, Book, Col, Highlight, Page, printed_span, write_notes, write_table
+from kis_batch.render.style import ATTENTION_BG, ERROR_BG, GOOD_BG, Book, Highlight, write_notes, write_table
 from kis_batch.rules.quotas import BEHIND, METRICS, OUT_OF_REACH, REACHED
 from kis_batch.schema import STAFF
 

@@ -11,8 +11,10 @@ import pandas as pd
 from kis_batch.ingest import Inbox
 from kis_batch.outputs import REPORT_OUTPUT
 from kis_batch.problems import REPORT_COLUMNS, Severity, count, problems_frame
+from kis_batch.render.columns import Col
+from kis_batch.render.paper import Page
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import ATTENTION_BG, ERROR_BG, Col, Highlight, Page, write_table
+from kis_batch.render.style import ATTENTION_BG, ERROR_BG, Highlight, write_table
 from kis_batch.schema import BY_KEY
 
 # Printed: where each problem is and what to do; the problem's code (for the record) after them.

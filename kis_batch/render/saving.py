@@ -37,13 +37,10 @@ def open_book(path: Path, report_only: bool = False) -> Book:
     return Book(workbook, report_only=report_only)
 
 
-
 REPLACE_TRIES = 5
 
 
-
 REPLACE_PAUSE_S = 0.4
-
 
 
 def replace_file(temporary: Path, target: Path) -> Path:
@@ -66,10 +63,8 @@ def replace_file(temporary: Path, target: Path) -> Path:
     raise PermissionError(f"无法写入 {target}：文件被占用")
 
 
-
 def temporary_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}.tmp")
-
 
 
 @contextlib.contextmanager
@@ -91,7 +86,6 @@ def atomic_book(target: Path, written: list[Path], *, report_only: bool = False)
         temporary.unlink(missing_ok=True)
         raise
     written.append(replace_file(temporary, target))
-
 
 
 def output_book(folder: Path, output: Output, when: dt.date | str, written: list[Path],

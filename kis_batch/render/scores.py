@@ -10,20 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from kis_batch.outputs import SCORES_OUTPUT
+from kis_batch.render.columns import Col, input_col
+from kis_batch.render.paper import Page, printed_span
 from kis_batch.render.saving import output_book
-from kis_batch.render.style import (
-    ATTENTION_BG,
-    ERROR_BG,
-    HEADER_BG,
-    Book,
-    Col,
-    Highlight,
-    Page,
-    input_col,
-    printed_span,
-    write_notes,
-    write_table,
-)
+from kis_batch.render.style import ATTENTION_BG, ERROR_BG, HEADER_BG, Book, Highlight, write_notes, write_table
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import CUSTOMERS, FEEDBACK, STAFF
 

@@ -1,7 +1,8 @@
 """The small style kit every output workbook shares: Chinese headers, widths, frozen header rows,
-dropdowns on fill-in columns, conditional colours, cells that never become a formula or link, and
-each sheet's declared page set-up (docs/rules.md § Outputs: page 1 legible on A4). How text measures
-on paper is render/paper.py; saving a workbook safely is render/saving.py.
+dropdowns on fill-in columns, conditional colours, and cells that never become a formula or link.
+Declaring a column is render/columns.py; how text measures on paper and each sheet's page set-up
+(docs/rules.md § Outputs: page 1 legible on A4) is render/paper.py; saving a workbook safely is
+render/saving.py.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -17,23 +18,23 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from kis_batch.render.columns import Col
 from kis_batch.render.paper import (
     BODY_PT,
-    CELL_PAD_UNITS,
     COMFORTABLE_PT,
     EXCEL_MAX_ROWS,
     LINE_HEIGHT,
     TITLE_LINE_PT,
     TITLE_PT,
-    half_width,
-    header_lines,
+    Page,
+    header_height,
     printed_lines,
     printed_pt,
-    printed_width,
+    printed_span,
     setup_page,
+    shown_width,
 )
 from kis_batch.rules.display import PERCENT_FORMAT
-from kis_batch.schema import Column, Kind, Template
 
 EXCEL_MAX_CELL_CHARS = 32_767
 FIXED_CREATED = dt.datetime(2000, 1, 1)
@@ -66,41 +67,6 @@ NUMBER_FORMATS = {
 
 class OutputTooLarge(Exception):
     """An output that Excel could not hold; never truncated silently."""
-
-
-@dataclass(frozen=True)
-class Col:
-    """One output column: the header people see and how its cells are shown."""
-
-    key: str
-    header: str
-    width: float = 12
-    kind: str = "text"  # text | date | time | datetime | int | number | percent | score | km | bool | deduction | gap
-    choices: tuple[str, ...] = ()  # a dropdown list for a fill-in column
-    fill: bool = False  # staff fill this column in: tinted, with a dropdown where it has choices
-    wrap: bool = False  # long text wraps within the width (rows grow) so printed sheets stay readable
-
-
-def col_from_schema(column: Column, *, fill: bool = False, header: str | None = None) -> Col:
-    """An output column that reuses an input template column's header, type and choices."""
-    kind = {Kind.DATE: "date", Kind.TIME: "time", Kind.DATETIME: "datetime", Kind.INT: "int",
-            Kind.NUMBER: "number", Kind.BOOL: "bool"}.get(column.kind, "text")
-    return Col(column.key, header or column.zh, column.width, kind, column.choices if fill else (), fill)
-
-
-def input_col(template: Template, key: str, width: float, header: str | None = None) -> Col:
-    """A template column shown read-only, at the width the sheet can spare."""
-    return replace(col_from_schema(template.fields[key], header=header), width=width)
-
-
-# Excel keeps a dropdown list of at most 255 characters; a longer roster gets a free-text cell.
-DROPDOWN_CHARACTERS = 255
-
-
-def person_choice(col: Col, people: tuple[str, ...], *extra: str) -> Col:
-    """col as a fill-in column with a dropdown of these people (and extra words), where Excel can hold the list."""
-    choices = (*people, *extra)
-    return replace(col, fill=True, choices=choices if len(",".join(choices)) <= DROPDOWN_CHARACTERS else ())
 
 
 @dataclass(frozen=True)
@@ -232,25 +198,6 @@ def write_text(sheet: Worksheet, row: int, col: int, value: Any, fmt: Any, *,
         sheet.write_blank(row, col, None, fmt)
 
 
-def shown_width(col: Col) -> float:
-    """A column's width on the sheet: its own, widened where its header would break badly. A header
-    stays whole on one line, or breaks in two even halves where Chinese words of two characters
-    meet (投诉/扣分, 上线晚/工作日); never mid-word, leaving one character alone or taking three
-    lines. A column too narrow for the halves widens to them, any other to the whole line (never
-    narrower: its values need the width)."""
-    parts = col.header.split("\n")
-    if len(parts) > 1:  # the header says where it breaks
-        return max(col.width, max(printed_width(p) for p in parts) + CELL_PAD_UNITS + 0.1)
-    lines = header_lines(col.header, col.width)
-    halves = len(col.header) % 2 == 0 and not col.header.isascii()
-    if len(lines) == 1 or (halves and [len(line) for line in lines] == [len(col.header) // 2] * 2):
-        return col.width
-    half = half_width(col.header)
-    if halves and col.width < half:
-        return half
-    return max(col.width, printed_width(col.header) + CELL_PAD_UNITS + 0.1)
-
-
 def _wrapped_height(col: Col, value: Any, width: float) -> float:
     """A row tall enough for a wrapped cell: LibreOffice (and Excel for written rows) keep the
     default height when opening a file, which would show only the first line."""
@@ -267,12 +214,6 @@ def header_format(book: Book, fill: bool) -> Any:
                         align="center")
     return book.fmt("header", bold=True, bg_color=HEADER_BG, border=1, text_wrap=True, valign="vcenter",
                     align="center")
-
-
-def header_height(cols: Sequence[Col]) -> float:
-    """The header row's height: the most lines any header takes at its shown width."""
-    lines = max((len(header_lines(c.header, shown_width(c))) for c in cols), default=1)
-    return max(2, lines) * LINE_HEIGHT
 
 
 def write_block(book: Book, sheet: Worksheet, top: int, left: int, frame: pd.DataFrame, cols: Sequence[Col], *,
@@ -303,29 +244,6 @@ def write_block(book: Book, sheet: Worksheet, top: int, left: int, frame: pd.Dat
     return top + len(frame)
 
 
-@dataclass(frozen=True)
-class Page:
-    """A sheet's declared print set-up (docs/rules.md § Outputs): A4, fitted to the page's width only
-    (never squeezed onto one page tall), the header rows repeated on every page, and a print area of
-    the columns that matter on paper. Helper columns (those the sheet needs to come back, the same on
-    every row) stand after the printed ones.
-
-    printed: how many leading columns print (None: all). min_pt: the smallest body text the printed
-    columns may come out at; landscape: None chooses portrait where the table prints comfortably on
-    it. row_pt: every data row at least this tall, room to write by hand. empty: what the sheet says,
-    alone on its page, when the table has no rows.
-    """
-
-    printed: int | None = None
-    min_pt: float = 8
-    landscape: bool | None = None
-    row_pt: float | None = None
-    empty: str | None = None
-
-    def columns(self, cols: Sequence[Col]) -> Sequence[Col]:
-        return cols if self.printed is None else cols[: self.printed]
-
-
 def write_title(book: Book, sheet: Worksheet, text: str, last_col: int, units: float, row: int = 0) -> None:
     """A sheet's first line, merged across the printed columns and wrapped there, so paper keeps every word."""
     fmt = book.fmt("table_title", bold=True, font_size=TITLE_PT, text_wrap=True, valign="vcenter")
@@ -344,20 +262,6 @@ def write_notes(book: Book, sheet: Worksheet, row: int, lines: Sequence[str], la
         if height > 1:
             sheet.set_row(row + offset, LINE_HEIGHT * height + 2)
     return row + len(lines)
-
-
-@dataclass(frozen=True)
-class Printed:
-    """What write_table decided about paper: the printed columns' last index and width in units, so
-    lines written under the table span the same width."""
-
-    last_col: int
-    units: float
-
-
-def printed_span(cols: Sequence[Col], page: Page) -> Printed:
-    shown = page.columns(cols)
-    return Printed(len(shown) - 1, sum(shown_width(c) for c in shown))
 
 
 def write_table(

@@ -9,8 +9,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from kis_batch.render.columns import Col, col_from_schema
 from kis_batch.render.saving import atomic_book
-from kis_batch.render.style import Book, Col, col_from_schema, write_table
+from kis_batch.render.style import Book, write_table
 from kis_batch.schema import SETTINGS_SHEET, TEMPLATES, Column, Kind, Template
 from kis_batch.settings import allowed_text, default_of, format_setting, setting_fields
 
