@@ -35,6 +35,7 @@ from kis_batch.render.paper import (
     shown_width,
 )
 from kis_batch.rules.display import PERCENT_FORMAT
+from kis_batch.tables import column_lists
 
 EXCEL_MAX_CELL_CHARS = 32_767
 FIXED_CREATED = dt.datetime(2000, 1, 1)
@@ -230,7 +231,8 @@ def write_block(book: Book, sheet: Worksheet, top: int, left: int, frame: pd.Dat
     sheet.set_row(top, header_height(cols))
     first = top + 1
     blank = [None] * len(frame)
-    values = [frame[col.key].tolist() if col.key in frame.columns else blank for col in cols]
+    by_key = dict(zip(frame.columns, column_lists(frame), strict=True))
+    values = [by_key.get(col.key, blank) for col in cols]
     formats = [column_formats(book, col) for col in cols]
     kinds = [col.kind for col in cols]
     wrapped = [(col, width, column) for col, width, column in zip(cols, shown, values, strict=True) if col.wrap]
