@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -79,18 +80,23 @@ def _work(counter: Synchronized, results: multiprocessing.Queue) -> None:
             return
 
 
+def _run_here(jobs: list[Callable[[], T]], done: Callable[[int], None] | None) -> list[T]:
+    """Every job in this process, in order."""
+    results = []
+    for index, job in enumerate(jobs):
+        results.append(job())
+        if done:
+            done(index)
+    return results
+
+
 def run_jobs(jobs: list[Callable[[], T]], parallel: bool, done: Callable[[int], None] | None = None) -> list[T]:
     """Each job's result, in job order. In parallel both processes take the jobs in order as they
     come free, so put the longest first. done, if given, is told each job's index as its result
     arrives here (a long run shows its progress)."""
     context = fork_context() if parallel and len(jobs) > 1 else None
     if context is None:
-        results = []
-        for index, job in enumerate(jobs):
-            results.append(job())
-            if done:
-                done(index)
-        return results
+        return _run_here(jobs, done)
     _inherited_jobs[:] = jobs
     counter = context.Value("i", 0)
     sent = context.Queue()
@@ -131,15 +137,20 @@ def run_jobs(jobs: list[Callable[[], T]], parallel: bool, done: Callable[[int], 
 
 
 class StartedJobs(Generic[T]):
-    """Jobs a forked worker begins before this process is free to share them; finish() then takes
-    the jobs the worker has not started and collects the rest. For jobs that may run twice (reading):
-    once no job is left to start, the worker hands all its results over in one file, written whole
-    and then renamed (one file pickles in a fifth of the time 200 would take, and this process reads
-    it the sooner); a worker that dies or fails first leaves no file or a complete one, and finish()
-    runs the missing jobs here."""
+    """Jobs a forked worker begins before this process is free to share them (the folder's reading
+    while the run loads; tomorrow's 派工单 while the other rules run); finish() then takes the jobs
+    the worker has not started and collects the rest. Without a context (no fork here, or a run too
+    small to share) finish() runs every job. For jobs that may run twice: once no job is left to
+    start, the worker hands all its results over in one file, written whole and then renamed (one
+    file pickles in a fifth of the time 200 would take, and this process reads it the sooner); a
+    worker that dies or fails first leaves no file or a complete one, and finish() runs the missing
+    jobs here."""
 
-    def __init__(self, jobs: list[Callable[[], T]], context: BaseContext) -> None:
+    def __init__(self, jobs: list[Callable[[], T]], context: BaseContext | None) -> None:
         self._jobs = jobs
+        self._worker: BaseProcess | None = None
+        if context is None or not jobs:
+            return
         self._results = Path(tempfile.mkdtemp(prefix="kis-batch-"))
         self._counter = context.Value("i", 0)
         self._worker = context.Process(target=self._work, daemon=True)
@@ -158,6 +169,8 @@ class StartedJobs(Generic[T]):
 
     def finish(self, done: Callable[[int], None] | None = None) -> list[T]:
         """Each job's result, in job order, as run_jobs gives them; done is told as in run_jobs."""
+        if self._worker is None:
+            return _run_here(self._jobs, done)
         found: dict[int, T] = {}
         try:
             while (index := _claim(self._counter)) < len(self._jobs):
@@ -178,6 +191,8 @@ class StartedJobs(Generic[T]):
 
     def cancel(self) -> None:
         """Stops the worker and removes its results (the jobs are not wanted, or all are collected)."""
+        if self._worker is None:
+            return
         if self._worker.is_alive():
             self._worker.terminate()
         self._worker.join()

@@ -36,7 +36,7 @@ from kis_batch.ledger.books import Books, archivable_files, months_to_close, ope
 from kis_batch.ledger.carry import carry_forward
 from kis_batch.lock import run_lock
 from kis_batch.outputs import DAY_OUTPUTS, HISTORY, MANIFEST, Output, day_folder, progress_line
-from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, run_jobs
+from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, StartedJobs, fork_context, run_jobs
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.render.dispatch import dispatch_sheets
 from kis_batch.render.mail_roster import run_digest, write_mail_roster
@@ -55,10 +55,13 @@ from kis_batch.rules.figures import (
     flatten,
 )
 from kis_batch.rules.reconcile import reconcile
-from kis_batch.rules.summary import manager_summary
+from kis_batch.rules.summary import ManagerSummary, manager_summary
 from kis_batch.settings import Settings
-from kis_batch.steps import DayResults, day_results
+from kis_batch.steps import DayResults, compute_steps, day_steps, split_steps
 
+# The results tomorrow's 派工单 sheets are made from: computed first, so their workbooks are written
+# while the other rules run.
+DISPATCH_STEPS = ("dispatch", "suggestions")
 # The name saving.replace_file gives an output whose target was locked: 名称(1).xlsx
 RELOCATED = re.compile(r"\(\d+\)(\.\w+)$")
 
@@ -203,70 +206,96 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     # The earlier months close first: the day's year-to-date tables stand on their closes.
     recorded = read_months(out_root)
     closes = _close_earlier_months(inbox, books, calendar, today, recorded)
-    closed_names = tuple(c.evaluation.month for c in closes)
     months = closes[-1].months if closes else recorded
-    found = day_results(tables, settings, calendar, today, inbox.pins,
-                        parallel=input_bytes >= PARALLEL_COMPUTE_FROM_BYTES, history_months=months)
-    dispatch, fees, gaps, quality = found.dispatch, found.fees, found.gaps, found.quality
-    for warning in dispatch.warnings:
+    steps = day_steps(tables, settings, calendar, today, inbox.pins, months)
+    first, rest = split_steps(steps, DISPATCH_STEPS)
+    compute_parallel = input_bytes >= PARALLEL_COMPUTE_FROM_BYTES
+    found = compute_steps(first, calendar, compute_parallel)
+    out = day_folder(out_root, today)
+    # What the writers are given, by the names their declarations need (kis_batch/outputs.py).
+    results: dict[str, Any] = {**found, "today": today, "tables": tables, "settings": settings,
+                               "sheets": dispatch_sheets(found["dispatch"], tables, found["suggestions"], settings=settings)}
+    writing = [output for output in DAY_OUTPUTS if output.writer]
+    with run_lock(out):
+        _clean_stale_temporaries(out)
+        earlier = earlier_outputs(out)
+        if progress:
+            progress(progress_line(DAY_OUTPUTS))
+        # Tomorrow's 派工单 and what else the first steps are enough for start in a worker now; the
+        # other rules are computed meanwhile, and their workbooks shared with a second worker.
+        ready = [output for output in writing if set(output.needs) <= results.keys()]
+        parallel = input_bytes >= PARALLEL_FROM_BYTES
+        started = StartedJobs([partial(_written_by, partial(output.write, out, results)) for output in ready],
+                              fork_context() if parallel else None)
+        try:
+            found |= compute_steps(rest, calendar, compute_parallel, given=found)
+            day = DayResults(**found)
+            summary = _found_problems_and_summary(inbox, calendar, today, day)
+            result = RunResult(today, plan, out, inbox, _run_figures(inbox, plan, calendar, day, books, closes),
+                               carried_rows=sum(books.added.values()))
+            results |= {**found, "inbox": inbox, "summary": summary}
+            later = [output for output in writing if output not in ready]
+            month_now = partial(month_so_far, tables, settings, day, calendar, today,
+                                books.folder_rows.get(f"{today:%Y-%m}", 0))
+            roster = partial(write_mail_roster, out, tables["staff"], settings,
+                             run_digest(results["sheets"], day.dispatch, day.complaints, summary))
+            # The validation report is written beside the others; a step after them that finds a
+            # problem (below) has it written again, so it lists every problem of the run.
+            problems_known = len(inbox.problems)
+            so_far, _, *written_later = run_jobs(
+                [month_now, roster, *(partial(_written_by, partial(output.write, out, results)) for output in later)],
+                parallel=parallel)
+            written = {**dict(zip(ready, started.finish(), strict=True)), **dict(zip(later, written_later, strict=True))}
+        finally:
+            started.cancel()
+        written_by = {output: written[output] for output in writing}  # in the order run.json lists them
+        _close_and_record(result, so_far, books, closes, out_root, progress, now)
+        this_run = {path.name for paths in written_by.values() for path in paths} | {MANIFEST}
+        result.removed_outputs = _remove_earlier_outputs(out, earlier, this_run, inbox)
+        if len(inbox.problems) > problems_known:
+            _write_again([output for output in writing if output.lists_problems], written_by, out, results)
+        result.outputs = [path for paths in written_by.values() for path in paths]
+        _note_relocated(inbox, result.outputs)
+        result.outputs.append(write_manifest(out, inbox, list(result.outputs), result.figures.to_json(),
+                                             now or dt.datetime.now(), result.removed_outputs))
+    return result
+
+
+def _found_problems_and_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, day: DayResults) -> ManagerSummary:
+    """The problems the rules found, added to the run's; then the manager's page, which counts them all."""
+    for warning in day.dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
-    inbox.problems.extend([*dispatch.problems, *fees.problems])
+    inbox.problems.extend([*day.dispatch.problems, *day.fees.problems])
     _calendar_warnings(inbox, calendar)
-    # Last: the manager's page counts the problems, the ones found while computing included.
-    summary = manager_summary(tables, settings, calendar, today, dispatch, found.returned, found.scores, gaps,
-                              fees, quality, found.month_callbacks, found.customers, found.complaints,
-                              count(inbox.problems, Severity.ERROR), count(inbox.problems, Severity.WARNING),
-                              projects=found.projects)
-    figures = RunFigures(
+    return manager_summary(inbox.tables, inbox.settings, calendar, today, day.dispatch, day.returned, day.scores,
+                           day.gaps, day.fees, day.quality, day.month_callbacks, day.customers, day.complaints,
+                           count(inbox.problems, Severity.ERROR), count(inbox.problems, Severity.WARNING),
+                           projects=day.projects)
+
+
+def _run_figures(inbox: Inbox, plan: dt.date, calendar: WorkCalendar, day: DayResults, books: Books,
+                 closes: list[ClosedMonth]) -> RunFigures:
+    """The run's key figures, as run.json records them."""
+    closed_names = tuple(c.evaluation.month for c in closes)
+    return RunFigures(
         plan_date=plan.isoformat(),
         errors=count(inbox.problems, Severity.ERROR),
         warnings=count(inbox.problems, Severity.WARNING),
         rows={key: len(frame) for key, frame in inbox.tables.items()},
         calendar_fallback_years=tuple(calendar.fallback_years),
-        dispatch=DispatchFigures.of(dispatch),
-        suggested_visits=SuggestionFigures.of(found.suggestions),
-        fees=FeeFigures.of(fees),
-        callbacks=CallbackFigures.of(found.callbacks),
-        quality=QualityFigures.of(quality),
-        customers=CustomerFigures.of(found.customers),
-        projects=ProjectFigures.of(found.projects),
-        complaints=ComplaintFigures.of(found.complaints),
+        dispatch=DispatchFigures.of(day.dispatch),
+        suggested_visits=SuggestionFigures.of(day.suggestions),
+        fees=FeeFigures.of(day.fees),
+        callbacks=CallbackFigures.of(day.callbacks),
+        quality=QualityFigures.of(day.quality),
+        customers=CustomerFigures.of(day.customers),
+        projects=ProjectFigures.of(day.projects),
+        complaints=ComplaintFigures.of(day.complaints),
         closed_month=closed_names[-1] if closed_names else None,
         closed_months=closed_names,
         archivable=tuple(archivable_files(inbox, set(books.closes) | set(closed_names))),
         carried_rows=sum(books.added.values()),
     )
-    result = RunResult(today, plan, day_folder(out_root, today), inbox, figures, carried_rows=sum(books.added.values()))
-    with run_lock(result.out_dir):
-        _clean_stale_temporaries(result.out_dir)
-        earlier = earlier_outputs(result.out_dir)
-        if progress:
-            progress(progress_line(DAY_OUTPUTS))
-        out = result.out_dir
-        # What the writers are given, by the names their declarations need (kis_batch/outputs.py).
-        results = {**vars(found), "today": today, "tables": tables, "settings": settings, "inbox": inbox,
-                   "summary": summary, "sheets": dispatch_sheets(dispatch, tables, found.suggestions, settings=settings)}
-        writing = [output for output in DAY_OUTPUTS if output.writer]
-        month_now = partial(month_so_far, tables, settings, found, calendar, today, books.folder_rows.get(f"{today:%Y-%m}", 0))
-        roster = partial(write_mail_roster, out, tables["staff"], settings,
-                         run_digest(results["sheets"], dispatch, found.complaints, summary))
-        # The validation report is written beside the others; a step after them that finds a problem
-        # (below) has it written again, so it lists every problem of the run.
-        problems_known = len(inbox.problems)
-        so_far, _, *written_lists = run_jobs(
-            [month_now, roster, *(partial(_written_by, partial(output.write, out, results)) for output in writing)],
-            parallel=input_bytes >= PARALLEL_FROM_BYTES)
-        written_by = dict(zip(writing, written_lists, strict=True))
-        _close_and_record(result, so_far, books, closes, out_root, progress, now)
-        this_run = {path.name for written in written_by.values() for path in written} | {MANIFEST}
-        result.removed_outputs = _remove_earlier_outputs(out, earlier, this_run, inbox)
-        if len(inbox.problems) > problems_known:
-            _write_again([output for output in writing if output.lists_problems], written_by, out, results)
-        result.outputs = [path for written in written_by.values() for path in written]
-        _note_relocated(inbox, result.outputs)
-        result.outputs.append(write_manifest(result.out_dir, inbox, list(result.outputs), figures.to_json(),
-                                             now or dt.datetime.now(), result.removed_outputs))
-    return result
 
 
 def _write_again(outputs: list[Output], written_by: dict[Output, list[Path]], out: Path,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -43,9 +43,10 @@ class Step:
     compute: Callable[..., Any]
 
 
-def step_rounds(steps: list[Step]) -> list[list[Step]]:
-    """The steps in rounds: each in the first round after every result it needs, so a round's steps
-    need nothing from each other; within a round, in the order given (put the longest first)."""
+def step_rounds(steps: list[Step], given: Collection[str] = ()) -> list[list[Step]]:
+    """The steps in rounds: each in the first round after every result it needs (given: results
+    already computed), so a round's steps need nothing from each other; within a round, in the
+    order given (put the longest first)."""
     by_name = {step.name: step for step in steps}
     round_of: dict[str, int] = {}
 
@@ -53,10 +54,11 @@ def step_rounds(steps: list[Step]) -> list[list[Step]]:
         if step.name in path:
             raise ValueError(f"steps need each other in a cycle: {' → '.join((*path, step.name))}")
         if step.name not in round_of:
-            unknown = [need for need in step.needs if need not in by_name]
+            needs = [need for need in step.needs if need not in given]
+            unknown = [need for need in needs if need not in by_name]
             if unknown:
                 raise ValueError(f"step {step.name} needs {unknown}, which no step gives")
-            round_of[step.name] = 1 + max((place(by_name[need], (*path, step.name)) for need in step.needs), default=-1)
+            round_of[step.name] = 1 + max((place(by_name[need], (*path, step.name)) for need in needs), default=-1)
         return round_of[step.name]
 
     rounds: list[list[Step]] = [[] for _ in range(1 + max((place(step, ()) for step in steps), default=-1))]
@@ -69,18 +71,34 @@ def _with_calendar_years(compute: Callable[[], Any], calendar: WorkCalendar) -> 
     return compute(), calendar.fallback_years
 
 
-def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool) -> dict[str, Any]:
-    """Every step's result by name, round by round; on a large run two processes share each round.
-    A worker's calendar is a copy, so each step hands back the years it found the library lacks,
-    for the run report to name."""
-    results: dict[str, Any] = {}
-    for steps_now in step_rounds(steps):
+def split_steps(steps: list[Step], first: Collection[str]) -> tuple[list[Step], list[Step]]:
+    """The steps the results named first stand on (those included), and the others; each part in
+    the order given. The evening computes the first part, starts writing what it is enough for,
+    and computes the rest meanwhile."""
+    by_name = {step.name: step for step in steps}
+    wanted: set[str] = set()
+    waiting = list(first)
+    while waiting:
+        name = waiting.pop()
+        if name not in wanted:
+            wanted.add(name)
+            waiting.extend(by_name[name].needs)
+    return [step for step in steps if step.name in wanted], [step for step in steps if step.name not in wanted]
+
+
+def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool,
+                  given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every step's result by name, round by round, standing on the results given (computed
+    before); on a large run two processes share each round. A worker's calendar is a copy, so each
+    step hands back the years it found the library lacks, for the run report to name."""
+    results: dict[str, Any] = dict(given or {})
+    for steps_now in step_rounds(steps, results.keys()):
         jobs = [partial(_with_calendar_years, partial(step.compute, **{need: results[need] for need in step.needs}),
                         calendar) for step in steps_now]
         for step, (value, years) in zip(steps_now, run_jobs(jobs, parallel=parallel), strict=True):
             calendar.note_fallback_years(years)
             results[step.name] = value
-    return results
+    return {step.name: results[step.name] for step in steps}
 
 
 @dataclass(frozen=True)
@@ -138,14 +156,6 @@ def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: Wor
              partial(evaluate_month, tables, settings=settings)),
         Step("complaints", ("scores",), lambda scores: complaint_cases(tables, scores.links, settings, calendar, day)),
     ]
-
-
-def day_results(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date,
-                pins: pd.DataFrame | None = None, *, parallel: bool = False,
-                history_months: pd.DataFrame | None = None) -> DayResults:
-    """Every step of the day, each once (shared with a worker process when parallel)."""
-    return DayResults(**compute_steps(day_steps(tables, settings, calendar, day, pins, history_months), calendar,
-                                      parallel))
 
 
 def month_results(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,

@@ -1,8 +1,10 @@
 """Sharing jobs between this process and one forked worker: every job once, results in job order,
 and a worker's failure, an unpicklable result or a dead worker failing the run loudly. The folder's
-reading, started early by a worker, gives what reading it here gives, a dead worker included."""
+reading, started early by a worker, gives what reading it here gives, a dead worker included; so do
+tomorrow's 派工单, written by a worker while the other rules run."""
 
 import datetime as dt
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from kis_batch.inbox import Inbox
 from kis_batch.ingest import early, load_folder
 from kis_batch.ingest.early import start_early_read
 from kis_batch.parallel import WorkerDied, run_jobs
+from kis_batch.render import dispatch, style
 
 pytestmark = pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
 
@@ -171,3 +174,51 @@ def test_the_command_line_and_the_early_read_load_without_pandas() -> None:
     """So the worker starts reading before the run has loaded pandas, the rules and the writers."""
     code = "import sys, kis_batch.cli; assert 'pandas' not in sys.modules and 'openpyxl' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(EXAMPLE.parents[1])})
+
+
+# --- tomorrow's 派工单 written by a worker while the other rules run -----------------------------------
+
+def test_started_jobs_without_a_worker_run_when_finished() -> None:
+    """No fork here, or a run too small to share: nothing starts early, finish() runs every job."""
+    ran: list[int] = []
+    started = parallel.StartedJobs([lambda n=n: ran.append(n) or n * n for n in range(3)], None)
+    assert ran == []
+    assert started.finish() == [0, 1, 4] and ran == [0, 1, 2]
+
+
+def _share_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
+
+
+def _same_workbooks(found: pipeline.RunResult, expected: pipeline.RunResult) -> None:
+    assert [p.name for p in found.outputs] == [p.name for p in expected.outputs]
+    for path in expected.outputs:
+        if path.suffix == ".xlsx":
+            assert (found.out_dir / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_the_early_writer_dying_midway_leaves_the_run_whole(example_run, tmp_path, monkeypatch) -> None:
+    """The worker writing tomorrow's 派工单 is killed after its first workbook (as out of memory
+    would): this process writes what it left, and the day's workbooks are those of a plain run."""
+    _share_everything(monkeypatch)
+    def dies_after_one(self) -> None:
+        index = parallel._claim(self._counter)
+        self._jobs[index]()
+        os._exit(9)
+
+    monkeypatch.setattr(parallel.StartedJobs, "_work", dies_after_one)
+    _same_workbooks(pipeline.run(EXAMPLE, TODAY, tmp_path), example_run)
+
+
+def test_a_writer_failing_in_the_early_worker_fails_the_run_here(tmp_path, monkeypatch) -> None:
+    """An output that cannot be written (too large for Excel) stops the run with that error, whichever
+    process met it first, and no worker is left behind."""
+    _share_everything(monkeypatch)
+
+    def too_large(*args, **kwargs) -> None:
+        raise style.OutputTooLarge("工作表“派工”超过Excel上限")
+
+    monkeypatch.setattr(dispatch, "write_dispatch_overview", too_large)
+    result = CliRunner().invoke(main, ["run", str(EXAMPLE), "--date", "2026-11-27", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "运行未完成：工作表“派工”超过Excel上限" in result.output, result.output
+    assert not multiprocessing.active_children()

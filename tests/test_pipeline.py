@@ -13,7 +13,7 @@ import pytest
 
 from kis_batch import parallel, pipeline
 from kis_batch.rules.figures import RunFigures
-from kis_batch.steps import Step, compute_steps, step_rounds
+from kis_batch.steps import Step, compute_steps, day_steps, split_steps, step_rounds
 from tests.conftest import EXAMPLE, EXAMPLE_TODAY
 
 
@@ -31,6 +31,42 @@ def test_each_step_runs_in_the_first_round_after_what_it_needs_in_the_order_give
     ]
     assert _names(step_rounds(steps)) == [["a", "b"], ["c", "e"], ["d"]]
     assert compute_steps(steps, pipeline.WorkCalendar(), parallel=False) == {"a": 2, "b": 3, "c": 5, "e": -2, "d": 50}
+
+
+def test_the_steps_split_into_what_the_named_results_stand_on_and_the_rest() -> None:
+    steps = [
+        Step("c", ("a", "b"), lambda a, b: a + b),
+        Step("a", (), lambda: 2),
+        Step("d", ("c",), lambda c: c * 10),
+        Step("b", (), lambda: 3),
+        Step("e", ("a",), lambda a: -a),
+    ]
+    first, rest = split_steps(steps, ("c",))
+    assert [step.name for step in first] == ["c", "a", "b"] and [step.name for step in rest] == ["d", "e"]
+    calendar = pipeline.WorkCalendar()
+    found = compute_steps(first, calendar, parallel=False)
+    assert found == {"c": 5, "a": 2, "b": 3}
+    # The rest stands on what was computed first, and gives only its own results.
+    assert compute_steps(rest, calendar, parallel=False, given=found) == {"d": 50, "e": -2}
+    with pytest.raises(ValueError, match="no step gives"):
+        compute_steps(rest, calendar, parallel=False)
+
+
+def test_the_day_computed_in_two_parts_is_the_day_computed_at_once(example_run: pipeline.RunResult) -> None:
+    """The evening computes what tomorrow's 派工单 stands on first and the rest after (pipeline);
+    every result is what computing every step in one go gives."""
+    inbox = example_run.inbox
+    calendar = pipeline.WorkCalendar.from_settings(inbox.settings)
+    steps = day_steps(inbox.tables, inbox.settings, calendar, EXAMPLE_TODAY, inbox.pins)
+    first, rest = split_steps(steps, pipeline.DISPATCH_STEPS)
+    assert {"dispatch", "suggestions", "scores", "fees"} <= {step.name for step in first}
+    assert {"evaluation", "quality", "customers"} <= {step.name for step in rest}
+    found = compute_steps(first, calendar, parallel=False)
+    found |= compute_steps(rest, calendar, parallel=False, given=found)
+    at_once = compute_steps(steps, calendar, parallel=False)
+    assert found.keys() == at_once.keys()
+    assert found["dispatch"].assignments.equals(at_once["dispatch"].assignments)
+    assert found["evaluation"] == at_once["evaluation"]
 
 
 def test_a_step_needing_a_missing_result_or_a_cycle_is_refused() -> None:
