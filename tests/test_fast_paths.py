@@ -1,11 +1,12 @@
 """Where a fast path stands in for a rule, the rule written out plainly as docs/rules.md states it
 and a property test that the two agree on every input drawn: the typing of a column's cells
-(docs/rules.md § Bad input), the open tickets on D (docs/rules.md § Dispatch), and the rows and columns every
-rule and writer reads a table as."""
+(docs/rules.md § Bad input), the open tickets on D (docs/rules.md § Dispatch), the rows and columns every rule
+and writer reads a table as, and the lines a wrapped cell prints on."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from typing import Any
 
@@ -18,6 +19,7 @@ from kis_batch import tables as tables_module
 from kis_batch.calendar import WorkCalendar
 from kis_batch.ingest import load_folder
 from kis_batch.ingest.reading import coerce_cells, coerce_cells_once_each
+from kis_batch.render.paper import WRAP_PAD_UNITS, printed_lines, printed_width
 from kis_batch.rules.tickets import DISPATCHED_HANDLINGS, UNFINISHED_RESULTS, open_tickets
 from kis_batch.schema import BY_KEY, HANDLINGS, RESOLVED, RESULTS
 from kis_batch.tables import column_lists, rows_of
@@ -174,3 +176,12 @@ def test_the_column_lists_are_what_each_column_gives(rows) -> None:
 
 def test_a_frame_without_columns_has_no_column_lists() -> None:
     assert column_lists(pd.DataFrame(index=range(3))) == []
+
+
+@given(st.text("ab 1：客户地址上门\n", max_size=40), st.floats(0.5, 60))
+@settings(max_examples=300, deadline=None)
+def test_a_wrapped_cell_prints_on_the_lines_its_measured_width_needs(text, width) -> None:
+    """printed_lines skips measuring a line too short to fill the column even in wide characters;
+    every count is the measured one: each line's printed width over the room, at least one line."""
+    room = max(width - WRAP_PAD_UNITS, 1)
+    assert printed_lines(text, width) == sum(max(1, math.ceil(printed_width(line) / room)) for line in text.split("\n"))

@@ -53,9 +53,11 @@ def printed_width(text: str) -> float:
 
 
 def printed_lines(text: str, width: float) -> int:
-    """Lines a text wraps to in a column this wide (its own line breaks kept)."""
+    """Lines a text wraps to in a column this wide (its own line breaks kept). A line too short to
+    fill the room even in wide characters is one line, unmeasured: most cells of a long sheet."""
     room = max(width - WRAP_PAD_UNITS, 1)
-    return sum(max(1, math.ceil(printed_width(line) / room)) for line in text.split("\n"))
+    return sum(1 if len(line) * WIDE_CHAR_UNITS <= room else max(1, math.ceil(printed_width(line) / room))
+               for line in text.split("\n"))
 
 
 def header_lines(header: str, width: float) -> list[str]:
