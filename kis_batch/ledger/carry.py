@@ -64,10 +64,10 @@ def carry_forward(tables: dict[str, pd.DataFrame], links: EventLinks, settings: 
     complaints to services."""
     calls, feedback = table_of(tables, "calls"), table_of(tables, "feedback")
     tickets = set(open_tickets(calls, feedback, calendar, as_of)["ticket_id"].tolist())
-    feedback_rows, callback_rows = rows_of(feedback), rows_of(table_of(tables, "callbacks"))
+    call_rows, feedback_rows, callback_rows = rows_of(calls), rows_of(feedback), rows_of(table_of(tables, "callbacks"))
     since = as_of - dt.timedelta(days=settings.tracking_lookback_days)
     wanted: dict[str, set[Place]] = {key: set() for key in CARRIED_TABLES}
-    for r in rows_of(calls):
+    for r in call_rows:
         if r["ticket_id"] in tickets:
             wanted["calls"].add(_place(r))
     for r in feedback_rows:
@@ -77,7 +77,7 @@ def carry_forward(tables: dict[str, pd.DataFrame], links: EventLinks, settings: 
         wanted[event.source].add(_place(event.record))
         if event.service is not None:
             wanted["feedback"].add(_place(links.services[event.service]))
-    wanted["calls"].update(map(_place, _latest_per_customer(rows_of(calls), "call_time", as_of)))
+    wanted["calls"].update(map(_place, _latest_per_customer(call_rows, "call_time", as_of)))
     wanted["feedback"].update(map(_place, _latest_per_customer(
         (r for r in feedback_rows if service_happened(r)), "service_date", as_of)))
     wanted["feedback"].update(map(_place, _low_ratings(feedback_rows, "service_date", since, as_of)))
@@ -87,10 +87,10 @@ def carry_forward(tables: dict[str, pd.DataFrame], links: EventLinks, settings: 
     wanted["callbacks"].update(map(_place, _low_ratings(callback_rows, "date", since, as_of)))
     # A carried call or feedback row brings its ticket's other rows, so no ticket comes back half
     # told (a latest call without the feedback that solved it would be open again).
-    tickets |= {r["ticket_id"] for r in rows_of(calls) if _place(r) in wanted["calls"]}
+    tickets |= {r["ticket_id"] for r in call_rows if _place(r) in wanted["calls"]}
     tickets |= {r["ticket_id"] for r in feedback_rows if _place(r) in wanted["feedback"]}
     tickets.discard(None)
-    wanted["calls"].update(_place(r) for r in rows_of(calls) if r["ticket_id"] in tickets)
+    wanted["calls"].update(_place(r) for r in call_rows if r["ticket_id"] in tickets)
     wanted["feedback"].update(_place(r) for r in feedback_rows if r["ticket_id"] in tickets
                               and (day := day_of(r["service_date"])) is not None and day <= as_of)
     wanted["complaint_handling"].update(map(_place, rows_of(table_of(tables, "complaint_handling"))))
