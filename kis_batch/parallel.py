@@ -13,7 +13,7 @@ import pickle
 import queue
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from multiprocessing.sharedctypes import Synchronized
@@ -167,11 +167,27 @@ class StartedJobs(Generic[T]):
         part.write_bytes(pickle.dumps(done, pickle.HIGHEST_PROTOCOL))
         part.replace(self._results / "results")
 
-    def finish(self, done: Callable[[int], None] | None = None) -> list[T]:
-        """Each job's result, in job order, as run_jobs gives them; done is told as in run_jobs."""
+    def helpers(self) -> list[Callable[[], tuple[int, T] | None]]:
+        """Jobs for a later pool (run_jobs) that has run out of its own: each runs the next of these
+        jobs nobody has started, and gives its index and result (None: none was left); hand them
+        all to finish(). So a process forked after the worker, or this one, shares its jobs too."""
+        return [self._help for _ in self._jobs] if self._worker is not None else []
+
+    def _help(self) -> tuple[int, T] | None:
+        index = _claim(self._counter)
+        return (index, self._jobs[index]()) if index < len(self._jobs) else None
+
+    def finish(self, done: Callable[[int], None] | None = None,
+               helped: Sequence[tuple[int, T] | None] = ()) -> list[T]:
+        """Each job's result, in job order, as run_jobs gives them; done is told as in run_jobs;
+        helped: what the helpers gave."""
         if self._worker is None:
             return _run_here(self._jobs, done)
         found: dict[int, T] = {}
+        for index, value in (result for result in helped if result is not None):
+            found[index] = value
+            if done:
+                done(index)
         try:
             while (index := _claim(self._counter)) < len(self._jobs):
                 found[index] = self._jobs[index]()

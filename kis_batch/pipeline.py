@@ -36,7 +36,13 @@ from kis_batch.ledger.books import Books, archivable_files, months_to_close, ope
 from kis_batch.ledger.carry import carry_forward
 from kis_batch.lock import run_lock
 from kis_batch.outputs import DAY_OUTPUTS, HISTORY, MANIFEST, Output, day_folder, progress_line
-from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES, StartedJobs, fork_context, run_jobs
+from kis_batch.parallel import (
+    PARALLEL_COMPUTE_FROM_BYTES,
+    PARALLEL_FROM_BYTES,
+    StartedJobs,
+    fork_context,
+    run_jobs,
+)
 from kis_batch.problems import Code, Problem, Severity, count
 from kis_batch.render.dispatch import dispatch_sheets
 from kis_batch.render.mail_roster import run_digest, write_mail_roster
@@ -55,6 +61,7 @@ from kis_batch.rules.figures import (
     flatten,
 )
 from kis_batch.rules.reconcile import reconcile
+from kis_batch.rules.scoring import EventLinks
 from kis_batch.rules.summary import ManagerSummary, manager_summary
 from kis_batch.settings import Settings
 from kis_batch.steps import DayResults, compute_steps, day_steps, split_steps
@@ -221,12 +228,15 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         earlier = earlier_outputs(out)
         if progress:
             progress(progress_line(DAY_OUTPUTS))
-        # Tomorrow's 派工单 and what else the first steps are enough for start in a worker now; the
-        # other rules are computed meanwhile, and their workbooks shared with a second worker.
+        # Tomorrow's 派工单, what else the first steps are enough for, and the carry-forward start in a
+        # worker now; the other rules are computed meanwhile, and their workbooks shared with a second
+        # worker, which then helps the first with what it has not started.
         ready = [output for output in writing if set(output.needs) <= results.keys()]
         parallel = input_bytes >= PARALLEL_FROM_BYTES
-        started = StartedJobs([partial(_written_by, partial(output.write, out, results)) for output in ready],
-                              fork_context() if parallel else None)
+        carried_now = partial(carried_so_far, tables, found["scores"].links, settings, calendar, today)
+        early_jobs = [_writing(output, out, results) for output in ready]
+        # The longest first, for the pool to help with the rest: the 派工单 总览, then the carry-forward.
+        started = StartedJobs([*early_jobs[:1], carried_now, *early_jobs[1:]], fork_context() if parallel else None)
         try:
             found |= compute_steps(rest, calendar, compute_parallel, given=found)
             day = DayResults(**found)
@@ -235,19 +245,21 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
                                carried_rows=sum(books.added.values()))
             results |= {**found, "inbox": inbox, "summary": summary}
             later = [output for output in writing if output not in ready]
-            month_now = partial(month_so_far, tables, settings, day, calendar, today,
-                                books.folder_rows.get(f"{today:%Y-%m}", 0))
+            month_now = partial(month_so_far, tables, settings, day, books.folder_rows.get(f"{today:%Y-%m}", 0))
             roster = partial(write_mail_roster, out, tables["staff"], settings,
                              run_digest(results["sheets"], day.dispatch, day.complaints, summary))
             # The validation report is written beside the others; a step after them that finds a
             # problem (below) has it written again, so it lists every problem of the run.
             problems_known = len(inbox.problems)
-            so_far, _, *written_later = run_jobs(
-                [month_now, roster, *(partial(_written_by, partial(output.write, out, results)) for output in later)],
-                parallel=parallel)
-            written = {**dict(zip(ready, started.finish(), strict=True)), **dict(zip(later, written_later, strict=True))}
+            so_far, _, *pooled = run_jobs([month_now, roster, *(_writing(output, out, results) for output in later),
+                                           *started.helpers()], parallel=parallel)
+            first_written, carried, *written_early = started.finish(helped=pooled[len(later):])
+            written_early.insert(0, first_written)
+            written = {**dict(zip(ready, written_early, strict=True)),
+                       **dict(zip(later, pooled[:len(later)], strict=True))}
         finally:
             started.cancel()
+        so_far = replace(so_far, carried=carried)
         written_by = {output: written[output] for output in writing}  # in the order run.json lists them
         _close_and_record(result, so_far, books, closes, out_root, progress, now)
         this_run = {path.name for paths in written_by.values() for path in paths} | {MANIFEST}
@@ -325,16 +337,26 @@ def _close_earlier_months(inbox: Inbox, books: Books, calendar: WorkCalendar, to
     return closes
 
 
-def month_so_far(tables: dict[str, pd.DataFrame], settings: Settings, found: DayResults, calendar: WorkCalendar,
-                 today: dt.date, folder_rows: int) -> history.MonthRecord:
-    """D's month to date as the history records it, with its carry-forward (期初,
-    docs/rules.md § A month's life). It needs nothing the writers write, so it is one more job beside
-    them: on a large run the worker process computes it or a writer meanwhile (about 30 ms of a
-    department's run, otherwise spent alone after the writers); it is recorded after the workbooks
-    all the same."""
-    figures = month_figures_of(tables, settings, found)
-    carried = carry_forward(tables, found.scores.links, settings, calendar, today)
-    return replace(month_record(found.evaluation, figures, final=False), rows=folder_rows, carried=encoded(carried))
+def _writing(output: Output, out: Path, results: dict[str, Any]) -> Callable[[], list[Path]]:
+    """The job writing one output: the files it wrote."""
+    return partial(_written_by, partial(output.write, out, results))
+
+
+def month_so_far(tables: dict[str, pd.DataFrame], settings: Settings, found: DayResults,
+                 folder_rows: int) -> history.MonthRecord:
+    """D's month to date as the history records it (its carry-forward comes from carried_so_far). It
+    needs nothing the writers write, so it is one more job beside them; it is recorded after the
+    workbooks all the same."""
+    return replace(month_record(found.evaluation, month_figures_of(tables, settings, found), final=False),
+                   rows=folder_rows)
+
+
+def carried_so_far(tables: dict[str, pd.DataFrame], links: EventLinks, settings: Settings, calendar: WorkCalendar,
+                   today: dt.date) -> dict[str, str]:
+    """D's carry-forward (期初, docs/rules.md § A month's life), encoded as the history keeps it. It
+    stands on scoring's links alone, so it is computed beside tomorrow's 派工单 (seconds on an HQ
+    month)."""
+    return encoded(carry_forward(tables, links, settings, calendar, today))
 
 
 def _close_and_record(result: RunResult, so_far: history.MonthRecord, books: Books, closes: list[ClosedMonth],

@@ -186,6 +186,20 @@ def test_started_jobs_without_a_worker_run_when_finished() -> None:
     assert started.finish() == [0, 1, 4] and ran == [0, 1, 2]
 
 
+def test_a_later_pool_helps_with_the_started_jobs_nobody_has_begun() -> None:
+    """Jobs started in a worker, then a pool of two processes that runs out of its own: the pool
+    takes the started jobs nobody has begun, each job runs once, results in job order."""
+    started = parallel.StartedJobs([_job(n, 0.1) for n in range(8)], parallel.fork_context())
+    helpers = started.helpers()
+    assert len(helpers) == 8
+    helped = run_jobs([_job(100, 0), *helpers], parallel=True)[1:]
+    results = started.finish(helped=helped)
+    assert [value for value, _ in results] == [n * n for n in range(8)]
+    by_helpers = {index for index, _ in filter(None, helped)}
+    assert by_helpers and len(by_helpers) < 8  # the first worker ran some, the pool the others
+    assert {pid for _, pid in results} >= {PARENT}
+
+
 def _share_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
 
