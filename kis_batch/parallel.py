@@ -13,7 +13,8 @@ import pickle
 import queue
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from multiprocessing.sharedctypes import Synchronized
@@ -136,15 +137,28 @@ def run_jobs(jobs: list[Callable[[], T]], parallel: bool, done: Callable[[int], 
     return [found[index] for index in range(len(jobs))]
 
 
+def _handed_over(results: Path) -> Iterator[tuple[int, Any]]:
+    """The (job, result) records a worker wrote one after another, read one at a time (a large
+    run's results are never held twice, as bytes and as objects); none if it left no file."""
+    if not results.exists():
+        return
+    with results.open("rb") as sent:
+        while True:
+            try:
+                yield pickle.load(sent)
+            except EOFError:
+                return
+
+
 class StartedJobs(Generic[T]):
     """Jobs a forked worker begins before this process is free to share them (the folder's reading
     while the run loads; tomorrow's 派工单 while the other rules run); finish() then takes the jobs
-    the worker has not started and collects the rest. Without a context (no fork here, or a run too
-    small to share) finish() runs every job. For jobs that may run twice: once no job is left to
-    start, the worker hands all its results over in one file, written whole and then renamed (one
-    file pickles in a fifth of the time 200 would take, and this process reads it the sooner); a
-    worker that dies or fails first leaves no file or a complete one, and finish() runs the missing
-    jobs here."""
+    the worker has not started and collects the rest. Without a context (no fork here, a run too
+    small to share, or one too large for a third process) finish() runs every job, or a later pool
+    runs them as its helpers(). For jobs that may run twice: the worker hands its results over in
+    one file, each appended as it is done and the file renamed once no job is left to start (a file
+    per result cost the department's reading 50 ms of file writes); a worker that dies or fails first
+    leaves no file or a complete one, and finish() runs the missing jobs here."""
 
     def __init__(self, jobs: list[Callable[[], T]], context: BaseContext | None) -> None:
         self._jobs = jobs
@@ -157,21 +171,31 @@ class StartedJobs(Generic[T]):
         self._worker.start()
 
     def _work(self) -> None:
-        done: dict[int, T] = {}
-        try:
-            while (index := _claim(self._counter)) < len(self._jobs):
-                done[index] = self._jobs[index]()
-        except BaseException:  # the job runs again in finish(), which meets the error itself
-            pass
         part = self._results / "results.part"
-        part.write_bytes(pickle.dumps(done, pickle.HIGHEST_PROTOCOL))
+        with part.open("wb") as sent:
+            try:
+                while (index := _claim(self._counter)) < len(self._jobs):
+                    pickle.dump((index, self._jobs[index]()), sent, pickle.HIGHEST_PROTOCOL)
+            except BaseException:  # the job runs again in finish(), which meets the error itself
+                pass
         part.replace(self._results / "results")
 
+    @property
+    def started(self) -> bool:
+        """Whether a worker began the jobs (else they wait for the helpers or finish())."""
+        return self._worker is not None
+
     def helpers(self) -> list[Callable[[], tuple[int, T] | None]]:
-        """Jobs for a later pool (run_jobs) that has run out of its own: each runs the next of these
-        jobs nobody has started, and gives its index and result (None: none was left); hand them
-        all to finish(). So a process forked after the worker, or this one, shares its jobs too."""
-        return [self._help for _ in self._jobs] if self._worker is not None else []
+        """Jobs for a later pool (run_jobs): each runs the next of these jobs nobody has started,
+        and gives its index and result (None: none was left); hand them all to finish(). So a
+        process forked after the worker, or this one, shares its jobs too; without a worker the
+        helpers are the jobs themselves, and the pool runs them all."""
+        if self._worker is None:
+            return [partial(self._run_one, index) for index in range(len(self._jobs))]
+        return [self._help for _ in self._jobs]
+
+    def _run_one(self, index: int) -> tuple[int, T]:
+        return index, self._jobs[index]()
 
     def _help(self) -> tuple[int, T] | None:
         index = _claim(self._counter)
@@ -181,28 +205,27 @@ class StartedJobs(Generic[T]):
                helped: Sequence[tuple[int, T] | None] = ()) -> list[T]:
         """Each job's result, in job order, as run_jobs gives them; done is told as in run_jobs;
         helped: what the helpers gave."""
-        if self._worker is None:
-            return _run_here(self._jobs, done)
         found: dict[int, T] = {}
         for index, value in (result for result in helped if result is not None):
             found[index] = value
             if done:
                 done(index)
-        try:
-            while (index := _claim(self._counter)) < len(self._jobs):
-                found[index] = self._jobs[index]()
-                if done:
-                    done(index)
-            self._worker.join()
-            sent = self._results / "results"
-            handed: dict[int, T] = pickle.loads(sent.read_bytes()) if sent.exists() else {}
-            for index in range(len(self._jobs)):
-                if index not in found:
-                    found[index] = handed[index] if index in handed else self._jobs[index]()
+        handed: dict[int, T] = {}
+        if self._worker is not None:
+            try:
+                while (index := _claim(self._counter)) < len(self._jobs):
+                    found[index] = self._jobs[index]()
                     if done:
                         done(index)
-        finally:
-            self.cancel()
+                self._worker.join()
+                handed = dict(_handed_over(self._results / "results"))
+            finally:
+                self.cancel()
+        for index in range(len(self._jobs)):
+            if index not in found:
+                found[index] = handed[index] if index in handed else self._jobs[index]()
+                if done:
+                    done(index)
         return [found[index] for index in range(len(self._jobs))]
 
     def cancel(self) -> None:

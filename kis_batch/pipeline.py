@@ -215,8 +215,11 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     closes = _close_earlier_months(inbox, books, calendar, today, recorded)
     months = closes[-1].months if closes else recorded
     steps = day_steps(tables, settings, calendar, today, inbox.pins, months)
-    first, rest = split_steps(steps, DISPATCH_STEPS)
     compute_parallel = input_bytes >= PARALLEL_COMPUTE_FROM_BYTES
+    # What tomorrow's 派工单 stand on first, so they are written while the rest is computed; where
+    # the steps are shared with a worker (an HQ month), all of them at once, so each round has more
+    # to share.
+    first, rest = (steps, []) if compute_parallel else split_steps(steps, DISPATCH_STEPS)
     found = compute_steps(first, calendar, compute_parallel)
     out = day_folder(out_root, today)
     # What the writers are given, by the names their declarations need (kis_batch/outputs.py).
@@ -230,13 +233,15 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             progress(progress_line(DAY_OUTPUTS))
         # Tomorrow's 派工单, what else the first steps are enough for, and the carry-forward start in a
         # worker now; the other rules are computed meanwhile, and their workbooks shared with a second
-        # worker, which then helps the first with what it has not started.
+        # worker, which then helps the first with what it has not started. An HQ month computed them
+        # all and shares them in one pool: a third process would hold its own copy of the month.
         ready = [output for output in writing if set(output.needs) <= results.keys()]
         parallel = input_bytes >= PARALLEL_FROM_BYTES
         carried_now = partial(carried_so_far, tables, found["scores"].links, settings, calendar, today)
         early_jobs = [_writing(output, out, results) for output in ready]
-        # The longest first, for the pool to help with the rest: the 派工单 总览, then the carry-forward.
-        started = StartedJobs([*early_jobs[:1], carried_now, *early_jobs[1:]], fork_context() if parallel else None)
+        # The longest first: the 派工单 总览, then the carry-forward.
+        started = StartedJobs([*early_jobs[:1], carried_now, *early_jobs[1:]],
+                              fork_context() if parallel and not compute_parallel else None)
         try:
             found |= compute_steps(rest, calendar, compute_parallel, given=found)
             day = DayResults(**found)
@@ -251,12 +256,10 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             # The validation report is written beside the others; a step after them that finds a
             # problem (below) has it written again, so it lists every problem of the run.
             problems_known = len(inbox.problems)
-            so_far, _, *pooled = run_jobs([month_now, roster, *(_writing(output, out, results) for output in later),
-                                           *started.helpers()], parallel=parallel)
-            first_written, carried, *written_early = started.finish(helped=pooled[len(later):])
-            written_early.insert(0, first_written)
-            written = {**dict(zip(ready, written_early, strict=True)),
-                       **dict(zip(later, pooled[:len(later)], strict=True))}
+            (so_far, _, *written_later), (first_written, carried, *written_early) = _pooled(
+                [month_now, roster, *(_writing(output, out, results) for output in later)], started, parallel)
+            written = {**dict(zip(ready, [first_written, *written_early], strict=True)),
+                       **dict(zip(later, written_later, strict=True))}
         finally:
             started.cancel()
         so_far = replace(so_far, carried=carried)
@@ -335,6 +338,20 @@ def _close_earlier_months(inbox: Inbox, books: Books, calendar: WorkCalendar, to
         closes.append(evaluate_as_of(inbox.tables, inbox.settings, calendar, as_of_day(first, today),
                                      closes[-1].months if closes else months))
     return closes
+
+
+def _pooled(own: list[Callable[[], Any]], started: StartedJobs[Any], parallel: bool) -> tuple[list[Any], list[Any]]:
+    """The results of a pool's own jobs and of the started ones. With a worker on the started jobs
+    the pool helps it at its end. Without one they follow the pool's first job, the longest first:
+    this process takes that first job (the month's record, whose figures then come back unpickled)
+    and the pool's worker the next, the 派工单 总览, whose workbook is held in memory while it is
+    written (hundreds of MB on an HQ month, which this process, holding the month, would add to)."""
+    helpers = started.helpers()
+    if started.started:
+        pooled = run_jobs([*own, *helpers], parallel=parallel)
+        return pooled[:len(own)], started.finish(helped=pooled[len(own):])
+    pooled = run_jobs([own[0], *helpers, *own[1:]], parallel=parallel)
+    return [pooled[0], *pooled[1 + len(helpers):]], started.finish(helped=pooled[1:1 + len(helpers)])
 
 
 def _writing(output: Output, out: Path, results: dict[str, Any]) -> Callable[[], list[Path]]:

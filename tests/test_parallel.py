@@ -186,6 +186,16 @@ def test_started_jobs_without_a_worker_run_when_finished() -> None:
     assert started.finish() == [0, 1, 4] and ran == [0, 1, 2]
 
 
+def test_started_jobs_without_a_worker_are_run_by_the_pool_as_helpers() -> None:
+    """An HQ month starts no early worker (a third process would hold its own copy of the month):
+    the helpers are the jobs themselves, the pool shares them, and finish() runs nothing again."""
+    started = parallel.StartedJobs([_job(n, 0.05) for n in range(6)], None)
+    helped = run_jobs(started.helpers(), parallel=True)
+    assert sorted(index for index, _ in helped) == list(range(6))
+    assert len({pid for _, (_, pid) in helped}) == 2
+    assert started.finish(helped=helped) == [value for _, value in helped]
+
+
 def test_a_later_pool_helps_with_the_started_jobs_nobody_has_begun() -> None:
     """Jobs started in a worker, then a pool of two processes that runs out of its own: the pool
     takes the started jobs nobody has begun, each job runs once, results in job order."""
