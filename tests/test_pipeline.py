@@ -21,26 +21,24 @@ def _names(rounds: list[list[Step]]) -> list[list[str]]:
     return [[step.name for step in steps] for steps in rounds]
 
 
-def test_each_step_runs_in_the_first_round_after_what_it_needs_in_the_order_given() -> None:
-    steps = [
+def _five_steps() -> list[Step]:
+    return [
         Step("c", ("a", "b"), lambda a, b: a + b),
         Step("a", (), lambda: 2),
         Step("d", ("c",), lambda c: c * 10),
         Step("b", (), lambda: 3),
         Step("e", ("a",), lambda a: -a),
     ]
+
+
+def test_each_step_runs_in_the_first_round_after_what_it_needs_in_the_order_given() -> None:
+    steps = _five_steps()
     assert _names(step_rounds(steps)) == [["a", "b"], ["c", "e"], ["d"]]
     assert compute_steps(steps, pipeline.WorkCalendar(), parallel=False) == {"a": 2, "b": 3, "c": 5, "e": -2, "d": 50}
 
 
 def test_the_steps_split_into_what_the_named_results_stand_on_and_the_rest() -> None:
-    steps = [
-        Step("c", ("a", "b"), lambda a, b: a + b),
-        Step("a", (), lambda: 2),
-        Step("d", ("c",), lambda c: c * 10),
-        Step("b", (), lambda: 3),
-        Step("e", ("a",), lambda a: -a),
-    ]
+    steps = _five_steps()
     first, rest = split_steps(steps, ("c",))
     assert [step.name for step in first] == ["c", "a", "b"] and [step.name for step in rest] == ["d", "e"]
     calendar = pipeline.WorkCalendar()
