@@ -102,8 +102,10 @@ def with_carried(tables: dict[str, pd.DataFrame], carried: Mapping[str, pd.DataF
 
 
 def month_of(value: Any) -> str | None:
+    """2026-11 for any date or time in it (isoformat rather than strftime: a run asks this of every
+    dated row, half a million on an HQ month)."""
     day = day_of(value)
-    return f"{day:%Y-%m}" if day is not None else None
+    return day.isoformat()[:7] if day is not None else None
 
 
 def rows_per_month(tables: Mapping[str, pd.DataFrame]) -> Counter[str]:
