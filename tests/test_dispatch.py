@@ -403,7 +403,6 @@ def errors(inbox: Any) -> list[Any]:
     return [p for p in inbox.problems if p.severity is Severity.ERROR]
 
 
-
 def run_dispatch(folder: Path, today: dt.date, out: Path) -> tuple[DispatchResult, list[Path]]:
     inbox = load_folder(folder, today)
     assert errors(inbox) == []

@@ -231,7 +231,6 @@ def test_hidden_sheet_data_is_read_with_a_warning(tmp_path):
     assert [p.code for p in inbox.problems] == [Code.HIDDEN]
 
 
-
 def test_two_processes_read_the_same_tables_and_problems_as_one(tmp_path, monkeypatch):
     import kis_batch.ingest.early as ingest
 

@@ -141,7 +141,6 @@ def test_behind_with_room_gets_renewals_first_then_the_longest_unvisited(tmp_pat
     assert (first["customer_name"], first["phone"], first["owner_name"]) == ("A03公司", "057188000003", "张伟")
 
 
-
 def sheet_rows(sheet: Any) -> list[dict[str, Any]]:
     top, columns = header_row(sheet, "客户编号")
     return [{header: sheet.cell(row, column).value for header, column in columns.items()}

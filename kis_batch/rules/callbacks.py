@@ -76,10 +76,8 @@ class CallbackPlan:
     figures: dict[str, Any]
 
 
-
 Records = dict[str, list[dict[str, Any]]]
 _USED_TABLES = ("customers", "staff", "feedback", "callbacks")
-
 
 
 def _records(tables: dict[str, pd.DataFrame]) -> Records:

@@ -110,8 +110,6 @@ class FeeReport:
         }
 
 
-
-
 def payment_status(amount: float | None, paid: float) -> str:
     """docs/rules.md § Fees: 已收清 / 部分收款 / 未收 (paid ≥ amount / 0 < paid < amount / paid = 0)."""
     if amount is None:

@@ -86,9 +86,6 @@ class Scores:
         return self.rows[self.rows["service_date"] == self.today]
 
 
-
-
-
 def _minutes(arrive: dt.time | None, leave: dt.time | None) -> int | None:
     if arrive is None or leave is None:
         return None

@@ -43,7 +43,6 @@ class ManagerSummary:
     satisfaction_mix: pd.DataFrame  # level, count
 
 
-
 def _previous_workday(calendar: WorkCalendar, day: dt.date) -> dt.date | None:
     for back in range(1, LOOKBACK_DAYS):
         candidate = day - dt.timedelta(days=back)
