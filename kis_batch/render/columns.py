@@ -30,9 +30,9 @@ def col_from_schema(column: Column, *, fill: bool = False, header: str | None = 
     return Col(column.key, header or column.zh, column.width, kind, column.choices if fill else (), fill)
 
 
-def input_col(template: Template, key: str, width: float, header: str | None = None) -> Col:
-    """A template column shown read-only, at the width the sheet can spare."""
-    return replace(col_from_schema(template.fields[key], header=header), width=width)
+def input_col(template: Template, key: str, width: float, header: str | None = None, *, wrap: bool = False) -> Col:
+    """A template column shown read-only, at the width the sheet can spare (wrapped, for long text)."""
+    return replace(col_from_schema(template.fields[key], header=header), width=width, wrap=wrap)
 
 
 # Excel keeps a dropdown list of at most 255 characters; a longer roster gets a free-text cell.

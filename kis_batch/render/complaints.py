@@ -15,7 +15,7 @@ import dataclasses
 from pathlib import Path
 
 from kis_batch.outputs import COMPLAINTS_OUTPUT
-from kis_batch.render.columns import Col, col_from_schema
+from kis_batch.render.columns import Col, col_from_schema, input_col
 from kis_batch.render.paper import Page
 from kis_batch.render.saving import output_book
 from kis_batch.render.style import ERROR_BG, HEADER_BG, Book, Highlight, write_block, write_table
@@ -34,13 +34,13 @@ def _fill(key: str, width: float, shown: str | None = None) -> Col:
 
 # Printed: the case and its handling to fill in; after them 客户编号 and 来源, for the record.
 CASE_PRINTED = (
-    dataclasses.replace(col_from_schema(FIELDS["complaint_id"]), width=15.5),
+    input_col(COMPLAINT_HANDLING, "complaint_id", 15.5),
     Col("status", "状态", 5),
     Col("filed", "立案日期", 9.8, "date"),
     Col("workdays", "已过工作日", 4, "int"),
     Col("overdue", "超期", 4, "bool"),
     Col("reopened", "重开次数", 4, "int"),
-    dataclasses.replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=13, wrap=True),
+    input_col(CUSTOMERS, "customer_name", 13, wrap=True),
     Col("staff_name", "被投诉人", 6),
     Col("content", "投诉内容", 20, wrap=True),
     _fill("responsibility", 7),
@@ -52,7 +52,7 @@ CASE_PRINTED = (
 )
 CASE_COLS = (
     *CASE_PRINTED,
-    dataclasses.replace(col_from_schema(CUSTOMERS.fields["customer_id"]), width=8),
+    input_col(CUSTOMERS, "customer_id", 8),
     Col("source", "来源", 8),
 )
 CASE_PAGE = Page(printed=len(CASE_PRINTED))

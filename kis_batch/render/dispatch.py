@@ -20,7 +20,7 @@ import pandas as pd
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT
-from kis_batch.render.columns import Col, col_from_schema, person_choice
+from kis_batch.render.columns import Col, col_from_schema, input_col, person_choice
 from kis_batch.render.paper import HANDWRITING_ROW_PT, ROUTE_PAGE_PT, Page
 from kis_batch.render.saving import output_book
 from kis_batch.render.service_sheet import Letterhead, write_service_sheet
@@ -36,17 +36,17 @@ ROUTE = Col("route", "路线顺序", 4, "int")
 DISPATCHED = "派工"
 KIND = Col("kind", "类别", 5, wrap=True)
 PRIORITY = Col("priority", "优先顺序", 4, "int")
-TICKET = replace(col_from_schema(FEEDBACK.fields["ticket_id"]), width=13.5)
-CUSTOMER_ID = replace(col_from_schema(CUSTOMERS.fields["customer_id"]), width=8)
-CUSTOMER_NAME = replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=14, wrap=True)
-CONTACT = replace(col_from_schema(CUSTOMERS.fields["contact"]), width=6.5)
-PHONE = replace(col_from_schema(CUSTOMERS.fields["phone"]), width=12)
-ADDRESS = replace(col_from_schema(CUSTOMERS.fields["address"]), width=14, wrap=True)
-AREA = replace(col_from_schema(CUSTOMERS.fields["area"]), width=6)
-KEY_CUSTOMER = replace(col_from_schema(CUSTOMERS.fields["key_customer"]), width=5)
-CATEGORY = replace(col_from_schema(CALLS.fields["category"]), width=7)
-SEVERITY = replace(col_from_schema(CALLS.fields["severity"]), width=5.5)
-URGENCY = replace(col_from_schema(CALLS.fields["urgency"]), width=5.5)
+TICKET = input_col(FEEDBACK, "ticket_id", 13.5)
+CUSTOMER_ID = input_col(CUSTOMERS, "customer_id", 8)
+CUSTOMER_NAME = input_col(CUSTOMERS, "customer_name", 14, wrap=True)
+CONTACT = input_col(CUSTOMERS, "contact", 6.5)
+PHONE = input_col(CUSTOMERS, "phone", 12)
+ADDRESS = input_col(CUSTOMERS, "address", 14, wrap=True)
+AREA = input_col(CUSTOMERS, "area", 6)
+KEY_CUSTOMER = input_col(CUSTOMERS, "key_customer", 5)
+CATEGORY = input_col(CALLS, "category", 7)
+SEVERITY = input_col(CALLS, "severity", 5.5)
+URGENCY = input_col(CALLS, "urgency", 5.5)
 # Not the call log's own 问题描述 / 来电时间: with those a returned sheet would also look like a call log.
 PROBLEM = Col("problem", "报修问题", 17, wrap=True)
 CALL_TIME = Col("call_time", "报修时间", 15.5, "datetime")

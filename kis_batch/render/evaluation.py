@@ -30,8 +30,6 @@ GRADE_COLOURS = {"A": GOOD_BG, "B": HEADER_BG, "C": ATTENTION_BG, "D": ERROR_BG}
 CHART_COLOUR = "#4472C4"
 
 
-
-
 SUMMARY_COLS = (
     Col("rank", "名次", 3, "int"),
     input_col(STAFF, "staff_id", 6),
@@ -88,7 +86,7 @@ CALLBACK_COLS = (
     input_col(CALLBACKS, "date", 10), input_col(CALLBACKS, "kind", 9), input_col(CALLBACKS, "customer_id", 9),
     input_col(CALLBACKS, "ticket_id", 14), input_col(CALLBACKS, "staff", 8),
     input_col(CALLBACKS, "satisfaction", 9), Col("satisfied", "计为满意", 7, "bool"),
-    dataclasses.replace(input_col(CALLBACKS, "notes", 16), wrap=True),
+    input_col(CALLBACKS, "notes", 16, wrap=True),
 )
 BASIS_LAST = 9  # the 依据 text spans the columns from 3 up to this one
 SETTING_COLS = (Col("name", "参数", 18), Col("value", "值", 6), Col("help", "说明", 80, wrap=True))

@@ -11,16 +11,14 @@ Colours: overdue days and balances red, unapproved contracts orange, 续费风�
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import FEES_OUTPUT
-from kis_batch.render.columns import Col, col_from_schema, person_choice
+from kis_batch.render.columns import Col, input_col, person_choice
 from kis_batch.render.paper import Page
 from kis_batch.render.saving import output_book
 from kis_batch.render.style import ATTENTION_BG, ERROR_BG, Book, Highlight, write_table
@@ -33,22 +31,17 @@ RISK_FLAG = "续费风险"
 UNAPPROVED_FLAG, APPROVED_FLAG = "未核准", "已核准"
 
 
-
-def _fee_col(template: Any, key: str, width: float, wrap: bool = False) -> Col:
-    return replace(col_from_schema(template.fields[key]), width=width, wrap=wrap)
-
-
-CONTRACT = _fee_col(FEES, "contract_id", 12)
-CUSTOMER_ID = _fee_col(FEES, "customer_id", 7)
-CUSTOMER_NAME = _fee_col(CUSTOMERS, "customer_name", 14, wrap=True)
-CONTACT = _fee_col(CUSTOMERS, "contact", 6.5)
-PHONE = _fee_col(CUSTOMERS, "phone", 12)
-START = _fee_col(FEES, "start", 9.8)
-END = _fee_col(FEES, "end", 9.8)
-DUE = _fee_col(FEES, "due_date", 9.8)
-AMOUNT = _fee_col(FEES, "amount", 10)
-PAID = _fee_col(FEES, "paid", 10)
-PAID_DATE = _fee_col(FEES, "paid_date", 9.8)
+CONTRACT = input_col(FEES, "contract_id", 12)
+CUSTOMER_ID = input_col(FEES, "customer_id", 7)
+CUSTOMER_NAME = input_col(CUSTOMERS, "customer_name", 14, wrap=True)
+CONTACT = input_col(CUSTOMERS, "contact", 6.5)
+PHONE = input_col(CUSTOMERS, "phone", 12)
+START = input_col(FEES, "start", 9.8)
+END = input_col(FEES, "end", 9.8)
+DUE = input_col(FEES, "due_date", 9.8)
+AMOUNT = input_col(FEES, "amount", 10)
+PAID = input_col(FEES, "paid", 10)
+PAID_DATE = input_col(FEES, "paid_date", 9.8)
 APPROVED = Col("approval", FEES.fields["approved"].zh, 6)
 OWNER = Col("owner_name", FEES.fields["owner"].zh, 6.5)
 BALANCE = Col("balance", "未收金额", 10, "number")
@@ -63,7 +56,7 @@ RANK = Col("rank", "序号", 3, "int")
 KIND = Col("chase_kind", "催收类型", 7)
 ACTION = Col("action", "催收事项", 28, wrap=True)
 CHASER = Col("owner_name", FEE_CHASE.fields["owner"].zh, 6.5)
-CHASE_DATE = _fee_col(FEE_CHASE, "chase_date", 9.8)
+CHASE_DATE = input_col(FEE_CHASE, "chase_date", 9.8)
 PLANNED_CHASER = Col("planned_name", FEE_CHASE.fields["planned"].zh, 6.5)
 
 # Each list prints the columns that matter on paper; the rest (ids, dates repeated elsewhere) follow.

@@ -20,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import PERSON_PROJECTS_OUTPUT, PROJECTS_OUTPUT, person_labels
-from kis_batch.render.columns import Col, col_from_schema
+from kis_batch.render.columns import Col, col_from_schema, input_col
 from kis_batch.render.paper import Page, setup_page, shown_width
 from kis_batch.render.saving import output_book
 from kis_batch.render.style import ERROR_BG, Book, Highlight, sheet_name, write_block, write_table, write_text
@@ -32,31 +32,31 @@ P = PROJECTS.fields
 # Printed: each project's stage, dates and overdue flags; after them 客户编号, 开始日期 and who accepted
 # it when (the acceptance form has them).
 OVERVIEW_PRINTED = (
-    replace(col_from_schema(P["project_id"]), width=10),
-    replace(col_from_schema(CUSTOMERS.fields["customer_name"]), width=13, wrap=True),
+    input_col(PROJECTS, "project_id", 10),
+    input_col(CUSTOMERS, "customer_name", 13, wrap=True),
     Col("specialist_name", P["specialist"].zh, 6),
-    replace(col_from_schema(P["scope"]), width=14, wrap=True),
+    input_col(PROJECTS, "scope", 14, wrap=True),
     Col("stage", "阶段", 6),
-    replace(col_from_schema(P["planned_live"]), width=9.8),
-    replace(col_from_schema(P["live"]), width=9.8),
-    replace(col_from_schema(P["acceptance"]), width=5),
+    input_col(PROJECTS, "planned_live", 9.8),
+    input_col(PROJECTS, "live", 9.8),
+    input_col(PROJECTS, "acceptance", 5),
     Col("handover_to_name", P["handover_to"].zh, 6),
-    replace(col_from_schema(P["handed_over"]), width=9.8),
+    input_col(PROJECTS, "handed_over", 9.8),
     Col("live_overdue", "上线逾期", 4),
     Col("live_days", "上线晚工作日", 4, "int"),
     Col("acceptance_overdue", "验收逾期", 4),
     Col("acceptance_days", "上线后工作日", 4, "int"),
     Col("handover_overdue", "交接逾期", 4),
     Col("handover_days", "验收后工作日", 4, "int"),
-    replace(col_from_schema(P["notes"]), width=12, wrap=True),
+    input_col(PROJECTS, "notes", 12, wrap=True),
 )
 OVERVIEW_COLS = (
     *OVERVIEW_PRINTED,
-    replace(col_from_schema(P["customer_id"]), width=8),
-    replace(col_from_schema(P["start"]), width=9.8),
+    input_col(PROJECTS, "customer_id", 8),
+    input_col(PROJECTS, "start", 9.8),
     Col("acceptance_source", "结论来源", 8),
-    replace(col_from_schema(P["accepted_on"]), width=9.8),
-    replace(col_from_schema(P["accepted_by"]), width=6),
+    input_col(PROJECTS, "accepted_on", 9.8),
+    input_col(PROJECTS, "accepted_by", 6),
     Col("signed", "验收签字", 24, wrap=True),  # who signed the returned form whose 验收结论 the checklist bears out
 )
 OVERVIEW_PAGE = Page(printed=len(OVERVIEW_PRINTED))

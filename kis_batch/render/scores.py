@@ -4,7 +4,6 @@ the month's scored rows; breaches coloured, complaints and manager overrides mar
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +21,7 @@ from kis_batch.schema import CUSTOMERS, FEEDBACK, STAFF
 ROW_PRINTED = (
     input_col(FEEDBACK, "ticket_id", 12.5),
     Col("staff_name", FEEDBACK.fields["staff"].zh, 6),
-    replace(input_col(CUSTOMERS, "customer_name", 13), wrap=True),
+    input_col(CUSTOMERS, "customer_name", 13, wrap=True),
     input_col(FEEDBACK, "service_type", 7),
     input_col(FEEDBACK, "result", 7),
     input_col(FEEDBACK, "satisfaction", 7),
