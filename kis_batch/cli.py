@@ -429,7 +429,7 @@ def command_line() -> None:
     interpreter would free every object one by one, with pandas loaded a noticeable share of a
     department's run. Python's cycle collector is off for the command: a command makes little
     cyclic garbage and ends, and the collector would otherwise walk every object pandas, the rules
-    and the run's tables hold, again and again while they load (a tenth of a department's run)."""
+    and the run's tables hold, again and again while they load (about 5 % of a department's run)."""
     gc.disable()
     try:
         main()

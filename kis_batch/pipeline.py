@@ -83,7 +83,11 @@ class RunResult:
     outputs: list[Path] = field(default_factory=list)
     removed_outputs: list[str] = field(default_factory=list)  # an earlier run's files of D this run did not write
     closed_outputs: list[Path] = field(default_factory=list)  # the closes' 月度考核 and 月度总结, in OUT/YYYY-MM/
-    carried_rows: int = 0  # rows carried from closed months the folder no longer holds
+
+    @property
+    def carried_rows(self) -> int:
+        """Rows carried from closed months the folder no longer holds."""
+        return self.figures.carried_rows
 
     @property
     def closed_months(self) -> tuple[str, ...]:
@@ -246,8 +250,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
             found |= compute_steps(rest, calendar, compute_parallel, given=found)
             day = DayResults(**found)
             summary = _found_problems_and_summary(inbox, calendar, today, day)
-            result = RunResult(today, plan, out, inbox, _run_figures(inbox, plan, calendar, day, books, closes),
-                               carried_rows=sum(books.added.values()))
+            result = RunResult(today, plan, out, inbox, _run_figures(inbox, plan, calendar, day, books, closes))
             results |= {**found, "inbox": inbox, "summary": summary}
             later = [output for output in writing if output not in ready]
             month_now = partial(month_so_far, tables, settings, day, books.folder_rows.get(f"{today:%Y-%m}", 0))
@@ -318,7 +321,7 @@ def _write_again(outputs: list[Output], written_by: dict[Output, list[Path]], ou
     """Outputs that list the run's problems, written again once a later step has found more; a file
     the first writing had to keep under another name (its target held open) goes."""
     for output in outputs:
-        first, written_by[output] = written_by[output], _written_by(partial(output.write, out, results))
+        first, written_by[output] = written_by[output], _writing(output, out, results)()
         for path in set(first) - set(written_by[output]):
             path.unlink(missing_ok=True)
 
