@@ -275,6 +275,10 @@ class Cells(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
+# The columns service_happened reads.
+SERVICE_FACTS = ("result", "arrive", "leave")
+
+
 def service_happened(row: Cells) -> bool:
     """Whether a feedback row records a service that took place: it has a 处理结果, or a 到达时间 or
     离开时间 (someone was there). Neither means not done yet, such as a returned dispatch row left

@@ -79,21 +79,24 @@ def column_lists(frame: pd.DataFrame) -> list[list[Any]]:
     return frame.to_numpy(dtype=object).T.tolist() if len(frame.columns) else []
 
 
-def _built_rows(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    lists = column_lists(frame)  # equal lengths, one per column: zip needs no strict
-    return [dict(zip(columns, values)) for values in zip(*lists)]  # noqa: B905
+def _built_rows(columns: Sequence[str], lists: list[list[Any]]) -> list[dict[str, Any]]:
+    return [dict(zip(columns, values)) for values in zip(*lists)]  # noqa: B905 (equal lengths, one per column)
 
 
-def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def rows_of(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """A frame's rows as dicts. The tables hold object columns, so this is to_dict("records")
-    without its per-cell boxing; a small table's rows are built once and copied for each caller."""
+    without its per-cell boxing; a small table's rows are built once and copied for each caller.
+    columns: only these, for a caller that reads a few columns of a long table (an HQ month's
+    call log as dicts of all its columns is ~200 MB and a second to build)."""
+    if columns is not None:
+        return _built_rows(columns, [frame[column].tolist() for column in columns])
     columns, key = tuple(frame.columns), id(frame)
     if len(frame) * len(columns) > ROWS_KEPT_UP_TO_CELLS:
-        return _built_rows(frame, columns)
+        return _built_rows(columns, column_lists(frame))
     kept = _KEPT_ROWS.get(key)
     if kept is None or kept[0]() is not frame or kept[1] != columns or kept[2] != len(frame):
         kept = (weakref.ref(frame, lambda _, key=key: _KEPT_ROWS.pop(key, None)), columns, len(frame),
-                _built_rows(frame, columns))
+                _built_rows(columns, column_lists(frame)))
         _KEPT_ROWS[key] = kept
     return [row.copy() for row in kept[3]]
 
@@ -103,6 +106,6 @@ def table_of(tables: dict[str, pd.DataFrame], key: str) -> pd.DataFrame:
     return tables[key] if key in tables else empty_frame(key)
 
 
-def table_rows(tables: dict[str, pd.DataFrame], key: str) -> list[dict[str, Any]]:
-    """A table of the run as rows (empty where the folder had none)."""
-    return rows_of(table_of(tables, key))
+def table_rows(tables: dict[str, pd.DataFrame], key: str, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """A table of the run as rows (empty where the folder had none); columns as in rows_of."""
+    return rows_of(table_of(tables, key), columns)

@@ -152,6 +152,16 @@ def test_each_caller_gets_the_rows_as_pandas_gives_them_and_its_own_copy(monkeyp
     assert again[0] is not first[0] and "added_by_a_rule" not in again[1]
 
 
+def test_the_rows_of_named_columns_are_the_records_cut_to_those_columns() -> None:
+    """A caller reading a few columns of a long table gets each record with those keys only, in the
+    table's order; an empty table gives no rows."""
+    calls = load_folder(EXAMPLE, TODAY).tables["calls"]
+    wanted = ("customer_id", "call_time", "_row")
+    cut = rows_of(calls, wanted)
+    assert len(cut) > 1 and cut == [{key: r[key] for key in wanted} for r in calls.to_dict("records")]
+    assert rows_of(calls.iloc[:0], wanted) == []
+
+
 def _same_value(a: Any, b: Any) -> bool:
     """Equal and of one type, a missing value (NaN, NaT, None) equal to itself."""
     return type(a) is type(b) and (a is b or a == b or (pd.isna(a) is True and pd.isna(b) is True))

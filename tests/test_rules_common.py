@@ -17,9 +17,9 @@ from kis_batch.rules.common import (
     month_end,
     month_start,
     on_duty,
-    table_rows,
 )
 from kis_batch.settings import Settings
+from kis_batch.tables import table_rows
 from tests.builders import table
 
 

@@ -28,9 +28,9 @@ from kis_batch.coerce import day_of
 from kis_batch.rules.fees import UNHAPPY
 from kis_batch.rules.scoring import EventLinks
 from kis_batch.rules.tickets import open_tickets
-from kis_batch.schema import service_happened
+from kis_batch.schema import SERVICE_FACTS, service_happened
 from kis_batch.settings import Settings
-from kis_batch.tables import FILE, ROW, SHEET, rows_of, table_of
+from kis_batch.tables import FILE, PROVENANCE, ROW, SHEET, rows_of, table_of
 
 Place = tuple[str, str, int]
 CARRIED_TABLES = ("calls", "feedback", "callbacks", "complaint_handling", "acceptance")
@@ -64,7 +64,11 @@ def carry_forward(tables: dict[str, pd.DataFrame], links: EventLinks, settings: 
     complaints to services."""
     calls, feedback = table_of(tables, "calls"), table_of(tables, "feedback")
     tickets = set(open_tickets(calls, feedback, calendar, as_of)["ticket_id"].tolist())
-    call_rows, feedback_rows, callback_rows = rows_of(calls), rows_of(feedback), rows_of(table_of(tables, "callbacks"))
+    call_rows = rows_of(calls, ("ticket_id", "customer_id", "call_time", *PROVENANCE))
+    feedback_rows = rows_of(feedback, ("ticket_id", "customer_id", "service_date", "satisfaction", *SERVICE_FACTS,
+                                       *PROVENANCE))
+    callback_rows = rows_of(table_of(tables, "callbacks"), ("customer_id", "date", "reached", "satisfaction",
+                                                             *PROVENANCE))
     since = as_of - dt.timedelta(days=settings.tracking_lookback_days)
     wanted: dict[str, set[Place]] = {key: set() for key in CARRIED_TABLES}
     for r in call_rows:

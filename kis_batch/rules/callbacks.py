@@ -46,15 +46,13 @@ from kis_batch.rules.common import (
     is_active,
     month_end,
     month_start,
-    rows_of,
     staff_labels,
     staff_order,
-    table_of,
-    table_rows,
 )
 from kis_batch.rules.dispatch import DispatchResult
 from kis_batch.schema import CALLBACK_KINDS, ENGINEER, service_happened
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of, table_rows
 
 VERIFICATION, SPOT_CHECK, SATISFACTION = CALLBACK_KINDS
 LIST_COLUMNS = (

@@ -22,7 +22,7 @@ from kis_batch.outputs import person_labels
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.schema import COMPLAINT_CATEGORY
 from kis_batch.settings import Settings
-from kis_batch.tables import rows_of, table_of, table_rows
+from kis_batch.tables import rows_of, table_of
 
 # Staff -----------------------------------------------------------------------------------------------
 
@@ -130,9 +130,10 @@ def complaint_records(tables: dict[str, pd.DataFrame], upto: dt.date) -> list[Co
         if when is not None and day_of(when) <= upto:
             found.append(ComplaintRecord(CALLS_SOURCE, call["customer_id"], day_of(when),
                                          pd.Timestamp(when).to_pydatetime(), call))
-    for callback in table_rows(tables, "callbacks"):
+    callbacks = table_of(tables, "callbacks")
+    for callback in rows_of(callbacks.loc[[flag is True for flag in callbacks["complaint"].tolist()]]):
         day = day_of(callback["date"])
-        if callback["complaint"] is True and day is not None and day <= upto:
+        if day is not None and day <= upto:
             found.append(ComplaintRecord(CALLBACKS_SOURCE, callback["customer_id"], day,
                                          callback_time(day), callback))
     return found

@@ -34,14 +34,12 @@ from kis_batch.rules.common import (
     CALLS_SOURCE,
     complaint_records,
     month_start,
-    rows_of,
-    table_of,
-    table_rows,
 )
 from kis_batch.rules.fees import OVERDUE, UNHAPPY, FeeReport
 from kis_batch.rules.tickets import open_tickets
-from kis_batch.schema import GROUP_SEGMENT, SEGMENTS, service_happened
+from kis_batch.schema import GROUP_SEGMENT, SEGMENTS, SERVICE_FACTS, service_happened
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of, table_rows
 
 KEY = "重点客户"
 LARGE, REMOTE = SEGMENTS[1], SEGMENTS[3]
@@ -140,10 +138,10 @@ def latest_contacts(tables: dict[str, pd.DataFrame], today: dt.date) -> dict[str
     calls = table_of(tables, "calls")
     for customer, when in zip(calls["customer_id"].tolist(), calls["call_time"].tolist(), strict=True):
         note("call", customer, when)
-    for r in table_rows(tables, "feedback"):
+    for r in table_rows(tables, "feedback", ("customer_id", "service_date", *SERVICE_FACTS)):
         if service_happened(r):
             note("service", r["customer_id"], r["service_date"])
-    for r in table_rows(tables, "callbacks"):
+    for r in table_rows(tables, "callbacks", ("customer_id", "date", "reached")):
         if r["reached"] is True:
             note("callback", r["customer_id"], r["date"])
     return latest
@@ -164,7 +162,7 @@ def low_rating_counts(tables: dict[str, pd.DataFrame], since: dt.date, today: dt
     """Per customer, 一般/不满意 ratings from `since` to D, in feedback and in callbacks."""
     counts: Counter[str] = Counter()
     for key, date in (("feedback", "service_date"), ("callbacks", "date")):
-        for r in table_rows(tables, key):
+        for r in table_rows(tables, key, ("customer_id", date, "satisfaction")):
             day = day_of(r[date])
             if r["satisfaction"] in UNHAPPY and day is not None and since <= day <= today:
                 counts[r["customer_id"]] += 1
@@ -174,7 +172,7 @@ def low_rating_counts(tables: dict[str, pd.DataFrame], since: dt.date, today: dt
 def services_this_month(tables: dict[str, pd.DataFrame], today: dt.date) -> Counter[str]:
     """Per customer, services that happened in D's month up to D."""
     first = month_start(today)
-    return Counter(r["customer_id"] for r in table_rows(tables, "feedback")
+    return Counter(r["customer_id"] for r in table_rows(tables, "feedback", ("customer_id", "service_date", *SERVICE_FACTS))
                    if service_happened(r) and r["service_date"] is not None and first <= r["service_date"] <= today)
 
 

@@ -95,7 +95,7 @@ def month_calls(tables: dict[str, pd.DataFrame], as_of: dt.date) -> pd.DataFrame
     calls = table_of(tables, "calls")
     days = [day_of(when) for when in calls["call_time"].tolist()]
     first = month_start(as_of)
-    return calls[[d is not None and first <= d <= as_of for d in days]]
+    return calls.loc[[d is not None and first <= d <= as_of for d in days]]
 
 
 def column_values(frame: pd.DataFrame, key: str) -> list[Any]:
@@ -108,9 +108,10 @@ def training_candidates(tables: dict[str, pd.DataFrame], settings: Settings, as_
     customers = {c["customer_id"]: c for c in table_rows(tables, "customers")}
     names = {s["staff_id"]: s["name"] for s in table_rows(tables, "staff")}
     per_customer: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for call in rows_of(month_calls(tables, as_of)):
-        if call.get("category") in TRAINING_CATEGORIES:
-            per_customer[call["customer_id"]].append(call)
+    calls = month_calls(tables, as_of)
+    training = calls.loc[[category in TRAINING_CATEGORIES for category in column_values(calls, "category")]]
+    for call in rows_of(training, ("customer_id", "category", "problem")):
+        per_customer[call["customer_id"]].append(call)
     rows = []
     for customer_id, calls in per_customer.items():
         if len(calls) < settings.training_calls:

@@ -51,7 +51,7 @@ from kis_batch.rules.common import month_start, staff_order
 from kis_batch.rules.complaint_records import COMPLAINT_COLUMNS, SOURCES, People, complaint_rows
 from kis_batch.rules.display import NO_DATA, as_of_text
 from kis_batch.rules.scoring import NO_PHONE_AHEAD, NOT_VISITED, OVER_TIME, Event, Scores
-from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_TYPES, VISIT_TYPE, service_happened
+from kis_batch.schema import CALLBACK_KINDS, SATISFACTION, SERVICE_FACTS, SERVICE_TYPES, VISIT_TYPE, service_happened
 from kis_batch.settings import Settings
 from kis_batch.tables import rows_of, table_of, table_rows
 
@@ -262,7 +262,9 @@ def _scored_breaches(scores: Scores, people: People) -> list[dict[str, Any]]:
              "customer_id": r["customer_id"], "customer_name": people.customer_name(r["customer_id"]),
              "ticket_id": r["ticket_id"], "service_type": r["service_type"], "mode": r["mode"], "kind": kind,
              "reason": reason}
-            for r in rows_of(scores.rows) for kind, reason in r["breach_list"]]
+            for r in rows_of(scores.rows.loc[[bool(found) for found in scores.rows["breach_list"].tolist()]],
+                             ("service_date", "staff", "customer_id", "ticket_id", "service_type", "mode", "breach_list"))
+            for kind, reason in r["breach_list"]]
 
 
 def _unmatched_disproved(events: list[Event], people: People, first: dt.date) -> list[dict[str, Any]]:
@@ -277,6 +279,10 @@ def _unmatched_disproved(events: list[Event], people: People, first: dt.date) ->
                          "ticket_id": e.ticket_id, "service_type": None, "mode": None, "kind": NOT_VISITED,
                          "reason": f"{day:%m-%d} {e.record['kind']}回访客户称未上门，且没有对应的上门服务反馈单"})
     return rows
+
+
+# The feedback columns _missing_feedback reads.
+_FEEDBACK_READ = ("service_date", "ticket_id", "customer_id", "staff", "service_type", "mode", *SERVICE_FACTS)
 
 
 def _missing_feedback(feedback: list[dict[str, Any]], people: People, first: dt.date,
@@ -375,7 +381,7 @@ def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Se
     coverage, coverage_figures = _coverage(callbacks, people, settings, calendar, today)
 
     breach_rows = [*_scored_breaches(scores, people), *_unmatched_disproved(links.disproved, people, first),
-                   *_missing_feedback(table_rows(tables, "feedback"), people, first, today)]
+                   *_missing_feedback(table_rows(tables, "feedback", _FEEDBACK_READ), people, first, today)]
     breaches, breaches_by_engineer = _breach_tables(breach_rows, scores, people)
 
     month_counts = _counts(month)

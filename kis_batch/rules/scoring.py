@@ -42,10 +42,7 @@ from kis_batch.rules.common import (
     callback_time,
     complaint_records,
     month_start,
-    rows_of,
     staff_order,
-    table_of,
-    table_rows,
 )
 from kis_batch.rules.tickets import UNFINISHED_RESULTS
 from kis_batch.schema import (
@@ -55,6 +52,7 @@ from kis_batch.schema import (
     service_happened,
 )
 from kis_batch.settings import Settings
+from kis_batch.tables import rows_of, table_of, table_rows
 
 ONSITE = FEEDBACK.fields["mode"].default  # 上门: the only mode that is a visit
 NOT_VERIFIED = "否"

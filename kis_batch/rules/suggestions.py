@@ -31,7 +31,7 @@ from kis_batch.rules.common import month_start, on_duty, staff_labels, staff_ord
 from kis_batch.rules.dispatch import ENGINEER_POOL, DispatchResult
 from kis_batch.rules.fees import DUE_RENEWAL, FeeReport
 from kis_batch.rules.quotas import BEHIND, OUT_OF_REACH
-from kis_batch.schema import VISIT_TYPE, service_happened
+from kis_batch.schema import SERVICE_FACTS, VISIT_TYPE, service_happened
 from kis_batch.tables import rows_of, table_rows
 
 SUGGESTED = "建议拜访"
@@ -45,7 +45,7 @@ SUGGESTION_COLUMNS = (
 def last_visits(tables: dict[str, pd.DataFrame], today: dt.date) -> dict[str, dt.date]:
     """Per customer, the day of the latest 客户拜访 that happened up to D (by anyone)."""
     latest: dict[str, dt.date] = {}
-    for r in table_rows(tables, "feedback"):
+    for r in table_rows(tables, "feedback", ("customer_id", "service_date", "service_type", *SERVICE_FACTS)):
         day = r["service_date"]
         if r["service_type"] == VISIT_TYPE and service_happened(r) and day is not None and day <= today:
             latest[r["customer_id"]] = max(day, latest.get(r["customer_id"], day))

@@ -37,7 +37,7 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
     comes back waits one more day each time.
     """
     read = ["ticket_id", "result", "service_date", "customer_id", "service_type", "notes"]
-    filled = [r for r in rows_of(feedback[read])
+    filled = [r for r in rows_of(feedback, read)
               if r["ticket_id"] and r["result"] and r["service_date"] and r["service_date"] <= today]
     # The latest feedback decides; on the same day an 已解决 outranks the others (someone finished it).
     filled.sort(key=lambda r: (r["service_date"], r["result"] == RESOLVED))
