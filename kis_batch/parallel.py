@@ -29,7 +29,7 @@ T = TypeVar("T")
 PARALLEL_FROM_BYTES = 2**20  # reading and writing
 PARALLEL_COMPUTE_FROM_BYTES = 20 * 2**20
 # How often the waiting process checks that the worker is still alive.
-_WORKER_CHECK_S = 0.5
+WORKER_CHECK_S = 0.5
 
 _inherited_jobs: list[Callable[[], object]] = []
 
@@ -98,43 +98,73 @@ def run_jobs(jobs: list[Callable[[], T]], parallel: bool, done: Callable[[int], 
     context = fork_context() if parallel and len(jobs) > 1 else None
     if context is None:
         return _run_here(jobs, done)
-    _inherited_jobs[:] = jobs
-    counter = context.Value("i", 0)
-    sent = context.Queue()
-    worker = context.Process(target=_work, args=(counter, sent), daemon=True)
-    worker.start()
-    found: dict[int, Any] = {}
-
-    def arrived(index: int, value: Any) -> None:
-        found[index] = value
-        if done:
-            done(index)
-
-    def receive(timeout: float | None) -> None:
-        """One result from the worker (waiting up to timeout; None: only one already there)."""
-        try:
-            index, ok, value = pickle.loads(sent.get(timeout=timeout) if timeout else sent.get_nowait())
-        except queue.Empty:
-            if timeout and not worker.is_alive() and sent.empty():
-                raise WorkerDied(f"工作进程意外退出（退出码 {worker.exitcode}），本次运行未完成") from None
-            return
-        if not ok:
-            raise value
-        arrived(index, value)
-
+    shared = SharedJobs(jobs, context)
+    told = done or (lambda _: None)
     try:
-        while (index := _claim(counter)) < len(jobs):
-            arrived(index, jobs[index]())
-            while not sent.empty():  # results that came in meanwhile, so they are unpickled as we go
-                receive(None)
-        while len(found) < len(jobs):
-            receive(_WORKER_CHECK_S)
+        while (index := shared.take()) is not None:
+            for arrived in (index, *shared.arrived()):  # what came in meanwhile is unpickled as we go
+                told(arrived)
+        while not shared.complete:
+            for arrived in shared.arrived(WORKER_CHECK_S):
+                told(arrived)
     finally:
-        _inherited_jobs.clear()
-        if worker.is_alive() and len(found) < len(jobs):
-            worker.terminate()
-        worker.join()
-    return [found[index] for index in range(len(jobs))]
+        shared.close()
+    return [shared.found[index] for index in range(len(jobs))]
+
+
+class SharedJobs(Generic[T]):
+    """Jobs this process and one forked worker take in turn from one counter, the worker from the
+    moment it is forked. Between jobs this process may do other work (the day's rules compute a
+    step that stands on what this process just computed) and takes the worker's results as they
+    come; found holds every result so far by job index."""
+
+    def __init__(self, jobs: list[Callable[[], T]], context: BaseContext) -> None:
+        self._jobs = jobs
+        self.found: dict[int, T] = {}
+        _inherited_jobs[:] = jobs
+        self._counter = context.Value("i", 0)
+        self._sent = context.Queue()
+        self._worker = context.Process(target=_work, args=(self._counter, self._sent), daemon=True)
+        try:
+            self._worker.start()  # forks: the worker holds its own reference to the jobs
+        finally:
+            _inherited_jobs.clear()
+
+    @property
+    def complete(self) -> bool:
+        return len(self.found) == len(self._jobs)
+
+    def take(self) -> int | None:
+        """Runs here the next job nobody has started: its index, or None when none is left."""
+        index = _claim(self._counter)
+        if index >= len(self._jobs):
+            return None
+        self.found[index] = self._jobs[index]()
+        return index
+
+    def arrived(self, timeout: float | None = None) -> list[int]:
+        """The jobs whose results came from the worker since last asked; with a timeout, waits up to
+        that long for one. A worker that died, or a job that failed there, fails here."""
+        indexes: list[int] = []
+        while not self.complete:
+            try:
+                index, ok, value = pickle.loads(self._sent.get(timeout=timeout) if timeout and not indexes
+                                                else self._sent.get_nowait())
+            except queue.Empty:
+                if timeout and not indexes and not self._worker.is_alive() and self._sent.empty():
+                    raise WorkerDied(f"工作进程意外退出（退出码 {self._worker.exitcode}），本次运行未完成") from None
+                break
+            if not ok:
+                raise value
+            self.found[index] = value
+            indexes.append(index)
+        return indexes
+
+    def close(self) -> None:
+        """Stops the worker if it still has work nobody will collect (this process failed), and reaps it."""
+        if self._worker.is_alive() and not self.complete:
+            self._worker.terminate()
+        self._worker.join()
 
 
 def _handed_over(results: Path) -> Iterator[tuple[int, Any]]:

@@ -228,8 +228,8 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     steps = day_steps(tables, settings, calendar, today, inbox.pins, months)
     compute_parallel = input_bytes >= PARALLEL_COMPUTE_FROM_BYTES
     # What tomorrow's 派工单 stand on first, so they are written while the rest is computed; where
-    # the steps are shared with a worker (an HQ month), all of them at once, so each round has more
-    # to share.
+    # the steps are shared with a worker (an HQ month), all of them at once, so the worker always
+    # has steps to take.
     first, rest = (steps, []) if compute_parallel else split_steps(steps, DISPATCH_STEPS)
     found = compute_steps(first, calendar, compute_parallel)
     out = day_folder(out_root, today)

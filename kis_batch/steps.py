@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from kis_batch.calendar import WorkCalendar
-from kis_batch.parallel import run_jobs
+from kis_batch.parallel import WORKER_CHECK_S, SharedJobs, fork_context
 from kis_batch.rules.callbacks import CallbackPlan, callback_figures, plan_callbacks
 from kis_batch.rules.complaints import ComplaintCases, complaint_cases
 from kis_batch.rules.customers import CustomerTracking, track_customers
@@ -43,28 +43,21 @@ class Step:
     compute: Callable[..., Any]
 
 
-def step_rounds(steps: list[Step], given: Collection[str] = ()) -> list[list[Step]]:
-    """The steps in rounds: each in the first round after every result it needs (given: results
-    already computed), so a round's steps need nothing from each other; within a round, in the
-    order given (put the longest first)."""
-    by_name = {step.name: step for step in steps}
-    round_of: dict[str, int] = {}
-
-    def place(step: Step, path: tuple[str, ...]) -> int:
-        if step.name in path:
-            raise ValueError(f"steps need each other in a cycle: {' → '.join((*path, step.name))}")
-        if step.name not in round_of:
-            needs = [need for need in step.needs if need not in given]
-            unknown = [need for need in needs if need not in by_name]
-            if unknown:
-                raise ValueError(f"step {step.name} needs {unknown}, which no step gives")
-            round_of[step.name] = 1 + max((place(by_name[need], (*path, step.name)) for need in needs), default=-1)
-        return round_of[step.name]
-
-    rounds: list[list[Step]] = [[] for _ in range(1 + max((place(step, ()) for step in steps), default=-1))]
+def check_needs(steps: list[Step], given: Collection[str] = ()) -> None:
+    """Refuses steps that need a result no step gives (given: results already computed), or that
+    need each other in a cycle."""
+    names = {step.name for step in steps} | set(given)
     for step in steps:
-        rounds[round_of[step.name]].append(step)
-    return rounds
+        unknown = [need for need in step.needs if need not in names]
+        if unknown:
+            raise ValueError(f"step {step.name} needs {unknown}, which no step gives")
+    done, waiting = set(given), list(steps)
+    while waiting:
+        ready = [step for step in waiting if all(need in done for need in step.needs)]
+        if not ready:
+            raise ValueError(f"steps need each other in a cycle: {', '.join(step.name for step in waiting)}")
+        done.update(step.name for step in ready)
+        waiting = [step for step in waiting if step.name not in done]
 
 
 def _with_calendar_years(compute: Callable[[], Any], calendar: WorkCalendar) -> tuple[Any, tuple[int, ...]]:
@@ -88,17 +81,52 @@ def split_steps(steps: list[Step], first: Collection[str]) -> tuple[list[Step], 
 
 def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool,
                   given: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Every step's result by name, round by round, standing on the results given (computed
-    before); on a large run two processes share each round. A worker's calendar is a copy, so each
-    step hands back the years it found the library lacks, for the run report to name."""
+    """Every step's result by name, standing on the results given (computed before). Each step runs
+    once what it needs is computed; of the steps ready, this process takes the first in the order
+    given. On a large run a forked worker takes the other steps ready at its start, while this
+    process goes on with the steps that stand on its own results, then helps with those the worker
+    has not begun: no step waits for a slower one it does not need. A worker's calendar is a copy,
+    so each step hands back the years it found the library lacks, for the run report to name."""
     results: dict[str, Any] = dict(given or {})
-    for steps_now in step_rounds(steps, results.keys()):
-        jobs = [partial(_with_calendar_years, partial(step.compute, **{need: results[need] for need in step.needs}),
-                        calendar) for step in steps_now]
-        for step, (value, years) in zip(steps_now, run_jobs(jobs, parallel=parallel), strict=True):
-            calendar.note_fallback_years(years)
-            results[step.name] = value
+    check_needs(steps, results.keys())
+    context = fork_context() if parallel else None
+    waiting = list(steps)
+    shared: SharedJobs[tuple[Any, tuple[int, ...]]] | None = None
+    shared_steps: list[Step] = []
+
+    def keep(step: Step, outcome: tuple[Any, tuple[int, ...]]) -> None:
+        value, years = outcome
+        calendar.note_fallback_years(years)
+        results[step.name] = value
+
+    try:
+        while waiting or shared is not None:
+            ready = [step for step in waiting if all(need in results for need in step.needs)]
+            if shared is None and context is not None and len(ready) > 1:
+                shared_steps, ready = ready[1:], ready[:1]
+                shared = SharedJobs([_job(step, results, calendar) for step in shared_steps], context)
+                waiting = [step for step in waiting if all(step is not other for other in shared_steps)]
+            if ready:
+                waiting.remove(ready[0])
+                keep(ready[0], _job(ready[0], results, calendar)())
+            elif shared is not None and shared.take() is None:
+                shared.arrived(WORKER_CHECK_S)  # nothing left to do here but wait for the worker
+            if shared is not None:
+                shared.arrived()
+                for index, outcome in shared.found.items():
+                    if shared_steps[index].name not in results:
+                        keep(shared_steps[index], outcome)
+                if shared.complete:
+                    shared.close()
+                    shared = None
+    finally:
+        if shared is not None:
+            shared.close()
     return {step.name: results[step.name] for step in steps}
+
+
+def _job(step: Step, results: Mapping[str, Any], calendar: WorkCalendar) -> Callable[[], tuple[Any, tuple[int, ...]]]:
+    return partial(_with_calendar_years, partial(step.compute, **{need: results[need] for need in step.needs}), calendar)
 
 
 @dataclass(frozen=True)
@@ -130,31 +158,32 @@ class DayResults(MonthResults):
 
 def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date,
               pins: pd.DataFrame | None = None, history_months: pd.DataFrame | None = None) -> list[Step]:
-    """The rule steps of a day, in the order a round takes them. Scores, the largest result, is
-    declared first in its round, so the parent process computes it and it is never pickled;
-    otherwise the longest first. pins: the manager's and the hotline's placements (Inbox.pins);
+    """The rule steps of a day, in the order this process takes them when several are ready
+    (compute_steps): scores first, the largest result, so the parent process computes it and it is
+    never pickled; then the chain tomorrow's work waits on (complaints, dispatch, callbacks); then
+    the longest first. pins: the manager's and the hotline's placements (Inbox.pins);
     history_months: the history's month_figures rows as the caller read them, for the year-to-date
     tables."""
     plan = calendar.next_workday(day)
     held = held_complaints(history_months, day) if history_months is not None else {}
     return [
         Step("scores", (), partial(score_feedback, tables, settings, calendar, day)),
-        Step("returned", (), partial(returned_feedback, tables, settings, calendar, day)),
+        Step("complaints", ("scores",), lambda scores: complaint_cases(tables, scores.links, settings, calendar, day)),
         Step("dispatch", ("complaints",),
              lambda complaints: plan_dispatch(tables, settings, calendar, day, complaints.open_by_customer(), pins)),
+        Step("callbacks", ("dispatch",), lambda dispatch: plan_callbacks(tables, dispatch, settings, calendar, day)),
+        Step("returned", (), partial(returned_feedback, tables, settings, calendar, day)),
+        Step("customers", ("fees",), lambda fees: track_customers(tables, fees, settings, calendar, day)),
         Step("fees", (), partial(fee_status, tables, settings, day, plan, pins)),
         Step("month_callbacks", (), partial(callback_figures, tables, settings, day, day)),
-        Step("projects", (), partial(project_report, tables, settings, calendar, day)),
-        Step("callbacks", ("dispatch",), lambda dispatch: plan_callbacks(tables, dispatch, settings, calendar, day)),
         Step("quality", ("scores",), lambda scores: quality_report(tables, scores, settings, calendar, day, held)),
-        Step("gaps", ("scores",), lambda scores: quota_gaps(scores, tables, settings, calendar)),
-        Step("suggestions", ("dispatch", "gaps", "fees"),
-             lambda dispatch, gaps, fees: suggest_visits(tables, dispatch, gaps, fees, day)),
-        Step("customers", ("fees",), lambda fees: track_customers(tables, fees, settings, calendar, day)),
-        Step("cases", ("complaints",), cases_from_complaints),
         Step("evaluation", ("scores", "gaps", "quality", "fees", "cases"),
              partial(evaluate_month, tables, settings=settings)),
-        Step("complaints", ("scores",), lambda scores: complaint_cases(tables, scores.links, settings, calendar, day)),
+        Step("suggestions", ("dispatch", "gaps", "fees"),
+             lambda dispatch, gaps, fees: suggest_visits(tables, dispatch, gaps, fees, day)),
+        Step("gaps", ("scores",), lambda scores: quota_gaps(scores, tables, settings, calendar)),
+        Step("projects", (), partial(project_report, tables, settings, calendar, day)),
+        Step("cases", ("complaints",), cases_from_complaints),
     ]
 
 

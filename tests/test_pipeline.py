@@ -8,6 +8,8 @@ import dataclasses
 import datetime as dt
 import gc
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,8 @@ import xlsxwriter
 
 from kis_batch import parallel, pipeline
 from kis_batch.rules.figures import RunFigures
-from kis_batch.steps import Step, compute_steps, day_steps, split_steps, step_rounds
+from kis_batch.steps import Step, check_needs, compute_steps, day_steps, split_steps
 from tests.conftest import EXAMPLE, EXAMPLE_TODAY
-
-
-def _names(rounds: list[list[Step]]) -> list[list[str]]:
-    return [[step.name for step in steps] for steps in rounds]
 
 
 def _five_steps() -> list[Step]:
@@ -33,10 +31,34 @@ def _five_steps() -> list[Step]:
     ]
 
 
-def test_each_step_runs_in_the_first_round_after_what_it_needs_in_the_order_given() -> None:
+def test_each_step_runs_after_what_it_needs_and_its_result_is_named_as_the_step() -> None:
     steps = _five_steps()
-    assert _names(step_rounds(steps)) == [["a", "b"], ["c", "e"], ["d"]]
-    assert compute_steps(steps, pipeline.WorkCalendar(), parallel=False) == {"a": 2, "b": 3, "c": 5, "e": -2, "d": 50}
+    found = compute_steps(steps, pipeline.WorkCalendar(), parallel=False)
+    assert found == {"a": 2, "b": 3, "c": 5, "e": -2, "d": 50} and list(found) == ["c", "a", "d", "b", "e"]
+
+
+def _timed_step(name: str, needs: tuple[str, ...], seconds: float) -> Step:
+    def compute(**_: object) -> tuple[int, float, float]:
+        start = time.monotonic()
+        time.sleep(seconds)
+        return os.getpid(), start, time.monotonic()
+    return Step(name, needs, compute)
+
+
+@pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
+def test_shared_steps_wait_for_what_they_need_and_for_nothing_else() -> None:
+    """With a worker, a step starts once what it needs is computed, not when a slower step it does
+    not need is done: this process goes on with what stands on its own results while the worker
+    is busy."""
+    steps = [_timed_step("mine", (), 0.1), _timed_step("slow", (), 1.5), _timed_step("after_mine", ("mine",), 0.1),
+             _timed_step("after_slow", ("slow",), 0.1), _timed_step("after_both", ("after_mine", "after_slow"), 0)]
+    found = compute_steps(steps, pipeline.WorkCalendar(), parallel=True)
+    here = os.getpid()
+    assert found["mine"][0] == here and found["after_mine"][0] == here and found["slow"][0] != here
+    assert found["after_mine"][2] < found["slow"][2]  # no round waited for the slow step
+    for step in steps:
+        for need in step.needs:
+            assert found[need][2] <= found[step.name][1]
 
 
 def test_the_steps_split_into_what_the_named_results_stand_on_and_the_rest() -> None:
@@ -71,9 +93,10 @@ def test_the_day_computed_in_two_parts_is_the_day_computed_at_once(example_run: 
 
 def test_a_step_needing_a_missing_result_or_a_cycle_is_refused() -> None:
     with pytest.raises(ValueError, match="no step gives"):
-        step_rounds([Step("a", ("nowhere",), lambda nowhere: nowhere)])
+        check_needs([Step("a", ("nowhere",), lambda nowhere: nowhere)])
     with pytest.raises(ValueError, match="cycle"):
-        step_rounds([Step("a", ("b",), lambda b: b), Step("b", ("a",), lambda a: a)])
+        check_needs([Step("a", ("b",), lambda b: b), Step("b", ("a",), lambda a: a)])
+    check_needs([Step("a", ("b",), lambda b: b)], given=("b",))
 
 
 def test_run_json_figures_are_the_typed_figures_field_for_field(example_run: pipeline.RunResult) -> None:
