@@ -216,7 +216,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
                         former_names(out_root / HISTORY, today), early)
     inbox.problems.extend(problems)
     open_books(inbox, books)
-    reconcile(inbox)
+    links = reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     plan = calendar.next_workday(today)
     tables, settings = inbox.tables, inbox.settings
@@ -225,7 +225,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     recorded = read_months(out_root)
     closes = _close_earlier_months(inbox, books, calendar, today, recorded)
     months = closes[-1].months if closes else recorded
-    steps = day_steps(tables, settings, calendar, today, inbox.pins, months)
+    steps = day_steps(tables, settings, calendar, today, inbox.pins, months, links)
     compute_parallel = input_bytes >= PARALLEL_COMPUTE_FROM_BYTES
     # What tomorrow's 派工单 stand on first, so they are written while the rest is computed; where
     # the steps are shared with a worker (an HQ month), all of them at once, so the worker always

@@ -27,7 +27,7 @@ from kis_batch.rules.month_figures import held_complaints
 from kis_batch.rules.projects import ProjectReport, project_report
 from kis_batch.rules.quality import QualityReport, quality_report
 from kis_batch.rules.quotas import quota_gaps
-from kis_batch.rules.scoring import Scores, score_feedback
+from kis_batch.rules.scoring import EventLinks, Scores, score_feedback
 from kis_batch.rules.suggestions import suggest_visits
 from kis_batch.rules.summary import returned_feedback
 from kis_batch.settings import Settings
@@ -157,17 +157,18 @@ class DayResults(MonthResults):
 
 
 def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date,
-              pins: pd.DataFrame | None = None, history_months: pd.DataFrame | None = None) -> list[Step]:
+              pins: pd.DataFrame | None = None, history_months: pd.DataFrame | None = None,
+              links: EventLinks | None = None) -> list[Step]:
     """The rule steps of a day, in the order this process takes them when several are ready
     (compute_steps): scores first, the largest result, so the parent process computes it and it is
     never pickled; then the chain tomorrow's work waits on (complaints, dispatch, callbacks); then
     the longest first. pins: the manager's and the hotline's placements (Inbox.pins);
     history_months: the history's month_figures rows as the caller read them, for the year-to-date
-    tables."""
+    tables; links: the day's complaints tied to their services, where reading's reconcile tied them."""
     plan = calendar.next_workday(day)
     held = held_complaints(history_months, day) if history_months is not None else {}
     return [
-        Step("scores", (), partial(score_feedback, tables, settings, calendar, day)),
+        Step("scores", (), partial(score_feedback, tables, settings, calendar, day, links)),
         Step("complaints", ("scores",), lambda scores: complaint_cases(tables, scores.links, settings, calendar, day)),
         Step("dispatch", ("complaints",),
              lambda complaints: plan_dispatch(tables, settings, calendar, day, complaints.open_by_customer(), pins)),

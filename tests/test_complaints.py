@@ -23,10 +23,12 @@ import openpyxl
 from kis_batch import pipeline
 from kis_batch.calendar import WorkCalendar
 from kis_batch.delivery.plan import plan_messages
+from kis_batch.ingest import load_folder
 from kis_batch.outputs import COMPLAINTS_OUTPUT, MANAGER_OUTPUT
 from kis_batch.problems import Code, Severity
 from kis_batch.rules.complaints import ComplaintCases, complaint_cases
-from kis_batch.rules.scoring import link_events
+from kis_batch.rules.reconcile import reconcile
+from kis_batch.rules.scoring import link_events, score_feedback
 from tests.builders import CUSTOMER_HEADERS, STAFF_HEADERS, header_row, write_records, write_workbook
 from tests.conftest import ToPdf
 
@@ -128,6 +130,17 @@ def test_overdue_on_the_fourth_working_day_over_a_weekend_and_a_holiday(tmp_path
     by_responsibility = today.by_responsibility.set_index("responsibility")
     assert by_responsibility.loc["本部门", ["filed", "unjudged", "open", "overdue", "closed"]].tolist() == [3, 3, 3, 1, 0]
     assert by_responsibility.loc["客户原因", ["filed", "unjudged", "open", "overdue", "closed"]].tolist() == [1, 0, 0, 0, 1]
+
+
+def test_the_ties_checking_a_returned_sheet_are_the_ones_the_scores_stand_on(tmp_path: Path) -> None:
+    """Reading's reconcile ties the complaints to their services to know the cases a returned 投诉处理
+    sheet names; the day's scores reuse those ties, which are the ones tying them afresh gives."""
+    inbox = load_folder(department(tmp_path), TODAY)
+    links = reconcile(inbox)
+    assert links is not None and links.complaints and links == link_events(inbox.tables, TODAY)
+    calendar = WorkCalendar.from_settings(inbox.settings)
+    reused = score_feedback(inbox.tables, inbox.settings, calendar, TODAY, links)
+    assert reused.rows.equals(score_feedback(inbox.tables, inbox.settings, calendar, TODAY).rows)
 
 
 def test_case_numbers_stay_across_reruns_and_an_unrelated_complaint(tmp_path: Path) -> None:

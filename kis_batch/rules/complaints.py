@@ -28,7 +28,7 @@ from kis_batch.calendar import WorkCalendar
 from kis_batch.rules.common import month_start, staff_order
 from kis_batch.rules.complaint_records import complaint_rows
 from kis_batch.rules.quality import TOTAL
-from kis_batch.rules.scoring import EventLinks, link_events
+from kis_batch.rules.scoring import EventLinks
 from kis_batch.schema import DEPARTMENT_RESPONSIBLE, RESPONSIBILITIES
 from kis_batch.settings import Settings
 from kis_batch.tables import table_rows
@@ -96,10 +96,10 @@ def numbered_complaints(tables: dict[str, pd.DataFrame], links: EventLinks) -> l
     return [{**c, "complaint_id": number} for c, number in zip(complaints, number_cases(complaints), strict=True)]
 
 
-def case_filed_dates(tables: dict[str, pd.DataFrame], today: dt.date) -> dict[str, dt.date]:
-    """Every 投诉编号 up to D with its 立案日期, from the tables alone (for checking a returned
-    投诉处理 sheet)."""
-    complaints = complaint_rows(tables, link_events(tables, today))
+def case_filed_dates(tables: dict[str, pd.DataFrame], links: EventLinks) -> dict[str, dt.date]:
+    """Every 投诉编号 up to D (the day of links) with its 立案日期, from the tables alone (for
+    checking a returned 投诉处理 sheet)."""
+    complaints = complaint_rows(tables, links)
     return {number: c["date"] for c, number in zip(complaints, number_cases(complaints), strict=True)}
 
 

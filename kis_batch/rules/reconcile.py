@@ -45,6 +45,7 @@ from kis_batch.rules.complaints import (
     case_filed_dates,
 )
 from kis_batch.rules.leavers import warn_still_assigned
+from kis_batch.rules.scoring import EventLinks, link_events
 from kis_batch.schema import COMPLAINT_HANDLING
 from kis_batch.settings import Settings
 from kis_batch.tables import FILE, ROW, SHEET, KeyIndex, casefold, frame_of_records, rows_of, table_rows
@@ -55,13 +56,16 @@ FILLED_IN = ("responsibility", "action", "handler", "closed_on", "confirmed", "n
 CASE_NUMBER = re.compile(r"^TS\d{8}-(?P<customer>.+?)(?P<further>-\d+)?$", re.IGNORECASE)
 
 
-def reconcile(inbox: Inbox) -> None:
+def reconcile(inbox: Inbox) -> EventLinks | None:
     """Check what was read against the rules: problems join the inbox's at their cells, in the
-    order the reader would have said them; 投诉处理 keeps one row per known case."""
+    order the reader would have said them; 投诉处理 keeps one row per known case. Gives the day's
+    complaints tied to their services (scoring.link_events) where the cases needed them, so the
+    day's scores do not tie them again (seconds on an HQ month)."""
     out = inbox.cells()
-    _one_row_per_case(inbox, out)
+    links = _one_row_per_case(inbox, out)
     _check_projects(inbox.tables, inbox.settings, inbox.today, inbox.acceptance_forms, out)
     warn_still_assigned(inbox.tables, inbox.today, out)
+    return links
 
 
 def _unknown_case(number: str, refused_customers: dict[str, str], today: dt.date) -> str:
@@ -95,14 +99,15 @@ def _place(r: dict[str, Any]) -> str:
     return f"{r[FILE]} / {r[SHEET]} 第{r[ROW]}行"
 
 
-def _one_row_per_case(inbox: Inbox, out: Collector) -> None:
+def _one_row_per_case(inbox: Inbox, out: Collector) -> EventLinks | None:
     """An unknown 投诉编号, and a 结案日期 before the case was filed, said at their cells; of one
     case's statements the newest counts (docs/rules.md § Returned sheets), a reopening is counted,
     and two newest statements that disagree are a conflict."""
     rows = rows_of(inbox.tables["complaint_handling"])
     if not rows:
-        return
-    filed = case_filed_dates(inbox.tables, inbox.today)
+        return None
+    links = link_events(inbox.tables, inbox.today)
+    filed = case_filed_dates(inbox.tables, links)
     cases = KeyIndex(list(filed))
     statements: dict[str, list[dict[str, Any]]] = {}
     refused = []
@@ -136,6 +141,7 @@ def _one_row_per_case(inbox: Inbox, out: Collector) -> None:
     for fact in HANDLING_FACTS:  # what the newest statement alone does not say: the case's history
         frame[fact] = pd.Series([r[fact] for r in kept], index=frame.index, dtype=object)
     inbox.set_aside("complaint_handling", frame, frame_of_records(COMPLAINT_HANDLING, refused))
+    return links
 
 
 Standing = tuple[dt.date, float]

@@ -299,10 +299,11 @@ def link_events(tables: dict[str, pd.DataFrame], today: dt.date) -> EventLinks:
 
 
 def score_feedback(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
-                   today: dt.date) -> Scores:
-    """Score every service of D's month up to D that happened; the rest are not done yet."""
+                   today: dt.date, links: EventLinks | None = None) -> Scores:
+    """Score every service of D's month up to D that happened; the rest are not done yet. links:
+    link_events of these tables and D, where the caller has them already."""
     calls = table_of(tables, "calls")
-    links = link_events(tables, today)
+    links = link_events(tables, today) if links is None else links
     services = links.services
     complaints: dict[int, list[str]] = defaultdict(list)
     disproved: dict[int, list[str]] = defaultdict(list)
