@@ -67,12 +67,17 @@ class StaffIndex:
         self.former = {name: ids[0] for name, ids in on_roster.items() if len(ids) == 1}
         self.shared_names |= {name: ids for name, ids in on_roster.items() if len(ids) > 1}
         self._told: set[tuple[str, str]] = set()
+        self._resolved: dict[str, str | None] = {}
 
     def resolve(self, value: str | None) -> str | None:
+        """The 工号 a reference names, or None; each distinct value looked up once (an HQ month's rows
+        name the same few hundred people half a million times)."""
         if value is None:
             return None
-        return (self.ids.find(value) or self.by_name.get(value) or self.labelled.get(value)
-                or self.former.get(value))
+        if value not in self._resolved:
+            self._resolved[value] = (self.ids.find(value) or self.by_name.get(value) or self.labelled.get(value)
+                                     or self.former.get(value))
+        return self._resolved[value]
 
     def resolve_at(self, record: Row, key: str, out: Collector) -> str | None:
         """record[key] resolved; a former name is a 警告 once per file, naming old and new name."""
@@ -97,15 +102,25 @@ class StaffIndex:
         return f"{label}“{value}”不在员工名单中；请填员工名单里的工号或姓名"
 
 
+def _column_and_ok(records: list[Row], key: str) -> tuple[list[Any], list[bool]]:
+    """A column of the table these rows are of, and its rows' accepted flags, both by Row.index: the
+    reference checks of an HQ month read half a million cells, at a third of the cost of reading
+    them through each Row."""
+    table = records[0].table  # the rows of one table share its columns (ingest/reading.py TypedRows)
+    return table.columns[key], table.ok
+
+
 def resolve_staff(records: list[Row], key: str, index: StaffIndex | None, out: Collector,
                   label: str, *, optional: bool = False) -> None:
     """Each reference to a person resolved to the 工号. One that names no one rejects the row, or,
     in an optional column, is an 错误 at its cell alone: the cell is taken as blank and the rest of
     the row is used (docs/rules.md § Bad input)."""
-    if index is None:
+    if index is None or not records:
         return
+    values, ok = _column_and_ok(records, key)
     for r in records:
-        if not r[OK] or r[key] is None:
+        value = values[r.index]
+        if value is None or value in index.ids.keys or not ok[r.index]:  # a 工号 as typed: most rows
             continue
         resolved = index.resolve_at(r, key, out)
         if resolved is not None:
@@ -120,12 +135,14 @@ def resolve_staff(records: list[Row], key: str, index: StaffIndex | None, out: C
 
 def require_customer(records: list[Row], customers: KeyIndex | None, out: Collector) -> None:
     """Every 客户编号 names a customer of 客户档案 (in any letter case, where that is unambiguous)."""
-    if customers is None:
+    if customers is None or not records:
         return
+    values, ok = _column_and_ok(records, "customer_id")
     for r in records:
-        if not r[OK] or r["customer_id"] is None:
+        value = values[r.index]
+        if value is None or value in customers.keys or not ok[r.index]:  # as typed: most rows
             continue
-        found = customers.find(r["customer_id"])
+        found = customers.find(value)
         if found is not None:
             r["customer_id"] = found
             continue
