@@ -80,7 +80,7 @@ def evaluate_as_of(tables: dict[str, pd.DataFrame], settings: Settings, calendar
     in_history = with_close(months, month.evaluation, figures)
     summary = monthly_summary(tables, settings, month.evaluation, month.scores, month.gaps, month.quality, month.fees,
                               month.complaints, month.projects, month.customers)
-    carried = carry_forward(tables, month.scores.links, settings, calendar, as_of)
+    carried = carry_forward(tables, month.scores.links, month.tickets, settings, as_of)
     return ClosedMonth(month.evaluation, figures, with_history(summary, in_history), carried, in_history)
 
 

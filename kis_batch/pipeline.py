@@ -249,7 +249,7 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         ready = [output for output in writing if set(output.needs) <= results.keys()]
         gc.freeze()  # what stands now (the month, the first steps) is never cyclic garbage: see _written_by
         parallel = input_bytes >= PARALLEL_FROM_BYTES
-        carried_now = partial(carried_so_far, tables, found["scores"].links, settings, calendar, today)
+        carried_now = partial(carried_so_far, tables, found["scores"].links, found["tickets"], settings, today)
         early_jobs = [_writing(output, out, results) for output in ready]
         # The longest first: the 派工单 总览, then the carry-forward.
         started = StartedJobs([*early_jobs[:1], carried_now, *early_jobs[1:]],
@@ -379,12 +379,12 @@ def month_so_far(tables: dict[str, pd.DataFrame], settings: Settings, found: Day
                    rows=folder_rows)
 
 
-def carried_so_far(tables: dict[str, pd.DataFrame], links: EventLinks, settings: Settings, calendar: WorkCalendar,
+def carried_so_far(tables: dict[str, pd.DataFrame], links: EventLinks, open_now: pd.DataFrame, settings: Settings,
                    today: dt.date) -> dict[str, str]:
     """D's carry-forward (期初, docs/rules.md § A month's life), encoded as the history keeps it. It
-    stands on scoring's links alone, so it is computed beside tomorrow's 派工单 (seconds on an HQ
-    month)."""
-    return encoded(carry_forward(tables, links, settings, calendar, today))
+    stands on scoring's links and the open tickets alone, so it is computed beside tomorrow's 派工单
+    (seconds on an HQ month)."""
+    return encoded(carry_forward(tables, links, open_now, settings, today))
 
 
 def _close_and_record(result: RunResult, so_far: history.MonthRecord, books: Books, closes: list[ClosedMonth],

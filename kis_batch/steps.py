@@ -30,7 +30,9 @@ from kis_batch.rules.quotas import quota_gaps
 from kis_batch.rules.scoring import EventLinks, Scores, score_feedback
 from kis_batch.rules.suggestions import suggest_visits
 from kis_batch.rules.summary import returned_feedback
+from kis_batch.rules.tickets import open_tickets
 from kis_batch.settings import Settings
+from kis_batch.tables import table_of
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class MonthResults:
     named as the step."""
 
     scores: Scores
+    tickets: pd.DataFrame  # the open tickets on the day (rules/tickets.py)
     fees: FeeReport
     projects: ProjectReport
     quality: QualityReport
@@ -169,12 +172,14 @@ def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: Wor
     held = held_complaints(history_months, day) if history_months is not None else {}
     return [
         Step("scores", (), partial(score_feedback, tables, settings, calendar, day, links)),
+        Step("tickets", (), partial(open_tickets, table_of(tables, "calls"), table_of(tables, "feedback"), calendar, day)),
         Step("complaints", ("scores",), lambda scores: complaint_cases(tables, scores.links, settings, calendar, day)),
-        Step("dispatch", ("complaints",),
-             lambda complaints: plan_dispatch(tables, settings, calendar, day, complaints.open_by_customer(), pins)),
+        Step("dispatch", ("complaints", "tickets"),
+             lambda complaints, tickets: plan_dispatch(tables, settings, calendar, day, complaints.open_by_customer(),
+                                                       pins, tickets)),
         Step("callbacks", ("dispatch",), lambda dispatch: plan_callbacks(tables, dispatch, settings, calendar, day)),
         Step("returned", (), partial(returned_feedback, tables, settings, calendar, day)),
-        Step("customers", ("fees",), lambda fees: track_customers(tables, fees, settings, calendar, day)),
+        Step("customers", ("fees", "tickets"), lambda fees, tickets: track_customers(tables, fees, tickets, settings, day)),
         Step("fees", (), partial(fee_status, tables, settings, day, plan, pins)),
         Step("month_callbacks", (), partial(callback_figures, tables, settings, day, day)),
         Step("quality", ("scores",), lambda scores: quality_report(tables, scores, settings, calendar, day, held)),
@@ -192,6 +197,5 @@ def month_results(tables: dict[str, pd.DataFrame], settings: Settings, calendar:
                   day: dt.date, history_months: pd.DataFrame | None = None) -> MonthResults:
     """Of the day's steps, only those the month's 考核 and 月度总结 need: a close plans no work."""
     wanted = {field.name for field in dataclasses.fields(MonthResults)}
-    steps = [step for step in day_steps(tables, settings, calendar, day, history_months=history_months)
-             if step.name in wanted]
+    steps, _ = split_steps(day_steps(tables, settings, calendar, day, history_months=history_months), wanted)
     return MonthResults(**compute_steps(steps, calendar, parallel=False))

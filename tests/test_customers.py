@@ -19,6 +19,7 @@ from kis_batch.problems import Severity
 from kis_batch.render.customers import write_customers
 from kis_batch.rules.customers import NO_GROUP, CustomerTracking, track_customers
 from kis_batch.rules.fees import fee_status
+from kis_batch.rules.tickets import open_tickets
 from tests.builders import STAFF_HEADERS, header_row, write_records, write_workbook
 from tests.conftest import EXAMPLE_TODAY, ToPdf
 
@@ -96,7 +97,8 @@ def tracked_folder(folder: Path, settings: list[tuple[str, Any]] = ()) -> Path:
 
 def _track(inbox: Inbox) -> CustomerTracking:
     fees = fee_status(inbox.tables, inbox.settings, TODAY, CALENDAR.next_workday(TODAY))
-    return track_customers(inbox.tables, fees, inbox.settings, CALENDAR, TODAY)
+    tickets = open_tickets(inbox.tables["calls"], inbox.tables["feedback"], CALENDAR, TODAY)
+    return track_customers(inbox.tables, fees, tickets, inbox.settings, TODAY)
 
 
 @pytest.fixture(scope="module")

@@ -23,11 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.rules.fees import UNHAPPY
 from kis_batch.rules.scoring import EventLinks
-from kis_batch.rules.tickets import open_tickets
 from kis_batch.schema import SERVICE_FACTS, service_happened
 from kis_batch.settings import Settings
 from kis_batch.tables import FILE, PROVENANCE, ROW, SHEET, rows_of, table_of
@@ -58,12 +56,12 @@ def _low_ratings(rows: list[dict[str, Any]], date: str, since: dt.date, until: d
             and (day := day_of(r[date])) is not None and since <= day <= until]
 
 
-def carry_forward(tables: dict[str, pd.DataFrame], links: EventLinks, settings: Settings, calendar: WorkCalendar,
+def carry_forward(tables: dict[str, pd.DataFrame], links: EventLinks, open_now: pd.DataFrame, settings: Settings,
                   as_of: dt.date) -> dict[str, pd.DataFrame]:
     """The rows later months need, per table, as of a day; links are the day's (scoring's) ties of
-    complaints to services."""
+    complaints to services, open_now the tickets open on the day (rules/tickets.py)."""
     calls, feedback = table_of(tables, "calls"), table_of(tables, "feedback")
-    tickets = set(open_tickets(calls, feedback, calendar, as_of)["ticket_id"].tolist())
+    tickets = set(open_now["ticket_id"].tolist())
     call_rows = rows_of(calls, ("ticket_id", "customer_id", "call_time", *PROVENANCE))
     feedback_rows = rows_of(feedback, ("ticket_id", "customer_id", "service_date", "satisfaction", *SERVICE_FACTS,
                                        *PROVENANCE))

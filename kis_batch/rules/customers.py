@@ -28,7 +28,6 @@ from typing import Any
 
 import pandas as pd
 
-from kis_batch.calendar import WorkCalendar
 from kis_batch.coerce import day_of
 from kis_batch.rules.common import (
     CALLS_SOURCE,
@@ -36,7 +35,6 @@ from kis_batch.rules.common import (
     month_start,
 )
 from kis_batch.rules.fees import OVERDUE, UNHAPPY, FeeReport
-from kis_batch.rules.tickets import open_tickets
 from kis_batch.schema import GROUP_SEGMENT, SEGMENTS, SERVICE_FACTS, service_happened
 from kis_batch.settings import Settings
 from kis_batch.tables import rows_of, table_of, table_rows
@@ -211,14 +209,13 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame
     return pd.DataFrame({key: pd.Series([r[key] for r in rows], dtype=object) for key in columns})
 
 
-def track_customers(tables: dict[str, pd.DataFrame], fees: FeeReport, settings: Settings, calendar: WorkCalendar,
+def track_customers(tables: dict[str, pd.DataFrame], fees: FeeReport, tickets: pd.DataFrame, settings: Settings,
                     today: dt.date) -> CustomerTracking:
-    """docs/rules.md § Tracked customers, as of D."""
+    """docs/rules.md § Tracked customers, as of D; tickets: the open tickets on D (rules/tickets.py)."""
     intervals = contact_intervals(settings)
     since = today - dt.timedelta(days=settings.tracking_lookback_days)
     latest = latest_contacts(tables, today)
-    tickets = Counter(open_tickets(table_of(tables, "calls"), table_of(tables, "feedback"), calendar,
-                                   today)["customer_id"].tolist())
+    open_per_customer = Counter(tickets["customer_id"].tolist())
     complaints = complaint_counts(tables, since, today)
     ratings = low_rating_counts(tables, since, today)
     services = services_this_month(tables, today)
@@ -244,7 +241,7 @@ def track_customers(tables: dict[str, pd.DataFrame], fees: FeeReport, settings: 
             "group": (customer["group"] or NO_GROUP) if customer["segment"] == GROUP_SEGMENT else customer["group"],
             "interval": interval, "last_call": seen["call"], "last_service": seen["service"],
             "last_callback": seen["callback"], "days_since": days, "overdue": days > interval,
-            "open_tickets": tickets[cid], "services_month": services[cid], "complaints": complaints[cid],
+            "open_tickets": open_per_customer[cid], "services_month": services[cid], "complaints": complaints[cid],
             "low_ratings": ratings[cid], "fee_status": fee_words(contracts[cid]),
         })
     rows.sort(key=lambda r: (not r["overdue"], -r["days_since"], r["customer_id"]))

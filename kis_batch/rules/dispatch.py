@@ -297,11 +297,11 @@ def _over_cap(pins: dict[str, _Pin], members: dict[str, _Member], plan: dt.date)
 
 def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
                   today: dt.date, open_cases: dict[str, str] | None = None,
-                  pins: pd.DataFrame | None = None) -> DispatchResult:
+                  pins: pd.DataFrame | None = None, open_now: pd.DataFrame | None = None) -> DispatchResult:
     """docs/rules.md § Dispatch for the plan date P = the next working day after today. open_cases:
     customer → the 投诉编号 of their open complaint case on today (ComplaintCases.open_by_customer),
     whose tickets come first; pins, the manager's and the hotline's placements as the folder states
-    them (Inbox.pins)."""
+    them (Inbox.pins); open_now, the open tickets on today where the caller has them (rules/tickets.py)."""
     plan = calendar.next_workday(today)
     matrix, warnings = parse_priority_matrix(settings.priority_matrix)
     shown = ("customer_name", "contact", "phone", "address", "area", "lat", "lon", "owner")
@@ -315,7 +315,9 @@ def plan_dispatch(tables: dict[str, pd.DataFrame], settings: Settings, calendar:
     staff_places = Places.of([s["lat"] for s in staff], [s["lon"] for s in staff], [s["area"] for s in staff])
     open_cases = open_cases or {}
 
-    tickets = rows_of(open_tickets(table_of(tables, "calls"), table_of(tables, "feedback"), calendar, today))
+    if open_now is None:
+        open_now = open_tickets(table_of(tables, "calls"), table_of(tables, "feedback"), calendar, today)
+    tickets = rows_of(open_now)
     for index, ticket in enumerate(tickets):
         customer = customers.get(ticket["customer_id"], {})
         ticket.update({key: customer.get(key) for key in shown})
