@@ -164,10 +164,12 @@ def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: Wor
               links: EventLinks | None = None) -> list[Step]:
     """The rule steps of a day, in the order this process takes them when several are ready
     (compute_steps): scores first, the largest result, so the parent process computes it and it is
-    never pickled; then the chain tomorrow's work waits on (complaints, dispatch, callbacks); then
-    the longest first. pins: the manager's and the hotline's placements (Inbox.pins);
-    history_months: the history's month_figures rows as the caller read them, for the year-to-date
-    tables; links: the day's complaints tied to their services, where reading's reconcile tied them."""
+    never pickled; then the chain tomorrow's work waits on (tickets, complaints, dispatch,
+    callbacks); then what the month's 考核 waits on, the longest first; customer tracking, which no
+    step waits on, late, so the worker takes it while this process computes the 考核. pins: the
+    manager's and the hotline's placements (Inbox.pins); history_months: the history's
+    month_figures rows as the caller read them, for the year-to-date tables; links: the day's
+    complaints tied to their services, where reading's reconcile tied them."""
     plan = calendar.next_workday(day)
     held = held_complaints(history_months, day) if history_months is not None else {}
     return [
@@ -179,17 +181,17 @@ def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: Wor
                                                        pins, tickets)),
         Step("callbacks", ("dispatch",), lambda dispatch: plan_callbacks(tables, dispatch, settings, calendar, day)),
         Step("returned", (), partial(returned_feedback, tables, settings, calendar, day)),
-        Step("customers", ("fees", "tickets"), lambda fees, tickets: track_customers(tables, fees, tickets, settings, day)),
         Step("fees", (), partial(fee_status, tables, settings, day, plan, pins)),
         Step("month_callbacks", (), partial(callback_figures, tables, settings, day, day)),
         Step("quality", ("scores",), lambda scores: quality_report(tables, scores, settings, calendar, day, held)),
+        Step("gaps", ("scores",), lambda scores: quota_gaps(scores, tables, settings, calendar)),
+        Step("cases", ("complaints",), cases_from_complaints),
         Step("evaluation", ("scores", "gaps", "quality", "fees", "cases"),
              partial(evaluate_month, tables, settings=settings)),
         Step("suggestions", ("dispatch", "gaps", "fees"),
              lambda dispatch, gaps, fees: suggest_visits(tables, dispatch, gaps, fees, day)),
-        Step("gaps", ("scores",), lambda scores: quota_gaps(scores, tables, settings, calendar)),
+        Step("customers", ("fees", "tickets"), lambda fees, tickets: track_customers(tables, fees, tickets, settings, day)),
         Step("projects", (), partial(project_report, tables, settings, calendar, day)),
-        Step("cases", ("complaints",), cases_from_complaints),
     ]
 
 
