@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import gc
 import json
+import multiprocessing
 import os
 import time
 from pathlib import Path
@@ -59,6 +60,18 @@ def test_shared_steps_wait_for_what_they_need_and_for_nothing_else() -> None:
     for step in steps:
         for need in step.needs:
             assert found[need][2] <= found[step.name][1]
+
+
+def _fails() -> None:
+    raise ValueError("a rule failed in the worker")
+
+
+@pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
+def test_a_step_failing_in_the_worker_fails_the_computing_here_and_leaves_no_worker() -> None:
+    steps = [_timed_step("mine", (), 0.3), Step("theirs", (), _fails), _timed_step("after", ("mine",), 0)]
+    with pytest.raises(ValueError, match="failed in the worker"):
+        compute_steps(steps, pipeline.WorkCalendar(), parallel=True)
+    assert multiprocessing.active_children() == []
 
 
 def test_the_steps_split_into_what_the_named_results_stand_on_and_the_rest() -> None:
