@@ -32,14 +32,9 @@ from kis_batch.problems import Code, Severity
 from kis_batch.schema import BY_KEY, GROUP_SEGMENT, VISIT_TYPE, Kind, Template, service_happened
 from kis_batch.tables import FILE, SHEET, KeyIndex
 
-# The tables check_rows has a rule for.
-_CHECKED_WITHIN_ROWS = ("customers", "staff", "feedback", "fees", "leave")
-
 
 def check_rows(template: Template, records: list[Row], out: Collector) -> None:
     """Rules within one row (docs/rules.md § Inputs: both coordinates or neither, leave after arrive, end after start)."""
-    if template.key not in _CHECKED_WITHIN_ROWS:  # the call log, half of an HQ month's rows, has none
-        return
     for r in records:
         if template.key in ("customers", "staff") and (r["lat"] is None) != (r["lon"] is None):
             key = "lon" if r["lon"] is None else "lat"
