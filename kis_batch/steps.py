@@ -107,7 +107,8 @@ def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool,
             if shared is None and context is not None and len(ready) > 1:
                 shared_steps, ready = ready[1:], ready[:1]
                 shared = SharedJobs([_job(step, results, calendar) for step in shared_steps], context)
-                waiting = [step for step in waiting if all(step is not other for other in shared_steps)]
+                taken = {step.name for step in shared_steps}
+                waiting = [step for step in waiting if step.name not in taken]
             if ready:
                 waiting.remove(ready[0])
                 keep(ready[0], _job(ready[0], results, calendar)())

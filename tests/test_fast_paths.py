@@ -21,7 +21,7 @@ from kis_batch.ingest import load_folder
 from kis_batch.ingest.reading import coerce_cells, coerce_cells_once_each
 from kis_batch.render.paper import WRAP_PAD_UNITS, printed_lines, printed_width
 from kis_batch.rules.tickets import DISPATCHED_HANDLINGS, UNFINISHED_RESULTS, open_tickets
-from kis_batch.schema import BY_KEY, HANDLINGS, RESOLVED, RESULTS
+from kis_batch.schema import BY_KEY, HANDLINGS, RESOLVED, RESULTS, SERVICE_FACTS, service_happened
 from kis_batch.tables import column_lists, rows_of
 from tests.builders import table
 from tests.test_example import EXAMPLE
@@ -160,6 +160,15 @@ def test_the_rows_of_named_columns_are_the_records_cut_to_those_columns() -> Non
     cut = rows_of(calls, wanted)
     assert len(cut) > 1 and cut == [{key: r[key] for key in wanted} for r in calls.to_dict("records")]
     assert rows_of(calls.iloc[:0], wanted) == []
+
+
+def test_whether_a_service_happened_is_read_from_the_service_facts_alone() -> None:
+    """Rules that build feedback rows of a few columns for service_happened name SERVICE_FACTS: the
+    function reads those columns and no other, and any one of them filled means it happened."""
+    blank = dict.fromkeys(SERVICE_FACTS)
+    assert service_happened(blank) is False
+    for fact in SERVICE_FACTS:
+        assert service_happened({**blank, fact: "filled"}) is True
 
 
 def _same_value(a: Any, b: Any) -> bool:

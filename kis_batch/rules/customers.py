@@ -39,6 +39,8 @@ from kis_batch.schema import GROUP_SEGMENT, SEGMENTS, SERVICE_FACTS, service_hap
 from kis_batch.settings import Settings
 from kis_batch.tables import rows_of, table_of, table_rows
 
+# The feedback columns read to know who was served when.
+_SERVICES_READ = ("customer_id", "service_date", *SERVICE_FACTS)
 KEY = "重点客户"
 LARGE, REMOTE = SEGMENTS[1], SEGMENTS[3]
 # The sheets of 客户跟踪, in order; each tracked group with its run.json key.
@@ -136,7 +138,7 @@ def latest_contacts(tables: dict[str, pd.DataFrame], today: dt.date) -> dict[str
     calls = table_of(tables, "calls")
     for customer, when in zip(calls["customer_id"].tolist(), calls["call_time"].tolist(), strict=True):
         note("call", customer, when)
-    for r in table_rows(tables, "feedback", ("customer_id", "service_date", *SERVICE_FACTS)):
+    for r in table_rows(tables, "feedback", _SERVICES_READ):
         if service_happened(r):
             note("service", r["customer_id"], r["service_date"])
     for r in table_rows(tables, "callbacks", ("customer_id", "date", "reached")):
@@ -170,7 +172,7 @@ def low_rating_counts(tables: dict[str, pd.DataFrame], since: dt.date, today: dt
 def services_this_month(tables: dict[str, pd.DataFrame], today: dt.date) -> Counter[str]:
     """Per customer, services that happened in D's month up to D."""
     first = month_start(today)
-    return Counter(r["customer_id"] for r in table_rows(tables, "feedback", ("customer_id", "service_date", *SERVICE_FACTS))
+    return Counter(r["customer_id"] for r in table_rows(tables, "feedback", _SERVICES_READ)
                    if service_happened(r) and r["service_date"] is not None and first <= r["service_date"] <= today)
 
 
