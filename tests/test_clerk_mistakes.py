@@ -251,15 +251,20 @@ def test_an_excel_error_value_is_named_not_reported_as_empty(tmp_path):
     assert 2 not in rows and 3 in rows  # the required cell rejects its row, the optional one keeps it
 
 
-def test_vertically_merged_cells_are_named_as_merged(tmp_path):
+def _feedback_merged_down(tmp_path, header: str):
+    """The example folder read with the feedback sheet's cells under header merged over rows 3–5."""
     folder = _copy(tmp_path)
 
     def merged(sheet) -> None:
-        column = _column_of(sheet, "服务日期", 2)
+        column = _column_of(sheet, header, 2)
         sheet.merge_cells(start_row=3, start_column=column, end_row=5, end_column=column)
 
     _edit(folder / FEEDBACK, merged)
-    inbox = load_folder(folder, TODAY)
+    return load_folder(folder, TODAY)
+
+
+def test_vertically_merged_cells_are_named_as_merged(tmp_path):
+    inbox = _feedback_merged_down(tmp_path, "服务日期")
     [merged_cell] = inbox.problems  # one merged cell, one message for the rows it blanks
     assert (merged_cell.row, merged_cell.column, merged_cell.severity) == (4, "B", Severity.ERROR)
     assert "合并单元格" in merged_cell.message and "第4–5行" in merged_cell.message and "第3行" in merged_cell.message
@@ -269,14 +274,7 @@ def test_vertically_merged_cells_are_named_as_merged(tmp_path):
 
 
 def test_a_merged_optional_cell_is_one_warning_for_its_rows_and_they_stay(tmp_path):
-    folder = _copy(tmp_path)
-
-    def merged(sheet) -> None:
-        column = _column_of(sheet, "客户满意度", 2)
-        sheet.merge_cells(start_row=3, start_column=column, end_row=5, end_column=column)
-
-    _edit(folder / FEEDBACK, merged)
-    inbox = load_folder(folder, TODAY)
+    inbox = _feedback_merged_down(tmp_path, "客户满意度")
     [merged_cell] = inbox.problems
     assert (merged_cell.row, merged_cell.column, merged_cell.header, merged_cell.severity) == (
         4, "K", "客户满意度", Severity.WARNING)
