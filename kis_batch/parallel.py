@@ -13,8 +13,7 @@ import pickle
 import queue
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from functools import partial
+from collections.abc import Callable, Iterator
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from multiprocessing.sharedctypes import Synchronized
@@ -36,10 +35,6 @@ _inherited_jobs: list[Callable[[], object]] = []
 
 class SharingFailed(RuntimeError):
     """The work shared with the worker could not be completed; the message says why, in Chinese."""
-
-
-class WorkerDied(SharingFailed):
-    """The forked worker ended without handing back its results (killed, or out of memory)."""
 
 
 class ResultNotSent(SharingFailed):
@@ -143,22 +138,31 @@ class SharedJobs(Generic[T]):
         return index
 
     def arrived(self, timeout: float | None = None) -> list[int]:
-        """The jobs whose results came from the worker since last asked; with a timeout, waits up to
-        that long for one. A worker that died, or a job that failed there, fails here."""
+        """The jobs whose results came since last asked; with a timeout, waits up to that long for
+        one. A job that failed in the worker fails here. A worker that died (killed, or out of
+        memory) leaves the jobs it had taken to this process, which runs them as soon as it notices;
+        the jobs nobody has started it takes in turn, as it would anyway."""
         indexes: list[int] = []
         while not self.complete:
             try:
                 index, ok, value = pickle.loads(self._sent.get(timeout=timeout) if timeout and not indexes
                                                 else self._sent.get_nowait())
             except queue.Empty:
-                if timeout and not indexes and not self._worker.is_alive() and self._sent.empty():
-                    raise WorkerDied(f"工作进程意外退出（退出码 {self._worker.exitcode}），本次运行未完成") from None
+                if not indexes and not self._worker.is_alive() and self._sent.empty():
+                    indexes += self._run_lost()
                 break
             if not ok:
                 raise value
             self.found[index] = value
             indexes.append(index)
         return indexes
+
+    def _run_lost(self) -> list[int]:
+        """The jobs the dead worker took and never handed back, run here."""
+        lost = [index for index in range(min(self._counter.value, len(self._jobs))) if index not in self.found]
+        for index in lost:
+            self.found[index] = self._jobs[index]()
+        return lost
 
     def close(self) -> None:
         """Stops the worker if it still has work nobody will collect (this process failed), and reaps it."""
@@ -182,10 +186,9 @@ def _handed_over(results: Path) -> Iterator[tuple[int, Any]]:
 
 class StartedJobs(Generic[T]):
     """Jobs a forked worker begins before this process is free to share them (the folder's reading
-    while the run loads; tomorrow's 派工单 while the other rules run); finish() then takes the jobs
-    the worker has not started and collects the rest. Without a context (no fork here, a run too
-    small to share, or one too large for a third process) finish() runs every job, or a later pool
-    runs them as its helpers(). For jobs that may run twice: the worker hands its results over in
+    while the run loads); finish() then takes the jobs the worker has not started and collects the
+    rest. Without a context (no fork here, or a run too small to share) finish() runs every job.
+    For jobs that may run twice: the worker hands its results over in
     one file, each appended as it is done and the file renamed once no job is left to start (a file
     per result cost the department's reading 50 ms of file writes); a worker that dies or fails first
     leaves no file or a complete one, and finish() runs the missing jobs here."""
@@ -210,36 +213,9 @@ class StartedJobs(Generic[T]):
                 pass
         part.replace(self._results / "results")
 
-    @property
-    def started(self) -> bool:
-        """Whether a worker began the jobs (else they wait for the helpers or finish())."""
-        return self._worker is not None
-
-    def helpers(self) -> list[Callable[[], tuple[int, T] | None]]:
-        """Jobs for a later pool (run_jobs): each runs the next of these jobs nobody has started,
-        and gives its index and result (None: none was left); hand them all to finish(). So a
-        process forked after the worker, or this one, shares its jobs too; without a worker the
-        helpers are the jobs themselves, and the pool runs them all."""
-        if self._worker is None:
-            return [partial(self._run_one, index) for index in range(len(self._jobs))]
-        return [self._help for _ in self._jobs]
-
-    def _run_one(self, index: int) -> tuple[int, T]:
-        return index, self._jobs[index]()
-
-    def _help(self) -> tuple[int, T] | None:
-        index = _claim(self._counter)
-        return (index, self._jobs[index]()) if index < len(self._jobs) else None
-
-    def finish(self, done: Callable[[int], None] | None = None,
-               helped: Sequence[tuple[int, T] | None] = ()) -> list[T]:
-        """Each job's result, in job order, as run_jobs gives them; done is told as in run_jobs;
-        helped: what the helpers gave."""
+    def finish(self, done: Callable[[int], None] | None = None) -> list[T]:
+        """Each job's result, in job order, as run_jobs gives them; done is told as in run_jobs."""
         found: dict[int, T] = {}
-        for index, value in (result for result in helped if result is not None):
-            found[index] = value
-            if done:
-                done(index)
         handed: dict[int, T] = {}
         if self._worker is not None:
             try:

@@ -8,7 +8,7 @@ import contextlib
 import datetime as dt
 import gc
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -35,18 +35,25 @@ from kis_batch.ingest.files import sha256_of
 from kis_batch.ledger.books import Books, archivable_files, months_to_close, open_books, read_books, too_few_rows
 from kis_batch.ledger.carry import carry_forward
 from kis_batch.lock import run_lock
-from kis_batch.outputs import DAY_OUTPUTS, HISTORY, MANIFEST, Output, day_folder, progress_line
-from kis_batch.parallel import (
-    PARALLEL_COMPUTE_FROM_BYTES,
-    PARALLEL_FROM_BYTES,
-    StartedJobs,
-    fork_context,
-    run_jobs,
+from kis_batch.outputs import (
+    CUSTOMERS_OUTPUT,
+    DAY_OUTPUTS,
+    DISPATCH_OUTPUT,
+    FEES_OUTPUT,
+    HISTORY,
+    MANIFEST,
+    PERSON_DISPATCH_OUTPUT,
+    Output,
+    day_folder,
+    progress_line,
 )
+from kis_batch.parallel import PARALLEL_COMPUTE_FROM_BYTES, PARALLEL_FROM_BYTES
 from kis_batch.problems import Code, Problem, Severity, count
-from kis_batch.render.dispatch import dispatch_sheets
+from kis_batch.render.dispatch import DispatchSheets, dispatch_sheets
 from kis_batch.render.mail_roster import run_digest, write_mail_roster
 from kis_batch.render.manifest import earlier_outputs, write_manifest
+from kis_batch.rules.complaints import ComplaintCases
+from kis_batch.rules.dispatch import DispatchResult
 from kis_batch.rules.evaluation import as_of_day
 from kis_batch.rules.figures import (
     CallbackFigures,
@@ -61,14 +68,16 @@ from kis_batch.rules.figures import (
     flatten,
 )
 from kis_batch.rules.reconcile import reconcile
-from kis_batch.rules.scoring import EventLinks
+from kis_batch.rules.scoring import Scores
 from kis_batch.rules.summary import ManagerSummary, manager_summary
 from kis_batch.settings import Settings
-from kis_batch.steps import DayResults, compute_steps, day_steps, split_steps
+from kis_batch.steps import DAY_RESULTS, MONTH_RESULTS, DayResults, MonthResults, Step, compute_steps, day_steps, split_steps
 
 # The results tomorrow's 派工单 sheets are made from: computed first, so their workbooks are written
 # while the other rules run.
 DISPATCH_STEPS = ("dispatch", "suggestions")
+# The outputs that take longest to write on a large month (benchmarks/bench_run.py), longest first.
+LONGEST_WRITING = (DISPATCH_OUTPUT, FEES_OUTPUT, PERSON_DISPATCH_OUTPUT, CUSTOMERS_OUTPUT)
 # The name saving.replace_file gives an output whose target was locked: 名称(1).xlsx
 RELOCATED = re.compile(r"\(\d+\)(\.\w+)$")
 
@@ -191,10 +200,11 @@ def _no_cycle_collection() -> Iterator[None]:
 def _written_by(writer: Callable[..., None]) -> list[Path]:
     """The files one output writer wrote, returned (from a worker process too) instead of appended.
     An xlsxwriter workbook is a reference cycle holding every cell it wrote, freed only by the cycle
-    collector: collected here, the writers of an HQ month stop adding hundreds of MB. The collector
-    walks only what was made since the month was frozen (gc.freeze in _run), so this costs little
-    beyond freeing the cells."""
+    collector: collected here, the writers of an HQ month stop adding hundreds of MB. What stood
+    before the writing is frozen first (never cyclic garbage: the month, the results), so the collector
+    walks only the workbook and costs little beyond freeing its cells."""
     written: list[Path] = []
+    gc.freeze()
     writer(written=written)
     gc.collect()
     return written
@@ -226,56 +236,35 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     closes = _close_earlier_months(inbox, books, calendar, today, recorded)
     months = closes[-1].months if closes else recorded
     steps = day_steps(tables, settings, calendar, today, inbox.pins, months, links)
-    compute_parallel = input_bytes >= PARALLEL_COMPUTE_FROM_BYTES
-    # What tomorrow's 派工单 stand on first, so they are written while the rest is computed; where
-    # the steps are shared with a worker (an HQ month), all of them at once, so the worker always
-    # has steps to take.
-    first, rest = (steps, []) if compute_parallel else split_steps(steps, DISPATCH_STEPS)
-    found = compute_steps(first, calendar, compute_parallel)
+    given = {"today": today, "tables": tables, "settings": settings}
     out = day_folder(out_root, today)
-    # What the writers are given, by the names their declarations need (kis_batch/outputs.py).
-    results: dict[str, Any] = {**found, "today": today, "tables": tables, "settings": settings,
-                               "sheets": dispatch_sheets(found["dispatch"], tables, found["suggestions"], settings=settings)}
     writing = [output for output in DAY_OUTPUTS if output.writer]
     with run_lock(out):
         _clean_stale_temporaries(out)
         earlier = earlier_outputs(out)
         if progress:
             progress(progress_line(DAY_OUTPUTS))
-        # Tomorrow's 派工单, what else the first steps are enough for, and the carry-forward start in a
-        # worker now; the other rules are computed meanwhile, and their workbooks shared with a second
-        # worker, which then helps the first with what it has not started. An HQ month computed them
-        # all and shares them in one pool: a third process would hold its own copy of the month.
-        ready = [output for output in writing if set(output.needs) <= results.keys()]
-        gc.freeze()  # what stands now (the month, the first steps) is never cyclic garbage: see _written_by
-        parallel = input_bytes >= PARALLEL_FROM_BYTES
-        carried_now = partial(carried_so_far, tables, found["scores"].links, found["tickets"], settings, today)
-        early_jobs = [_writing(output, out, results) for output in ready]
-        # The longest first: the 派工单 总览, then the carry-forward.
-        started = StartedJobs([*early_jobs[:1], carried_now, *early_jobs[1:]],
-                              fork_context() if parallel and not compute_parallel else None)
-        try:
-            found |= compute_steps(rest, calendar, compute_parallel, given=found)
-            day = DayResults(**found)
-            summary = _found_problems_and_summary(inbox, calendar, today, day)
-            result = RunResult(today, plan, out, inbox, _run_figures(inbox, plan, calendar, day, books, closes))
-            results |= {**found, "inbox": inbox, "summary": summary}
-            later = [output for output in writing if output not in ready]
-            month_now = partial(month_so_far, tables, settings, day, books.folder_rows.get(f"{today:%Y-%m}", 0))
-            roster = partial(write_mail_roster, out, tables["staff"], settings,
-                             run_digest(results["sheets"], day.dispatch, day.complaints, summary))
-            # The validation report is written beside the others; a step after them that finds a
-            # problem (below) has it written again, so it lists every problem of the run.
-            problems_known = len(inbox.problems)
-            (so_far, _, *written_later), (first_written, carried, *written_early) = _pooled(
-                [month_now, roster, *(_writing(output, out, results) for output in later)], started, parallel)
-            written = {**dict(zip(ready, [first_written, *written_early], strict=True)),
-                       **dict(zip(later, written_later, strict=True))}
-        finally:
-            started.cancel()
-        so_far = replace(so_far, carried=carried)
-        written_by = {output: written[output] for output in writing}  # in the order run.json lists them
-        _close_and_record(result, so_far, books, closes, out_root, progress, now)
+        # The workbooks and the month's record join the rules' schedule: each is written as soon as
+        # the results it shows are computed, beside the rules still to compute. This process takes
+        # what tomorrow's 派工单 stand on first, then the other rules, while a worker writes the
+        # 派工单 and the rest, the longest first; a small run's rules stay in this process, a fork
+        # costing more than they take.
+        first, rest = split_steps(steps, DISPATCH_STEPS)
+        inbox_now, sheets, carried, so_far, summary, roster = _steps_after_rules(
+            inbox, calendar, today, books.folder_rows.get(f"{today:%Y-%m}", 0), out)
+        longest, *others = _writing_steps(sorted(writing, key=_longest_first), out, given)
+        found = compute_steps([*first, sheets, *rest, inbox_now, longest, carried, *others[:3], so_far, *others[3:],
+                               summary, roster], calendar,
+                              parallel=input_bytes >= PARALLEL_FROM_BYTES, given=given,
+                              **_sharing(input_bytes >= PARALLEL_COMPUTE_FROM_BYTES, steps))
+        day = DayResults(**{name: found[name] for name in DAY_RESULTS})
+        result = RunResult(today, plan, out, inbox, _run_figures(inbox, plan, calendar, day, books, closes))
+        results = {**given, **found}
+        # Every problem so far is in the validation report; one found below has it written again.
+        problems_known = len(inbox.problems)
+        month_now = replace(found["so_far"], carried=found["carried"])
+        written_by = {output: found[_written_name(output)] for output in writing}  # in the order run.json lists them
+        _close_and_record(result, month_now, books, closes, out_root, progress, now)
         this_run = {path.name for paths in written_by.values() for path in paths} | {MANIFEST}
         result.removed_outputs = _remove_earlier_outputs(out, earlier, this_run, inbox)
         if len(inbox.problems) > problems_known:
@@ -287,16 +276,23 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
     return result
 
 
-def _found_problems_and_summary(inbox: Inbox, calendar: WorkCalendar, today: dt.date, day: DayResults) -> ManagerSummary:
-    """The problems the rules found, added to the run's; then the manager's page, which counts them all."""
-    for warning in day.dispatch.warnings:
+def _with_rules_problems(inbox: Inbox, calendar: WorkCalendar, **day: Any) -> Inbox:
+    """The inbox with the problems the rules found (steps.DayResults) added to the run's."""
+    found = DayResults(**day)
+    for warning in found.dispatch.warnings:
         inbox.problems.append(Problem(Code.SETTING, Severity.WARNING, warning, sheet="规则设置"))
-    inbox.problems.extend([*day.dispatch.problems, *day.fees.problems])
+    inbox.problems.extend([*found.dispatch.problems, *found.fees.problems])
     _calendar_warnings(inbox, calendar)
-    return manager_summary(inbox.tables, inbox.settings, calendar, today, day.dispatch, day.returned, day.scores,
-                           day.gaps, day.fees, day.quality, day.month_callbacks, day.customers, day.complaints,
-                           count(inbox.problems, Severity.ERROR), count(inbox.problems, Severity.WARNING),
-                           projects=day.projects)
+    return inbox
+
+
+def _summary(calendar: WorkCalendar, today: dt.date, inbox: Inbox, **day: Any) -> ManagerSummary:
+    """The manager's page, which counts every problem of the run."""
+    found = DayResults(**day)
+    return manager_summary(inbox.tables, inbox.settings, calendar, today, found.dispatch, found.returned, found.scores,
+                           found.gaps, found.fees, found.quality, found.month_callbacks, found.customers,
+                           found.complaints, count(inbox.problems, Severity.ERROR),
+                           count(inbox.problems, Severity.WARNING), projects=found.projects)
 
 
 def _run_figures(inbox: Inbox, plan: dt.date, calendar: WorkCalendar, day: DayResults, books: Books,
@@ -351,40 +347,81 @@ def _close_earlier_months(inbox: Inbox, books: Books, calendar: WorkCalendar, to
     return closes
 
 
-def _pooled(own: list[Callable[[], Any]], started: StartedJobs[Any], parallel: bool) -> tuple[list[Any], list[Any]]:
-    """The results of a pool's own jobs and of the started ones. With a worker on the started jobs
-    the pool helps it at its end. Without one they follow the pool's first job, the longest first:
-    this process takes that first job (the month's record, whose figures then come back unpickled)
-    and the pool's worker the next, the 派工单 总览, whose workbook is held in memory while it is
-    written (hundreds of MB on an HQ month, which this process, holding the month, would add to)."""
-    helpers = started.helpers()
-    if started.started:
-        pooled = run_jobs([*own, *helpers], parallel=parallel)
-        return pooled[:len(own)], started.finish(helped=pooled[len(own):])
-    pooled = run_jobs([own[0], *helpers, *own[1:]], parallel=parallel)
-    return [pooled[0], *pooled[1 + len(helpers):]], started.finish(helped=pooled[1:1 + len(helpers)])
-
-
 def _writing(output: Output, out: Path, results: dict[str, Any]) -> Callable[[], list[Path]]:
     """The job writing one output: the files it wrote."""
     return partial(_written_by, partial(output.write, out, results))
 
 
-def month_so_far(tables: dict[str, pd.DataFrame], settings: Settings, found: DayResults,
-                 folder_rows: int) -> history.MonthRecord:
-    """D's month to date as the history records it (its carry-forward comes from carried_so_far). It
-    needs nothing the writers write, so it is one more job beside them; it is recorded after the
-    workbooks all the same."""
+def _longest_first(output: Output) -> int:
+    """Where an output's writing comes in the schedule: the longest first (so none is left to write
+    alone at the end), then in the order of DAY_OUTPUTS."""
+    return LONGEST_WRITING.index(output) if output in LONGEST_WRITING else len(LONGEST_WRITING)
+
+
+def _sharing(rules_too: bool, rules: list[Step]) -> dict[str, Any]:
+    """What a worker may take: on a large run every step but the one changing the inbox; on a smaller
+    one the writing alone, from when tomorrow's 派工单 sheets are ready (the longest workbook)."""
+    if rules_too:
+        return {"here": ["inbox"]}
+    return {"here": ["inbox", "sheets", *(step.name for step in rules)], "share_after": "sheets"}
+
+
+def _steps_after_rules(inbox: Inbox, calendar: WorkCalendar, today: dt.date, folder_rows: int,
+                       out: Path) -> tuple[Step, Step, Step, Step, Step, Step]:
+    """What the writers and the history need besides the rules' results: tomorrow's 派工单 sheets, D's
+    carry-forward and month to date as the history records them, the inbox with the rules' problems
+    (it changes the inbox, so only this process takes it), the manager's page and mail.json."""
+    tables, settings = inbox.tables, inbox.settings
+    return (
+        Step("inbox", DAY_RESULTS, partial(_with_rules_problems, inbox, calendar)),
+        Step("sheets", ("dispatch", "suggestions"), partial(_sheets, tables, settings)),
+        Step("carried", ("scores", "tickets"), partial(carried_so_far, tables, settings, today)),
+        Step("so_far", MONTH_RESULTS, partial(month_so_far, tables, settings, folder_rows)),
+        Step("summary", ("inbox", *DAY_RESULTS), partial(_summary, calendar, today)),
+        Step("mail_roster", ("sheets", "dispatch", "complaints", "summary"), partial(_mail_roster, out, tables, settings)),
+    )
+
+
+def _mail_roster(out: Path, tables: dict[str, pd.DataFrame], settings: Settings, sheets: DispatchSheets,
+                 dispatch: DispatchResult, complaints: ComplaintCases, summary: ManagerSummary) -> Path:
+    return write_mail_roster(out, tables["staff"], settings, run_digest(sheets, dispatch, complaints, summary))
+
+
+def _sheets(tables: dict[str, pd.DataFrame], settings: Settings, dispatch: DispatchResult,
+            suggestions: pd.DataFrame) -> DispatchSheets:
+    return dispatch_sheets(dispatch, tables, suggestions, settings=settings)
+
+
+def _writing_steps(outputs: list[Output], out: Path, given: Mapping[str, Any]) -> list[Step]:
+    """A step per output, writing it from the results it needs beside those given: the files it wrote."""
+    return [Step(_written_name(output), tuple(need for need in output.needs if need not in given),
+                 partial(_write_with, output, out, given)) for output in outputs]
+
+
+def _written_name(output: Output) -> str:
+    return f"写出{output.documented}"
+
+
+def _write_with(output: Output, out: Path, given: Mapping[str, Any], **found: Any) -> list[Path]:
+    return _writing(output, out, {**given, **found})()
+
+
+def month_so_far(tables: dict[str, pd.DataFrame], settings: Settings, folder_rows: int,
+                 **month: Any) -> history.MonthRecord:
+    """D's month to date as the history records it, from the month's results (steps.MonthResults);
+    its carry-forward comes from carried_so_far. It needs nothing the writers write, so it is one
+    more step beside them; it is recorded after the workbooks all the same."""
+    found = MonthResults(**month)
     return replace(month_record(found.evaluation, month_figures_of(tables, settings, found), final=False),
                    rows=folder_rows)
 
 
-def carried_so_far(tables: dict[str, pd.DataFrame], links: EventLinks, open_now: pd.DataFrame, settings: Settings,
-                   today: dt.date) -> dict[str, str]:
+def carried_so_far(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, scores: Scores,
+                   tickets: pd.DataFrame) -> dict[str, str]:
     """D's carry-forward (期初, docs/rules.md § A month's life), encoded as the history keeps it. It
     stands on scoring's links and the open tickets alone, so it is computed beside tomorrow's 派工单
     (seconds on an HQ month)."""
-    return encoded(carry_forward(tables, links, open_now, settings, today))
+    return encoded(carry_forward(tables, scores.links, tickets, settings, today))
 
 
 def _close_and_record(result: RunResult, so_far: history.MonthRecord, books: Books, closes: list[ClosedMonth],

@@ -82,12 +82,17 @@ def split_steps(steps: list[Step], first: Collection[str]) -> tuple[list[Step], 
 
 
 def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool,
-                  given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  given: Mapping[str, Any] | None = None, here: Collection[str] = (),
+                  share_after: str | None = None) -> dict[str, Any]:
     """Every step's result by name, standing on the results given (computed before). Each step runs
     once what it needs is computed; of the steps ready, this process takes the first in the order
     given. On a large run a forked worker takes the other steps ready at its start, while this
     process goes on with the steps that stand on its own results, then helps with those the worker
-    has not begun: no step waits for a slower one it does not need. A worker's calendar is a copy,
+    has not begun: no step waits for a slower one it does not need. Once the worker has done all
+    it took, the next one takes the steps ready then. here: steps only this process computes (on a
+    run where a worker's start would cost more than they take); share_after: the step before which
+    no worker starts (a small run's first worker is worth its start only once the longest job is
+    ready). A worker's calendar is a copy,
     so each step hands back the years it found the library lacks, for the run report to name."""
     results: dict[str, Any] = dict(given or {})
     check_needs(steps, results.keys())
@@ -104,8 +109,9 @@ def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool,
     try:
         while waiting or shared is not None:
             ready = [step for step in waiting if all(need in results for need in step.needs)]
-            if shared is None and context is not None and len(ready) > 1:
-                shared_steps, ready = ready[1:], ready[:1]
+            shareable = [step for step in ready[1:] if step.name not in here]
+            if shared is None and context is not None and shareable and (share_after is None or share_after in results):
+                shared_steps, ready = shareable, ready[:1]
                 shared = SharedJobs([_job(step, results, calendar) for step in shared_steps], context)
                 taken = {step.name for step in shared_steps}
                 waiting = [step for step in waiting if step.name not in taken]
@@ -160,6 +166,11 @@ class DayResults(MonthResults):
     suggestions: pd.DataFrame
 
 
+# The results a month's 考核 and 月度总结 stand on, and every result of a day, by step name.
+MONTH_RESULTS = tuple(field.name for field in dataclasses.fields(MonthResults))
+DAY_RESULTS = tuple(field.name for field in dataclasses.fields(DayResults))
+
+
 def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date,
               pins: pd.DataFrame | None = None, history_months: pd.DataFrame | None = None,
               links: EventLinks | None = None) -> list[Step]:
@@ -199,6 +210,5 @@ def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: Wor
 def month_results(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar,
                   day: dt.date, history_months: pd.DataFrame | None = None) -> MonthResults:
     """Of the day's steps, only those the month's 考核 and 月度总结 need: a close plans no work."""
-    wanted = {field.name for field in dataclasses.fields(MonthResults)}
-    steps, _ = split_steps(day_steps(tables, settings, calendar, day, history_months=history_months), wanted)
+    steps, _ = split_steps(day_steps(tables, settings, calendar, day, history_months=history_months), MONTH_RESULTS)
     return MonthResults(**compute_steps(steps, calendar, parallel=False))

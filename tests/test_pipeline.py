@@ -62,6 +62,22 @@ def test_shared_steps_wait_for_what_they_need_and_for_nothing_else() -> None:
             assert found[need][2] <= found[step.name][1]
 
 
+@pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
+def test_steps_kept_here_never_reach_the_worker_and_no_worker_starts_before_share_after() -> None:
+    """A small run keeps its rules in this process and starts a worker only once its longest job
+    (tomorrow's 派工单) is ready; the other steps ready then are the worker's to take."""
+    steps = [_timed_step("rule", (), 0.2), _timed_step("quick_write", (), 0.3), _timed_step("sheets", ("rule",), 0.1),
+             _timed_step("long_write", ("sheets",), 0.3), _timed_step("late_rule", ("sheets",), 0.1),
+             _timed_step("other_write", ("sheets",), 0.3)]
+    found = compute_steps(steps, pipeline.WorkCalendar(), parallel=True, here=("rule", "sheets", "late_rule"),
+                          share_after="sheets")
+    here = os.getpid()
+    assert found["rule"][0] == found["sheets"][0] == found["late_rule"][0] == here
+    worker = {name for name, (pid, _, _) in found.items() if pid != here}
+    assert worker and worker <= {"quick_write", "long_write", "other_write"}
+    assert all(found[name][1] >= found["sheets"][2] for name in worker)  # none started before sheets were ready
+
+
 def _fails() -> None:
     raise ValueError("a rule failed in the worker")
 
