@@ -71,7 +71,7 @@ from kis_batch.rules.reconcile import reconcile
 from kis_batch.rules.scoring import Scores
 from kis_batch.rules.summary import ManagerSummary, manager_summary
 from kis_batch.settings import Settings
-from kis_batch.steps import DAY_RESULTS, MONTH_RESULTS, DayResults, MonthResults, Step, compute_steps, day_steps, split_steps
+from kis_batch.steps import DAY_RESULTS, MONTH_RESULTS, RECONCILED, DayResults, MonthResults, Step, compute_steps, day_steps, split_steps
 
 # The results tomorrow's 派工单 sheets are made from: computed first, so their workbooks are written
 # while the other rules run.
@@ -226,17 +226,21 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
                         former_names(out_root / HISTORY, today), early)
     inbox.problems.extend(problems)
     open_books(inbox, books)
-    links = reconcile(inbox)
     calendar = WorkCalendar.from_settings(inbox.settings)
     plan = calendar.next_workday(today)
     tables, settings = inbox.tables, inbox.settings
     input_bytes = sum(f.size for f in inbox.files)
-    # The earlier months close first: the day's year-to-date tables stand on their closes.
+    given: dict[str, Any] = {"today": today, "tables": tables, "settings": settings}
+    # The checks that need the rules' answers are the schedule's first step, beside the rules that
+    # do not read what they change; the earlier months' closes stand on them, so they come first
+    # when a month closes, and the closes before the day's steps (the year to date stands on them).
+    checking = Step(RECONCILED, (), partial(reconcile, inbox))
+    if months_to_close(books):
+        given[RECONCILED] = checking.compute()
     recorded = read_months(out_root)
     closes = _close_earlier_months(inbox, books, calendar, today, recorded)
     months = closes[-1].months if closes else recorded
-    steps = day_steps(tables, settings, calendar, today, inbox.pins, months, links)
-    given = {"today": today, "tables": tables, "settings": settings}
+    steps = day_steps(tables, settings, calendar, today, inbox.pins, months)
     out = day_folder(out_root, today)
     writing = [output for output in DAY_OUTPUTS if output.writer]
     with run_lock(out):
@@ -253,8 +257,8 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         inbox_now, sheets, carried, so_far, summary, roster = _steps_after_rules(
             inbox, calendar, today, books.folder_rows.get(f"{today:%Y-%m}", 0), out)
         longest, *others = _writing_steps(sorted(writing, key=_longest_first), out, given)
-        found = compute_steps([*first, sheets, *rest, inbox_now, longest, carried, *others[:3], so_far, *others[3:],
-                               summary, roster], calendar,
+        found = compute_steps([*([checking] if RECONCILED not in given else []), *first, sheets, *rest, inbox_now,
+                               longest, carried, *others[:3], so_far, *others[3:], summary, roster], calendar,
                               parallel=input_bytes >= PARALLEL_FROM_BYTES, given=given,
                               **_sharing(input_bytes >= PARALLEL_COMPUTE_FROM_BYTES, steps))
         day = DayResults(**{name: found[name] for name in DAY_RESULTS})
@@ -359,11 +363,12 @@ def _longest_first(output: Output) -> int:
 
 
 def _sharing(rules_too: bool, rules: list[Step]) -> dict[str, Any]:
-    """What a worker may take: on a large run every step but the one changing the inbox; on a smaller
+    """What a worker may take: on a large run every step but those changing the inbox; on a smaller
     one the writing alone, from when tomorrow's 派工单 sheets are ready (the longest workbook)."""
+    changing_the_inbox = [RECONCILED, "inbox"]
     if rules_too:
-        return {"here": ["inbox"]}
-    return {"here": ["inbox", "sheets", *(step.name for step in rules)], "share_after": "sheets"}
+        return {"here": changing_the_inbox}
+    return {"here": [*changing_the_inbox, "sheets", *(step.name for step in rules)], "share_after": "sheets"}
 
 
 def _steps_after_rules(inbox: Inbox, calendar: WorkCalendar, today: dt.date, folder_rows: int,

@@ -27,7 +27,7 @@ from kis_batch.rules.month_figures import held_complaints
 from kis_batch.rules.projects import ProjectReport, project_report
 from kis_batch.rules.quality import QualityReport, quality_report
 from kis_batch.rules.quotas import quota_gaps
-from kis_batch.rules.scoring import EventLinks, Scores, score_feedback
+from kis_batch.rules.scoring import Scores, score_feedback
 from kis_batch.rules.suggestions import suggest_visits
 from kis_batch.rules.summary import returned_feedback
 from kis_batch.rules.tickets import open_tickets
@@ -75,7 +75,7 @@ def split_steps(steps: list[Step], first: Collection[str]) -> tuple[list[Step], 
     waiting = list(first)
     while waiting:
         name = waiting.pop()
-        if name not in wanted:
+        if name not in wanted and name in by_name:  # not a step: a result given
             wanted.add(name)
             waiting.extend(by_name[name].needs)
     return [step for step in steps if step.name in wanted], [step for step in steps if step.name not in wanted]
@@ -166,26 +166,32 @@ class DayResults(MonthResults):
     suggestions: pd.DataFrame
 
 
+# The result of the checks after reading that need the rules' answers (rules/reconcile.py), which
+# the steps reading what they change stand on.
+RECONCILED = "reconciled"
 # The results a month's 考核 and 月度总结 stand on, and every result of a day, by step name.
 MONTH_RESULTS = tuple(field.name for field in dataclasses.fields(MonthResults))
 DAY_RESULTS = tuple(field.name for field in dataclasses.fields(DayResults))
 
 
 def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: WorkCalendar, day: dt.date,
-              pins: pd.DataFrame | None = None, history_months: pd.DataFrame | None = None,
-              links: EventLinks | None = None) -> list[Step]:
+              pins: pd.DataFrame | None = None, history_months: pd.DataFrame | None = None) -> list[Step]:
     """The rule steps of a day, in the order this process takes them when several are ready
     (compute_steps): scores first, the largest result, so the parent process computes it and it is
     never pickled; then the chain tomorrow's work waits on (tickets, complaints, dispatch,
     callbacks); then what the month's 考核 waits on, the longest first; customer tracking, which no
     step waits on, late, so the worker takes it while this process computes the 考核. pins: the
     manager's and the hotline's placements (Inbox.pins); history_months: the history's
-    month_figures rows as the caller read them, for the year-to-date tables; links: the day's
-    complaints tied to their services, where reading's reconcile tied them."""
+    month_figures rows as the caller read them, for the year-to-date tables.
+
+    The steps that read what the checks after reading change (投诉处理, the 验收单: rules/reconcile.py)
+    stand on RECONCILED, that check's result (the day's complaints tied to their services, where it
+    tied them): the evening runs it as a step, so the others need not wait for it; a close, on
+    tables already checked, is given None and scoring ties the complaints as of its own day."""
     plan = calendar.next_workday(day)
     held = held_complaints(history_months, day) if history_months is not None else {}
     return [
-        Step("scores", (), partial(score_feedback, tables, settings, calendar, day, links)),
+        Step("scores", (RECONCILED,), lambda reconciled: score_feedback(tables, settings, calendar, day, reconciled)),
         Step("tickets", (), partial(open_tickets, table_of(tables, "calls"), table_of(tables, "feedback"), calendar, day)),
         Step("complaints", ("scores",), lambda scores: complaint_cases(tables, scores.links, settings, calendar, day)),
         Step("dispatch", ("complaints", "tickets"),
@@ -203,7 +209,7 @@ def day_steps(tables: dict[str, pd.DataFrame], settings: Settings, calendar: Wor
         Step("suggestions", ("dispatch", "gaps", "fees"),
              lambda dispatch, gaps, fees: suggest_visits(tables, dispatch, gaps, fees, day)),
         Step("customers", ("fees", "tickets"), lambda fees, tickets: track_customers(tables, fees, tickets, settings, day)),
-        Step("projects", (), partial(project_report, tables, settings, calendar, day)),
+        Step("projects", (RECONCILED,), lambda reconciled: project_report(tables, settings, calendar, day)),
     ]
 
 
@@ -211,4 +217,4 @@ def month_results(tables: dict[str, pd.DataFrame], settings: Settings, calendar:
                   day: dt.date, history_months: pd.DataFrame | None = None) -> MonthResults:
     """Of the day's steps, only those the month's 考核 and 月度总结 need: a close plans no work."""
     steps, _ = split_steps(day_steps(tables, settings, calendar, day, history_months=history_months), MONTH_RESULTS)
-    return MonthResults(**compute_steps(steps, calendar, parallel=False))
+    return MonthResults(**compute_steps(steps, calendar, parallel=False, given={RECONCILED: None}))

@@ -17,8 +17,9 @@ import pytest
 import xlsxwriter
 
 from kis_batch import parallel, pipeline
+from kis_batch.ingest import load_folder
 from kis_batch.rules.figures import RunFigures
-from kis_batch.steps import Step, check_needs, compute_steps, day_steps, split_steps
+from kis_batch.steps import RECONCILED, Step, check_needs, compute_steps, day_steps, split_steps
 from tests.conftest import EXAMPLE, EXAMPLE_TODAY
 
 
@@ -112,12 +113,43 @@ def test_the_day_computed_in_two_parts_is_the_day_computed_at_once(example_run: 
     first, rest = split_steps(steps, pipeline.DISPATCH_STEPS)
     assert {"dispatch", "suggestions", "scores", "fees"} <= {step.name for step in first}
     assert {"evaluation", "quality", "customers"} <= {step.name for step in rest}
-    found = compute_steps(first, calendar, parallel=False)
-    found |= compute_steps(rest, calendar, parallel=False, given=found)
-    at_once = compute_steps(steps, calendar, parallel=False)
+    checked = {RECONCILED: None}  # the example run's tables are checked: scoring ties the complaints itself
+    found = compute_steps(first, calendar, parallel=False, given=checked)
+    found |= compute_steps(rest, calendar, parallel=False, given={**checked, **found})
+    at_once = compute_steps(steps, calendar, parallel=False, given=checked)
     assert found.keys() == at_once.keys()
     assert found["dispatch"].assignments.equals(at_once["dispatch"].assignments)
     assert found["evaluation"] == at_once["evaluation"]
+
+
+class _AsRead(dict):
+    """The tables as reading left them, refusing the two the checks after reading change
+    (rules/reconcile.py): a step reading them before those checks would read them stale."""
+
+    CHANGED = ("complaint_handling", "acceptance")
+
+    def __getitem__(self, key: str) -> object:
+        if key in self.CHANGED:
+            raise LookupError(f"{key} read before the checks after reading")
+        return super().__getitem__(key)
+
+
+def test_the_steps_beside_the_checks_after_reading_read_nothing_they_change() -> None:
+    """The evening's first worker, forked before the checks after reading run, takes the steps that
+    do not stand on RECONCILED: those must not read 投诉处理 or the 验收单, which the checks change."""
+    inbox = load_folder(EXAMPLE, EXAMPLE_TODAY)
+    calendar = pipeline.WorkCalendar.from_settings(inbox.settings)
+    steps = day_steps(_AsRead(inbox.tables), inbox.settings, calendar, EXAMPLE_TODAY, inbox.pins)
+    standing = {RECONCILED}
+    for step in steps:  # in dependency order: a step comes after what it needs
+        if standing & set(step.needs):
+            standing.add(step.name)
+    beside = [step for step in steps if step.name not in standing]
+    assert {"tickets", "fees", "returned", "month_callbacks"} <= {step.name for step in beside}
+    assert {"scores", "complaints", "projects"} <= standing
+    assert compute_steps(beside, calendar, parallel=False).keys() == {step.name for step in beside}
+    with pytest.raises(LookupError, match="complaint_handling"):  # the guard holds where the tables are read
+        compute_steps(split_steps(steps, ("complaints",))[0], calendar, parallel=False, given={RECONCILED: None})
 
 
 def test_a_step_needing_a_missing_result_or_a_cycle_is_refused() -> None:
