@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.sharedctypes import Synchronized, SynchronizedArray
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -30,7 +30,11 @@ PARALLEL_COMPUTE_FROM_BYTES = 20 * 2**20
 # How often the waiting process checks that the worker is still alive.
 WORKER_CHECK_S = 0.5
 
+# Who has taken a shared job.
+NOBODY, HERE, WORKER = 0, 1, 2
+
 _inherited_jobs: list[Callable[[], object]] = []
+_inherited_after: list[tuple[int, ...]] = []
 
 
 class SharingFailed(RuntimeError):
@@ -67,13 +71,27 @@ def _sent(index: int, ok: bool, value: Any) -> bytes:
         return pickle.dumps((index, False, ResultNotSent(f"工作进程的结果无法传回（{reason}），本次运行未完成")))
 
 
-def _work(counter: Synchronized, results: multiprocessing.Queue) -> None:
-    while (index := _claim(counter)) < len(_inherited_jobs):
+def _claim_first(taken: SynchronizedArray, by: int, may_run: Callable[[int], bool]) -> int | None:
+    """The first job nobody has taken that may run in this process, marked as its own."""
+    with taken.get_lock():
+        for index in range(len(taken)):
+            if taken[index] == NOBODY and may_run(index):
+                taken[index] = by
+                return index
+    return None
+
+
+def _work(taken: SynchronizedArray, results: multiprocessing.Queue) -> None:
+    """The worker: each job it may run, until none is left for it. It keeps what it computed, so a
+    job standing on earlier jobs is its to take once it ran them itself."""
+    ran: set[int] = set()
+    while (index := _claim_first(taken, WORKER, lambda i: ran.issuperset(_inherited_after[i]))) is not None:
         try:
             results.put(_sent(index, True, _inherited_jobs[index]()))
         except BaseException as error:
             results.put(_sent(index, False, error))
             return
+        ran.add(index)
 
 
 def _run_here(jobs: list[Callable[[], T]], done: Callable[[int], None] | None) -> list[T]:
@@ -108,31 +126,45 @@ def run_jobs(jobs: list[Callable[[], T]], parallel: bool, done: Callable[[int], 
 
 
 class SharedJobs(Generic[T]):
-    """Jobs this process and one forked worker take in turn from one counter, the worker from the
-    moment it is forked. Between jobs this process may do other work (the day's rules compute a
-    step that stands on what this process just computed) and takes the worker's results as they
-    come; found holds every result so far by job index."""
+    """Jobs this process and one forked worker share, the worker from the moment it is forked, each
+    taking the first job nobody has taken that it may run. A job may stand on earlier jobs of the
+    list (after): the worker, which keeps what it computed but never sees what this process computes,
+    takes it once it ran those itself; this process when take() is told it may. Between jobs this
+    process may do other work (the day's rules compute a step that stands on what it just computed)
+    and takes the worker's results as they come; found holds every result so far by job index."""
 
-    def __init__(self, jobs: list[Callable[[], T]], context: BaseContext) -> None:
+    def __init__(self, jobs: list[Callable[[], T]], context: BaseContext,
+                 after: list[tuple[int, ...]] | None = None) -> None:
         self._jobs = jobs
         self.found: dict[int, T] = {}
         _inherited_jobs[:] = jobs
-        self._counter = context.Value("i", 0)
+        _inherited_after[:] = after or [()] * len(jobs)
+        self._taken = context.Array("b", len(jobs))
         self._sent = context.Queue()
-        self._worker = context.Process(target=_work, args=(self._counter, self._sent), daemon=True)
+        self._worker = context.Process(target=_work, args=(self._taken, self._sent), daemon=True)
         try:
             self._worker.start()  # forks: the worker holds its own reference to the jobs
         finally:
             _inherited_jobs.clear()
+            _inherited_after.clear()
 
     @property
     def complete(self) -> bool:
         return len(self.found) == len(self._jobs)
 
-    def take(self) -> int | None:
-        """Runs here the next job nobody has started: its index, or None when none is left."""
-        index = _claim(self._counter)
-        if index >= len(self._jobs):
+    @property
+    def worker_ended(self) -> bool:
+        """The worker has taken every job it could, and all it sent is in."""
+        return not self._worker.is_alive() and self._sent.empty()
+
+    def untaken(self) -> list[int]:
+        """The jobs nobody has taken (once the worker ended, those left to this process)."""
+        return [index for index in range(len(self._jobs)) if self._taken[index] == NOBODY]
+
+    def take(self, may_run: Callable[[int], bool] = lambda index: True) -> int | None:
+        """Runs here the first job nobody has taken that may run here: its index, or None."""
+        index = _claim_first(self._taken, HERE, may_run)
+        if index is None:
             return None
         self.found[index] = self._jobs[index]()
         return index
@@ -140,15 +172,16 @@ class SharedJobs(Generic[T]):
     def arrived(self, timeout: float | None = None) -> list[int]:
         """The jobs whose results came since last asked; with a timeout, waits up to that long for
         one. A job that failed in the worker fails here. A worker that died (killed, or out of
-        memory) leaves the jobs it had taken to this process, which runs them as soon as it notices;
-        the jobs nobody has started it takes in turn, as it would anyway."""
+        memory) leaves the jobs it had taken to this process, which runs them as soon as it notices
+        (in list order, so a job's earlier jobs first); the jobs nobody has taken are this process's
+        to take, as they would be anyway."""
         indexes: list[int] = []
         while not self.complete:
             try:
                 index, ok, value = pickle.loads(self._sent.get(timeout=timeout) if timeout and not indexes
                                                 else self._sent.get_nowait())
             except queue.Empty:
-                if not indexes and not self._worker.is_alive() and self._sent.empty():
+                if not indexes and self.worker_ended:
                     indexes += self._run_lost()
                 break
             if not ok:
@@ -159,7 +192,7 @@ class SharedJobs(Generic[T]):
 
     def _run_lost(self) -> list[int]:
         """The jobs the dead worker took and never handed back, run here."""
-        lost = [index for index in range(min(self._counter.value, len(self._jobs))) if index not in self.found]
+        lost = [index for index in range(len(self._jobs)) if self._taken[index] == WORKER and index not in self.found]
         for index in lost:
             self.found[index] = self._jobs[index]()
         return lost

@@ -86,18 +86,17 @@ def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool,
                   share_after: str | None = None) -> dict[str, Any]:
     """Every step's result by name, standing on the results given (computed before). Each step runs
     once what it needs is computed; of the steps ready, this process takes the first in the order
-    given. On a large run a forked worker takes the other steps ready at its start, while this
-    process goes on with the steps that stand on its own results, then helps with those the worker
-    has not begun: no step waits for a slower one it does not need. Once the worker has done all
-    it took, the next one takes the steps ready then. here: steps only this process computes (on a
-    run where a worker's start would cost more than they take); share_after: the step before which
-    no worker starts (a small run's first worker is worth its start only once the longest job is
-    ready). A worker's calendar is a copy,
-    so each step hands back the years it found the library lacks, for the run report to name."""
+    given. On a large run a forked worker takes the other steps ready at its start, and those that
+    stand only on them, while this process goes on with the steps that stand on its own results,
+    then helps with those the worker has not begun: no step waits for a slower one it does not
+    need. Once the worker has taken all it could, the next one takes the steps ready then. here:
+    steps only this process computes (on a run where a worker's start would cost more than they
+    take); share_after: the step before which no worker starts (a small run's first worker is worth
+    its start only once the longest job is ready). A worker's calendar is a copy, so each step hands
+    back the years it found the library lacks, for the run report to name."""
     results: dict[str, Any] = dict(given or {})
     check_needs(steps, results.keys())
     context = fork_context() if parallel else None
-    waiting = list(steps)
     shared: SharedJobs[tuple[Any, tuple[int, ...]]] | None = None
     shared_steps: list[Step] = []
 
@@ -106,26 +105,36 @@ def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool,
         calendar.note_fallback_years(years)
         results[step.name] = value
 
+    def may_run_here(index: int) -> bool:
+        return all(need in results for need in shared_steps[index].needs)
+
     try:
-        while waiting or shared is not None:
+        while True:
+            held = {step.name for step in shared_steps} if shared is not None else set()
+            waiting = [step for step in steps if step.name not in results and step.name not in held]
+            if not waiting and shared is None:
+                break
             ready = [step for step in waiting if all(need in results for need in step.needs)]
             shareable = [step for step in ready[1:] if step.name not in here]
             if shared is None and context is not None and shareable and (share_after is None or share_after in results):
-                shared_steps, ready = shareable, ready[:1]
-                shared = SharedJobs([_job(step, results, calendar) for step in shared_steps], context)
-                taken = {step.name for step in shared_steps}
-                waiting = [step for step in waiting if step.name not in taken]
+                shared_steps = _with_what_stands_on_them(shareable, [s for s in waiting if s is not ready[0]],
+                                                         results.keys(), here)
+                ready = ready[:1]
+                position = {step.name: index for index, step in enumerate(shared_steps)}
+                shared = SharedJobs([_job(step, results, calendar) for step in shared_steps], context,
+                                    [tuple(position[need] for need in step.needs if need in position)
+                                     for step in shared_steps])
+            came: list[int] = []
             if ready:
-                waiting.remove(ready[0])
                 keep(ready[0], _job(ready[0], results, calendar)())
-            elif shared is not None and shared.take() is None:
-                shared.arrived(WORKER_CHECK_S)  # nothing left to do here but wait for the worker
+            elif shared is not None and (taken := shared.take(may_run_here)) is not None:
+                came.append(taken)
+            elif shared is not None:
+                came += shared.arrived(WORKER_CHECK_S)  # nothing to do here but wait for the worker
             if shared is not None:
-                shared.arrived()
-                for index, outcome in shared.found.items():
-                    if shared_steps[index].name not in results:
-                        keep(shared_steps[index], outcome)
-                if shared.complete:
+                for index in [*came, *shared.arrived()]:
+                    keep(shared_steps[index], shared.found[index])
+                if shared.complete or shared.worker_ended:  # what the worker could not take is this process's
                     shared.close()
                     shared = None
     finally:
@@ -134,8 +143,31 @@ def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool,
     return {step.name: results[step.name] for step in steps}
 
 
-def _job(step: Step, results: Mapping[str, Any], calendar: WorkCalendar) -> Callable[[], tuple[Any, tuple[int, ...]]]:
-    return partial(_with_calendar_years, partial(step.compute, **{need: results[need] for need in step.needs}), calendar)
+def _with_what_stands_on_them(shared: list[Step], waiting: list[Step], computed: Collection[str],
+                              here: Collection[str]) -> list[Step]:
+    """The steps ready for a worker, then, in order, the waiting steps that stand only on what is
+    computed and on those, where another step waits for them: the worker keeps what it computes, so
+    it goes on with them unaided. A step nobody waits for (a workbook) is left for the next worker,
+    forked with the longest ones ready then, rather than lengthening this one's list."""
+    chosen = list(shared)
+    theirs = {step.name for step in chosen}
+    awaited = {need for step in waiting for need in step.needs}
+    for step in waiting:
+        if step.name not in theirs and step.name not in here and step.name in awaited and all(
+                need in computed or need in theirs for need in step.needs):
+            chosen.append(step)
+            theirs.add(step.name)
+    return chosen
+
+
+def _job(step: Step, results: dict[str, Any], calendar: WorkCalendar) -> Callable[[], tuple[Any, tuple[int, ...]]]:
+    """A step run where it is taken, its needs looked up then: a worker's earlier steps are in its
+    own results. The result is kept there too."""
+    def run() -> tuple[Any, tuple[int, ...]]:
+        outcome = _with_calendar_years(partial(step.compute, **{need: results[need] for need in step.needs}), calendar)
+        results[step.name] = outcome[0]
+        return outcome
+    return run
 
 
 @dataclass(frozen=True)

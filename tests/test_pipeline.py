@@ -79,6 +79,19 @@ def test_steps_kept_here_never_reach_the_worker_and_no_worker_starts_before_shar
     assert all(found[name][1] >= found["sheets"][2] for name in worker)  # none started before sheets were ready
 
 
+@pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
+def test_the_worker_goes_on_with_the_steps_standing_on_its_own() -> None:
+    """The worker keeps what it computes: a step standing only on the worker's steps is the worker's
+    next, not left until this process, busy with a long step, could fork another."""
+    steps = [_timed_step("long_mine", (), 1.0), _timed_step("theirs", (), 0.1), _timed_step("on_theirs", ("theirs",), 0.1),
+             _timed_step("on_both", ("long_mine", "on_theirs"), 0)]
+    found = compute_steps(steps, pipeline.WorkCalendar(), parallel=True)
+    here = os.getpid()
+    assert found["long_mine"][0] == here and found["theirs"][0] == found["on_theirs"][0] != here
+    assert found["on_theirs"][2] < found["long_mine"][2]
+    assert found["on_both"][1] >= found["long_mine"][2]
+
+
 def _fails() -> None:
     raise ValueError("a rule failed in the worker")
 
