@@ -146,16 +146,19 @@ def test_one_cell_at_xfd1048576_is_refused_without_crashing(tmp_path):
     assert "far.xlsx" in done.stdout and "XFD1048576" in done.stdout
 
 
-@pytest.mark.parametrize(("far_row", "far_cell", "named"), [(b"20000000", b"A20000000", "B20000000"),
-                                                           (b"2", b"AAAA2", "AAAA2")])
-def test_a_row_or_cell_numbered_past_excel_is_refused_before_reading(tmp_path, far_row, far_cell, named):
+@pytest.mark.parametrize(("far_row", "far_cell", "named", "space"), [(b"20000000", b"A20000000", "B20000000", b" "),
+                                                                    (b"2", b"AAAA2", "AAAA2", b" "),
+                                                                    (b"20000000", b"A20000000", "B20000000", b"\n")])
+def test_a_row_or_cell_numbered_past_excel_is_refused_before_reading(tmp_path, far_row, far_cell, named, space):
     """Eight-digit rows and four-letter columns are beyond any sheet Excel writes; read as they are,
-    a few bytes would make the reader build a grid of millions of rows."""
+    a few bytes would make the reader build a grid of millions of rows. So also where a line break,
+    not a space, stands before the attribute (XML allows either)."""
     folder = _folder_with_calls(tmp_path)
     write_workbook(tmp_path / "base.xlsx", {"Sheet": (("客户编号", "客户名称"), [("C9", "甲")])})
     _rewrite_sheet(tmp_path / "base.xlsx", folder / "far.xlsx",
-                   lambda xml: xml.replace(b'<row r="2"', b'<row r="' + far_row + b'"').replace(b' r="A2"', b' r="' + far_cell + b'"'))
-    assert b' r="' + far_cell + b'"' in zipfile.ZipFile(folder / "far.xlsx").read("xl/worksheets/sheet1.xml")
+                   lambda xml: xml.replace(b'<row r="2"', b'<row' + space + b'r="' + far_row + b'"')
+                   .replace(b' r="A2"', space + b'r="' + far_cell + b'"'))
+    assert space + b'r="' + far_cell + b'"' in zipfile.ZipFile(folder / "far.xlsx").read("xl/worksheets/sheet1.xml")
     done = _check_in_subprocess(folder)
     assert done.returncode == 1, done.stderr
     assert "far.xlsx" in done.stdout and f"已用区域延伸到 {named}" in done.stdout

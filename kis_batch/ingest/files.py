@@ -146,6 +146,16 @@ def _farthest_column(text: bytes, known: int) -> int:
     return max(known, *map(_column_number, set(_WIDE_COLUMN.findall(text))))
 
 
+def _declaration_end(text: bytes) -> int:
+    """Where the <?xml …?> declaration opening a part ends, with the line break after it (0 without one)."""
+    if not text.startswith(b"<?xml"):
+        return 0
+    end = text.find(b"?>") + 2
+    while text[end:end + 1] in (b"\r", b"\n"):
+        end += 1
+    return end
+
+
 def _scan_sheet(archive: zipfile.ZipFile, member: str) -> SheetScan:
     """The farthest cell a sheet's XML names and its hidden rows, read in a stream."""
     max_row = max_col = 0
@@ -158,7 +168,11 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> SheetScan:
             if not block:
                 break
             text = tail + block
-            if any(map(text.__contains__, b"\n\t\r")) and any(odd in text for odd in _ODD_SPACING):
+            # The XML declaration ends in a line break: a break past it is looked for first (one quick
+            # pass), the breaks before r="…" only where there is one.
+            past = _declaration_end(text) if not tail else 0
+            if any(text.find(space, past) >= 0 for space in (b"\n", b"\t", b"\r")) and any(
+                    odd in text for odd in _ODD_SPACING):
                 text = _ANY_SPACE_R.sub(b' r="', text)
             rows = _ROW_NUMBER.findall(text) + _DEEP_CELL.findall(text)
             if rows:
