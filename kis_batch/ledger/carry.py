@@ -18,7 +18,7 @@ A carried row keeps its own date, so it never counts in a later month's month-to
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -28,7 +28,7 @@ from kis_batch.rules.fees import UNHAPPY
 from kis_batch.rules.scoring import EventLinks
 from kis_batch.schema import SERVICE_FACTS, service_happened
 from kis_batch.settings import Settings
-from kis_batch.tables import FILE, PROVENANCE, ROW, SHEET, rows_of, table_of
+from kis_batch.tables import FILE, ROW, SHEET, rows_of, table_of
 
 Place = tuple[str, str, int]
 CARRIED_TABLES = ("calls", "feedback", "callbacks", "complaint_handling", "acceptance")
@@ -38,71 +38,80 @@ def _place(row: dict[str, Any]) -> Place:
     return row[FILE], row[SHEET], row[ROW]
 
 
-def _latest_per_customer(rows: Iterable[dict[str, Any]], date: str, until: dt.date) -> list[dict[str, Any]]:
-    latest: dict[str, tuple[Any, dict[str, Any]]] = {}
-    for r in rows:
-        day = day_of(r[date])
-        if day is None or day > until:
+def _latest_per_customer(customers: list[Any], moments: list[Any], until: dt.date,
+                         among: Sequence[bool] | None = None) -> list[int]:
+    """Each customer's latest row up to a day (of those among, where given), a later row winning a
+    tie: its position. A date counts from its midnight."""
+    latest: dict[Any, tuple[dt.datetime, int]] = {}
+    for n, (customer, moment) in enumerate(zip(customers, moments, strict=True)):
+        day = day_of(moment)
+        if day is None or day > until or (among is not None and not among[n]):
             continue
-        when = r[date] if isinstance(r[date], dt.datetime) else dt.datetime.combine(day, dt.time.min)
-        seen = latest.get(r["customer_id"])
+        when = moment if isinstance(moment, dt.datetime) else dt.datetime.combine(day, dt.time.min)
+        seen = latest.get(customer)
         if seen is None or when >= seen[0]:
-            latest[r["customer_id"]] = (when, r)
-    return [r for _, r in latest.values()]
+            latest[customer] = (when, n)
+    return [n for _, n in latest.values()]
 
 
-def _low_ratings(rows: list[dict[str, Any]], date: str, since: dt.date, until: dt.date) -> list[dict[str, Any]]:
-    return [r for r in rows if r["satisfaction"] in UNHAPPY
-            and (day := day_of(r[date])) is not None and since <= day <= until]
+def _low_ratings(ratings: list[Any], moments: list[Any], since: dt.date, until: dt.date) -> list[int]:
+    return [n for n, (rating, moment) in enumerate(zip(ratings, moments, strict=True)) if rating in UNHAPPY
+            and (day := day_of(moment)) is not None and since <= day <= until]
+
+
+def _columns(frame: pd.DataFrame, keys: Sequence[str]) -> dict[str, list[Any]]:
+    return {key: frame[key].tolist() for key in keys}
 
 
 def carry_forward(tables: dict[str, pd.DataFrame], links: EventLinks, open_now: pd.DataFrame, settings: Settings,
                   as_of: dt.date) -> dict[str, pd.DataFrame]:
     """The rows later months need, per table, as of a day; links are the day's (scoring's) ties of
-    complaints to services, open_now the tickets open on the day (rules/tickets.py)."""
-    calls, feedback = table_of(tables, "calls"), table_of(tables, "feedback")
+    complaints to services, open_now the tickets open on the day (rules/tickets.py). Worked down the
+    columns: an HQ month's call log is 300,000 rows."""
+    calls = _columns(table_of(tables, "calls"), ("ticket_id", "customer_id", "call_time"))
+    feedback = _columns(table_of(tables, "feedback"), ("ticket_id", "customer_id", "service_date", "satisfaction",
+                                                       *SERVICE_FACTS))
+    callbacks = _columns(table_of(tables, "callbacks"), ("customer_id", "date", "reached", "satisfaction"))
     tickets = set(open_now["ticket_id"].tolist())
-    call_rows = rows_of(calls, ("ticket_id", "customer_id", "call_time", *PROVENANCE))
-    feedback_rows = rows_of(feedback, ("ticket_id", "customer_id", "service_date", "satisfaction", *SERVICE_FACTS,
-                                       *PROVENANCE))
-    callback_rows = rows_of(table_of(tables, "callbacks"), ("customer_id", "date", "reached", "satisfaction",
-                                                             *PROVENANCE))
     since = as_of - dt.timedelta(days=settings.tracking_lookback_days)
-    wanted: dict[str, set[Place]] = {key: set() for key in CARRIED_TABLES}
-    for r in call_rows:
-        if r["ticket_id"] in tickets:
-            wanted["calls"].add(_place(r))
-    for r in feedback_rows:
-        if r["ticket_id"] in tickets and (day := day_of(r["service_date"])) is not None and day <= as_of:
-            wanted["feedback"].add(_place(r))
+    served_by = [day is not None and day <= as_of for day in map(day_of, feedback["service_date"])]
+    keep = {"calls": [ticket in tickets for ticket in calls["ticket_id"]],
+            "feedback": [ticket in tickets and by for ticket, by in zip(feedback["ticket_id"], served_by, strict=True)],
+            "callbacks": [False] * len(callbacks["date"])}
+    happened = [service_happened(dict(zip(SERVICE_FACTS, facts, strict=True)))
+                for facts in zip(*(feedback[fact] for fact in SERVICE_FACTS), strict=True)]
+    reached = [value is True for value in callbacks["reached"]]
+    for key, positions in (
+            ("calls", _latest_per_customer(calls["customer_id"], calls["call_time"], as_of)),
+            ("feedback", _latest_per_customer(feedback["customer_id"], feedback["service_date"], as_of, happened)),
+            ("feedback", _low_ratings(feedback["satisfaction"], feedback["service_date"], since, as_of)),
+            ("callbacks", _latest_per_customer(callbacks["customer_id"], callbacks["date"], as_of, reached)),
+            ("callbacks", _latest_per_customer(callbacks["customer_id"], callbacks["date"], as_of)),
+            ("callbacks", _low_ratings(callbacks["satisfaction"], callbacks["date"], since, as_of))):
+        for n in positions:
+            keep[key][n] = True
+    named: dict[str, set[Place]] = {key: set() for key in CARRIED_TABLES}
     for event in links.complaints:
-        wanted[event.source].add(_place(event.record))
+        named[event.source].add(_place(event.record))
         if event.service is not None:
-            wanted["feedback"].add(_place(links.services[event.service]))
-    wanted["calls"].update(map(_place, _latest_per_customer(call_rows, "call_time", as_of)))
-    wanted["feedback"].update(map(_place, _latest_per_customer(
-        (r for r in feedback_rows if service_happened(r)), "service_date", as_of)))
-    wanted["feedback"].update(map(_place, _low_ratings(feedback_rows, "service_date", since, as_of)))
-    wanted["callbacks"].update(map(_place, _latest_per_customer(
-        (r for r in callback_rows if r["reached"] is True), "date", as_of)))
-    wanted["callbacks"].update(map(_place, _latest_per_customer(callback_rows, "date", as_of)))
-    wanted["callbacks"].update(map(_place, _low_ratings(callback_rows, "date", since, as_of)))
+            named["feedback"].add(_place(links.services[event.service]))
+    for key in ("calls", "feedback", "callbacks"):
+        if named[key]:
+            frame = table_of(tables, key)
+            for n, place in enumerate(zip(frame[FILE].tolist(), frame[SHEET].tolist(), frame[ROW].tolist(), strict=True)):
+                if place in named[key]:
+                    keep[key][n] = True
     # A carried call or feedback row brings its ticket's other rows, so no ticket comes back half
     # told (a latest call without the feedback that solved it would be open again).
-    tickets |= {r["ticket_id"] for r in call_rows if _place(r) in wanted["calls"]}
-    tickets |= {r["ticket_id"] for r in feedback_rows if _place(r) in wanted["feedback"]}
+    tickets |= {ticket for ticket, kept in zip(calls["ticket_id"], keep["calls"], strict=True) if kept}
+    tickets |= {ticket for ticket, kept in zip(feedback["ticket_id"], keep["feedback"], strict=True) if kept}
     tickets.discard(None)
-    wanted["calls"].update(_place(r) for r in call_rows if r["ticket_id"] in tickets)
-    wanted["feedback"].update(_place(r) for r in feedback_rows if r["ticket_id"] in tickets
-                              and (day := day_of(r["service_date"])) is not None and day <= as_of)
-    wanted["complaint_handling"].update(map(_place, rows_of(table_of(tables, "complaint_handling"))))
+    keep["calls"] = [kept or ticket in tickets for kept, ticket in zip(keep["calls"], calls["ticket_id"], strict=True)]
+    keep["feedback"] = [kept or (ticket in tickets and by) for kept, ticket, by
+                        in zip(keep["feedback"], feedback["ticket_id"], served_by, strict=True)]
     open_projects = {r["project_id"] for r in rows_of(table_of(tables, "projects")) if r["handed_over"] is None}
-    wanted["acceptance"].update(_place(r) for r in rows_of(table_of(tables, "acceptance"))
-                                if r["project_id"] in open_projects)
-    carried = {}
-    for key, places in wanted.items():
-        frame = table_of(tables, key)
-        keep = [place in places for place in zip(frame[FILE].tolist(), frame[SHEET].tolist(), frame[ROW].tolist(),
-                                                  strict=True)]
-        carried[key] = frame[keep]
+    carried = {key: table_of(tables, key)[keep[key]] for key in ("calls", "feedback", "callbacks")}
+    carried["complaint_handling"] = table_of(tables, "complaint_handling")
+    acceptance = table_of(tables, "acceptance")
+    carried["acceptance"] = acceptance[[project in open_projects for project in acceptance["project_id"].tolist()]]
     return carried
