@@ -16,7 +16,7 @@ from kis_batch import history
 from kis_batch.close import report_month
 from kis_batch.ingest import load_folder
 from kis_batch.outputs import HISTORY
-from kis_batch.rules.monthly_summary import TREND_FIGURES, training_candidates
+from kis_batch.rules.monthly_summary import TREND_FIGURES, month_calls, training_candidates
 from tests.builders import write_records
 from tests.test_evaluation import november
 
@@ -77,7 +77,7 @@ def test_training_takes_three_qualifying_calls_of_the_month(closed):
 def test_the_training_threshold_is_the_setting(folder):
     inbox = load_folder(folder, DAY)
     fewer = inbox.settings.replace(training_calls=2)
-    found = training_candidates(inbox.tables, fewer, DAY)
+    found = training_candidates(inbox.tables, fewer, month_calls(inbox.tables, DAY))
     assert list(found["customer_id"]) == ["C001", "C002", "C003"] and list(found["calls"]) == [3, 2, 2]
 
 

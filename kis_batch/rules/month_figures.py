@@ -74,8 +74,9 @@ def month_figures(tables: dict[str, pd.DataFrame], settings: Settings, scores: S
                     Figure.COMPLAINTS_OVERDUE: float(c["overdue"]), Figure.COMPLAINTS_CLOSED: float(c["closed_month"])})
     figures.update({f"projects.{key}": float(p[key]) for key in PROJECT_FIGURES})
     figures.update(flatten(tracking.figures, "customers."))
-    figures[Figure.CALLS_SOLVED_WITHOUT_VISIT] = solved_without_visit(month_calls(tables, as_of)) or 0.0
-    figures[Figure.TRAINING_CUSTOMERS] = float(len(training_candidates(tables, settings, as_of)))
+    calls = month_calls(tables, as_of)
+    figures[Figure.CALLS_SOLVED_WITHOUT_VISIT] = solved_without_visit(calls) or 0.0
+    figures[Figure.TRAINING_CUSTOMERS] = float(len(training_candidates(tables, settings, calls)))
     return _declared(figures)
 
 

@@ -103,12 +103,12 @@ def column_values(frame: pd.DataFrame, key: str) -> list[Any]:
     return frame[key].tolist() if key in frame.columns else [None] * len(frame)
 
 
-def training_candidates(tables: dict[str, pd.DataFrame], settings: Settings, as_of: dt.date) -> pd.DataFrame:
-    """Customers with 深层培训来电次数 or more 操作咨询/数据问题 calls in the month: most calls first."""
-    customers = {c["customer_id"]: c for c in table_rows(tables, "customers")}
-    names = {s["staff_id"]: s["name"] for s in table_rows(tables, "staff")}
+def training_candidates(tables: dict[str, pd.DataFrame], settings: Settings, calls: pd.DataFrame) -> pd.DataFrame:
+    """Customers with 深层培训来电次数 or more 操作咨询/数据问题 calls in the month (calls: month_calls):
+    most calls first."""
+    customers = {c["customer_id"]: c for c in table_rows(tables, "customers", ("customer_id", "customer_name", "owner"))}
+    names = {s["staff_id"]: s["name"] for s in table_rows(tables, "staff", ("staff_id", "name"))}
     per_customer: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    calls = month_calls(tables, as_of)
     training = calls.loc[[category in TRAINING_CATEGORIES for category in column_values(calls, "category")]]
     for call in rows_of(training, ("customer_id", "category", "problem")):
         per_customer[call["customer_id"]].append(call)
@@ -225,7 +225,7 @@ def monthly_summary(tables: dict[str, pd.DataFrame], settings: Settings, evaluat
     """The month as of the 考核's day from the rules' results of that day (the trend is left empty)."""
     as_of = evaluation.as_of
     calls = month_calls(tables, as_of)
-    training = training_candidates(tables, settings, as_of)
+    training = training_candidates(tables, settings, calls)
     tracked = tracking.customers
     return MonthlySummary(
         evaluation.month, as_of,
