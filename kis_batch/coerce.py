@@ -28,6 +28,14 @@ def normalise_text(value: Any) -> str:
     text = str(value)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).replace("\u200b", "").replace("\ufeff", "")
+    return _folded(text)
+
+
+def _folded(text: str) -> str:
+    """Outer spaces stripped and runs folded. Most cells hold none: a text with no space that is all
+    printable has no white space of any kind (every other one is unprintable), and stays as it is."""
+    if " " not in text and text.isprintable():
+        return text
     return " ".join(text.split())
 
 
@@ -44,7 +52,7 @@ def normalise_free_text(value: Any) -> str:
     text = str(value)
     if not text.isascii():
         text = text.translate(_HALF_WIDTH)
-    return " ".join(text.split())
+    return _folded(text)
 
 
 # An address as typed alone (zhangwei@example.com) or as mail programs copy it (张伟 <zhangwei@example.com>).

@@ -1,6 +1,7 @@
 """Every form docs/rules.md § Inputs accepts for dates, times, yes/no, numbers and ids."""
 
 import datetime as dt
+import sys
 
 import pytest
 
@@ -96,3 +97,12 @@ def test_choice_synonyms_and_numbers():
 def test_free_text_keeps_full_width_punctuation_and_halves_letters_digits_and_spaces() -> None:
     assert coerce.normalise_free_text(" 客户再次来电，问题依旧：Ｋ３　报错１０次\u200b ") == "客户再次来电，问题依旧：K3 报错10次"
     assert coerce.normalise_text("客户再次来电，问题依旧") == "客户再次来电,问题依旧"  # ids, numbers, dates, choices
+
+
+def test_texts_are_folded_as_str_split_folds_them_for_every_character() -> None:
+    """A cell with no space and nothing unprintable is left as it is, unsplit: true of every
+    character Python splits on, so the short cut never keeps white space split() would fold."""
+    for code in range(sys.maxunicode + 1):
+        text = f"a{chr(code)}b"
+        assert coerce.normalise_free_text(text) == " ".join(text.translate(coerce._HALF_WIDTH).split()), hex(code)
+    assert coerce.normalise_text(" Ｃ００１\u3000甲\t") == "C001 甲" and coerce.normalise_free_text("甲，乙") == "甲，乙"
