@@ -68,8 +68,11 @@ class TypedRows:
         return [Row(self, index) for index in range(len(self.ok))]
 
     def values(self, keys: Sequence[str], rows: list[Row]) -> list[list[Any]]:
-        """Each named column's values at these rows of this table, in their order."""
+        """Each named column's values at these rows of this table, in their order (most often every
+        row, in order: the columns copied as they are)."""
         at = [row.index for row in rows]
+        if at == list(range(len(self.ok))):
+            return [list(self.columns[key]) for key in keys]
         return [list(map(self.columns[key].__getitem__, at)) for key in keys]
 
 

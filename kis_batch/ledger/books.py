@@ -15,7 +15,7 @@ import pandas as pd
 
 from kis_batch import history
 from kis_batch.inbox import Inbox
-from kis_batch.ledger.rows import DATED, decode_rows, month_files, month_of, rows_per_month, with_carried
+from kis_batch.ledger.rows import DATED, decode_rows, month_files, month_of, months_counted, rows_per_month, with_carried
 from kis_batch.outputs import HISTORY
 from kis_batch.problems import Code, Problem, Severity
 from kis_batch.tables import FILE
@@ -64,7 +64,7 @@ def open_books(inbox: Inbox, books: Books) -> None:
     """After reading: count the folder's own rows per month, warn once per file of a closed month
     whose rows of that month changed, then add the carried rows the folder no longer holds."""
     books.folder_rows = rows_per_month(inbox.tables)
-    books.feedback_months = {m for m in map(month_of, inbox.tables["feedback"][DATED["feedback"]].tolist()) if m}
+    books.feedback_months = set(months_counted(inbox.tables["feedback"][DATED["feedback"]].tolist()))
     _warn_changed_closed_files(inbox, books)
     books.added = with_carried(inbox.tables, books.carried)
 

@@ -112,7 +112,17 @@ def rows_per_month(tables: Mapping[str, pd.DataFrame]) -> Counter[str]:
     """The dated rows (calls, feedback, callbacks) of each month."""
     counted: Counter[str] = Counter()
     for key, column in DATED.items():
-        counted.update(m for m in map(month_of, tables[key][column].tolist()) if m is not None)
+        counted.update(months_counted(tables[key][column].tolist()))
+    return counted
+
+
+def months_counted(values: list[Any]) -> Counter[str]:
+    """The values (dates, date-times) of each month, blanks left out: counted by day first, since a
+    month's rows fall on a few dozen days (an HQ month's call log is 300,000 rows)."""
+    counted: Counter[str] = Counter()
+    for day, rows in Counter(map(day_of, values)).items():
+        if day is not None:
+            counted[month_of(day)] += rows
     return counted
 
 
