@@ -257,9 +257,10 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         inbox_now, sheets, carried, so_far, summary, roster = _steps_after_rules(
             inbox, calendar, today, books.folder_rows.get(f"{today:%Y-%m}", 0), out)
         longest, *others = _writing_steps(sorted(writing, key=_longest_first), out, given)
+        long_ones = len(LONGEST_WRITING) - 1  # after the longest: the carry-forward, these, the month so far
         found = compute_steps([*([checking] if RECONCILED not in given else []), *first, sheets, *rest, inbox_now,
-                               longest, carried, *others[:3], so_far, *others[3:], summary, roster], calendar,
-                              parallel=input_bytes >= PARALLEL_FROM_BYTES, given=given,
+                               longest, carried, *others[:long_ones], so_far, *others[long_ones:], summary, roster],
+                              calendar, parallel=input_bytes >= PARALLEL_FROM_BYTES, given=given,
                               **_sharing(input_bytes >= PARALLEL_COMPUTE_FROM_BYTES, steps))
         day = DayResults(**{name: found[name] for name in DAY_RESULTS})
         result = RunResult(today, plan, out, inbox, _run_figures(inbox, plan, calendar, day, books, closes))
