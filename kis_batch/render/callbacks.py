@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from kis_batch.outputs import CALLBACKS_OUTPUT
-from kis_batch.render.columns import Col, col_from_schema, input_col
+from kis_batch.render.columns import CONTACT, PHONE, Col, col_from_schema, input_col
 from kis_batch.render.paper import HANDWRITING_ROW_PT, Page
 from kis_batch.render.saving import output_book
 from kis_batch.render.style import ERROR_BG, Highlight, write_table
@@ -25,8 +25,6 @@ DATE = input_col(CALLBACKS, "date", 10)
 KIND = input_col(CALLBACKS, "kind", 9)
 CUSTOMER_ID = input_col(CUSTOMERS, "customer_id", 7)
 CUSTOMER_NAME = input_col(CUSTOMERS, "customer_name", 16, wrap=True)
-CONTACT = input_col(CUSTOMERS, "contact", 6.5)
-PHONE = input_col(CUSTOMERS, "phone", 12)
 TICKET = input_col(CALLBACKS, "ticket_id", 13.5)
 STAFF = Col("staff_name", CALLBACKS.fields["staff"].zh, 6.5)  # the name, which reads back as the 工号
 ABOUT = Col("about", "服务内容", 22, wrap=True)

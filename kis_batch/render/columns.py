@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from kis_batch.schema import Column, Kind, Template
+from kis_batch.schema import CUSTOMERS, Column, Kind, Template
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ def input_col(template: Template, key: str, width: float, header: str | None = N
     """A template column shown read-only, at the width the sheet can spare (wrapped, for long text)."""
     return replace(col_from_schema(template.fields[key], header=header), width=width, wrap=wrap)
 
+
+# Whom to ring: the customer's 联系人 and 联系电话, alike on every sheet that calls or visits.
+CONTACT = input_col(CUSTOMERS, "contact", 6.5)
+PHONE = input_col(CUSTOMERS, "phone", 12)
 
 # Excel keeps a dropdown list of at most 255 characters; a longer roster gets a free-text cell.
 DROPDOWN_CHARACTERS = 255

@@ -20,7 +20,7 @@ import pandas as pd
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import DISPATCH_OUTPUT, PERSON_DISPATCH_OUTPUT
-from kis_batch.render.columns import Col, col_from_schema, input_col, person_choice
+from kis_batch.render.columns import CONTACT, PHONE, Col, col_from_schema, input_col, person_choice
 from kis_batch.render.paper import HANDWRITING_ROW_PT, ROUTE_PAGE_PT, Page
 from kis_batch.render.saving import output_book
 from kis_batch.render.service_sheet import Letterhead, write_service_sheet
@@ -39,8 +39,6 @@ PRIORITY = Col("priority", "优先顺序", 4, "int")
 TICKET = input_col(FEEDBACK, "ticket_id", 13.5)
 CUSTOMER_ID = input_col(CUSTOMERS, "customer_id", 8)
 CUSTOMER_NAME = input_col(CUSTOMERS, "customer_name", 14, wrap=True)
-CONTACT = input_col(CUSTOMERS, "contact", 6.5)
-PHONE = input_col(CUSTOMERS, "phone", 12)
 ADDRESS = input_col(CUSTOMERS, "address", 14, wrap=True)
 AREA = input_col(CUSTOMERS, "area", 6)
 KEY_CUSTOMER = input_col(CUSTOMERS, "key_customer", 5)

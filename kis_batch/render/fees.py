@@ -18,7 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from kis_batch.calendar import day_label
 from kis_batch.outputs import FEES_OUTPUT
-from kis_batch.render.columns import Col, input_col, person_choice
+from kis_batch.render.columns import CONTACT, PHONE, Col, input_col, person_choice
 from kis_batch.render.paper import Page
 from kis_batch.render.saving import output_book
 from kis_batch.render.style import ATTENTION_BG, ERROR_BG, Book, Highlight, write_table
@@ -34,8 +34,6 @@ UNAPPROVED_FLAG, APPROVED_FLAG = "未核准", "已核准"
 CONTRACT = input_col(FEES, "contract_id", 12)
 CUSTOMER_ID = input_col(FEES, "customer_id", 7)
 CUSTOMER_NAME = input_col(CUSTOMERS, "customer_name", 14, wrap=True)
-CONTACT = input_col(CUSTOMERS, "contact", 6.5)
-PHONE = input_col(CUSTOMERS, "phone", 12)
 START = input_col(FEES, "start", 9.8)
 END = input_col(FEES, "end", 9.8)
 DUE = input_col(FEES, "due_date", 9.8)
