@@ -186,27 +186,22 @@ def _no_cycle_collection() -> Iterator[None]:
     """A run holds every input value, and the steps build a dict per row they read, until the end;
     Python's cycle collector would walk them all again every few thousand allocations (a fifth of
     an HQ-scale run). The run makes little cyclic garbage, so the collector waits until it is over;
-    only the writers' workbooks are collected as each is written (_written_by)."""
+    the writers' workbooks, which would be, are freed as each is saved (render/saving.py)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
         if was_enabled:
             gc.enable()
 
 
 def _written_by(writer: Callable[..., None]) -> list[Path]:
     """The files one output writer wrote, returned (from a worker process too) instead of appended.
-    An xlsxwriter workbook is a reference cycle holding every cell it wrote, freed only by the cycle
-    collector: collected here, the writers of an HQ month stop adding hundreds of MB. What stood
-    before the writing is frozen first (never cyclic garbage: the month, the results), so the collector
-    walks only the workbook and costs little beyond freeing its cells."""
+    Each workbook is freed as soon as it is saved (render/saving.py lets go of its sheets), though
+    the cycle collector is off for the run."""
     written: list[Path] = []
-    gc.freeze()
     writer(written=written)
-    gc.collect()
     return written
 
 

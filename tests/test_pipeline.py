@@ -198,7 +198,7 @@ def test_shared_with_a_worker_the_run_writes_the_same_bytes(example_run: pipelin
 
 def test_a_run_frees_each_workbook_once_it_is_written(tmp_path: Path) -> None:
     """The command runs with Python's cycle collector off, and an xlsxwriter workbook is a reference
-    cycle holding every cell it wrote: unless each is collected once written, a run holds all its
+    cycle holding every cell it wrote: unless each is let go of once saved, a run holds all its
     workbooks' cells until it ends (hundreds of MB on an HQ month)."""
     gc.collect()
     was_enabled = gc.isenabled()

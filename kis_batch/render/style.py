@@ -26,6 +26,8 @@ from kis_batch.render.paper import (
     LINE_HEIGHT,
     TITLE_LINE_PT,
     TITLE_PT,
+    WIDE_CHAR_UNITS,
+    WRAP_PAD_UNITS,
     Page,
     header_height,
     printed_lines,
@@ -199,13 +201,18 @@ def write_text(sheet: Worksheet, row: int, col: int, value: Any, fmt: Any, *,
         sheet.write_blank(row, col, None, fmt)
 
 
-def _wrapped_height(col: Col, value: Any, width: float) -> float:
-    """A row tall enough for a wrapped cell: LibreOffice (and Excel for written rows) keep the
-    default height when opening a file, which would show only the first line."""
-    if not isinstance(value, str) or not value:
-        return 0
-    lines = printed_lines(value, width)
-    return LINE_HEIGHT * lines + 2 if lines > 1 else 0
+def _wrapped_heights(values: Sequence[Any], width: float, heights: list[float]) -> None:
+    """Raise each row's height (heights) to what its wrapped cell of this column needs: LibreOffice
+    (and Excel for written rows) keep the default height when opening a file, which would show only
+    the first line. A text too short to wrap even in wide characters, and with no line break, keeps
+    the row as it is, unmeasured: most cells of a long sheet."""
+    room = max(width - WRAP_PAD_UNITS, 1)  # as printed_lines measures
+    for offset, value in enumerate(values):
+        if not isinstance(value, str) or not value or (len(value) * WIDE_CHAR_UNITS <= room and "\n" not in value):
+            continue
+        lines = printed_lines(value, width)
+        if lines > 1 and LINE_HEIGHT * lines + 2 > heights[offset]:
+            heights[offset] = LINE_HEIGHT * lines + 2
 
 
 def header_format(book: Book, fill: bool) -> Any:
@@ -233,16 +240,21 @@ def write_block(book: Book, sheet: Worksheet, top: int, left: int, frame: pd.Dat
     blank = [None] * len(frame)
     by_key = dict(zip(frame.columns, column_lists(frame), strict=True))
     values = [by_key.get(col.key, blank) for col in cols]
-    formats = [column_formats(book, col) for col in cols]
-    kinds = [col.kind for col in cols]
-    wrapped = [(col, width, column) for col, width, column in zip(cols, shown, values, strict=True) if col.wrap]
-    for offset, row in enumerate(zip(*values, strict=True)) if len(frame) else ():
-        height = max([row_height or 0, *(_wrapped_height(col, column[offset], width)
-                                         for col, width, column in wrapped)])
+    places = [(index, col.kind, column_formats(book, col)) for index, col in enumerate(cols, left)]
+    heights: list[float] = [row_height or 0] * len(frame)
+    for col, width, column in zip(cols, shown, values, strict=True):
+        if col.wrap:
+            _wrapped_heights(column, width, heights)
+    write_string = sheet.write_string
+    for at, row, height in zip(range(first, first + len(frame)), zip(*values, strict=True), heights,
+                               strict=True) if cols else ():
         if height:
-            sheet.set_row(first + offset, height)
-        for index, (kind, fmt, value) in enumerate(zip(kinds, formats, row, strict=True), left):
-            write_cell(sheet, first + offset, index, value, kind, fmt)
+            sheet.set_row(at, height)
+        for (index, kind, fmt), value in zip(places, row, strict=True):
+            if type(value) is str and len(value) <= EXCEL_MAX_CELL_CHARS:  # most cells, written here directly
+                write_string(at, index, value, fmt.text)
+            else:
+                write_cell(sheet, at, index, value, kind, fmt)
     return top + len(frame)
 
 
