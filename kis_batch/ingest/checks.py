@@ -152,14 +152,14 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector, known
     assign_ticket_ids(raw["calls"])
     resolve_assigned(raw["calls"], staff, out)
     kept["calls"] = merge_repeats(BY_KEY["calls"], raw["calls"], out)
-    tickets = {r["ticket_id"] for r in kept["calls"]} | known_tickets
+    tickets = set(_column(kept["calls"], "ticket_id")) | known_tickets
 
     require_customer(raw["feedback"], customers, out)
     held = set_holds_aside(raw["feedback"])
     resolve_staff(raw["feedback"], "staff", staff, out, "服务代表")
     kept["feedback"] = merge_repeats(BY_KEY["feedback"], raw["feedback"], out, today)
-    for r in kept["feedback"]:
-        if r["ticket_id"] and r["ticket_id"] not in tickets:
+    for r, ticket in zip(kept["feedback"], _column(kept["feedback"], "ticket_id"), strict=True):
+        if ticket and ticket not in tickets:
             out.at_cell(r, "ticket_id", Code.UNKNOWN_REFERENCE, Severity.WARNING,
                         f"工单号“{r['ticket_id']}”在文件夹的热线记录里找不到（来电可能早于本月记录）；已照常读取")
     _unresolved_services(kept["feedback"], today, out)
@@ -181,6 +181,11 @@ def cross_check(raw: dict[str, list[Row]], today: dt.date, out: Collector, known
     kept["complaint_handling"] = _handling(raw["complaint_handling"], staff, today, out)
     pins = read_pins(raw["feedback"], held, raw["calls"], kept["fee_chase"], staff, today, out)
     return {key: to_frame(BY_KEY[key], rows) for key, rows in kept.items()}, refused_customers, pins
+
+
+def _column(rows: list[Row], key: str) -> list[Any]:
+    """One column's values at these rows (of one table), in their order."""
+    return rows[0].table.values((key,), rows)[0] if rows else []
 
 
 def _handling(rows: list[Row], staff: StaffIndex | None, today: dt.date, out: Collector) -> list[Row]:

@@ -175,10 +175,12 @@ RETURNED = {"feedback": None, "callbacks": None, "acceptance": "date", "fee_chas
 def merge_repeats(template: Template, records: list[Row], out: Collector, today: dt.date | None = None) -> list[Row]:
     """Keep one of identical repeats; report same key with different content as a conflict. On a
     returned sheet (given today), the newest of the rows that disagree wins, and only a tie is one."""
-    ok = [r for r in records if r[OK]]
+    flags = records[0].table.ok if records else []
+    ok = [r for r in records if flags[r.index]]
     if not template.key_columns or not ok:
         return ok
-    keys = list(zip(*ok[0].table.values(template.key_columns, ok), strict=True))
+    columns = ok[0].table.values(template.key_columns, ok)
+    keys: list[Any] = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
     if len(set(keys)) == len(keys):  # the usual case: nothing repeated
         return _in_sheet_order(ok)
     groups: dict[Any, list[Row]] = defaultdict(list)

@@ -42,12 +42,14 @@ def _latest_per_customer(customers: list[Any], moments: list[Any], until: dt.dat
                          among: Sequence[bool] | None = None) -> list[int]:
     """Each customer's latest row up to a day (of those among, where given), a later row winning a
     tie: its position. A date counts from its midnight."""
+    after = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min)
     latest: dict[Any, tuple[dt.datetime, int]] = {}
     for n, (customer, moment) in enumerate(zip(customers, moments, strict=True)):
-        day = day_of(moment)
-        if day is None or day > until or (among is not None and not among[n]):
+        if moment is None or (among is not None and not among[n]):
             continue
-        when = moment if isinstance(moment, dt.datetime) else dt.datetime.combine(day, dt.time.min)
+        when = moment if isinstance(moment, dt.datetime) else dt.datetime.combine(moment, dt.time.min)
+        if when >= after:
+            continue
         seen = latest.get(customer)
         if seen is None or when >= seen[0]:
             latest[customer] = (when, n)

@@ -28,14 +28,16 @@ DATED = {"calls": "call_time", "feedback": "service_date", "callbacks": "date"}
 WEIGHED = ("complaint_handling",)
 
 _TAGS = (("$t", dt.datetime), ("$d", dt.date), ("$h", dt.time))
+_TAG_OF = {kind: tag for tag, kind in _TAGS}
 
 
 def _tagged(value: Any) -> Any:
-    for tag, kind in _TAGS:
+    tag = _TAG_OF.get(type(value))  # the usual value: looked up by its exact type
+    if tag is not None:
+        return {tag: value.isoformat()}
+    for tag, kind in _TAGS:  # a subclass (a pandas Timestamp is a datetime)
         if isinstance(value, kind):
             return {tag: value.isoformat()}
-    if isinstance(value, pd.Timestamp):
-        return {"$t": value.to_pydatetime().isoformat()}
     if hasattr(value, "item"):  # a numpy scalar
         return value.item()
     raise TypeError(f"cannot keep {type(value).__name__} in the ledger")

@@ -29,6 +29,7 @@ Decided here, where the rules are silent (docs/rules.md § Decisions):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import random
 from collections import Counter, defaultdict
@@ -50,7 +51,7 @@ from kis_batch.rules.common import (
     staff_order,
 )
 from kis_batch.rules.dispatch import DispatchResult
-from kis_batch.schema import CALLBACK_KINDS, ENGINEER, service_happened
+from kis_batch.schema import CALLBACK_KINDS, ENGINEER, SERVICE_FACTS, service_happened
 from kis_batch.settings import Settings
 from kis_batch.tables import rows_of, table_of, table_rows
 
@@ -75,12 +76,18 @@ class CallbackPlan:
 
 
 Records = dict[str, list[dict[str, Any]]]
-_USED_TABLES = ("customers", "staff", "feedback", "callbacks")
+# The tables this step reads row by row, and the columns it reads of each (None: all of them).
+_READ: dict[str, tuple[str, ...] | None] = {
+    "customers": ("customer_id", "customer_name", "contact", "phone", "key_customer"),
+    "staff": None,
+    "feedback": ("ticket_id", "customer_id", "staff", "service_date", "service_type", *SERVICE_FACTS),
+    "callbacks": ("customer_id", "date", "kind", "reached", "staff"),
+}
 
 
 def _records(tables: dict[str, pd.DataFrame]) -> Records:
     """The tables this step reads row by row, converted once (the long call log is read by column)."""
-    return {key: table_rows(tables, key) for key in _USED_TABLES}
+    return {key: table_rows(tables, key, columns) for key, columns in _READ.items()}
 
 
 def coverage_target(settings: Settings, customers: int) -> int:
@@ -145,8 +152,7 @@ class _History:
         self.served_this_month = {c: day_of(r["service_date"]) for c, r in self.latest.items()
                                   if day_of(r["service_date"]) >= self.start}
 
-        self.problems = {ticket: problem for ticket, problem in
-                         zip(calls["ticket_id"].tolist(), calls["problem"].tolist(), strict=True) if ticket and problem}
+        self._calls = calls
 
         # A complaint (its latest record up to D) stays open until a reached callback follows it on a later day.
         latest_complaint: dict[str, dt.date] = {}
@@ -154,6 +160,13 @@ class _History:
             latest_complaint[c.customer_id] = max(c.day, latest_complaint.get(c.customer_id, c.day))
         self.open_complaints = {c: day for c, day in latest_complaint.items()
                                 if not any(called > day for called in reached_on.get(c, ()))}
+
+    @functools.cached_property
+    def problems(self) -> dict[str, str]:
+        """Each ticket's 问题描述, for the few rows a list names (the figures alone need none)."""
+        calls = self._calls
+        return {ticket: problem for ticket, problem in
+                zip(calls["ticket_id"].tolist(), calls["problem"].tolist(), strict=True) if ticket and problem}
 
 
 def _engineers(records: Records, history: _History) -> list[dict[str, Any]]:

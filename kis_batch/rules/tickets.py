@@ -37,18 +37,20 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
     comes back waits one more day each time.
     """
     read = ["ticket_id", "result", "service_date", "customer_id", "service_type", "notes"]
-    filled = [r for r in rows_of(feedback, read)
-              if r["ticket_id"] and r["result"] and r["service_date"] and r["service_date"] <= today]
+    feedback_of = dict(zip(read, (feedback[column].tolist() for column in read), strict=True))
+    ids, results, dates = feedback_of["ticket_id"], feedback_of["result"], feedback_of["service_date"]
+    filled = [n for n, (ticket, result, day) in enumerate(zip(ids, results, dates, strict=True))
+              if ticket and result and day and day <= today]
     # The latest feedback decides; on the same day an 已解决 outranks the others (someone finished it).
-    filled.sort(key=lambda r: (r["service_date"], r["result"] == RESOLVED))
-    latest: dict[str, dict[str, Any]] = {}
+    filled.sort(key=lambda n: (dates[n], results[n] == RESOLVED))
+    latest: dict[str, int] = {}  # ticket -> its deciding feedback row
     first_seen: dict[str, dt.date] = {}
     solved: set[str] = set()
-    for r in filled:
-        latest[r["ticket_id"]] = r
-        first_seen.setdefault(r["ticket_id"], r["service_date"])
-        if r["result"] == RESOLVED:
-            solved.add(r["ticket_id"])
+    for n in filled:
+        latest[ids[n]] = n
+        first_seen.setdefault(ids[n], dates[n])
+        if results[n] == RESOLVED:
+            solved.add(ids[n])
 
     defaults = {key: CALLS.fields[key].default for key in ("severity", "urgency")}
     rows: list[dict[str, Any]] = []
@@ -58,7 +60,7 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
               if when is not None and when < tomorrow}
     # Open: calls still waiting for a visit (需上门/远程处理, no 已解决 yet), and calls whose ticket
     # came back unfinished. Chosen with pandas, since most of a month's calls are neither.
-    came_back = [ticket for ticket, last in latest.items() if last["result"] in UNFINISHED_RESULTS]
+    came_back = [ticket for ticket, last in latest.items() if results[last] in UNFINISHED_RESULTS]
     is_open = ((calls["handling"].isin(DISPATCHED_HANDLINGS) & ~calls["ticket_id"].isin(solved))
                | calls["ticket_id"].isin(came_back))
     wanted = ["ticket_id", "customer_id", "call_time", "category", "problem", "severity", "urgency"]
@@ -70,17 +72,17 @@ def open_tickets(calls: pd.DataFrame, feedback: pd.DataFrame, calendar: WorkCale
             "ticket_id": call["ticket_id"], "customer_id": call["customer_id"], "call_time": call["call_time"],
             "category": call["category"], "problem": call["problem"],
             "severity": call["severity"] or defaults["severity"], "urgency": call["urgency"] or defaults["urgency"],
-            "since": day_of(call["call_time"]), "last_result": last["result"] if last else None,
+            "since": day_of(call["call_time"]), "last_result": results[last] if last is not None else None,
         })
     for ticket in came_back:
         if ticket in in_log:
             continue
         last = latest[ticket]
         rows.append({
-            "ticket_id": ticket, "customer_id": last["customer_id"], "call_time": None,
-            "category": IMPLEMENTATION_CATEGORY if last["service_type"] == IMPLEMENTATION_CATEGORY else None,
-            "problem": last["notes"] or NO_CALL_PROBLEM, **defaults, "since": first_seen[ticket],
-            "last_result": last["result"],
+            "ticket_id": ticket, "customer_id": feedback_of["customer_id"][last], "call_time": None,
+            "category": IMPLEMENTATION_CATEGORY if feedback_of["service_type"][last] == IMPLEMENTATION_CATEGORY else None,
+            "problem": feedback_of["notes"][last] or NO_CALL_PROBLEM, **defaults, "since": first_seen[ticket],
+            "last_result": results[last],
         })
     waited = {since: calendar.workdays_waiting(since, today) for since in {row["since"] for row in rows}}
     for row in rows:
