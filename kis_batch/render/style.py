@@ -240,19 +240,26 @@ def write_block(book: Book, sheet: Worksheet, top: int, left: int, frame: pd.Dat
     blank = [None] * len(frame)
     by_key = dict(zip(frame.columns, column_lists(frame), strict=True))
     values = [by_key.get(col.key, blank) for col in cols]
-    places = [(index, col.kind, column_formats(book, col)) for index, col in enumerate(cols, left)]
+    places = [(index, col.kind, column_formats(book, col), col.kind in NUMBER_FORMATS)
+              for index, col in enumerate(cols, left)]
     heights: list[float] = [row_height or 0] * len(frame)
     for col, width, column in zip(cols, shown, values, strict=True):
         if col.wrap:
             _wrapped_heights(column, width, heights)
-    write_string = sheet.write_string
+    write_string, write_number, write_blank = sheet.write_string, sheet.write_number, sheet.write_blank
     for at, row, height in zip(range(first, first + len(frame)), zip(*values, strict=True), heights,
                                strict=True) if cols else ():
         if height:
             sheet.set_row(at, height)
-        for (index, kind, fmt), value in zip(places, row, strict=True):
-            if type(value) is str and len(value) <= EXCEL_MAX_CELL_CHARS:  # most cells, written here directly
+        # The commonest cells written here directly, as write_cell would write them.
+        for (index, kind, fmt, numeric), value in zip(places, row, strict=True):
+            of = type(value)
+            if of is str and len(value) <= EXCEL_MAX_CELL_CHARS:
                 write_string(at, index, value, fmt.text)
+            elif value is None:
+                write_blank(at, index, None, fmt.kind)
+            elif numeric and (of is int or (of is float and value == value)):
+                write_number(at, index, float(value), fmt.kind)
             else:
                 write_cell(sheet, at, index, value, kind, fmt)
     return top + len(frame)

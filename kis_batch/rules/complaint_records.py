@@ -34,7 +34,7 @@ class People:
         staff = table_rows(tables, "staff")
         self.names = {s["staff_id"]: shown_name(s) for s in staff}
         self.on_duty = [s["staff_id"] for s in month_members(staff, SCORED_ROLES, worked)]
-        self.customers = {c["customer_id"]: c for c in table_rows(tables, "customers")}
+        self.customers = {c["customer_id"]: c for c in table_rows(tables, "customers", ("customer_id", "customer_name", "owner"))}
 
     def name(self, staff: str | None) -> str | None:
         return self.names.get(staff, staff) if staff else None

@@ -144,7 +144,7 @@ def cases_from_complaints(complaints: ComplaintCases) -> pd.DataFrame:
 
 def _callbacks_about(tables: dict[str, pd.DataFrame], first: dt.date, as_of: dt.date) -> list[dict[str, Any]]:
     """Reached, rated callbacks of the month, each with the person it is about."""
-    owners = {c["customer_id"]: c["owner"] for c in table_rows(tables, "customers")}
+    owners = {c["customer_id"]: c["owner"] for c in table_rows(tables, "customers", ("customer_id", "owner"))}
     found = []
     for c in table_rows(tables, "callbacks"):
         day = day_of(c["date"])

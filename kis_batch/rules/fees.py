@@ -327,7 +327,7 @@ def fee_status(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.da
     """Every contract's state on D, the chase lists for P and the collection rates (docs/rules.md § Fees);
     pins, the folder's reassigned chases (Inbox.pins)."""
     fees = table_rows(tables, "fees")
-    customers = {r["customer_id"]: r for r in table_rows(tables, "customers")}
+    customers = {r["customer_id"]: r for r in table_rows(tables, "customers", ("customer_id", "customer_name", "contact", "phone"))}
     staff = sorted(table_rows(tables, "staff"), key=lambda s: staff_order(s["staff_id"]))
     leaves = table_rows(tables, "leave")
     names = staff_labels(staff)

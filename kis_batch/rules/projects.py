@@ -70,7 +70,8 @@ def project_report(tables: dict[str, pd.DataFrame], settings: Settings, calendar
     checks = rows_of(table_of(tables, "acceptance"))
     verdicts = checklist_verdicts(checks, settings.acceptance_items)
     names = {r["staff_id"]: r["name"] for r in rows_of(table_of(tables, "staff"))}
-    customers = {r["customer_id"]: r["customer_name"] for r in rows_of(table_of(tables, "customers"))}
+    customers = {r["customer_id"]: r["customer_name"]
+                 for r in rows_of(table_of(tables, "customers"), ("customer_id", "customer_name"))}
     rows: list[dict[str, Any]] = []
     checklists: dict[str, pd.DataFrame] = {}
     for project in projects:

@@ -201,7 +201,7 @@ def _check_projects(tables: dict[str, pd.DataFrame], settings: Settings, today: 
                         f"{'、'.join(verdict.missing)}；每一项都填了合格/不合格/不适用才能得出验收结论，请补齐后交回")
     _weigh_forms(forms, tables, verdicts, out)
     names = {r["staff_id"]: r["name"] for r in table_rows(tables, "staff")}
-    owners = {r["customer_id"]: r["owner"] for r in table_rows(tables, "customers")}
+    owners = {r["customer_id"]: r["owner"] for r in table_rows(tables, "customers", ("customer_id", "owner"))}
 
     def who(staff_id: str | None) -> str:
         return f"{names.get(staff_id, staff_id)}（{staff_id}）" if staff_id else "（空）"
