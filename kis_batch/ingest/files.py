@@ -20,16 +20,19 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
-# The extent of a sheet: row numbers (an r="" of digits only: row tags), cells with rows of six
-# digits or more, and the set of column letters. No pattern stops at Excel's own limits (seven
-# digits, three letters): a reference beyond them must be seen to be refused. Patterns start with
-# a literal ' r="' so the scan runs at C speed; XML that separates attributes with other white
-# space is normalised first (rare).
-_ROW_NUMBER = re.compile(rb' r="([0-9]+)"')
+# The extent of a sheet: the rows' numbers (r="" of a row tag, wherever it stands among the
+# attributes), cells with rows of six digits or more, and the columns' letters. No pattern stops
+# at Excel's own limits (seven digits, three letters): a reference beyond them must be seen to be
+# refused. Cells are met with a literal ' r="' so the scan runs at C speed, and only a cell beyond
+# the farthest column seen so far, or six digits deep, is read further; XML that separates
+# attributes with other white space is normalised first (rare).
+_ROW_NUMBER = re.compile(rb'row\b[^>]*? r="([0-9]+)"')
+_REFERENCE = re.compile(rb' r="([A-Z]+)([0-9]+)"')
+# A cell beyond column n (0–25): a later single letter, two letters or more, or six digits deep.
+_FAR_CELL = [re.compile(rf' r="(?:[{chr(65 + n)}-Z]|[A-Z](?:[A-Z]|[0-9]{{6}}))'.encode()) for n in range(26)]
+# Past column Z every cell of a wide sheet is far: its letters and its deep rows are listed instead.
 _DEEP_CELL = re.compile(rb' r="[A-Z]+([0-9]{6,})"')
 _WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,})[0-9]')
-# A cell beyond column n (1–25): a later single letter, or two letters or more.
-_CELL_BEYOND = [re.compile(rf' r="([{chr(65 + n)}-Z]|[A-Z]{{2,}})[0-9]'.encode()) for n in range(26)]
 _ODD_SPACING = (b'\nr="', b'\tr="', b'\rr="')
 _ANY_SPACE_R = re.compile(rb'\s+r="')
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"[^>]*?\bhidden="(?:1|true)"')
@@ -135,15 +138,23 @@ class SheetScan:
     error_cells: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
-def _farthest_column(text: bytes, known: int) -> int:
-    """The farthest column a stretch of sheet XML names, given the farthest seen so far: a search
-    for a cell beyond it finds nothing on most chunks, so cells are not listed one by one."""
-    while known < 26:
-        beyond = _CELL_BEYOND[known].search(text)
-        if beyond is None:
-            return known
-        known = max(known, _column_number(beyond.group(1)))
-    return max(known, *map(_column_number, set(_WIDE_COLUMN.findall(text))))
+def _far_cells(text: bytes, max_row: int, max_col: int) -> tuple[int, int]:
+    """The farthest row and column a stretch of sheet XML names, given the farthest seen so far: on
+    most stretches no cell lies beyond them, so cells are not listed one by one."""
+    at = 0
+    while max_col < 26:
+        found = _FAR_CELL[max_col].search(text, at)
+        if found is None:
+            return max_row, max_col
+        at = found.end()
+        reference = _REFERENCE.match(text, found.start())
+        if reference is not None:
+            letters, digits = reference.groups()
+            max_col = max(max_col, _column_number(letters))
+            max_row = max(max_row, int(digits)) if len(digits) >= 6 else max_row
+    deep = _DEEP_CELL.findall(text)
+    return (max(max_row, *map(int, deep)) if deep else max_row,
+            max(max_col, *map(_column_number, set(_WIDE_COLUMN.findall(text)))))
 
 
 def _declaration_end(text: bytes) -> int:
@@ -174,10 +185,10 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> SheetScan:
             if any(text.find(space, past) >= 0 for space in (b"\n", b"\t", b"\r")) and any(
                     odd in text for odd in _ODD_SPACING):
                 text = _ANY_SPACE_R.sub(b' r="', text)
-            rows = _ROW_NUMBER.findall(text) + _DEEP_CELL.findall(text)
+            rows = _ROW_NUMBER.findall(text)
             if rows:
                 max_row = max(max_row, max(map(int, rows)))
-            max_col = _farthest_column(text, max_col)
+            max_row, max_col = _far_cells(text, max_row, max_col)
             if b"hidden=" in text:
                 hidden.update(int(m.group(1)) for m in _HIDDEN_ROW.finditer(text))
             if b't="e"' in text:
