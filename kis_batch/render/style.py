@@ -54,6 +54,7 @@ _SHEET_NAME_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 # Numbers end in a space's width ("_ "), so a right-aligned figure never runs into the text of the
 # column after it. deduction shows a points deduction with its minus sign; gap shows a quota
 # exceeded (a negative gap) as 超额 N. The values stay what they are.
+DATED_KINDS = ("date", "datetime")  # written as Excel dates, a bare date at midnight
 NUMBER_FORMATS = {
     "date": "yyyy-mm-dd",
     "time": "hh:mm",
@@ -157,7 +158,7 @@ def write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, form
     if _is_missing(value):
         sheet.write_blank(row, col, None, formats.kind)
         return
-    if kind in ("date", "datetime") and isinstance(value, (dt.date, pd.Timestamp)):
+    if kind in DATED_KINDS and isinstance(value, (dt.date, pd.Timestamp)):
         if not isinstance(value, dt.datetime):
             value = dt.datetime.combine(value, dt.time(0))
         sheet.write_datetime(row, col, value, formats.kind)
@@ -240,19 +241,20 @@ def write_block(book: Book, sheet: Worksheet, top: int, left: int, frame: pd.Dat
     blank = [None] * len(frame)
     by_key = dict(zip(frame.columns, column_lists(frame), strict=True))
     values = [by_key.get(col.key, blank) for col in cols]
-    places = [(index, col.kind, column_formats(book, col), col.kind in NUMBER_FORMATS)
+    places = [(index, col.kind, column_formats(book, col), col.kind in NUMBER_FORMATS, col.kind in DATED_KINDS)
               for index, col in enumerate(cols, left)]
     heights: list[float] = [row_height or 0] * len(frame)
     for col, width, column in zip(cols, shown, values, strict=True):
         if col.wrap:
             _wrapped_heights(column, width, heights)
     write_string, write_number, write_blank = sheet.write_string, sheet.write_number, sheet.write_blank
+    write_datetime = sheet.write_datetime
     for at, row, height in zip(range(first, first + len(frame)), zip(*values, strict=True), heights,
                                strict=True) if cols else ():
         if height:
             sheet.set_row(at, height)
         # The commonest cells written here directly, as write_cell would write them.
-        for (index, kind, fmt, numeric), value in zip(places, row, strict=True):
+        for (index, kind, fmt, numeric, dated), value in zip(places, row, strict=True):
             of = type(value)
             if of is str and len(value) <= EXCEL_MAX_CELL_CHARS:
                 write_string(at, index, value, fmt.text)
@@ -260,6 +262,8 @@ def write_block(book: Book, sheet: Worksheet, top: int, left: int, frame: pd.Dat
                 write_blank(at, index, None, fmt.kind)
             elif numeric and (of is int or (of is float and value == value)):
                 write_number(at, index, float(value), fmt.kind)
+            elif dated and of is dt.datetime:
+                write_datetime(at, index, value, fmt.kind)
             else:
                 write_cell(sheet, at, index, value, kind, fmt)
     return top + len(frame)

@@ -43,14 +43,12 @@ def month_figures(tables: dict[str, pd.DataFrame], settings: Settings, scores: S
                   projects: ProjectReport, tracking: CustomerTracking) -> dict[Figure, float]:
     """The month up to the 考核's day, from the rules' results of that day."""
     as_of = evaluation.as_of
-    calls = tables.get("calls")
+    calls = month_calls(tables, as_of)
     figures: dict[str, float] = {}
-    if calls is not None and len(calls):
-        days = pd.to_datetime(calls["call_time"]).dt.date
-        of_month = calls[(days >= month_start(as_of)) & (days <= as_of)]
-        figures[Figure.CALLS] = float(len(of_month))
+    if "calls" in tables and len(tables["calls"]):
+        figures[Figure.CALLS] = float(len(calls))
         for column in ("category", "handling"):
-            figures.update({f"calls.{column}.{key}": float(n) for key, n in of_month[column].value_counts().items()})
+            figures.update({f"calls.{column}.{key}": float(n) for key, n in calls[column].value_counts().items()})
     rows = scores.rows
     figures[Figure.SERVICES] = float(len(rows))
     figures.update({f"services.type.{key}": float(n) for key, n in rows["service_type"].value_counts().items()})
@@ -74,7 +72,6 @@ def month_figures(tables: dict[str, pd.DataFrame], settings: Settings, scores: S
                     Figure.COMPLAINTS_OVERDUE: float(c["overdue"]), Figure.COMPLAINTS_CLOSED: float(c["closed_month"])})
     figures.update({f"projects.{key}": float(p[key]) for key in PROJECT_FIGURES})
     figures.update(flatten(tracking.figures, "customers."))
-    calls = month_calls(tables, as_of)
     figures[Figure.CALLS_SOLVED_WITHOUT_VISIT] = solved_without_visit(calls) or 0.0
     figures[Figure.TRAINING_CUSTOMERS] = float(len(training_candidates(tables, settings, calls)))
     return _declared(figures)

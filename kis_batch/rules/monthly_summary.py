@@ -90,12 +90,18 @@ class MonthlySummary:
     previous_month: str | None = None  # the month 概览's 上月 column shows, with its as-of; None before the history
 
 
+# What the month's figures and summary read of its calls.
+MONTH_CALL_COLUMNS = ("customer_id", "category", "handling", "problem")
+
+
 def month_calls(tables: dict[str, pd.DataFrame], as_of: dt.date) -> pd.DataFrame:
-    """The calls of as_of's month up to as_of."""
+    """The calls of as_of's month up to as_of (MONTH_CALL_COLUMNS of them: an HQ month's call log is
+    300,000 rows of a score of columns)."""
     calls = table_of(tables, "calls")
     days = [day_of(when) for when in calls["call_time"].tolist()]
     first = month_start(as_of)
-    return calls.loc[[d is not None and first <= d <= as_of for d in days]]
+    return calls.loc[[d is not None and first <= d <= as_of for d in days],
+                     [column for column in MONTH_CALL_COLUMNS if column in calls.columns]]
 
 
 def column_values(frame: pd.DataFrame, key: str) -> list[Any]:
