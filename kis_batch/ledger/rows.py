@@ -29,6 +29,7 @@ WEIGHED = ("complaint_handling",)
 
 _TAGS = (("$t", dt.datetime), ("$d", dt.date), ("$h", dt.time))
 _TAG_OF = {kind: tag for tag, kind in _TAGS}
+_DATED = tuple(kind for _, kind in _TAGS)
 
 
 def _tagged(value: Any) -> Any:
@@ -58,8 +59,21 @@ def _untagged(value: dict[str, Any]) -> Any:
 def encode_rows(frame: pd.DataFrame) -> str:
     """A typed table's rows as JSON: dates, times and date-times tagged so they come back as they were."""
     columns = list(frame.columns)
-    rows = [list(row) for row in zip(*(frame[c].tolist() for c in columns), strict=True)] if len(frame) else []
+    values = (_dates_tagged(frame[c].tolist()) for c in columns)
+    rows = [list(row) for row in zip(*values, strict=True)] if len(frame) else []
     return json.dumps({"columns": columns, "rows": rows}, ensure_ascii=False, default=_tagged)
+
+
+def _dates_tagged(values: list[Any]) -> list[Any]:
+    """A column's values with its dates and times already tagged, each distinct one once: a carried
+    call log repeats its call times and days thousands of times, and json calls back for each."""
+    if not any(issubclass(kind, _DATED) for kind in set(map(type, values))):
+        return values
+    try:
+        tags = {value: _tagged(value) for value in set(values) if isinstance(value, _DATED)}
+    except TypeError:  # an unhashable value: json tags the dates as it meets them
+        return values
+    return list(map(tags.get, values, values))
 
 
 def decode_rows(key: str, text: str) -> pd.DataFrame:
