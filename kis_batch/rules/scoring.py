@@ -286,8 +286,10 @@ def _by_engineer(rows: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
 def link_events(tables: dict[str, pd.DataFrame], today: dt.date) -> EventLinks:
     """Tie every complaint and disproved visit up to D to the service it is about, so the scores and
     the quality report blame the same visit."""
-    services = [{**r, "service_date": day_of(r["service_date"])} for r in rows_of(table_of(tables, "feedback"))
+    services = [r for r in rows_of(table_of(tables, "feedback"))
                 if service_happened(r) and r["service_date"] is not None and day_of(r["service_date"]) <= today]
+    for r in services:  # rows_of's own dicts: the day of a date-time kept in place
+        r["service_date"] = day_of(r["service_date"])
     services.sort(key=lambda r: (r["service_date"], staff_order(r["staff"]), r["customer_id"], r["ticket_id"] or ""))
     index = _Services(services)
     complaints, disproved = _events(tables, today)
