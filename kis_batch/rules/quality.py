@@ -371,7 +371,8 @@ def quality_report(tables: dict[str, pd.DataFrame], scores: Scores, settings: Se
     complaints = complaint_rows(tables, links)
     year = [r for r in complaints if r["date"].year == today.year]
     month = [r for r in year if r["date"] >= first]
-    called = [d for d in (day_of(when) for when in table_of(tables, "calls")["call_time"].tolist()) if d is not None]
+    # The first day of the call log: its call times are a few thousand distinct minutes.
+    called = {day_of(when) for when in set(table_of(tables, "calls")["call_time"].tolist())} - {None}
     by_engineer, by_type, by_month = _complaint_tables(year, month, today, people, held or {},
                                                        min(called) if called else None)
 
