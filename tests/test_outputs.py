@@ -190,6 +190,30 @@ def test_written_workbooks_have_fixed_properties(tmp_path):
     assert "2000-01-01" in core
 
 
+def _table_book(path: Path) -> Path:
+    """A workbook of one table: 300 rows of text, numbers and dates, as the writers write them."""
+    frame = pd.DataFrame({"a": [f"客户{n}" for n in range(300)], "b": [n * 1.5 for n in range(300)],
+                          "c": [TODAY - dt.timedelta(days=n % 30) for n in range(300)]})
+    written: list[Path] = []
+    with atomic_book(path, written) as book:
+        write_table(book, "表", frame, [Col("a", "甲"), Col("b", "乙", kind="number"), Col("c", "丙", kind="date")])
+    return written[0]
+
+
+def test_a_large_workbook_saved_through_files_holds_what_one_saved_from_memory_holds(tmp_path, monkeypatch):
+    """Past IN_MEMORY_UP_TO_CELLS a workbook is zipped from temporary files, not from text held in
+    memory: every part of it is the same, and a rerun gives the same bytes."""
+    from_memory = zipfile.ZipFile(_table_book(tmp_path / "memory.xlsx"))
+    monkeypatch.setattr(saving, "IN_MEMORY_UP_TO_CELLS", 899)  # the table has 900 cells
+    through_files = _table_book(tmp_path / "files.xlsx")
+    assert zipfile.ZipFile(through_files).namelist() == from_memory.namelist()
+    for name in from_memory.namelist():
+        assert zipfile.ZipFile(through_files).read(name) == from_memory.read(name), name
+    assert zipfile.ZipFile(through_files).getinfo("xl/worksheets/sheet1.xml").date_time != (
+        from_memory.getinfo("xl/worksheets/sheet1.xml").date_time)  # the files' own stamp: it was saved through them
+    assert _table_book(tmp_path / "again.xlsx").read_bytes() == through_files.read_bytes()
+
+
 def test_outputs_dropped_back_into_the_folder_change_nothing_but_a_warning(tmp_path):
     folder = _folder(tmp_path)
     write_workbook(folder / "实施.xlsx", {"实施项目": (("项目编号", "客户编号", "实施专员", "开始日期", "计划上线", "实际上线"), [

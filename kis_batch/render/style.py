@@ -90,6 +90,7 @@ class Book:
     workbook: Workbook
     formats: dict[str, Any] = field(default_factory=dict)
     report_only: bool = False  # never comes back: no column is tinted as one to fill in
+    cells: int = 0  # the table cells written so far (write_block), which decide how it is saved
 
     def fmt(self, name: str, **props: Any) -> Any:
         if name not in self.formats:
@@ -238,6 +239,7 @@ def write_block(book: Book, sheet: Worksheet, top: int, left: int, frame: pd.Dat
             sheet.set_column(index, index, width)
     sheet.set_row(top, header_height(cols))
     first = top + 1
+    book.cells += len(frame) * len(cols)
     blank = [None] * len(frame)
     by_key = dict(zip(frame.columns, column_lists(frame), strict=True))
     values = [by_key.get(col.key, blank) for col in cols]
