@@ -20,13 +20,13 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
-# The extent of a sheet: the rows' numbers (r="" of a row tag, wherever it stands among the
-# attributes), cells with rows of six digits or more, and the columns' letters. No pattern stops
-# at Excel's own limits (seven digits, three letters): a reference beyond them must be seen to be
-# refused. Cells are met with a literal ' r="' so the scan runs at C speed, and only a cell beyond
-# the farthest column seen so far, or six digits deep, is read further; XML that separates
+# The extent of a sheet: row numbers (an r="" of digits only: row tags), cells with rows of six
+# digits or more, and the columns' letters. No pattern stops at Excel's own limits (seven digits,
+# three letters): a reference beyond them must be seen to be refused. Patterns start with a literal
+# ' r="' so the scan runs at C speed and in one pass however the text is made, and only a cell
+# beyond the farthest column seen so far, or six digits deep, is read further; XML that separates
 # attributes with other white space is normalised first (rare).
-_ROW_NUMBER = re.compile(rb'row\b[^>]*? r="([0-9]+)"')
+_ROW_NUMBER = re.compile(rb' r="([0-9]+)"')
 _REFERENCE = re.compile(rb' r="([A-Z]+)([0-9]+)"')
 # A cell beyond column n (0–25): a later single letter, two letters or more, or six digits deep.
 _FAR_CELL = [re.compile(rf' r="(?:[{chr(65 + n)}-Z]|[A-Z](?:[A-Z]|[0-9]{{6}}))'.encode()) for n in range(26)]
