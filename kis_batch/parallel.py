@@ -157,10 +157,6 @@ class SharedJobs(Generic[T]):
         """The worker has taken every job it could, and all it sent is in."""
         return not self._worker.is_alive() and self._sent.empty()
 
-    def untaken(self) -> list[int]:
-        """The jobs nobody has taken (once the worker ended, those left to this process)."""
-        return [index for index in range(len(self._jobs)) if self._taken[index] == NOBODY]
-
     def take(self, may_run: Callable[[int], bool] = lambda index: True) -> int | None:
         """Runs here the first job nobody has taken that may run here: its index, or None."""
         index = _claim_first(self._taken, HERE, may_run)
