@@ -22,7 +22,7 @@ from kis_batch.render.paper import Page, setup_page, shown_width
 from kis_batch.render.saving import output_book
 from kis_batch.render.style import ATTENTION_BG, ERROR_BG, GOOD_BG, HEADER_BG, Book, Highlight, sheet_name, write_block, write_table
 from kis_batch.rules.display import percent_text
-from kis_batch.rules.evaluation import MonthEvaluation, PersonEvaluation
+from kis_batch.rules.evaluation import SCORED_EVIDENCE, MonthEvaluation, PersonEvaluation
 from kis_batch.schema import CALLBACKS, CUSTOMERS, DEPARTMENT_RESPONSIBLE, FEEDBACK, STAFF
 from kis_batch.settings import SETTING_FIELDS, format_setting
 
@@ -179,6 +179,12 @@ def _frame(rows: Sequence[dict[str, Any]], cols: Sequence[Col]) -> pd.DataFrame:
                         dtype=object)
 
 
+def _evidence(feedback: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
+    """A person's scored rows (rules/evaluation.py SCORED_EVIDENCE) as FEEDBACK_COLS shows them."""
+    frame = pd.DataFrame(list(feedback), columns=list(SCORED_EVIDENCE), dtype=object)
+    return frame[[c.key for c in FEEDBACK_COLS]]
+
+
 def _person_sheet(book: Book, evaluation: MonthEvaluation, p: PersonEvaluation) -> None:
     """The parts with what each stands on, then the evidence, one section under another."""
     s = evaluation.settings
@@ -206,7 +212,7 @@ def _person_sheet(book: Book, evaluation: MonthEvaluation, p: PersonEvaluation) 
     top = last + 2
     mean = f"，平均 {p.mean_score:g}" if p.mean_score is not None else ""
     sections = (
-        (f"评分的反馈单（{p.scored_rows} 条{mean}）", _frame(p.feedback, FEEDBACK_COLS), FEEDBACK_COLS),
+        (f"评分的反馈单（{p.scored_rows} 条{mean}）", _evidence(p.feedback), FEEDBACK_COLS),
         (f"违规（{p.breach_count} 次）", _frame(p.breach_list, BREACH_COLS), BREACH_COLS),
         (f"投诉（{len(p.complaint_list)} 起，本部门责任 {p.complaints_counted} 起）",
          _frame(p.complaint_list, COMPLAINT_COLS), COMPLAINT_COLS),

@@ -35,12 +35,18 @@ from kis_batch.rules.quality import SATISFIED, QualityReport
 from kis_batch.rules.scoring import Scores
 from kis_batch.schema import DEPARTMENT_RESPONSIBLE, ENGINEER, IMPLEMENTER, RESOLVED, RESULTS
 from kis_batch.settings import Settings
-from kis_batch.tables import rows_of, table_rows
+from kis_batch.tables import column_lists, rows_of, table_rows
 
 EVALUATED_ROLES = (ENGINEER, IMPLEMENTER)
 GRADES = ("A", "B", "C", "D")
 CASE_COLUMNS = ("staff", "responsibility", "filed_on")
 PART_KEYS = ("task", "service", "callbacks", "discipline", "fees", "complaints")
+# Of a scored row (rules/scoring.py), what a person's evidence keeps: a tuple per row, these values in
+# this order. Tuples of the columns shown, not the row's dicts: an HQ month's are 100,000 rows, as
+# dicts of every column ~80 MB held to the end of the run.
+SCORED_EVIDENCE = ("service_date", "ticket_id", "customer_id", "service_type", "mode", "result", "satisfaction",
+                   "computed", "manager_score", "final", "breaches", "disproved")
+_RESULT, _FINAL, _DISPROVED = (SCORED_EVIDENCE.index(key) for key in ("result", "final", "disproved"))
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ class PersonEvaluation:
     grade: str
     rank: int
     # evidence
-    feedback: tuple[dict[str, Any], ...]
+    feedback: tuple[tuple[Any, ...], ...]  # the scored rows, SCORED_EVIDENCE of each
     breach_list: tuple[dict[str, Any], ...]
     complaint_list: tuple[dict[str, Any], ...]
     callback_list: tuple[dict[str, Any], ...]
@@ -162,6 +168,15 @@ def _by_staff(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, 
     return grouped
 
 
+def _scored_by_staff(rows: pd.DataFrame) -> dict[str, list[tuple[Any, ...]]]:
+    """Each person's scored rows as SCORED_EVIDENCE tuples, in the rows' order."""
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    evidence_rows = zip(*column_lists(rows[list(SCORED_EVIDENCE)]), strict=True)
+    for staff, evidence in zip(rows["staff"].tolist(), evidence_rows, strict=True):
+        grouped.setdefault(staff, []).append(evidence)
+    return grouped
+
+
 def evaluate_month(tables: dict[str, pd.DataFrame], scores: Scores, gaps: pd.DataFrame, quality: QualityReport,
                    fees: FeeReport, cases: pd.DataFrame, settings: Settings) -> MonthEvaluation:
     """Everyone's 考核 for the month of scores.today as of that day (the rules' results must all stand
@@ -169,7 +184,7 @@ def evaluate_month(tables: dict[str, pd.DataFrame], scores: Scores, gaps: pd.Dat
     as_of = scores.today
     first = month_start(as_of)
     s = settings
-    scored = _by_staff(rows_of(scores.rows), "staff")
+    scored = _scored_by_staff(scores.rows)
     quotas = {g["staff_id"]: g for g in rows_of(gaps)}
     breaches = _by_staff(rows_of(quality.breaches), "staff")
     collection = {c["owner"]: c for c in rows_of(fees.collection) if c["owner"] is not None}
@@ -197,12 +212,12 @@ def evaluate_month(tables: dict[str, pd.DataFrame], scores: Scores, gaps: pd.Dat
             share = (_ratio(task["resolutions"], task["resolution_quota"])
                      + _ratio(task["visits"], task["visit_quota"])) / 2
         else:
-            with_result = [r for r in mine if r["result"] in RESULTS]
-            resolved = [r for r in with_result if r["result"] == RESOLVED and not r["disproved"]]
+            with_result = [r for r in mine if r[_RESULT] in RESULTS]
+            resolved = [r for r in with_result if r[_RESULT] == RESOLVED and not r[_DISPROVED]]
             task.update(resolved_rows=len(resolved), result_rows=len(with_result))
             share = len(resolved) / len(with_result) if with_result else 0.0
 
-        finals = [float(r["final"]) for r in mine]
+        finals = [float(r[_FINAL]) for r in mine]
         mean = sum(finals) / len(finals) if finals else None
 
         rated = about.get(staff_id, [])
