@@ -181,6 +181,18 @@ def test_report_writes_the_workbook_with_evidence_and_records_the_close(folder, 
     wang = [str(c.value) for row in book["王强"].iter_rows() for c in row if c.value is not None]
     # Each breach shows on its feedback row (违规), then in the breach section as kind and reason.
     assert "违规（6 次）" in wang and wang.count("未电话预约") == 3 * 6
+    # His scored rows, each as the month's scores have it, under the evidence's own heading.
+    sheet = [[c.value for c in row] for row in book["王强"].iter_rows()]
+    top = next(n for n, row in enumerate(sheet) if str(row[0]).startswith("评分的反馈单（6 条"))
+    header = sheet[top + 1]
+    shown = [dict(zip(header, row, strict=True)) for row in sheet[top + 2:top + 8]]
+    inbox = load_folder(folder, dt.date(2026, 11, 20))
+    calendar = WorkCalendar.from_settings(inbox.settings)
+    scored = score_feedback(inbox.tables, inbox.settings, calendar, dt.date(2026, 11, 20)).rows
+    his = scored[scored["staff"] == "E02"]
+    assert [(r["客户编号"], r["处理结果"], r["最终得分"], r["违规"]) for r in shown] == list(zip(
+        his["customer_id"], his["result"], his["final"], his["breaches"], strict=True))
+    assert sheet[top + 8][0] is None  # six rows, then the next section
     con = sqlite3.connect(out / "history.sqlite")
     final = con.execute("SELECT staff_id, total, grade, rank, final, as_of FROM person_months ORDER BY rank").fetchall()
     assert final[0] == ("E03", 89.5, "B", 1, 1, "2026-11-20") and len(final) == 5
