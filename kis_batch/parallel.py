@@ -7,8 +7,6 @@ ready to share (the folder's reading, while a run is still loading)."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import functools
 import multiprocessing
 import os
@@ -57,9 +55,14 @@ def fork_context() -> BaseContext | None:
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, where the C library has it (Linux with glibc; not macOS or musl)."""
-    name = ctypes.util.find_library("c")
-    return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    """glibc's malloc_trim, where the C library this process already runs on has it (Linux with
+    glibc; not macOS or musl). Looked up among the process's own symbols, so nothing is searched
+    for or loaded, and ctypes only where a worker is forked."""
+    if os.name != "posix":
+        return None
+    import ctypes
+
+    return getattr(ctypes.CDLL(None), "malloc_trim", None)
 
 
 def release_free_memory() -> None:

@@ -233,3 +233,30 @@ def test_a_writer_failing_in_the_worker_fails_the_run_here(tmp_path, monkeypatch
     result = CliRunner().invoke(main, ["run", str(EXAMPLE), "--date", "2026-11-27", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "运行未完成：工作表“派工”超过Excel上限" in result.output, result.output
     assert not multiprocessing.active_children()
+
+
+FREED_THEN_TRIMMED = """
+import pathlib
+from kis_batch.parallel import release_free_memory
+
+def resident_mb():
+    status = pathlib.Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
+
+freed = [bytes(1000) for _ in range(200_000)]  # ~200 MB among objects that stay
+kept = [str(n) * 30 for n in range(300_000)]
+del freed
+before = resident_mb()
+release_free_memory()
+print(before, resident_mb())
+"""
+
+
+@pytest.mark.skipif(parallel._malloc_trim() is None or not Path("/proc/self/status").exists(),
+                    reason="needs glibc's malloc_trim and /proc")
+def test_memory_freed_before_a_fork_goes_back_to_the_system():
+    """What a process freed but still holds is handed back before a worker is forked, so the worker
+    does not share it (and, as both reuse it, copy it)."""
+    before, after = map(int, subprocess.run([sys.executable, "-c", FREED_THEN_TRIMMED], capture_output=True,
+                                            text=True, check=True).stdout.split())
+    assert before - after >= 100, (before, after)
