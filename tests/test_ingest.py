@@ -291,3 +291,37 @@ def test_the_output_root_inside_the_inbox_is_not_read(tmp_path, out_root, skippe
     assert len(loaded.tables["calls"]) == (0 if skipped else 1)
     listed = [f.path for f in loaded.files]
     assert "基础.xlsx" in listed and ("output/2026-11-27/热线记录.xlsx" in listed) is not skipped
+
+
+def test_a_customer_time_and_row_number_read_from_many_workbooks_is_one_object_wherever_it_recurs(tmp_path,
+                                                                                                   monkeypatch):
+    """Each workbook is typed on its own, in one of two processes; the folder's tables then hold one
+    object per customer id, time of day and row number, so a forked worker reading them touches few
+    memory pages (docs/rules.md § Decisions, large folders). The values are what the sheets say."""
+    import kis_batch.ingest.early as ingest
+
+    folder = tmp_path / "in"
+    basic_department(folder)
+    for day in (26, 27):
+        write_workbook(folder / f"热线记录_11{day}.xlsx", {"热线记录": (
+            ("工单号", "来电时间", "客户编号", "问题描述", "处理方式"),
+            [(f"T{day}-{n}", f"2026-11-{day} 09:0{n}", customer, "凭证过账报错", "需上门")
+             for n, customer in enumerate(("C001", "C002", "C001"))])})
+        write_workbook(folder / f"服务反馈单_11{day}.xlsx", {"服务反馈单": (
+            ("工单号", "服务日期", "服务代表", "客户编号", "到达时间", "离开时间", "处理结果"),
+            [(f"T{day}-{n}", f"2026-11-{day}", "张伟", customer, "9:30", "11:00", "已解决")
+             for n, customer in enumerate(("C001", "C002", "C001"))])})
+    monkeypatch.setattr(ingest, "PARALLEL_FROM_BYTES", 0)  # the workbooks typed in two processes
+    tables = load_folder(folder, TODAY).tables
+
+    roster = dict(zip(tables["customers"]["customer_id"], tables["customers"]["customer_id"], strict=True))
+    for key in ("calls", "feedback"):
+        ids = tables[key]["customer_id"].tolist()
+        assert ids == ["C001", "C002", "C001"] * 2
+        assert all(value is roster[value] for value in ids), key
+        rows = tables[key]["_row"].tolist()
+        assert rows == [2, 3, 4] * 2
+        assert all(value is rows[n % 3] for n, value in enumerate(rows)), key
+    feedback = tables["feedback"]
+    assert set(feedback["arrive"]) == {dt.time(9, 30)} and set(feedback["leave"]) == {dt.time(11)}
+    assert len({id(value) for value in [*feedback["arrive"], *feedback["leave"]]}) == 2

@@ -16,7 +16,7 @@ from kis_batch.inbox import Collector, Inbox, InputFile
 from kis_batch.ingest.checks import check_dates, check_rows, cross_check
 from kis_batch.ingest.early import READING, EarlyRead, Progress, ReadingPlan, limits_of
 from kis_batch.ingest.files import DATA_SUFFIX_ADVICE, discover, sha256_of
-from kis_batch.ingest.reading import TypedRows
+from kis_batch.ingest.reading import TypedRows, share_equal_values
 from kis_batch.ingest.settings_sheet import settings_from
 from kis_batch.ingest.sheets import FileResult
 from kis_batch.parallel import run_jobs
@@ -70,6 +70,7 @@ def load_folder(folder: Path, today: dt.date, base: Settings | None = None,
         out.layouts.update(result.layouts)
         for key, typed in result.rows.items():
             raw[key].extend(typed)
+    share_equal_values(raw, TEMPLATES)
     for path in others:
         name = path.relative_to(folder).as_posix()
         files.append(InputFile(name, sha256_of(path), path.stat().st_size, "skipped",
