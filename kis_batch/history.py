@@ -220,8 +220,8 @@ def _write_month(db: sqlite3.Connection, month: MonthRecord) -> None:
                    [(month.month, figure, value, as_of, int(month.final)) for figure, value in month.figures.items()])
     if month.carried:
         db.execute("DELETE FROM carried WHERE month = ?", (month.month,))
-        db.executemany("INSERT INTO carried VALUES (?, ?, ?, ?, ?)",
-                       [(month.month, table, as_of, int(month.final), rows) for table, rows in month.carried.items()])
+        db.executemany("INSERT INTO carried VALUES (?, ?, ?, ?, ?)",  # a table at a time: they may be large
+                       ((month.month, table, as_of, int(month.final), rows) for table, rows in month.carried.items()))
     if month.rows is not None:
         db.execute("INSERT OR REPLACE INTO month_rows VALUES (?, ?, ?)", (month.month, month.rows, as_of))
 

@@ -20,7 +20,6 @@ from kis_batch import history
 from kis_batch.calendar import WorkCalendar, fallback_message
 from kis_batch.close import (
     ClosedMonth,
-    encoded,
     evaluate_as_of,
     month_figures_of,
     month_record,
@@ -34,6 +33,7 @@ from kis_batch.ingest.early import EarlyRead
 from kis_batch.ingest.files import sha256_of
 from kis_batch.ledger.books import Books, archivable_files, months_to_close, open_books, read_books, too_few_rows
 from kis_batch.ledger.carry import carry_forward
+from kis_batch.ledger.rows import SpooledRows, spool_rows
 from kis_batch.lock import run_lock
 from kis_batch.outputs import (
     CUSTOMERS_OUTPUT,
@@ -78,6 +78,8 @@ from kis_batch.steps import DAY_RESULTS, MONTH_RESULTS, RECONCILED, DayResults, 
 DISPATCH_STEPS = ("dispatch", "suggestions")
 # The outputs that take longest to write on a large month (benchmarks/bench_run.py), longest first.
 LONGEST_WRITING = (DISPATCH_OUTPUT, FEES_OUTPUT, PERSON_DISPATCH_OUTPUT, CUSTOMERS_OUTPUT)
+# D's carry-forward waits for the history in OUT/D/.carried_<table>.tmp (ledger/rows.spool_rows).
+CARRIED_SPOOL = "carried"
 # The name saving.replace_file gives an output whose target was locked: 名称(1).xlsx
 RELOCATED = re.compile(r"\(\d+\)(\.\w+)$")
 
@@ -264,7 +266,10 @@ def _run(folder: Path, today: dt.date, out_root: Path, base: Settings | None,
         problems_known = len(inbox.problems)
         month_now = replace(found["so_far"], carried=found["carried"])
         written_by = {output: found[_written_name(output)] for output in writing}  # in the order run.json lists them
-        _close_and_record(result, month_now, books, closes, out_root, progress, now)
+        try:
+            _close_and_record(result, month_now, books, closes, out_root, progress, now)
+        finally:
+            found["carried"].discard()
         this_run = {path.name for paths in written_by.values() for path in paths} | {MANIFEST}
         result.removed_outputs = _remove_earlier_outputs(out, earlier, this_run, inbox)
         if len(inbox.problems) > problems_known:
@@ -376,7 +381,7 @@ def _steps_after_rules(inbox: Inbox, calendar: WorkCalendar, today: dt.date, fol
     return (
         Step("inbox", DAY_RESULTS, partial(_with_rules_problems, inbox, calendar)),
         Step("sheets", ("dispatch", "suggestions"), partial(_sheets, tables, settings)),
-        Step("carried", ("scores", "tickets"), partial(carried_so_far, tables, settings, today)),
+        Step("carried", ("scores", "tickets"), partial(carried_so_far, tables, settings, today, out)),
         Step("so_far", MONTH_RESULTS, partial(month_so_far, tables, settings, folder_rows)),
         Step("summary", ("inbox", *DAY_RESULTS), partial(_summary, calendar, today)),
         Step("mail_roster", ("sheets", "dispatch", "complaints", "summary"), partial(_mail_roster, out, tables, settings)),
@@ -417,12 +422,12 @@ def month_so_far(tables: dict[str, pd.DataFrame], settings: Settings, folder_row
                    rows=folder_rows)
 
 
-def carried_so_far(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, scores: Scores,
-                   tickets: pd.DataFrame) -> dict[str, str]:
-    """D's carry-forward (期初, docs/rules.md § A month's life), encoded as the history keeps it. It
-    stands on scoring's links and the open tickets alone, so it is computed beside tomorrow's 派工单
-    (seconds on an HQ month)."""
-    return encoded(carry_forward(tables, scores.links, tickets, settings, today))
+def carried_so_far(tables: dict[str, pd.DataFrame], settings: Settings, today: dt.date, out: Path, scores: Scores,
+                   tickets: pd.DataFrame) -> SpooledRows:
+    """D's carry-forward (期初, docs/rules.md § A month's life), encoded as the history keeps it, in
+    files in OUT/D until the history takes it. It stands on scoring's links and the open tickets
+    alone, so it is computed beside tomorrow's 派工单 (seconds on an HQ month)."""
+    return spool_rows(out, carry_forward(tables, scores.links, tickets, settings, today), CARRIED_SPOOL)
 
 
 def _close_and_record(result: RunResult, so_far: history.MonthRecord, books: Books, closes: list[ClosedMonth],

@@ -7,6 +7,7 @@ closed month's file changed later is one 警告."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from kis_batch import history, pipeline
 from kis_batch.cli import main
 from kis_batch.outputs import HISTORY
+from tests.conftest import EXAMPLE_TODAY
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "input_templates" / "example"
 NOVEMBER_27, DECEMBER_1, DECEMBER_2 = dt.date(2026, 11, 27), dt.date(2026, 12, 1), dt.date(2026, 12, 2)
@@ -153,3 +155,42 @@ def test_a_history_written_before_the_ledger_keeps_its_closes_as_version_one(tmp
                                                                                   {"calls": 536})
     assert [(p["staff_id"], p["total"]) for p in close.people] == [("E01", 100)]
     assert history.read_table(path, "month_figures")["value"].tolist() == [536]
+
+
+def test_a_tables_json_is_the_same_however_many_rows_each_piece_holds(example_run, monkeypatch) -> None:
+    """The carry-forward is encoded and written piece by piece; the text, and the rows it gives back,
+    do not depend on the pieces."""
+    from kis_batch.ledger import rows as ledger_rows
+
+    calls = example_run.inbox.tables["calls"]
+    whole = ledger_rows.encode_rows(calls)
+    monkeypatch.setattr(ledger_rows, "ROWS_PER_PIECE", 7)
+    assert len(list(ledger_rows.encoded_pieces(calls))) == 2 + -(-len(calls) // 7)
+    assert ledger_rows.encode_rows(calls) == whole
+    assert ledger_rows.decode_rows("calls", whole).equals(calls)
+    assert json.loads(ledger_rows.encode_rows(calls.iloc[:0])) == {"columns": list(calls.columns), "rows": []}
+
+
+def test_spooled_rows_read_back_as_encoded_and_leave_no_file(example_run, tmp_path) -> None:
+    from kis_batch.ledger.rows import encode_rows, spool_rows
+
+    tables = {key: example_run.inbox.tables[key] for key in ("calls", "feedback")}
+    spooled = spool_rows(tmp_path / "D", tables, "carried")
+    assert sorted(path.name for path in (tmp_path / "D").iterdir()) == [".carried_calls.tmp", ".carried_feedback.tmp"]
+    assert dict(spooled) == {key: encode_rows(frame) for key, frame in tables.items()}
+    spooled.discard()
+    assert not list((tmp_path / "D").iterdir())
+
+
+def test_the_carry_forward_reaches_the_history_and_no_spooled_file_stays(tmp_path) -> None:
+    """A run spools its carry-forward in OUT/D until the history takes it; a run killed meanwhile
+    leaves a hidden .tmp file, which the next run of the day removes."""
+    out = tmp_path / "out"
+    day = out / EXAMPLE_TODAY.isoformat()
+    day.mkdir(parents=True)
+    (day / ".carried_calls.tmp").write_text("half written", encoding="utf-8")
+    pipeline.run(EXAMPLE, EXAMPLE_TODAY, out)
+    assert not list(day.glob(".*.tmp"))
+    with sqlite3.connect(out / HISTORY) as db:
+        kept = dict(db.execute("SELECT tbl, rows FROM carried WHERE month = ?", (f"{EXAMPLE_TODAY:%Y-%m}",)))
+    assert "calls" in kept and all(text.startswith('{"columns": ') for text in kept.values())

@@ -11,7 +11,8 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -56,12 +57,59 @@ def _untagged(value: dict[str, Any]) -> Any:
     return value
 
 
+# Rows encoded at a time where a table's JSON is written out piece by piece.
+ROWS_PER_PIECE = 10_000
+
+
 def encode_rows(frame: pd.DataFrame) -> str:
     """A typed table's rows as JSON: dates, times and date-times tagged so they come back as they were."""
+    return "".join(encoded_pieces(frame))
+
+
+def encoded_pieces(frame: pd.DataFrame) -> Iterator[str]:
+    """encode_rows's text in pieces of ROWS_PER_PIECE rows: {"columns": [...], "rows": [[...], ...]},
+    written out without ever holding all of it."""
     columns = list(frame.columns)
-    values = (_dates_tagged(frame[c].tolist()) for c in columns)
-    rows = [list(row) for row in zip(*values, strict=True)] if len(frame) else []
-    return json.dumps({"columns": columns, "rows": rows}, ensure_ascii=False, default=_tagged)
+    values = [_dates_tagged(frame[c].tolist()) for c in columns]
+    yield f'{{"columns": {json.dumps(columns, ensure_ascii=False)}, "rows": ['
+    for start in range(0, len(frame), ROWS_PER_PIECE):
+        rows = [list(row) for row in zip(*(column[start:start + ROWS_PER_PIECE] for column in values), strict=True)]
+        yield (", " if start else "") + json.dumps(rows, ensure_ascii=False, default=_tagged)[1:-1]
+    yield "]}"
+
+
+class SpooledRows(Mapping[str, str]):
+    """Tables' encoded rows (encode_rows) kept in files until read, one table at a time: an HQ
+    month's carry-forward is some 60 MB of text, which a run would otherwise hold through its
+    busiest seconds, until the history takes it at the end (benchmarks/bench_run.py)."""
+
+    def __init__(self, files: Mapping[str, Path]) -> None:
+        self._files = dict(files)
+
+    def __getitem__(self, key: str) -> str:
+        return self._files[key].read_text(encoding="utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def discard(self) -> None:
+        """Removes the files (once the history holds the rows, or the run failed)."""
+        for path in self._files.values():
+            path.unlink(missing_ok=True)
+
+
+def spool_rows(folder: Path, tables: Mapping[str, pd.DataFrame], name: str) -> SpooledRows:
+    """Each table's rows encoded into a file .{name}_{table}.tmp in folder: hidden, and named as a
+    run's half-written files are, so a run that dies leaves nothing the next run does not remove."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {key: folder / f".{name}_{key}.tmp" for key in tables}
+    for key, frame in tables.items():
+        with files[key].open("w", encoding="utf-8", newline="") as spool:
+            spool.writelines(encoded_pieces(frame))
+    return SpooledRows(files)
 
 
 def _dates_tagged(values: list[Any]) -> list[Any]:
