@@ -78,6 +78,9 @@ class Output:
     lead: bool = False  # first in a message: the page to read before the rest
     lists_problems: bool = False
     suffix: str = ".xlsx"
+    # A workbook whose sheets grow with the department (a row per contract, per open ticket): the
+    # writer holds every cell until it saves, so two are not written at once where avoidable.
+    large: bool = False
 
     @property
     def report_only(self) -> bool:
@@ -112,7 +115,7 @@ def _managers(words: str) -> Recipients:
 
 DISPATCH_OUTPUT = Output(
     "派工单", Dated.PLAN, "kis_batch.render.dispatch:write_dispatch_overview", ("dispatch", "sheets"), comes_back=True,
-    mail=(_managers("全部派工、改派原因和未派工单"),))
+    mail=(_managers("全部派工、改派原因和未派工单"),), large=True)
 PERSON_DISPATCH_OUTPUT = Output(
     "派工单", Dated.PLAN, "kis_batch.render.dispatch:write_person_sheets", ("sheets",), per_person=True, comes_back=True,
     mail=(Recipients((ENGINEER, IMPLEMENTER), "您的派工单，可打印带去现场"),))
@@ -124,7 +127,7 @@ QUOTAS_OUTPUT = Output(
     mail=(_managers("本月问题解决和拜访指标的完成情况与缺口"),))
 FEES_OUTPUT = Output(
     "年费", Dated.TODAY, "kis_batch.render.fees:write_fees", ("today", "fees"), comes_back=True,
-    mail=(_managers("到期、逾期的年费和次日催收清单"),))
+    mail=(_managers("到期、逾期的年费和次日催收清单"),), large=True)
 CALLBACKS_OUTPUT = Output(
     "回访", Dated.PLAN, "kis_batch.render.callbacks:write_callbacks", ("callbacks",), comes_back=True,
     mail=(_managers("回访清单：当日核实、月度抽查、满意度回访"), Recipients((HOTLINE,), "回访清单，填好后交回收件夹")))

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from multiprocessing.sharedctypes import Synchronized, SynchronizedArray
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -93,26 +93,45 @@ def _sent(index: int, ok: bool, value: Any) -> bytes:
         return pickle.dumps((index, False, ResultNotSent(f"工作进程的结果无法传回（{reason}），本次运行未完成")))
 
 
-def _claim_first(taken: SynchronizedArray, by: int, may_run: Callable[[int], bool]) -> int | None:
-    """The first job nobody has taken that may run in this process, marked as its own."""
-    with taken.get_lock():
-        for index in range(len(taken)):
-            if taken[index] == NOBODY and may_run(index):
-                taken[index] = by
-                return index
-    return None
+class _Claims:
+    """Who has taken each shared job and which are running, under one lock both processes share. A
+    large job (one holding much memory while it runs: a workbook of the department's every contract)
+    is passed over while another large one runs, where another job can be taken instead, so the two
+    processes' largest needs do not meet (benchmarks/bench_run.py measures the peak)."""
+
+    def __init__(self, context: BaseContext, large: list[bool]) -> None:
+        self.taken = context.Array("b", len(large))
+        self._running = context.Array("b", len(large), lock=False)  # guarded by taken's lock
+        self._large = large
+
+    def first(self, by: int, may_run: Callable[[int], bool]) -> int | None:
+        """The first job nobody has taken that may run in this process (a large one only when no
+        other large one runs, or nothing else may), marked as its own and running."""
+        with self.taken.get_lock():
+            free = [index for index in range(len(self._large)) if self.taken[index] == NOBODY and may_run(index)]
+            crowded = any(self._running[index] and self._large[index] for index in range(len(self._large)))
+            index = next((index for index in free if not (crowded and self._large[index])), free[0] if free else None)
+            if index is not None:
+                self.taken[index] = by
+                self._running[index] = 1
+            return index
+
+    def finished(self, index: int) -> None:
+        with self.taken.get_lock():
+            self._running[index] = 0
 
 
-def _work(taken: SynchronizedArray, results: multiprocessing.Queue) -> None:
+def _work(claims: _Claims, results: multiprocessing.Queue) -> None:
     """The worker: each job it may run, until none is left for it. It keeps what it computed, so a
     job standing on earlier jobs is its to take once it ran them itself."""
     ran: set[int] = set()
-    while (index := _claim_first(taken, WORKER, lambda i: ran.issuperset(_inherited_after[i]))) is not None:
+    while (index := claims.first(WORKER, lambda i: ran.issuperset(_inherited_after[i]))) is not None:
         try:
             results.put(_sent(index, True, _inherited_jobs[index]()))
         except BaseException as error:
             results.put(_sent(index, False, error))
             return
+        claims.finished(index)
         ran.add(index)
 
 
@@ -151,19 +170,20 @@ class SharedJobs(Generic[T]):
     """Jobs this process and one forked worker share, the worker from the moment it is forked, each
     taking the first job nobody has taken that it may run. A job may stand on earlier jobs of the
     list (after): the worker, which keeps what it computed but never sees what this process computes,
-    takes it once it ran those itself; this process when take() is told it may. Between jobs this
+    takes it once it ran those itself; this process when take() is told it may. Two large jobs run
+    side by side only when neither process has anything else to take (_Claims). Between jobs this
     process may do other work (the day's rules compute a step that stands on what it just computed)
     and takes the worker's results as they come; found holds every result so far by job index."""
 
     def __init__(self, jobs: list[Callable[[], T]], context: BaseContext,
-                 after: list[tuple[int, ...]] | None = None) -> None:
+                 after: list[tuple[int, ...]] | None = None, large: list[bool] | None = None) -> None:
         self._jobs = jobs
         self.found: dict[int, T] = {}
         _inherited_jobs[:] = jobs
         _inherited_after[:] = after or [()] * len(jobs)
-        self._taken = context.Array("b", len(jobs))
+        self._claims = _Claims(context, large or [False] * len(jobs))
         self._sent = context.Queue()
-        self._worker = context.Process(target=_work, args=(self._taken, self._sent), daemon=True)
+        self._worker = context.Process(target=_work, args=(self._claims, self._sent), daemon=True)
         release_free_memory()
         try:
             self._worker.start()  # forks: the worker holds its own reference to the jobs
@@ -182,10 +202,11 @@ class SharedJobs(Generic[T]):
 
     def take(self, may_run: Callable[[int], bool] = lambda index: True) -> int | None:
         """Runs here the first job nobody has taken that may run here: its index, or None."""
-        index = _claim_first(self._taken, HERE, may_run)
+        index = self._claims.first(HERE, may_run)
         if index is None:
             return None
         self.found[index] = self._jobs[index]()
+        self._claims.finished(index)
         return index
 
     def arrived(self, timeout: float | None = None) -> list[int]:
@@ -211,7 +232,7 @@ class SharedJobs(Generic[T]):
 
     def _run_lost(self) -> list[int]:
         """The jobs the dead worker took and never handed back, run here."""
-        lost = [index for index in range(len(self._jobs)) if self._taken[index] == WORKER and index not in self.found]
+        lost = [index for index in range(len(self._jobs)) if self._claims.taken[index] == WORKER and index not in self.found]
         for index in lost:
             self.found[index] = self._jobs[index]()
         return lost

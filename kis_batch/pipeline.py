@@ -401,7 +401,7 @@ def _sheets(tables: dict[str, pd.DataFrame], settings: Settings, dispatch: Dispa
 def _writing_steps(outputs: list[Output], out: Path, given: Mapping[str, Any]) -> list[Step]:
     """A step per output, writing it from the results it needs beside those given: the files it wrote."""
     return [Step(_written_name(output), tuple(need for need in output.needs if need not in given),
-                 partial(_write_with, output, out, given)) for output in outputs]
+                 partial(_write_with, output, out, given), output.large) for output in outputs]
 
 
 def _written_name(output: Output) -> str:

@@ -43,6 +43,7 @@ class Step:
     name: str
     needs: tuple[str, ...]
     compute: Callable[..., Any]
+    large: bool = False  # holds much memory while it runs: not beside another large step (parallel._Claims)
 
 
 def check_needs(steps: list[Step], given: Collection[str] = ()) -> None:
@@ -123,7 +124,7 @@ def compute_steps(steps: list[Step], calendar: WorkCalendar, parallel: bool,
                 position = {step.name: index for index, step in enumerate(shared_steps)}
                 shared = SharedJobs([_job(step, results, calendar) for step in shared_steps], context,
                                     [tuple(position[need] for need in step.needs if need in position)
-                                     for step in shared_steps])
+                                     for step in shared_steps], [step.large for step in shared_steps])
             came: list[int] = []
             if ready:
                 keep(ready[0], _job(ready[0], results, calendar)())

@@ -101,8 +101,8 @@ def test_a_run_whose_worker_dies_on_a_rule_writes_what_a_plain_run_writes(exampl
         time.sleep(0.5)
         return real_scores(*args, **kwargs)
 
-    def killed_worker(taken, results) -> None:
-        parallel._claim_first(taken, parallel.WORKER, lambda index: True)
+    def killed_worker(claims, results) -> None:
+        claims.first(parallel.WORKER, lambda index: True)
         died.touch()
         os._exit(9)
 
@@ -206,13 +206,14 @@ def test_a_writer_dying_midway_leaves_the_run_whole(example_run, tmp_path, monke
     _share_everything(monkeypatch)
     died = tmp_path / "died"
 
-    def dies_after_one(taken, results) -> None:
+    def dies_after_one(claims, results) -> None:
         def on_its_own(index: int) -> bool:
             return not parallel._inherited_after[index]
 
-        index = parallel._claim_first(taken, parallel.WORKER, on_its_own)
+        index = claims.first(parallel.WORKER, on_its_own)
         results.put(parallel._sent(index, True, parallel._inherited_jobs[index]()))
-        parallel._claim_first(taken, parallel.WORKER, on_its_own)
+        claims.finished(index)
+        claims.first(parallel.WORKER, on_its_own)  # taken, never finished: a large one stays marked running
         died.touch()
         os._exit(9)
 

@@ -39,12 +39,26 @@ def test_each_step_runs_after_what_it_needs_and_its_result_is_named_as_the_step(
     assert found == {"a": 2, "b": 3, "c": 5, "e": -2, "d": 50} and list(found) == ["c", "a", "d", "b", "e"]
 
 
-def _timed_step(name: str, needs: tuple[str, ...], seconds: float) -> Step:
+def _timed_step(name: str, needs: tuple[str, ...], seconds: float, large: bool = False) -> Step:
     def compute(**_: object) -> tuple[int, float, float]:
         start = time.monotonic()
         time.sleep(seconds)
         return os.getpid(), start, time.monotonic()
-    return Step(name, needs, compute)
+    return Step(name, needs, compute, large)
+
+
+@pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
+@pytest.mark.parametrize("large", [True, False])
+def test_two_large_steps_run_one_after_the_other_while_other_steps_are_left(large: bool) -> None:
+    """A large step (a workbook of every contract) is passed over while another large one runs, as
+    long as the process has another step to take, so the two processes' largest needs do not meet;
+    steps not declared large are taken in order, side by side."""
+    steps = [_timed_step("first", (), 0.05), _timed_step("big", (), 0.6, large), _timed_step("bigger", (), 0.6, large),
+             *(_timed_step(f"small{n}", (), 0.2) for n in range(5))]
+    found = compute_steps(steps, pipeline.WorkCalendar(), parallel=True)
+    (_, big_start, big_end), (_, bigger_start, bigger_end) = found["big"], found["bigger"]
+    assert (big_start < bigger_end and bigger_start < big_end) is not large
+    assert len({pid for pid, _, _ in found.values()}) == 2
 
 
 @pytest.mark.skipif(parallel.fork_context() is None, reason="needs fork and two cores")
