@@ -111,7 +111,7 @@ class MonthRecord:
     rows: int | None = None
     closed_at: dt.datetime | None = None
     files: Mapping[str, str] = field(default_factory=dict)
-    carried: Mapping[str, str] = field(default_factory=dict)
+    carried: Mapping[str, str | bytes] = field(default_factory=dict)  # text, or its UTF-8 bytes
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,8 @@ def _write_month(db: sqlite3.Connection, month: MonthRecord) -> None:
                    [(month.month, figure, value, as_of, int(month.final)) for figure, value in month.figures.items()])
     if month.carried:
         db.execute("DELETE FROM carried WHERE month = ?", (month.month,))
-        db.executemany("INSERT INTO carried VALUES (?, ?, ?, ?, ?)",  # a table at a time: they may be large
+        # A table at a time, as they may be large; bytes stored as the UTF-8 text they are.
+        db.executemany("INSERT INTO carried VALUES (?, ?, ?, ?, CAST(? AS TEXT))",
                        ((month.month, table, as_of, int(month.final), rows) for table, rows in month.carried.items()))
     if month.rows is not None:
         db.execute("INSERT OR REPLACE INTO month_rows VALUES (?, ?, ?)", (month.month, month.rows, as_of))

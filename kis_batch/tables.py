@@ -8,7 +8,7 @@ Below the reader and the rules alike: it imports only the schema.
 from __future__ import annotations
 
 import weakref
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -50,10 +50,10 @@ class KeyIndex:
 
     def __init__(self, keys: Sequence[str], rejected: dict[str, str] | None = None) -> None:
         self.keys = set(keys)
-        folded: dict[str, set[str]] = defaultdict(set)
-        for key in self.keys:
-            folded[casefold(key)].add(key)
-        self.folded = {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
+        distinct = list(self.keys)
+        folded = [key.casefold() if isinstance(key, str) else key for key in distinct]
+        cases = Counter(folded)
+        self.folded = {fold: key for fold, key in zip(folded, distinct, strict=True) if cases[fold] == 1}
         self.rejected = rejected or {}
 
     def find(self, value: str) -> str | None:

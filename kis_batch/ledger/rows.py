@@ -78,16 +78,17 @@ def encoded_pieces(frame: pd.DataFrame) -> Iterator[str]:
     yield "]}"
 
 
-class SpooledRows(Mapping[str, str]):
-    """Tables' encoded rows (encode_rows) kept in files until read, one table at a time: an HQ
-    month's carry-forward is some 60 MB of text, which a run would otherwise hold through its
-    busiest seconds, until the history takes it at the end (benchmarks/bench_run.py)."""
+class SpooledRows(Mapping[str, bytes]):
+    """Tables' encoded rows (encode_rows, as UTF-8 bytes) kept in files until read, one table at a
+    time: an HQ month's carry-forward is some 45 MB of text, which a run would otherwise hold through
+    its busiest seconds, until the history takes it at the end (benchmarks/bench_run.py). Read as
+    bytes, which the history stores as the text they are without decoding them here."""
 
     def __init__(self, files: Mapping[str, Path]) -> None:
         self._files = dict(files)
 
-    def __getitem__(self, key: str) -> str:
-        return self._files[key].read_text(encoding="utf-8")
+    def __getitem__(self, key: str) -> bytes:
+        return self._files[key].read_bytes()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._files)
