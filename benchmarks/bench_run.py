@@ -6,7 +6,9 @@ Targets: the department month's run within 1.5× of a process that imports the s
 within 1.5× the read and write floors together and ≤ 800 MB peak memory. Beside the read floor it
 prints a write floor: xlsxwriter writing the values of the run's output cells and nothing else,
 the least a run that writes those outputs spends. Each measurement is a separate process, as staff
-run it; peak memory is the child's maximum resident set. Generated folders are kept in --data
+run it, and each time the median of several (7 at department scale, 3 at HQ), the run taken in
+turn with its floors; peak memory is the largest process's maximum resident set and, sampled in one
+more run, the largest total of all its processes at one moment. Generated folders are kept in --data
 (default: a folder under the system temp directory) and reused, since writing the HQ month takes
 minutes.
 
@@ -38,7 +40,7 @@ MONTH, TODAY = dt.date(2026, 11, 1), dt.date(2026, 11, 27)
 DEPARTMENT_STACK_RATIO = 1.5
 HQ_FLOORS_RATIO = 1.5
 HQ_MEMORY_TARGET_MB = 800
-REPEATS = {"department": 7, "hq": 1}
+REPEATS = {"department": 7, "hq": 3}
 
 
 @dataclass(frozen=True)
@@ -172,30 +174,39 @@ def _folder(scale: Scale, data: Path) -> Path:
     return folder
 
 
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 def measure(scale: Scale, data: Path) -> None:
     folder = _folder(scale, data)
     files = sum(1 for _ in folder.rglob("*.xlsx"))
-    floor_s, floor_mb, _, rows_text = _timed([sys.executable, "-c", FLOOR_SCRIPT, str(folder)])
-    stack_floor = sorted(_timed([sys.executable, "-c", FLOOR_SCRIPT, str(folder), "stack"])[0]
-                         for _ in range(REPEATS[scale.name]))
-    stack_s = stack_floor[len(stack_floor) // 2]
     out = data / f"{scale.name}-out"
     command = [sys.executable, "-m", "kis_batch", "run", str(folder), "--date", TODAY.isoformat(), "--out", str(out)]
-    # The department's run is short and this machine noisy: the median of several runs.
-    runs = sorted(_timed(command)[:2] for _ in range(REPEATS[scale.name]))
+    # This machine is noisy: each figure is the median of several measurements, the run taken in
+    # turn with its floors so a slow minute slows both alike.
+    reads, stacks, runs, writes = [], [], [], []
+    for _ in range(REPEATS[scale.name]):
+        read_s, floor_mb, _, rows_text = _timed([sys.executable, "-c", FLOOR_SCRIPT, str(folder)])
+        reads.append(read_s)
+        stacks.append(_timed([sys.executable, "-c", FLOOR_SCRIPT, str(folder), "stack"])[0])
+        runs.append(_timed(command)[:2])
+        done = subprocess.run([sys.executable, "-c", WRITE_FLOOR_SCRIPT, str(out / TODAY.isoformat())],
+                              capture_output=True, text=True, check=True)
+        writes.append(float(done.stdout.split()[0]))
+        cells = int(done.stdout.split()[1])
+    floor_s, stack_s, write_s = _median(reads), _median(stacks), _median(writes)
+    runs.sort()
     run_s, run_mb = runs[len(runs) // 2]
-    _, _, tree_mb, _ = _timed(command, tree=True)  # a second run, sampled for memory only
+    _, _, tree_mb, _ = _timed(command, tree=True)  # one more run, sampled for memory only
     rows = int(rows_text.strip())
-    done = subprocess.run([sys.executable, "-c", WRITE_FLOOR_SCRIPT, str(out / TODAY.isoformat())],
-                          capture_output=True, text=True, check=True)
-    write_s, cells = float(done.stdout.split()[0]), int(done.stdout.split()[1])
     print(f"[{scale.name}] {files} files, {rows:,} sheet rows, {os.cpu_count()} cores")
-    print(f"  bare calamine read : {floor_s:6.2f} s   peak {floor_mb:5d} MB")
+    print(f"  bare calamine read : {floor_s:6.2f} s (median)   peak {floor_mb:5d} MB")
     print(f"  read with the stack imported (pandas, openpyxl, xlsxwriter, click): {stack_s:6.2f} s (median)")
-    spread = f" (median of {len(runs)}: {runs[0][0]:.2f}–{runs[-1][0]:.2f} s)" if len(runs) > 1 else ""
+    spread = f" (median of {len(runs)}: {runs[0][0]:.2f}–{runs[-1][0]:.2f} s)"
     print(f"  kis-batch run      : {run_s:6.2f} s{spread}   peak {run_mb:5d} MB (largest process), {tree_mb:5d} MB (all "
           f"processes together)   {rows / run_s:,.0f} rows/s")
-    print(f"  bare xlsxwriter write of the outputs' {cells:,} cells: {write_s:6.2f} s (one process, values only)")
+    print(f"  bare xlsxwriter write of the outputs' {cells:,} cells: {write_s:6.2f} s (median; one process, values only)")
     print(f"  ratio run / floor  : {run_s / floor_s:6.2f}   (run / (read + write floors): "
           f"{run_s / (floor_s + write_s):.2f})")
     if scale.name == "department":
