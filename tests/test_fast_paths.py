@@ -204,3 +204,33 @@ def test_a_wrapped_cell_prints_on_the_lines_its_measured_width_needs(text, width
     every count is the measured one: each line's printed width over the room, at least one line."""
     room = max(width - WRAP_PAD_UNITS, 1)
     assert printed_lines(text, width) == sum(max(1, math.ceil(printed_width(line) / room)) for line in text.split("\n"))
+
+
+# --- rows in sheet order ---
+
+# A run of rows from one sheet: its file, its sheet, row numbers going up (or not, when made so).
+SHEET_RUN = st.tuples(st.sampled_from(["f1", "f2", "f3"]), st.sampled_from(["s1", "s2"]),
+                      st.lists(st.integers(2, 60), min_size=1, max_size=6), st.booleans())
+
+
+@settings(max_examples=400, deadline=None)
+@given(runs=st.lists(SHEET_RUN, max_size=6), shared_names=st.booleans())
+def test_rows_come_in_sheet_order_as_sorting_them_gives(runs, shared_names) -> None:
+    """The check that spares sorting rows already in (file, sheet, row) order gives what sorting
+    gives: a run's names are one object each (as a sheet's rows hold them), or equal names are
+    separate objects."""
+    from kis_batch.ingest.reading import TypedRows
+    from kis_batch.ingest.references import _in_sheet_order
+    from kis_batch.tables import FILE, ROW, SHEET
+
+    files, sheets, numbers = [], [], []
+    for file, sheet, rows, ascending in runs:
+        file, sheet = (file, sheet) if shared_names else ("".join(list(file)), "".join(list(sheet)))
+        for number in sorted(rows) if ascending else rows:
+            files.append(file)
+            sheets.append(sheet)
+            numbers.append(number)
+    typed = TypedRows({FILE: files, SHEET: sheets, ROW: numbers}, [True] * len(numbers))
+    rows = typed.rows()
+    expected = sorted(range(len(rows)), key=lambda n: (files[n], sheets[n], numbers[n]))
+    assert [r.index for r in _in_sheet_order(rows)] == expected
