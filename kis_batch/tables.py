@@ -51,7 +51,7 @@ class KeyIndex:
     def __init__(self, keys: Sequence[str], rejected: dict[str, str] | None = None) -> None:
         self.keys = set(keys)
         distinct = list(self.keys)
-        folded = [key.casefold() if isinstance(key, str) else key for key in distinct]
+        folded = list(map(casefold, distinct))
         cases = Counter(folded)
         self.folded = {fold: key for fold, key in zip(folded, distinct, strict=True) if cases[fold] == 1}
         self.rejected = rejected or {}
